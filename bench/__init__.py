@@ -1,0 +1,1 @@
+"""sandwich-bench: the harness."""
