@@ -1,2 +1,90 @@
+"""The ``bench`` command line. Every user error ends as one ``error:`` line and exit code 2."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+from rich.table import Table
+
+from bench.errors import BenchError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.")
+err = Console(stderr=True)
+
+
+@app.command()
+def run(
+    experiment: Path = typer.Argument(..., help="Experiment YAML, e.g. experiments/quick.yaml."),
+    out: Path = typer.Option(Path("runs"), "--out", help="Folder that holds <experiment>/<run_id>/."),
+    tracking_uri: str = typer.Option(None, "--tracking-uri",
+                                     help="MLflow tracking URI (default sqlite:///<out>/mlflow.db)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (for learned methods)."),
+    max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N eval items."),
+    fresh: bool = typer.Option(False, "--fresh", help="Discard this experiment's finished cells and start over."),
+    profile: str = typer.Option(None, "--profile", help="A profile defined in the YAML (e.g. quick, full)."),
+) -> None:
+    """Run (or resume) an experiment; the last line printed is the run folder."""
+    from bench.runner import RunOptions, run_experiment
+
+    run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+    print(run_dir)
+
+
+@app.command()
+def doctor() -> None:
+    """Check every component (torch, ffmpeg + encoders + libvmaf, JPEG, LPIPS, MLflow ...)."""
+    from bench.doctor import run_checks
+
+    checks = run_checks()
+    table = Table(title="sandwich-bench doctor")
+    for col in ("component", "status", "detail", "fix"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        status = "[green]ok[/]" if c.ok else ("[red]MISSING[/]" if c.required else "[yellow]optional[/]")
+        table.add_row(c.component, status, c.detail, c.fix)
+    Console().print(table)
+    if any(not c.ok and c.required for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_names() -> None:
+    """The scenarios, method kinds, codecs, metrics and named datasets a config can name."""
+    from bench.codecs import CODECS
+    from bench.data import named_set_names
+    from bench.metrics import METRICS
+    from bench.scenarios import SCENARIOS
+
+    console = Console()
+    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", ["codec", "reference"]),
+                         ("codecs", CODECS.names()), ("metrics", METRICS.names()),
+                         ("named datasets", named_set_names())):
+        console.print(f"[bold]{title}[/]: {', '.join(names)}")
+
+
+def _register_commands() -> None:
+    """Commands whose code lives beside what they run (metrics, RD math, proxies)."""
+    from bench.metrics.command import metrics_command
+    from bench.rd_command import bdrate_command
+
+    app.command("metrics")(metrics_command)
+    app.command("bdrate")(bdrate_command)
+
+
+def main() -> None:
+    _register_commands()
+    try:
+        app()
+    except BenchError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

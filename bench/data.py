@@ -1,0 +1,226 @@
+"""Datasets: named sets or folders, image loading at any bit depth, sha256 manifests, crops.
+
+Every image is loaded as ``H x W x C``: uint8 for 8-bit files, uint16 for 16-bit PNG/TIFF,
+float32 (linear) for OpenEXR/Radiance HDR. A file that cannot be decoded is a DataError naming
+it; nothing is silently skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from bench.config import DatasetConfig
+from bench.errors import DataError
+from bench.paths import data_root
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".exr", ".hdr"}
+
+# Photographs shipped inside the scikit-image wheel: the embedded default needs no download.
+SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+
+
+def _skimage_root() -> Path:
+    import skimage.data
+
+    return Path(skimage.data.__file__).parent
+
+
+def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
+    """Name -> (root folder, explicit file names or a glob)."""
+    root = data_root()
+    return {
+        "kodak": (root / "kodak", "kodim*.png"),
+        "bsds500": (root / "train" / "bsds500", "*.jpg"),
+        "hdr": (root / "hdr", "*"),
+        "iqa-calibration": (root / "reference" / "iqa_calibration" / "ref", "*.bmp"),
+        "skimage": (_skimage_root(), SKIMAGE_PHOTOS),
+    }
+
+
+def named_set_names() -> list[str]:
+    return sorted(_named_sets())
+
+
+def expand_path(text: str | Path) -> Path:
+    """Expand ``${data}`` (the shared data root) and ``~`` in a config path."""
+    return Path(string.Template(str(text)).safe_substitute(data=str(data_root()))).expanduser()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of a dataset, identified by content (sha256), not by path."""
+
+    name: str
+    path: Path
+    sha256: str
+
+    def load(self) -> np.ndarray:
+        return load_image(self.path)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    root: Path
+    items: tuple[Item, ...]
+
+    def manifest(self) -> list[dict[str, str]]:
+        return [{"name": it.name, "file": str(it.path.relative_to(self.root)), "sha256": it.sha256}
+                for it in self.items]
+
+    def manifest_hash(self) -> str:
+        text = json.dumps(self.manifest(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
+    """Turn a dataset config into a sorted, hashed item list (deterministic order)."""
+    if cfg.set is not None:
+        sets = _named_sets()
+        if cfg.set not in sets:
+            raise DataError(f"{where}.set: unknown named set {cfg.set!r}; choose from: "
+                            f"{', '.join(sorted(sets))} (or use 'folder' + 'glob')")
+        root, pattern = sets[cfg.set]
+        name = cfg.set
+        hint = " (set SANDWICH_DATA to the shared data folder)" if cfg.set != "skimage" else ""
+    else:
+        root, pattern, name, hint = expand_path(cfg.folder), cfg.glob, Path(cfg.folder).name, ""
+    if not root.is_dir():
+        raise DataError(f"{where}: data folder not found: {root}{hint}")
+    if isinstance(pattern, str):
+        files = sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    else:
+        files = [root / f for f in pattern]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise DataError(f"{where}: files missing from {root}: {', '.join(missing)}")
+    if not files:
+        raise DataError(f"{where}: no images match {pattern!r} in {root}")
+    if cfg.max_items is not None:
+        files = files[: cfg.max_items]
+    items = tuple(Item(f.stem, f, sha256_file(f)) for f in files)
+    names = [it.name for it in items]
+    if len(set(names)) != len(names):
+        raise DataError(f"{where}: two images share a file stem in {root}; names must be unique")
+    return Dataset(name, root, items)
+
+
+def check_no_overlap(train: Dataset, evaluation: Dataset) -> None:
+    """Train/eval overlap by content is an error: the numbers would be on seen data."""
+    shared = {it.sha256 for it in train.items} & {it.sha256 for it in evaluation.items}
+    if shared:
+        names = sorted(it.name for it in evaluation.items if it.sha256 in shared)
+        raise DataError(f"train and eval sets share {len(shared)} image(s) by sha256: "
+                        f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; remove them from one set")
+
+
+def _load_opencv(path: Path) -> np.ndarray | None:
+    """OpenCV keeps 16-bit PNG/TIFF and Radiance HDR intact (Pillow cannot hold 16-bit RGB)."""
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None and path.suffix.lower() == ".hdr":
+        img = _load_radiance_reordered(path)
+    if img is None:
+        return None
+    if img.ndim == 3:
+        img = img[:, :, 2::-1] if img.shape[2] >= 3 else img[:, :, :1]  # BGR(A) -> RGB, GA -> G
+    return img
+
+
+def _load_radiance_reordered(path: Path) -> np.ndarray | None:
+    """Some Radiance files put header lines before the ``#?RADIANCE`` magic, which OpenCV
+    rejects; move the magic to the front (a header-only change) and decode that copy."""
+    import tempfile
+
+    import cv2
+
+    raw = path.read_bytes()
+    magic = raw.find(b"#?RADIANCE\n")
+    if magic <= 0 or magic > 4096:
+        return None
+    fixed = raw[magic:magic + 11] + raw[:magic] + raw[magic + 11:]
+    with tempfile.NamedTemporaryFile(suffix=".hdr") as tmp:
+        tmp.write(fixed)
+        tmp.flush()
+        return cv2.imread(tmp.name, cv2.IMREAD_UNCHANGED)
+
+
+def _load_exr(path: Path) -> np.ndarray | None:
+    """OpenEXR (the official bindings): RGB or Y channels as float32, linear light."""
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(str(path)) as f:
+            channels = f.channels()
+            if "RGB" in channels:
+                return channels["RGB"].pixels.astype(np.float32)
+            if "RGBA" in channels:
+                return channels["RGBA"].pixels[:, :, :3].astype(np.float32)
+            if {"R", "G", "B"} <= channels.keys():
+                return np.stack([channels[c].pixels for c in "RGB"], axis=-1).astype(np.float32)
+            if "Y" in channels:
+                return channels["Y"].pixels.astype(np.float32)
+    except Exception:  # the bindings raise bare RuntimeError/OSError for corrupt files
+        return None
+    return None
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Decode an image file to H x W x C; raise DataError (naming the file) if it cannot."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in {".png", ".tif", ".tiff", ".exr", ".hdr"}:
+        img = _load_exr(path) if suffix == ".exr" else _load_opencv(path)
+        if img is None:
+            raise DataError(f"cannot decode {path}: not a readable {suffix} image (truncated or corrupt?)")
+        if img.dtype not in (np.uint8, np.uint16):
+            img = img.astype(np.float32)
+    else:
+        try:
+            with Image.open(path) as im:
+                im.load()
+                img = np.asarray(im.convert("L" if im.mode in {"L", "LA", "1", "I;16"} else "RGB"))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise DataError(f"cannot decode {path}: {exc} (truncated or not an image?)") from None
+    if img.ndim == 2:
+        img = img[:, :, None]
+    return np.ascontiguousarray(img)
+
+
+def bitdepth_of(img: np.ndarray) -> int:
+    """Container bit depth: 8 for uint8, 16 for uint16 (floats have none)."""
+    if img.dtype == np.uint8:
+        return 8
+    if img.dtype == np.uint16:
+        return 16
+    raise DataError(f"no integer bit depth for dtype {img.dtype}")
+
+
+def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A size x size crop at a uniformly random position (the image is reflected if smaller)."""
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        ph, pw = max(0, size - h), max(0, size - w)
+        img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+        h, w = img.shape[:2]
+    y = int(rng.integers(0, h - size + 1))
+    x = int(rng.integers(0, w - size + 1))
+    return img[y:y + size, x:x + size]

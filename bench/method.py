@@ -1,0 +1,57 @@
+"""What every compared method looks like to the harness: rate points in, real bytes + pixels out.
+
+A method is evaluated per (rate point, item): it gets the source image and returns the real
+bitstream size and the reconstruction on the source's pixel grid. Learned methods train in
+``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One reconstruction: ``nbytes`` is the real bitstream size the rate is computed from."""
+
+    decoded: np.ndarray
+    nbytes: int
+    encode_s: float
+    decode_s: float
+    command: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a learned method may use to train: its own folder, the train items, device, seed."""
+
+    workdir: Path
+    train_items: tuple[Any, ...]
+    device: str
+    seed: int
+
+
+class Method(ABC):
+    name: str
+    role: str
+    label: str
+
+    @abstractmethod
+    def rate_points(self) -> list[float]:
+        """The rate parameters evaluated (quality, QP, step, or λ index for learned methods)."""
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        """Train or load what the method needs; plain codecs need nothing."""
+
+    @abstractmethod
+    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        """Code ``source`` at ``rate_point`` through the real codec and reconstruct it."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Provenance for results ``meta``: codec, options, versions."""

@@ -1,0 +1,101 @@
+"""Per-cell records on disk, and their aggregation into CompressAI-schema results.
+
+A *cell* is one (method, rate point) over all eval items. Each finished cell is one JSON file
+under ``cells/``; its existence is what "finished" means for resuming. Results, points.csv and
+summary.json are derived from the cells at the end and written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.io_utils import write_json_atomic, write_text_atomic
+
+ROW_FIXED = ("method", "role", "rate_point", "item", "bpp", "nbytes", "encode_s", "decode_s")
+
+
+def rate_key(rate_point: float) -> str:
+    """A file-name-safe, stable key for a rate point (``30`` -> ``30``, ``2.5`` -> ``2.5``)."""
+    text = f"{rate_point:g}"
+    return re.sub(r"[^0-9A-Za-z.+-]", "_", text)
+
+
+def cell_path(run_dir: Path, method: str, rate_point: float) -> Path:
+    return run_dir / "cells" / method / f"{rate_key(rate_point)}.json"
+
+
+def save_cell(path: Path, cell: dict[str, Any]) -> None:
+    write_json_atomic(path, cell)
+
+
+def load_cell(path: Path) -> dict[str, Any] | None:
+    """A cell file that does not parse is treated as unfinished (it will be redone)."""
+    try:
+        cell = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return cell if isinstance(cell, dict) and cell.get("complete") is True else None
+
+
+def aggregate(cells: list[dict[str, Any]], metrics: list[str]) -> dict[str, list[float]]:
+    """CompressAI style: mean over items of per-item values, one entry per rate point."""
+    cells = sorted(cells, key=lambda c: c["rate_point"])
+    out: dict[str, list[float]] = {"rate_point": [], "bpp": []}
+    for key in metrics:
+        out[key] = []
+    for c in cells:
+        rows = c["rows"]
+        out["rate_point"].append(float(c["rate_point"]))
+        out["bpp"].append(float(np.mean([r["bpp"] for r in rows])))
+        for key in metrics:
+            vals = [r.get(key) for r in rows]
+            vals = [np.nan if v is None else float(v) for v in vals]
+            out[key].append(float(np.mean(vals)))
+    return out
+
+
+def results_document(name: str, description: str, curve: dict[str, list[float]],
+                     meta: dict[str, Any]) -> dict[str, Any]:
+    """CompressAI's schema: name, description, results (parallel lists), plus our meta."""
+    results = {k: v for k, v in curve.items() if k != "rate_point"}
+    return {"name": name, "description": description, "results": results,
+            "meta": {**meta, "rate_points": curve["rate_point"]}}
+
+
+def points_csv(cells: list[dict[str, Any]], metrics: list[str]) -> str:
+    """Long table: one row per method x rate point x item."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for c in sorted(cells, key=lambda c: (c["method"], c["rate_point"])):
+        for r in c["rows"]:
+            writer.writerow({"method": c["method"], "role": c["role"], "rate_point": c["rate_point"], **r})
+    return buf.getvalue()
+
+
+def per_item_matrix(cells: list[dict[str, Any]], key: str, items: list[str]) -> np.ndarray:
+    """``[n_items, n_rate_points]`` of one column, items in the given order (for bootstraps)."""
+    cells = sorted(cells, key=lambda c: c["rate_point"])
+    out = np.full((len(items), len(cells)), np.nan)
+    index = {name: i for i, name in enumerate(items)}
+    for j, c in enumerate(cells):
+        for r in c["rows"]:
+            v = r.get(key)
+            if r["item"] in index and v is not None:
+                out[index[r["item"]], j] = float(v)
+    return out
+
+
+def write_results(path: Path, doc: dict[str, Any]) -> None:
+    write_json_atomic(path, doc)
+
+
+def write_points(path: Path, text: str) -> None:
+    write_text_atomic(path, text)

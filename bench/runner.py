@@ -1,0 +1,203 @@
+"""``bench run``: plan -> (train) -> evaluate every cell through the real codec -> aggregate -> track.
+
+The run folder is ``<out>/<experiment>/<run_id>`` where ``run_id`` is derived from the resolved
+config, so re-running the same experiment finds its folder and resumes: finished cells (one JSON
+each) are skipped, unfinished ones redone. ``summary.json`` is written last and only when every
+cell is done; its presence is what "this run is complete" means.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from bench.config import ExperimentConfig, load_config
+from bench.errors import BenchError
+from bench.io_utils import write_json_atomic, write_text_atomic
+from bench.method import Method, PrepareContext
+from bench.metrics import compute_metrics
+from bench.plan import Plan, build_plan
+from bench.provenance import environment, git_sha
+from bench.results import cell_path, load_cell, save_cell
+from bench.summary import finalize
+from bench.tracking import Tracker, default_tracking_uri
+
+
+def say(msg: str) -> None:
+    """Phase lines go to stderr; stdout's last line is reserved for the run folder."""
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out: Path = Path("runs")
+    tracking_uri: str | None = None
+    device: str = "auto"
+    max_items: int | None = None
+    fresh: bool = False
+    profile: str | None = None
+
+
+def resolve_device(device: str) -> str:
+    if device not in {"auto", "cpu", "cuda"}:
+        raise BenchError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise BenchError("--device cuda was asked for but torch sees no CUDA device; use --device auto or cpu")
+    return "cpu"
+
+
+def _with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
+    if n is None:
+        return cfg
+    ev = cfg.data.eval.model_copy(update={"max_items": n})
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"eval": ev})})
+
+
+def evaluate_cell(plan: Plan, method: Method, rate_point: float) -> dict[str, Any]:
+    """Every eval item through the method at one rate point; per-item rows, nothing averaged."""
+    rows, commands = [], []
+    bitdepth = plan.scenario.bitdepth
+    items = plan.eval_set.items
+    for it in tqdm(items, desc=f"{method.name} @ {rate_point:g}", leave=False, file=sys.stderr,
+                   disable=not sys.stderr.isatty()):
+        src = plan.sources[it.name]
+        res = method.run(src, bitdepth, rate_point)
+        if res.decoded.shape != src.shape:
+            raise BenchError(f"method {method.name!r} returned shape {res.decoded.shape} for "
+                             f"{it.name} of shape {src.shape}")
+        h, w = src.shape[:2]
+        row = {"item": it.name, "sha256": it.sha256, "nbytes": res.nbytes,
+               "bpp": 8.0 * res.nbytes / (h * w), "encode_s": res.encode_s, "decode_s": res.decode_s}
+        row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
+        rows.append(row)
+        commands.append(res.command)
+    return {"method": method.name, "role": method.role, "rate_point": rate_point, "rows": rows,
+            "command": commands[0] if commands else "", "git_sha": git_sha(), "complete": True}
+
+
+def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
+    rows = cell["rows"]
+    out = {"bpp": sum(r["bpp"] for r in rows) / len(rows)}
+    for k in metrics:
+        vals = [r[k] for r in rows if r.get(k) is not None]
+        if vals:
+            out[k] = sum(vals) / len(vals)
+    out["encode_s"] = sum(r["encode_s"] for r in rows) / len(rows)
+    return out
+
+
+def _start(plan: Plan, run_dir: Path, tracker: Tracker, source_yaml: Path) -> str:
+    """Write the run's config, open (or reopen) the parent MLflow run, log what is static."""
+    cfg = plan.cfg
+    state_path = run_dir / "state.json"
+    state = _read_json(state_path)
+    resume_id = state.get("mlflow_run_id") if state.get("tracking_uri") == tracker.uri else None
+    tags = {"scenario": cfg.scenario, "dataset": plan.eval_set.name, "git_sha": git_sha(),
+            "config_hash": cfg.config_hash(), "experiment": cfg.name, "profile": cfg.profile or "",
+            "run_dir": str(run_dir)}
+    run_id = tracker.start_parent(f"{cfg.name}-{run_dir.name}", tags, resume_id)
+    write_json_atomic(state_path, {"mlflow_run_id": run_id, "tracking_uri": tracker.uri,
+                                   "status": "running", "started": time.time()})
+    if run_id != resume_id:
+        write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.canonical(), sort_keys=False))
+        shutil.copyfile(source_yaml, run_dir / "experiment.yaml")
+        write_json_atomic(run_dir / "environment.json", environment())
+        tracker.log_params(run_id, {"seed": cfg.seed, "scenario": cfg.scenario, "anchor": cfg.anchor_name(),
+                                    "metrics": ",".join(plan.metrics), "n_eval_items": len(plan.eval_set.items),
+                                    "eval_manifest_sha256": plan.eval_set.manifest_hash(),
+                                    "methods": ",".join(m.name for m in cfg.methods)})
+        for f in ("config.yaml", "experiment.yaml", "environment.json"):
+            tracker.log_artifact(run_id, run_dir / f, "config")
+        tracker.log_dataset(run_id, plan.eval_set.manifest(), plan.eval_set.name, str(plan.eval_set.root),
+                            plan.eval_set.manifest_hash(), "eval")
+        if plan.train_set is not None:
+            tracker.log_dataset(run_id, plan.train_set.manifest(), plan.train_set.name,
+                                str(plan.train_set.root), plan.train_set.manifest_hash(), "train")
+    return run_id
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def run_experiment(config_path: Path, opts: RunOptions) -> Path:
+    """Run (or resume) one experiment; return its folder. All checks happen before any work."""
+    cfg = _with_max_items(load_config(config_path, opts.profile), opts.max_items)
+    device = resolve_device(opts.device)
+    say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
+    plan = build_plan(cfg)
+    run_dir = Path(opts.out) / cfg.name / cfg.config_hash()[:12]
+    if opts.fresh and run_dir.exists():
+        say(f"--fresh: removing {run_dir}")
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "summary.json").unlink(missing_ok=True)  # a resumed run is not complete until it ends
+    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name)
+    parent = _start(plan, run_dir, tracker, Path(config_path))
+    state = {"mlflow_run_id": parent, "tracking_uri": tracker.uri}
+    try:
+        ctx_items = plan.train_set.items if plan.train_set else ()
+        for m in plan.methods:
+            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed))
+        cells = _evaluate_all(plan, run_dir, tracker, parent)
+        say("aggregate: results, points.csv, plots, summary")
+        finalize(plan, run_dir, cells, tracker, parent)
+    except KeyboardInterrupt:
+        tracker.end(parent, "KILLED")
+        write_json_atomic(run_dir / "state.json", {**state, "status": "interrupted"})
+        say(f"interrupted: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
+        raise
+    except BaseException:
+        tracker.end(parent, "FAILED")
+        write_json_atomic(run_dir / "state.json", {**state, "status": "failed"})
+        raise
+    tracker.end(parent, "FINISHED")
+    write_json_atomic(run_dir / "state.json", {**state, "status": "complete"})
+    return run_dir
+
+
+def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[dict[str, Any]]:
+    todo = [(m, rp) for m in plan.methods for rp in m.rate_points()]
+    cells, skipped = [], 0
+    say(f"evaluate: {len(todo)} cells (method x rate point) over {len(plan.eval_set.items)} items")
+    for i, (m, rp) in enumerate(todo, 1):
+        path = cell_path(run_dir, m.name, rp)
+        cell = load_cell(path)
+        if cell is not None and cell.get("n_items") == len(plan.eval_set.items):
+            skipped += 1
+        else:
+            t0 = time.perf_counter()
+            cell = evaluate_cell(plan, m, rp)
+            cell["n_items"] = len(plan.eval_set.items)
+            cell["meta"] = m.describe()
+            save_cell(path, cell)
+            say(f"  [{i}/{len(todo)}] {m.name} @ {rp:g}: done in {time.perf_counter() - t0:.1f} s")
+        if cell.get("mlflow_parent") != parent:  # not yet logged to this parent run
+            metrics = _cell_metrics(cell, plan.metrics)
+            cell["mlflow_run_id"] = tracker.child(
+                parent, f"{m.name}@{rp:g}", {"method": m.name, "role": m.role, "rate_point": rp,
+                                             **{f"meta.{k}": v for k, v in cell["meta"].items()}},
+                metrics, {"method": m.name, "role": m.role})
+            cell["mlflow_parent"] = parent
+            save_cell(path, cell)
+        cells.append(cell)
+    if skipped:
+        say(f"resume: {skipped} finished cells reused, {len(todo) - skipped} computed")
+    return cells

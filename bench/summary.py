@@ -1,0 +1,122 @@
+"""The end of a run: per-method results JSON, points.csv, RD plots, BD table, summary.json.
+
+Everything is derived from the finished cells (and published curves), so a report can always be
+rebuilt from the run folder. ``summary.json`` is written last: its presence marks a complete run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench import plots
+from bench.io_utils import write_json_atomic
+from bench.metrics import METRICS
+from bench.plan import Plan
+from bench.provenance import git_sha
+from bench.rd import bd, bootstrap_bd, metric_axis
+from bench.results import aggregate, per_item_matrix, points_csv, results_document, write_points, write_results
+from bench.tracking import Tracker
+
+
+def _axis(metric: str) -> tuple[bool, bool]:
+    """(higher_is_better, is_db) from the metric's own declaration."""
+    if metric in METRICS:
+        m = METRICS.get(metric)
+        return m.higher_is_better, m.is_db
+    return metric_axis(metric) or (True, False)
+
+
+def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """name -> {label, role, kind, rd, cells} for our methods, then the published curves."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in plan.methods:
+        mine = [c for c in cells if c["method"] == m.name]
+        out[m.name] = {"label": m.label, "role": m.role, "kind": "measured",
+                       "rd": aggregate(mine, plan.metrics), "cells": mine, "meta": m.describe()}
+    for ref in plan.references:
+        rd = {"bpp": ref.results["bpp"], **{k: v for k, v in ref.results.items() if k != "bpp"}}
+        out[ref.name] = {"label": ref.label, "role": "reference", "kind": "published", "rd": rd,
+                         "cells": None, "meta": ref.describe()}
+    return out
+
+
+def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (method, metric) against the anchor, with a paired bootstrap CI over items."""
+    anchor = plan.cfg.anchor_name()
+    a = curves[anchor]
+    items = [it.name for it in plan.eval_set.items]
+    entries = []
+    for name, t in curves.items():
+        if name == anchor:
+            continue
+        for metric in plan.metrics:
+            entry: dict[str, Any] = {"method": name, "role": t["role"], "anchor": anchor, "metric": metric}
+            if metric not in t["rd"] or metric not in a["rd"]:
+                entry.update(bd_rate_pct=None, bd_psnr_db=None, ci95={"bd_rate_pct": None, "bd_psnr_db": None},
+                             overlap=None, reason=f"metric {metric!r} missing from "
+                             f"{name if metric not in t['rd'] else anchor}")
+                entries.append(entry)
+                continue
+            higher, is_db = _axis(metric)
+            res = bd(a["rd"]["bpp"], a["rd"][metric], t["rd"]["bpp"], t["rd"][metric],
+                     higher_is_better=higher, is_db=is_db)
+            entry.update({k: v for k, v in res.to_dict().items()})
+            if a["cells"] is not None and t["cells"] is not None and plan.cfg.evaluation.bootstrap > 0:
+                ci = bootstrap_bd(per_item_matrix(a["cells"], "bpp", items), per_item_matrix(a["cells"], metric, items),
+                                  per_item_matrix(t["cells"], "bpp", items), per_item_matrix(t["cells"], metric, items),
+                                  n_boot=plan.cfg.evaluation.bootstrap, seed=plan.cfg.seed,
+                                  higher_is_better=higher, is_db=is_db).to_dict()
+                entry["ci95"] = {"bd_rate_pct": ci["bd_rate_ci"], "bd_psnr_db": ci["bd_psnr_ci"],
+                                 "n_boot": ci["n_boot"], "reason": ci["reason"]}
+            else:
+                entry["ci95"] = {"bd_rate_pct": None, "bd_psnr_db": None,
+                                 "reason": "no per-item values (published curve)" if plan.cfg.evaluation.bootstrap
+                                 else "bootstrap disabled (evaluation.bootstrap: 0)"}
+            entries.append(entry)
+    return entries
+
+
+def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tracker, parent: str) -> dict[str, Any]:
+    cfg = plan.cfg
+    curves = _method_curves(plan, cells)
+    dataset = plan.eval_set.name
+    common_meta = {"config_hash": cfg.config_hash(), "git_sha": git_sha(), "seed": cfg.seed,
+                   "scenario": cfg.scenario, "dataset": dataset, "n_items": len(plan.eval_set.items),
+                   "eval_manifest_sha256": plan.eval_set.manifest_hash(), "mlflow_run_id": parent}
+    for name, c in curves.items():
+        if c["kind"] != "measured":
+            continue
+        meta = {**common_meta, **c["meta"], "role": c["role"],
+                "commands": [cell["command"] for cell in sorted(c["cells"], key=lambda x: x["rate_point"])]}
+        doc = results_document(name, plan_description(plan, name), c["rd"], meta)
+        write_results(run_dir / "results" / dataset / f"{name}.json", doc)
+    write_points(run_dir / "points.csv", points_csv(cells, plan.metrics))
+
+    plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
+    (run_dir / "plots").mkdir(exist_ok=True)
+    for metric in plan.metrics:
+        fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}")
+        fig.savefig(run_dir / "plots" / f"rd_{metric}.png")
+        tracker.log_figure(parent, fig, f"plots/rd_{metric}.png")
+        plots.close(fig)
+
+    entries = bd_entries(plan, curves)
+    summary = {"experiment": cfg.name, "run_id": run_dir.name, "scenario": cfg.scenario, "dataset": dataset,
+               "profile": cfg.profile, "anchor": cfg.anchor_name(), "metrics": plan.metrics,
+               "mlflow_run_id": parent, "git_sha": git_sha(), "config_hash": cfg.config_hash(),
+               "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"]}
+                           for n, c in curves.items()},
+               "bd": entries}
+    tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]
+                                 for e in entries if e.get("bd_rate_pct") is not None})
+    tracker.log_artifacts(parent, run_dir / "results", "results")
+    tracker.log_artifact(parent, run_dir / "points.csv")
+    tracker.log_artifacts(parent, run_dir / "plots", "plots")
+    write_json_atomic(run_dir / "summary.json", summary)
+    tracker.log_artifact(parent, run_dir / "summary.json")
+    return summary
+
+
+def plan_description(plan: Plan, name: str) -> str:
+    cfg = next(m for m in plan.cfg.methods if m.name == name)
+    return cfg.description or f"{name} on {plan.eval_set.name} ({plan.cfg.name})"

@@ -1,0 +1,86 @@
+"""Config validation: every mistake is caught before work, with the key path and a hint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.config import load_config, parse_config
+from bench.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def base_doc() -> dict:
+    return yaml.safe_load((REPO / "experiments" / "quick.yaml").read_text())
+
+
+def test_quick_yaml_is_valid() -> None:
+    cfg = load_config(REPO / "experiments" / "quick.yaml")
+    assert cfg.name == "quick"
+    assert [m.name for m in cfg.methods] == ["jpeg-444", "jpeg-420", "jpeg-400"]
+    assert cfg.anchor_name() == "jpeg-420"
+    assert len(cfg.config_hash()) == 64
+
+
+def test_typo_in_method_key_names_path_and_suggestion() -> None:
+    doc = base_doc()
+    doc["methods"][1]["rate_ponts"] = doc["methods"][1].pop("rate_points")
+    with pytest.raises(ConfigError) as e:
+        parse_config(doc, "x.yaml")
+    msg = str(e.value)
+    assert "methods.1.rate_ponts: unknown key (did you mean 'rate_points'?)" in msg
+    assert "methods.1.rate_points: required key is missing" in msg
+    assert "\n" not in msg
+
+
+def test_typo_at_top_level_and_nested() -> None:
+    doc = base_doc()
+    doc["evaluaton"] = doc.pop("evaluation")
+    doc["data"]["eval"]["globb"] = "*.png"
+    msg = str(pytest.raises(ConfigError, parse_config, doc, "x.yaml").value)
+    assert "evaluaton: unknown key (did you mean 'evaluation'?)" in msg
+    assert "data.eval.globb: unknown key (did you mean 'glob'?)" in msg
+
+
+def test_bad_values() -> None:
+    doc = base_doc()
+    doc["methods"][0]["kind"] = "codek"
+    doc["seed"] = "zero"
+    msg = str(pytest.raises(ConfigError, parse_config, doc, "x.yaml").value)
+    assert "methods.0" in msg and "codek" in msg
+    assert "seed" in msg
+
+
+def test_anchor_must_be_a_method_and_names_unique() -> None:
+    doc = base_doc()
+    doc["evaluation"]["anchor"] = "nope"
+    assert "anchor 'nope' is not a method" in str(pytest.raises(ConfigError, parse_config, doc).value)
+    doc = base_doc()
+    doc["methods"][1]["name"] = "jpeg-444"
+    assert "repeated: jpeg-444" in str(pytest.raises(ConfigError, parse_config, doc).value)
+
+
+def test_dataset_needs_exactly_one_source() -> None:
+    doc = base_doc()
+    doc["data"]["eval"] = {"set": "kodak", "folder": "/x"}
+    assert "exactly one of" in str(pytest.raises(ConfigError, parse_config, doc).value)
+
+
+def test_profiles_merge_and_unknown_profile(tmp_path: Path) -> None:
+    doc = base_doc()
+    doc["profiles"] = {"tiny": {"data": {"eval": {"max_items": 2}}, "evaluation": {"bootstrap": 0}}}
+    cfg = parse_config(doc, "x.yaml", profile="tiny")
+    assert cfg.data.eval.max_items == 2 and cfg.evaluation.bootstrap == 0 and cfg.profile == "tiny"
+    assert cfg.data.eval.set == "skimage"  # untouched keys survive the merge
+    assert "choose from: tiny" in str(pytest.raises(ConfigError, parse_config, doc, "x.yaml", "full").value)
+    doc["profiles"]["bad"] = {"seed": [1]}
+    assert "seed" in str(pytest.raises(ConfigError, parse_config, doc, "x.yaml", "bad").value)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    assert "not found" in str(pytest.raises(ConfigError, load_config, tmp_path / "nope.yaml").value)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmethods: [\n")
+    assert "not valid YAML" in str(pytest.raises(ConfigError, load_config, bad).value)
