@@ -1,0 +1,39 @@
+"""`bench bdrate ANCHOR TEST`: BD-rate/BD-PSNR of two results files, for people or for scripts."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bench.rd.curves import bdrate_files
+
+
+def _summary(r: dict[str, Any], metric: str) -> str:
+    """A few lines; a missing value shows its reason instead of a number."""
+    if r["bd_rate_pct"] is None:
+        rate = f"BD-rate: n/a ({r['reason']})"
+    else:
+        rate = f"BD-rate: {r['bd_rate_pct']:+.2f}% (pchip), {r['bd_rate_pct_akima']:+.2f}% (akima)"
+    psnr = (f"BD-PSNR: n/a ({r['bd_psnr_reason']})" if r["bd_psnr_db"] is None
+            else f"BD-PSNR: {r['bd_psnr_db']:+.3f} dB")
+    lines = [rate, psnr]
+    if r["overlap"]:
+        lo, hi = r["overlap"]
+        share = 100 * r["overlap_fraction"]
+        lines.append(f"{metric} overlap: {lo:.4g} .. {hi:.4g} ({share:.0f}% of the union)")
+    lines.append(f"points used: anchor {r['n_anchor']}, test {r['n_test']}")
+    return "\n".join(lines)
+
+
+def bdrate_command(
+    anchor: Path,
+    test: Path,
+    metric: Annotated[str, typer.Option(help="Result key, e.g. psnr-rgb, ms-ssim-db-rgb.")] = "psnr-rgb",
+    hull: Annotated[bool, typer.Option(help="Reduce each curve to its Pareto frontier first.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+) -> None:
+    """BD-rate of TEST against ANCHOR (CompressAI-schema results JSON); negative = TEST saves bits."""
+    result = bdrate_files(anchor, test, metric=metric, hull=hull)
+    typer.echo(json.dumps(result) if json_out else _summary(result, metric))
