@@ -41,11 +41,13 @@ class Codec(ABC):
     Subclasses set ``name`` (the registry key), ``param_name`` (``quality``, ``qp``, ``step``)
     and ``higher_param_is_better`` (True for quality, False for QP/step), and accept their
     options as keyword arguments so a YAML ``options:`` mapping can be passed straight in.
+    The last two may be set per instance when an option changes the parameter (JPEG with flat
+    tables takes a step, not a quality).
     """
 
     name: ClassVar[str]
-    param_name: ClassVar[str]
-    higher_param_is_better: ClassVar[bool]
+    param_name: str
+    higher_param_is_better: bool
 
     @abstractmethod
     def encode(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult:

@@ -1,0 +1,269 @@
+"""Single-image HEVC-intra (libx265, ``hevc``) and AV1-intra (libaom, ``av1``) through ffmpeg.
+
+One frame, intra only, at a constant quantiser (param = QP):
+
+- ``hevc``: x265 constant-QP mode, ``-x265-params qp=QP:ipratio=1:aq-mode=0:info=0``. x265 gives
+  I slices QP - 6*log2(ipratio) (QP - 3 by default); ipratio=1 makes the slice QP equal QP, and
+  info=0 drops x265's ~2 KB settings SEI, which would otherwise be counted as rate. QP 0..51.
+- ``av1``: libaom ``-usage allintra`` in constant-quality mode (``-crf QP -b:v 0``) with the
+  quantiser pinned (``-qmin QP -qmax QP``), ``-aq-mode 0`` and ``deltaq-mode=0``, so the frame's
+  base_q_idx is libaom's quantizer_to_qindex[QP] (about 4*QP; QP 0 is lossless). QP 0..63.
+
+The rate is the bytes of the elementary stream: Annex-B for HEVC (``-f hevc``: VPS/SPS/PPS +
+slice), low-overhead OBUs for AV1 (``-f obu``: temporal delimiter, sequence header, frame);
+no container. ``colour="ycbcr"`` converts RGB in numpy (``bench.codecs.planes``: BT.601 full
+range, signalled as such in the stream); ``colour="raw"`` hands the channels over as the
+codec's planes. For ``chroma="420"`` the image is edge-padded to even size and chroma is
+resampled by us (box down, triangle up); x265 and libaom pad to their block sizes themselves.
+Timings are the wall time of each ffmpeg process, start-up included.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+import tempfile
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.codecs import planes as pl
+from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth
+from bench.codecs.ffmpeg_tools import FIX_HINT, ffmpeg_version, has_encoder, run_ffmpeg
+from bench.errors import BenchError, CodecError
+
+CHROMAS = ("400", "420", "444")
+COLOURS = ("ycbcr", "raw")
+BITDEPTHS = (8, 10, 12)
+X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+
+
+def pix_fmt(chroma: str, bitdepth: int) -> str:
+    """ffmpeg pixel format of planar ``chroma`` samples at ``bitdepth`` (little-endian > 8 bit)."""
+    base = {"400": "gray", "420": "yuv420p", "444": "yuv444p"}[chroma]
+    return base if bitdepth == 8 else f"{base}{bitdepth}le"
+
+
+def parse_params(params: str, reserved: frozenset[str], codec: str) -> list[str]:
+    """Split ``key=value:key=value`` and refuse the keys the wrapper sets itself."""
+    items = [p for p in params.split(":") if p]
+    for item in items:
+        key = item.split("=", 1)[0]
+        if "=" not in item or not key:
+            raise ValueError(f"{codec} option 'params' must be key=value pairs joined by ':', "
+                             f"got {item!r} in {params!r}")
+        if key in reserved:
+            raise ValueError(f"{codec} option 'params' may not set {key!r}: the wrapper sets "
+                             f"{', '.join(sorted(reserved))} to keep the quantiser constant")
+    return items
+
+
+@functools.cache
+def encoder_version(encoder: str, pattern: str) -> str:
+    """The encoder's own version, parsed once from its log on a tiny probe encode."""
+    extra = ["-x265-params", "log-level=info"] if encoder == "libx265" else []
+    proc = run_ffmpeg(["-loglevel", "verbose", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16",
+                       "-i", "pipe:0", "-frames:v", "1", "-c:v", encoder, *extra, "-f", "null", "-"],
+                      what=encoder, param="version probe", input_bytes=bytes(256))
+    match = re.search(pattern, proc.stderr.decode(errors="replace"))
+    return f"{encoder} {match.group(1)}" if match else f"{encoder} (version not reported)"
+
+
+class FfmpegIntraCodec(Codec):
+    """Shared encode/decode path; subclasses give the encoder and its constant-QP arguments."""
+
+    encoder: ClassVar[str]
+    muxer: ClassVar[str]
+    max_qp: ClassVar[int]
+    reserved: ClassVar[frozenset[str]]
+    version_pattern: ClassVar[str]
+    param_name = "qp"
+    higher_param_is_better = False
+
+    def __init__(self, chroma: str = "420", colour: str | None = None,
+                 preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
+        chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
+        if chroma not in CHROMAS:
+            raise ValueError(f"{self.name} option 'chroma' must be one of {CHROMAS}, got {chroma!r}")
+        if chroma == "400":
+            if colour not in (None, "raw"):
+                raise ValueError(f"{self.name} option 'colour' must be 'raw' (or left out) for "
+                                 f"chroma '400': the single channel is the luma plane")
+            colour = "raw"
+        elif colour is None:
+            colour = "ycbcr"
+        elif colour not in COLOURS:
+            raise ValueError(f"{self.name} option 'colour' must be one of {COLOURS}, got {colour!r}")
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"{self.name} option 'threads' must be an integer >= 1, got {threads!r}")
+        if not isinstance(params, str):
+            raise ValueError(f"{self.name} option 'params' must be a string, got {params!r}")
+        self.chroma, self.colour, self.threads = chroma, colour, threads
+        self.preset = self._check_preset(preset)
+        self.params = parse_params(params, self.reserved, self.name)
+        if not has_encoder(self.encoder):
+            raise BenchError(f"this ffmpeg has no {self.encoder} encoder (codec {self.name!r}); "
+                             f"{FIX_HINT}")
+
+    @abstractmethod
+    def _check_preset(self, preset: str | int | None) -> str | int:
+        """Validate ``preset`` and return it, or the default when None."""
+
+    @abstractmethod
+    def _encoder_args(self, qp: int) -> list[str]:
+        """ffmpeg output options after ``-c:v <encoder>`` that fix the preset and the QP."""
+
+    def options(self) -> dict[str, Any]:
+        return {"chroma": self.chroma, "colour": self.colour, "preset": self.preset,
+                "params": ":".join(self.params), "threads": self.threads}
+
+    def version(self) -> str:
+        return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
+
+    def _check_qp(self, param: float) -> int:
+        if not float(param).is_integer() or not 0 <= param <= self.max_qp:
+            raise ValueError(f"{self.name} qp must be an integer in 0..{self.max_qp}, got {param}")
+        return int(param)
+
+    def _to_planes(self, img: np.ndarray, bitdepth: int) -> list[np.ndarray]:
+        """The planes the encoder is fed: colour conversion, then 4:2:0 chroma if asked."""
+        src = pl.rgb_to_ycbcr(img, bitdepth) if self.colour == "ycbcr" else img
+        planes = [src[:, :, c] for c in range(src.shape[2])]
+        if self.chroma == "420":
+            planes[1:] = [pl.down2(p) for p in planes[1:]]
+        return [pl.quantise(p, bitdepth) for p in planes]
+
+    def _from_planes(self, planes: list[np.ndarray], bitdepth: int) -> np.ndarray:
+        if self.chroma == "420":
+            planes[1:] = [pl.up2(p) for p in planes[1:]]
+        img = np.stack(planes, axis=2)
+        if self.colour == "ycbcr":
+            return pl.quantise(pl.ycbcr_to_rgb(img, bitdepth), bitdepth)
+        return pl.quantise(img, bitdepth) if self.chroma == "420" else img
+
+    def _run(self, args: list[str], qp: int) -> str:
+        """Run ffmpeg; a failure names this codec, the QP and the encoder's own complaints."""
+        try:
+            proc = run_ffmpeg(args, what=self.name, param=f"qp={qp}")
+        except CodecError as exc:
+            said = [ln for ln in exc.stderr.splitlines() if self.encoder in ln or "x265 [" in ln]
+            detail = "; ".join(ln.split("] ", 1)[-1] for ln in said) or "ffmpeg failed"
+            raise CodecError(self.name, f"qp={qp}", detail, exc.stderr) from None
+        # libx265 only warns about unknown or invalid x265-params and encodes without them
+        stderr = proc.stderr.decode(errors="replace")
+        ignored = re.findall(r"(Unknown option: .*|Invalid value for .*)", stderr)
+        if ignored:
+            raise CodecError(self.name, f"qp={qp}", f"{self.encoder} ignored parameters: "
+                             + "; ".join(ignored), stderr)
+        return shlex.join(str(a) for a in proc.args)
+
+    def _check_input(self, img: np.ndarray, bitdepth: int) -> None:
+        if bitdepth not in BITDEPTHS:
+            raise ValueError(f"{self.name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; "
+                             "shift the image to one of them first")
+        check_bitdepth(img, bitdepth)
+        want = 1 if self.chroma == "400" else 3
+        if img.shape[2] != want:
+            raise ValueError(f"{self.name} chroma {self.chroma!r} needs {want}-channel input, got "
+                             f"{img.shape[2]} channels")
+
+    def _round_trip(self, planes: list[np.ndarray], fmt: str,
+                    qp: int) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
+        """Encode the planes to an elementary stream and decode it back, in a temp folder."""
+        dtype = planes[0].dtype.newbyteorder("<")
+        ph, pw = planes[0].shape
+        tags = ["-color_range", "pc", "-colorspace", "bt470bg"] if self.colour == "ycbcr" else []
+        with tempfile.TemporaryDirectory(prefix=f"sandwich-{self.name}-") as tmp:
+            raw_in, stream, raw_out = (Path(tmp) / n for n in ("in.yuv", f"out.{self.muxer}", "dec.yuv"))
+            raw_in.write_bytes(b"".join(p.astype(dtype).tobytes() for p in planes))
+            t0 = time.perf_counter()
+            command = self._run(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
+                                 f"{pw}x{ph}", *tags, "-i", str(raw_in), "-frames:v", "1", "-an",
+                                 "-c:v", self.encoder, *self._encoder_args(qp), "-threads",
+                                 str(self.threads), "-f", self.muxer, str(stream)], qp)
+            t1 = time.perf_counter()
+            decode_command = self._run(["-loglevel", "warning", "-threads", str(self.threads), "-i",
+                                        str(stream), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
+                                        fmt, str(raw_out)], qp)
+            t2 = time.perf_counter()
+            bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
+        sizes = [p.size for p in planes]
+        if not bitstream or raw.size != sum(sizes):
+            raise CodecError(self.name, f"qp={qp}", f"got {len(bitstream)} stream bytes and "
+                             f"{raw.size} decoded samples, expected {sum(sizes)} samples")
+        chunks = np.split(raw, np.cumsum(sizes)[:-1])
+        decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
+        run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0,
+               "decode_s": t2 - t1}
+        return bitstream, decoded, run
+
+    def encode(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult:
+        img = as_hwc(image)
+        self._check_input(img, bitdepth)
+        qp = self._check_qp(param)
+        h, w = img.shape[:2]
+        src = pl.pad_to_even(img) if self.chroma == "420" else img
+        fmt = pix_fmt(self.chroma, bitdepth)
+        bitstream, planes, run = self._round_trip(self._to_planes(src, bitdepth), fmt, qp)
+        decoded = self._from_planes(planes, bitdepth)[:h, :w]
+        extra = {"pix_fmt": fmt, "coded_size": [src.shape[1], src.shape[0]],
+                 "decode_command": run["decode_command"],
+                 "colour": pl.MATRIX_NAME if self.colour == "ycbcr" else "none (raw planes)"}
+        if self.chroma == "420":
+            extra["chroma_filters"] = pl.CHROMA_FILTERS
+        return EncodeResult(bitstream, np.ascontiguousarray(decoded), run["encode_s"], run["decode_s"],
+                            run["command"], extra)
+
+
+@CODECS.register("hevc")
+class HevcIntraCodec(FfmpegIntraCodec):
+    """x265 HEVC-intra at constant QP; ``preset`` is an x265 preset name (default medium)."""
+
+    name = "hevc"
+    encoder = "libx265"
+    muxer = "hevc"
+    max_qp = 51
+    reserved = frozenset({"qp", "crf", "bitrate", "ipratio", "aq-mode", "info", "pools", "log-level"})
+    version_pattern = r"HEVC encoder version (\S+)"
+
+    def _check_preset(self, preset: str | int | None) -> str | int:
+        if preset is None:
+            return "medium"
+        if preset not in X265_PRESETS:
+            raise ValueError(f"hevc option 'preset' must be one of {X265_PRESETS}, got {preset!r}")
+        return preset
+
+    def _encoder_args(self, qp: int) -> list[str]:
+        own = [f"qp={qp}", "ipratio=1", "aq-mode=0", "info=0", f"pools={self.threads}",
+               "log-level=warning"]
+        return ["-preset", str(self.preset), "-x265-params", ":".join(own + self.params)]
+
+
+@CODECS.register("av1")
+class Av1IntraCodec(FfmpegIntraCodec):
+    """libaom AV1-intra (allintra usage) at a pinned quantiser; ``preset`` is cpu-used 0..8 (default 6)."""
+
+    name = "av1"
+    encoder = "libaom-av1"
+    muxer = "obu"
+    max_qp = 63
+    reserved = frozenset({"end-usage", "cq-level", "min-q", "max-q", "target-bitrate", "aq-mode",
+                          "deltaq-mode"})
+    version_pattern = r"\[libaom-av1 @ \w+\] (v\d\S*)"
+
+    def _check_preset(self, preset: str | int | None) -> str | int:
+        if preset is None:
+            return 6
+        if not isinstance(preset, int) or isinstance(preset, bool) or not 0 <= preset <= 8:
+            raise ValueError(f"av1 option 'preset' is libaom cpu-used, an integer 0..8, got {preset!r}")
+        return preset
+
+    def _encoder_args(self, qp: int) -> list[str]:
+        q = str(qp)
+        return ["-usage", "allintra", "-cpu-used", str(self.preset), "-crf", q, "-b:v", "0",
+                "-qmin", q, "-qmax", q, "-aq-mode", "0",
+                "-aom-params", ":".join(["deltaq-mode=0", *self.params])]
