@@ -1,0 +1,67 @@
+"""PSNR in float64: RGB (also the d-bit HDR PSNR), BT.601 luma, and 6:1:1 weighted YUV.
+
+Identical inputs give ``math.inf`` (MSE 0), like CompressAI, skimage and ffmpeg's psnr filter:
+a cap would be an arbitrary number that looks like a measurement. JSON writers turn it into null.
+
+All PSNRs use the peak 2^d - 1 of the bit depth, never the data's own maximum.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.errors import DataError
+from bench.metrics.common import check_pair, peak, rgb_to_luma, rgb_to_ycbcr
+
+YUV_WEIGHTS = (6.0, 1.0, 1.0)  # Y:U:V, the usual video-coding convention (JVET/AOM CTC)
+
+
+def psnr_from_mse(mse: float, bitdepth: int) -> float:
+    """10·log10(peak² / MSE); inf for MSE 0."""
+    return math.inf if mse == 0 else 10.0 * math.log10(peak(bitdepth) ** 2 / mse)
+
+
+def _mse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def plane_psnr(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
+    """PSNR of one plane (any shape, e.g. a stored Y or subsampled U plane), unchecked range."""
+    if np.shape(ref) != np.shape(dist):
+        raise DataError(f"planes differ in shape: {np.shape(ref)} vs {np.shape(dist)}")
+    return psnr_from_mse(_mse(np.asarray(ref), np.asarray(dist)), bitdepth)
+
+
+def psnr_rgb(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
+    """PSNR with the MSE over all pixels and channels (not a mean of per-channel PSNRs)."""
+    ref, dist = check_pair(ref, dist, bitdepth)
+    return psnr_from_mse(_mse(ref, dist), bitdepth)
+
+
+def psnr_y(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
+    """PSNR of BT.601 full-range luma (unrounded); a 1-channel image is its own luma.
+
+    Differs from MATLAB ``rgb2ycbcr`` (limited range, 16–235), used by some super-resolution papers.
+    """
+    ref, dist = check_pair(ref, dist, bitdepth)
+    return psnr_from_mse(_mse(rgb_to_luma(ref), rgb_to_luma(dist)), bitdepth)
+
+
+def psnr_yuv_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray],
+                    bitdepth: int = 8) -> float:
+    """(6·PSNR_Y + PSNR_U + PSNR_V) / 8 from Y, U, V planes (any chroma subsampling).
+
+    Any plane reproduced exactly makes the result inf, as its PSNR is inf.
+    """
+    if len(ref_planes) != 3 or len(dist_planes) != 3:
+        raise DataError(f"PSNR-YUV needs 3 planes each, got {len(ref_planes)} and {len(dist_planes)}")
+    psnrs = [plane_psnr(r, d, bitdepth) for r, d in zip(ref_planes, dist_planes, strict=True)]
+    return sum(w * p for w, p in zip(YUV_WEIGHTS, psnrs, strict=True)) / sum(YUV_WEIGHTS)
+
+
+def psnr_yuv(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
+    """6:1:1 YUV PSNR of RGB images converted with BT.601 full range (JFIF), float64, unrounded."""
+    ref, dist = check_pair(ref, dist, bitdepth)
+    return psnr_yuv_planes(rgb_to_ycbcr(ref, bitdepth), rgb_to_ycbcr(dist, bitdepth), bitdepth)
