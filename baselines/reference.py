@@ -5,37 +5,28 @@ their label always says "published" and their role is ``reference``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from bench.config import ReferenceMethodConfig
-from bench.errors import ConfigError
+from bench.errors import BenchError, ConfigError
+from bench.rd import load_results
 
 
 class PublishedCurve:
     def __init__(self, cfg: ReferenceMethodConfig, path: Path) -> None:
         self.cfg, self.path = cfg, path
         self.name, self.role = cfg.name, "reference"
+        if not path.is_file():
+            raise ConfigError(f"method {cfg.name!r}: published curve not found: {path}")
         try:
-            doc = json.loads(path.read_text())
-            results = doc["results"]
-            n = len(results["bpp"])
-        except FileNotFoundError:
-            raise ConfigError(f"method {cfg.name!r}: published curve not found: {path}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"method {cfg.name!r}: {path} is not a CompressAI-schema results JSON "
-                              f"(needs results.bpp and metric lists): {exc}") from None
-        bad = [k for k, v in results.items() if not isinstance(v, list) or len(v) != n]
-        if bad:
-            raise ConfigError(f"method {cfg.name!r}: {path}: lists {', '.join(bad)} differ in length from bpp")
-        self.doc = doc
-        self.results: dict[str, list[float]] = {k: [float(x) for x in v] for k, v in results.items()}
-        self.label = cfg.label or f"{doc.get('name', cfg.name)} (published)"
-
-    def metrics(self) -> list[str]:
-        return [k for k in self.results if k != "bpp"]
+            loaded = load_results(path)
+        except BenchError as exc:
+            raise ConfigError(f"method {cfg.name!r}: {exc}") from None
+        self.source_name, self.source_description = loaded.name, loaded.description
+        self.results: dict[str, list[float]] = {k: [float(x) for x in v] for k, v in loaded.results.items()}
+        self.label = cfg.label or f"{loaded.name} (published)"
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "reference", "path": str(self.path), "name": self.doc.get("name"),
-                "description": self.doc.get("description", "")}
+        return {"kind": "reference", "path": str(self.path), "name": self.source_name,
+                "description": self.source_description}

@@ -84,6 +84,7 @@ class EvalConfig(_Strict):
     metrics: list[str] = Field(default_factory=lambda: ["psnr-rgb", "ms-ssim-rgb"], min_length=1)
     anchor: str | None = None
     bootstrap: int = Field(default=1000, ge=0)
+    visual_items: int = Field(default=1, ge=0, description="first N eval items whose reconstructions are saved")
 
 
 class ExperimentConfig(_Strict):

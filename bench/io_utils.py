@@ -37,6 +37,21 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def save_png(path: Path, img: Any) -> Path:
+    """Lossless PNG of an 8- or 16-bit H x W x C array (1 or 3 channels), written atomically."""
+    import cv2
+    import numpy as np
+
+    arr = np.asarray(img)
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = arr[:, :, ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(arr))
+    if not ok:
+        raise ValueError(f"cannot encode {arr.shape} {arr.dtype} as PNG")
+    write_bytes_atomic(path, buf.tobytes())
+    return Path(path)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode())
 

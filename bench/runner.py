@@ -19,12 +19,12 @@ from tqdm import tqdm
 
 from bench.config import ExperimentConfig, load_config
 from bench.errors import BenchError
-from bench.io_utils import write_json_atomic, write_text_atomic
+from bench.io_utils import save_png, write_json_atomic, write_text_atomic
 from bench.method import Method, PrepareContext
 from bench.metrics import compute_metrics
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
-from bench.results import cell_path, load_cell, save_cell
+from bench.results import cell_path, load_cell, rate_key, save_cell
 from bench.summary import finalize
 from bench.tracking import Tracker, default_tracking_uri
 
@@ -65,9 +65,14 @@ def _with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"eval": ev})})
 
 
-def evaluate_cell(plan: Plan, method: Method, rate_point: float) -> dict[str, Any]:
-    """Every eval item through the method at one rate point; per-item rows, nothing averaged."""
+def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path) -> dict[str, Any]:
+    """Every eval item through the method at one rate point; per-item rows, nothing averaged.
+
+    Reconstructions of the first ``evaluation.visual_items`` items are kept (lossless PNG) for
+    visual comparisons in reports.
+    """
     rows, commands = [], []
+    keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
     bitdepth = plan.scenario.bitdepth
     items = plan.eval_set.items
     for it in tqdm(items, desc=f"{method.name} @ {rate_point:g}", leave=False, file=sys.stderr,
@@ -81,6 +86,8 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float) -> dict[str, An
         row = {"item": it.name, "sha256": it.sha256, "nbytes": res.nbytes,
                "bpp": 8.0 * res.nbytes / (h * w), "encode_s": res.encode_s, "decode_s": res.decode_s}
         row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
+        if it.name in keep:
+            row["recon"] = save_png(recon_dir / f"{it.name}.png", res.decoded).relative_to(recon_dir.parents[2]).as_posix()
         rows.append(row)
         commands.append(res.command)
     return {"method": method.name, "role": method.role, "rate_point": rate_point, "rows": rows,
@@ -176,6 +183,7 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
 def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[dict[str, Any]]:
     todo = [(m, rp) for m in plan.methods for rp in m.rate_points()]
     cells, skipped = [], 0
+    logged = {r.info.run_name: r.info.run_id for r in tracker.child_runs(parent)}
     say(f"evaluate: {len(todo)} cells (method x rate point) over {len(plan.eval_set.items)} items")
     for i, (m, rp) in enumerate(todo, 1):
         path = cell_path(run_dir, m.name, rp)
@@ -184,13 +192,16 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
             skipped += 1
         else:
             t0 = time.perf_counter()
-            cell = evaluate_cell(plan, m, rp)
+            cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp))
             cell["n_items"] = len(plan.eval_set.items)
             cell["meta"] = m.describe()
             save_cell(path, cell)
             say(f"  [{i}/{len(todo)}] {m.name} @ {rp:g}: done in {time.perf_counter() - t0:.1f} s")
         if cell.get("mlflow_parent") != parent:  # not yet logged to this parent run
             metrics = _cell_metrics(cell, plan.metrics)
+            stale = logged.get(f"{m.name}@{rp:g}")
+            if stale:  # a recomputed cell replaces its earlier child run instead of duplicating it
+                tracker.delete_run(stale)
             cell["mlflow_run_id"] = tracker.child(
                 parent, f"{m.name}@{rp:g}", {"method": m.name, "role": m.role, "rate_point": rp,
                                              **{f"meta.{k}": v for k, v in cell["meta"].items()}},

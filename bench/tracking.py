@@ -91,6 +91,9 @@ class Tracker:
         self.client.set_terminated(run.info.run_id, status="FINISHED")
         return run.info.run_id
 
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path)
 
