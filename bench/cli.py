@@ -67,11 +67,15 @@ def list_names() -> None:
 
 def _register_commands() -> None:
     """Commands whose code lives beside what they run (metrics, RD math, proxies)."""
+    from bench.fidelity_command import fidelity_command
     from bench.metrics.command import metrics_command
+    from bench.proxy_bench import proxy_bench_command
     from bench.rd_command import bdrate_command
 
     app.command("metrics")(metrics_command)
     app.command("bdrate")(bdrate_command)
+    app.command("fidelity")(fidelity_command)
+    app.command("bench-proxy")(proxy_bench_command)
 
 
 def main() -> None:

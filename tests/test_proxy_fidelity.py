@@ -1,0 +1,94 @@
+"""``bench fidelity`` and the proxy benchmark on small real images."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from PIL import Image
+from typer.testing import CliRunner
+
+from bench.errors import BenchError, DataError
+from bench.fidelity import run_fidelity
+from bench.fidelity_command import fidelity_command
+from bench.proxy_bench import SlimUNet, proxy_bench_command, proxy_benchmark
+
+
+@pytest.fixture(scope="module")
+def crops_dir(kodim, tmp_path_factory) -> Path:
+    """Three 64 x 96 Kodak crops as PNGs (plus a stray text file that must be ignored)."""
+    folder = tmp_path_factory.mktemp("crops")
+    for n in (3, 19, 23):
+        Image.fromarray(kodim(n)[100:164, 200:296]).save(folder / f"kodim{n:02d}.png")
+    (folder / "SOURCES.md").write_text("not an image")
+    return folder
+
+
+def app_with(command) -> typer.Typer:
+    app = typer.Typer()
+    app.command()(command)
+    return app
+
+
+def test_run_fidelity_jpeg(crops_dir):
+    res = run_fidelity("jpeg", crops_dir, [4.0, 16.0, 32.0], None)
+    assert res["n_items"] == 3 and len(res["per_item"]) == 9 and res["codec_params"] == [4, 16, 32]
+    assert res["median_abs_rate_error_pct"] < 1e-3  # calibrated on the item: ~0 by construction
+    assert res["median_psnr_gap_db"] < 0.3
+    pred = res["predictive_rate_error_pct"]
+    assert 0 < pred["other_images_same_step"] < 50 and 0 < pred["same_image_other_steps"] < 50
+    assert res["calibration_free"]["laplacian"]["median_abs_rate_error_pct"] < 50
+    assert res["proxy_ms"] > 0 and res["codec_ms"] > 0
+    first = res["per_item"][0]
+    assert first["real_bits"] > first["header_bits"] > 0 and first["psnr_real"] > 30
+
+
+def test_run_fidelity_hevc_and_max_items(crops_dir):
+    res = run_fidelity("hevc", crops_dir, [8.0, 32.0], 2)
+    assert res["n_items"] == 2 and res["codec_params"] == [22, 34]
+    assert res["rate_correlation"] is None  # fewer than 3 images: no correlation claimed
+    bits = [r["real_bits"] for r in res["per_item"] if r["item"] == "kodim03.png"]
+    assert bits[0] > bits[1]
+
+
+def test_fidelity_errors(crops_dir, tmp_path):
+    with pytest.raises(BenchError, match="choose from: jpeg, hevc"):
+        run_fidelity("webp", crops_dir, [8.0], None)
+    with pytest.raises(BenchError, match=">= 1"):
+        run_fidelity("jpeg", crops_dir, [0.5], None)
+    with pytest.raises(DataError, match="not found"):
+        run_fidelity("jpeg", tmp_path / "nope", [8.0], None)
+    with pytest.raises(DataError, match="no images"):
+        run_fidelity("jpeg", tmp_path, [8.0], None)
+
+
+def test_fidelity_command_json_and_table(crops_dir):
+    runner = CliRunner()
+    app = app_with(fidelity_command)
+    res = runner.invoke(app, ["--codec", "jpeg", "--data", str(crops_dir), "--steps", "8,16",
+                              "--max-items", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("median_abs_rate_error_pct", "median_psnr_gap_db", "rate_correlation", "proxy_ms",
+                "codec_ms", "per_item", "calibration_free", "predictive_rate_error_pct"):
+        assert key in payload
+    table = runner.invoke(app, ["--data", str(crops_dir), "--steps", "8"])
+    assert table.exit_code == 0 and "PSNR gap" in table.stdout
+    bad = runner.invoke(app, ["--data", str(crops_dir), "--steps", "8,x"])
+    assert bad.exit_code == 2 and "comma-separated" in bad.output
+
+
+def test_slim_unet_has_the_papers_parameter_count():
+    assert sum(p.numel() for p in SlimUNet(3).parameters()) == 57_219
+
+
+def test_proxy_benchmark_small():
+    res = proxy_benchmark(batch=2, channels=3, size=32, repeats=1)
+    assert res["shape"] == [2, 3, 32, 32] and 0 < res["proxy_share"] < 1
+    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
+                "rest_ms"):
+        assert res[key] > 0
+    out = CliRunner().invoke(app_with(proxy_bench_command),
+                             ["--batch", "1", "--size", "16", "--repeats", "1", "--json"])
+    assert out.exit_code == 0 and json.loads(out.stdout)["shape"] == [1, 3, 16, 16]
