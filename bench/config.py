@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -58,7 +58,7 @@ class CodecMethodConfig(_MethodBase):
     role: Role = "baseline"
     codec: str
     options: dict[str, Any] = Field(default_factory=dict)
-    adapt: Literal["none", "luma"] = "none"
+    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8"] = "none"
     rate_points: list[float] = Field(min_length=1)
 
     @field_validator("rate_points")
@@ -77,7 +77,106 @@ class ReferenceMethodConfig(_MethodBase):
     path: Path
 
 
-MethodConfig = Annotated[CodecMethodConfig | ReferenceMethodConfig, Field(discriminator="kind")]
+class NetConfig(_Strict):
+    """One processor (METHOD §2): sin-MLP branch + alpha * U-Net branch."""
+
+    encoder: list[int] = Field(default_factory=lambda: [32])
+    decoder: list[int] = Field(default_factory=lambda: [32, 32])
+    hidden: int = Field(default=16, ge=1)
+    mlp_layers: int = Field(default=1, ge=1)
+    alpha0: float = 1.0
+    unet: bool = True
+
+
+class ProxyConfig(_Strict):
+    quantizer: Literal["ste", "noise", "soft"] = "ste"
+    rate: Literal["jpeg", "hevc", "gaussian", "laplacian"] = "jpeg"
+    learn_step: bool = True
+
+
+class TrainConfig(_Strict):
+    steps: int = Field(default=1500, ge=1)
+    batch: int = Field(default=8, ge=1)
+    crop: int = Field(default=128, ge=16)
+    lr: float = Field(default=1e-3, gt=0)
+    step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
+    range_penalty: bool = True
+    lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
+    mse_weight: float = Field(default=1.0, ge=0)
+    bf16: bool = False
+    log_every: int = Field(default=25, ge=1)
+    check_every: int = Field(default=250, ge=1, description="real-codec check of the model every N steps")
+    checkpoint_every: int = Field(default=250, ge=1)
+
+
+class SandwichMethodConfig(_MethodBase):
+    """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
+
+    kind: Literal["sandwich"]
+    role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
+    lambdas: list[float] = Field(min_length=1, description="rate weights gamma (one model each)")
+    step_factors: list[float] = Field(default_factory=lambda: [0.5, 0.7, 1.0, 1.4, 2.0], min_length=1,
+                                      description="real-codec steps as multiples of each model's trained step")
+    pre: NetConfig = Field(default_factory=NetConfig)
+    post: NetConfig = Field(default_factory=NetConfig)
+    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+COMPRESSAI_QUALITIES = {"bmshj2018-factorized": 8, "bmshj2018-hyperprior": 8, "mbt2018-mean": 8,
+                        "cheng2020-anchor": 6}
+
+
+class CompressAITrainConfig(_Strict):
+    """How ``weights: trained_here`` trains (CompressAI's recipe at a small budget)."""
+
+    steps: int = Field(default=1000, ge=1)
+    batch: int = Field(default=8, ge=1)
+    crop: int = Field(default=128, ge=64, multiple_of=64)
+    lr: float = Field(default=1e-4, gt=0)
+    lambdas: dict[int, float] = Field(default_factory=dict,
+                                      description="quality -> lambda; default: CompressAI's published values")
+
+
+class CompressAIMethodConfig(_MethodBase):
+    """A CompressAI learned codec with real entropy coding: published weights or trained here."""
+
+    kind: Literal["compressai"]
+    role: Literal["learned"] = "learned"
+    arch: Literal["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "cheng2020-anchor"]
+    qualities: list[int] = Field(min_length=1)
+    metric: Literal["mse", "ms-ssim"] = "mse"
+    weights: Literal["pretrained", "trained_here"] = "pretrained"
+    checkpoint_dir: Path | None = Field(default=None, description="folder with the zoo's weight files "
+                                        "(default: the torch hub cache)")
+    channels: list[int] | None = Field(default=None, description="trained_here only: N (and M) instead of "
+                                       "CompressAI's per-quality values")
+    train: CompressAITrainConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompressAIMethodConfig:
+        top = COMPRESSAI_QUALITIES[self.arch]
+        bad = [q for q in self.qualities if not 1 <= q <= top]
+        if bad or len(set(self.qualities)) != len(self.qualities):
+            raise ValueError(f"qualities must be distinct integers 1..{top} for {self.arch}, got {self.qualities}")
+        if self.weights == "pretrained" and (self.train is not None or self.channels is not None):
+            raise ValueError("'train' and 'channels' apply to weights: trained_here only")
+        if self.weights == "trained_here" and self.checkpoint_dir is not None:
+            raise ValueError("'checkpoint_dir' applies to weights: pretrained only")
+        n_channels = 1 if self.arch.startswith("cheng2020") else 2
+        if self.channels is not None and (len(self.channels) != n_channels or min(self.channels) < 1):
+            raise ValueError(f"channels for {self.arch} are {n_channels} positive integers, got {self.channels}")
+        train = self.train or CompressAITrainConfig()
+        extra = sorted(set(train.lambdas) - set(self.qualities))
+        if extra:
+            raise ValueError(f"train.lambdas has qualities that are not evaluated: {extra}")
+        if self.weights == "trained_here" and self.metric == "ms-ssim" and train.crop < 192:
+            raise ValueError("metric ms-ssim needs train.crop >= 192 (MS-SSIM's 5 scales need > 160 pixels)")
+        return self
+
+
+MethodConfig = Annotated[CodecMethodConfig | ReferenceMethodConfig | SandwichMethodConfig
+                         | CompressAIMethodConfig, Field(discriminator="kind")]
 
 
 class EvalConfig(_Strict):
@@ -132,18 +231,38 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_MODELS_BY_KEY: dict[str, type[BaseModel]] = {
-    "data": DataConfig, "eval": DatasetConfig, "train": DatasetConfig,
-    "evaluation": EvalConfig, "codec": CodecMethodConfig, "reference": ReferenceMethodConfig,
+_TAG_MODELS: dict[str, type[BaseModel]] = {
+    "codec": CodecMethodConfig, "reference": ReferenceMethodConfig, "sandwich": SandwichMethodConfig,
+    "compressai": CompressAIMethodConfig,
 }
+_TAGS = tuple(_TAG_MODELS)
+
+
+def _model_in(tp: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``X | None`` or ``list[X]``."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    for arg in get_args(tp):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Field names of the model that owns the key at ``loc`` (for 'did you mean')."""
     model: type[BaseModel] = ExperimentConfig
     for part in loc[:-1]:
-        if isinstance(part, str) and part in _MODELS_BY_KEY:
-            model = _MODELS_BY_KEY[part]
+        if isinstance(part, int):
+            continue
+        if part in _TAG_MODELS:  # discriminated unions put the tag into the path
+            model = _TAG_MODELS[part]
+            continue
+        field = model.model_fields.get(str(part))
+        sub = _model_in(field.annotation) if field else None
+        if sub is None:
+            break
+        model = sub
     return list(model.model_fields)
 
 
@@ -152,7 +271,7 @@ def _format_errors(err: ValidationError) -> str:
     for e in err.errors():
         loc = tuple(e["loc"])
         # discriminated unions put the tag ('codec') into the path: hide it from people
-        shown = ".".join(str(p) for p in loc if p not in ("codec", "reference") or p == loc[-1])
+        shown = ".".join(str(p) for p in loc if p not in _TAGS or p == loc[-1])
         if e["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

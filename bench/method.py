@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,22 +24,33 @@ class ItemResult:
     decode_s: float
     command: str
     extra: dict[str, Any] = field(default_factory=dict)
+    bottleneck: np.ndarray | None = None  # the neural code image, for methods that have one
+
+
+class RunLog(Protocol):
+    """Where a learned method logs its training curves (an MLflow child run in ``bench run``)."""
+
+    def metrics(self, values: dict[str, float], step: int) -> None: ...
+
+    def tags(self, values: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)
 class PrepareContext:
-    """What a learned method may use to train: its own folder, the train items, device, seed."""
+    """What a learned method may use to train: its own folder, the train items, device, seed, log."""
 
     workdir: Path
     train_items: tuple[Any, ...]
     device: str
     seed: int
+    log: RunLog
 
 
 class Method(ABC):
     name: str
     role: str
     label: str
+    family: str | None = None  # members of a family (one per lambda) share one Pareto RD curve
 
     @abstractmethod
     def rate_points(self) -> list[float]:

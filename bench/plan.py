@@ -10,14 +10,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from baselines.conventional import ConventionalCodec
+from baselines.learned import CompressAIMethod
 from baselines.reference import PublishedCurve
 from bench.codecs import CODECS
-from bench.config import CodecMethodConfig, ExperimentConfig, ReferenceMethodConfig
+from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, MethodConfig,
+                          ReferenceMethodConfig, SandwichMethodConfig)
 from bench.data import Dataset, check_no_overlap, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics import METRICS
 from bench.registry import UnknownNameError
+from bench.sandwich_method import SandwichMember
 from bench.scenarios import SCENARIOS, Scenario
 
 
@@ -36,14 +39,44 @@ class Plan:
         return list(self.cfg.evaluation.metrics)
 
 
-def _build_method(i: int, m: CodecMethodConfig) -> Method:
-    where = f"methods.{i} ({m.name})"
+def _build_codec(where: str, m: CodecMethodConfig) -> Method:
     if m.codec not in CODECS:
         raise ConfigError(f"{where}.codec: unknown codec {m.codec!r}; choose from: {', '.join(CODECS.names())}")
     try:
         return ConventionalCodec(m)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}.options: {exc}") from None
+
+
+def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int) -> list[Method]:
+    if scenario.bottleneck is None:
+        sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
+        raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
+                          f"use one of: {sandwich}")
+    try:
+        return [SandwichMember(m, scenario, gamma, channels) for gamma in m.lambdas]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario, channels: int) -> Method:
+    if scenario.bitdepth != 8 or channels != 3:
+        raise ConfigError(f"{where}: CompressAI codecs take 8-bit RGB; scenario {scenario.name!r} gives "
+                          f"{scenario.bitdepth}-bit images with {channels} channel(s)")
+    folder = expand_path(m.checkpoint_dir) if m.checkpoint_dir is not None else None
+    return CompressAIMethod(m, folder)
+
+
+def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int) -> list[Method]:
+    """The harness methods one config entry stands for (a sandwich gives one per lambda)."""
+    where = f"methods.{i} ({m.name})"
+    if isinstance(m, CodecMethodConfig):
+        return [_build_codec(where, m)]
+    if isinstance(m, SandwichMethodConfig):
+        return _build_sandwich(where, m, scenario, channels)
+    if isinstance(m, CompressAIMethodConfig):
+        return [_build_compressai(where, m, scenario, channels)]
+    raise ConfigError(f"{where}: method kind {m.kind!r} cannot be built here")
 
 
 def build_plan(cfg: ExperimentConfig) -> Plan:
@@ -55,17 +88,17 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     for j, key in enumerate(cfg.evaluation.metrics):
         if key not in METRICS:
             raise ConfigError(f"evaluation.metrics.{j}: unknown metric {key!r}; choose from: {', '.join(METRICS.names())}")
-    methods: list[Method] = []
-    references: list[PublishedCurve] = []
-    for i, m in enumerate(cfg.methods):
-        if isinstance(m, ReferenceMethodConfig):
-            references.append(PublishedCurve(m, expand_path(m.path)))
-        else:
-            methods.append(_build_method(i, m))
+    references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods
+                  if isinstance(m, ReferenceMethodConfig)]
     eval_set = resolve_dataset(cfg.data.eval, "data.eval")
     train_set = resolve_dataset(cfg.data.train, "data.train") if cfg.data.train else None
     if train_set is not None:
         check_no_overlap(train_set, eval_set)
+    learned = [m.name for m in cfg.methods if isinstance(m, SandwichMethodConfig)
+               or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here")]
+    if learned and train_set is None:
+        raise ConfigError(f"data.train: methods {', '.join(learned)} are trained, so the experiment needs a "
+                          "train set (e.g. data.train: {set: bsds500})")
     sources = {}
     for it in eval_set.items:
         try:
@@ -74,4 +107,10 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
             raise
         except Exception as exc:  # anything else while decoding is still a bad input file
             raise DataError(f"cannot use {it.path}: {exc}") from None
+    channels = {src.shape[2] for src in sources.values()}
+    if len(channels) != 1:
+        raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
+    n_channels = channels.pop()
+    methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
+               for built in _build_method(i, m, scenario, n_channels)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources)

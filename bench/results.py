@@ -43,20 +43,22 @@ def load_cell(path: Path) -> dict[str, Any] | None:
     return cell if isinstance(cell, dict) and cell.get("complete") is True else None
 
 
-def aggregate(cells: list[dict[str, Any]], metrics: list[str]) -> dict[str, list[float]]:
-    """CompressAI style: mean over items of per-item values, one entry per rate point."""
-    cells = sorted(cells, key=lambda c: c["rate_point"])
-    out: dict[str, list[float]] = {"rate_point": [], "bpp": []}
+def cell_means(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
+    """Mean over items of bpp and each metric for one cell (NaN where a value is missing)."""
+    rows = cell["rows"]
+    out = {"bpp": float(np.mean([r["bpp"] for r in rows]))}
     for key in metrics:
-        out[key] = []
-    for c in cells:
-        rows = c["rows"]
-        out["rate_point"].append(float(c["rate_point"]))
-        out["bpp"].append(float(np.mean([r["bpp"] for r in rows])))
-        for key in metrics:
-            vals = [r.get(key) for r in rows]
-            vals = [np.nan if v is None else float(v) for v in vals]
-            out[key].append(float(np.mean(vals)))
+        vals = [np.nan if r.get(key) is None else float(r[key]) for r in rows]
+        out[key] = float(np.mean(vals))
+    return out
+
+
+def aggregate(cells: list[dict[str, Any]], metrics: list[str]) -> dict[str, list[float]]:
+    """CompressAI style: mean over items of per-item values, one entry per cell, in the given order."""
+    out: dict[str, list[float]] = {"rate_point": [float(c["rate_point"]) for c in cells]}
+    means = [cell_means(c, metrics) for c in cells]
+    for key in ["bpp", *metrics]:
+        out[key] = [m[key] for m in means]
     return out
 
 
@@ -81,8 +83,7 @@ def points_csv(cells: list[dict[str, Any]], metrics: list[str]) -> str:
 
 
 def per_item_matrix(cells: list[dict[str, Any]], key: str, items: list[str]) -> np.ndarray:
-    """``[n_items, n_rate_points]`` of one column, items in the given order (for bootstraps)."""
-    cells = sorted(cells, key=lambda c: c["rate_point"])
+    """``[n_items, n_cells]`` of one column, items and cells in the given order (for bootstraps)."""
     out = np.full((len(items), len(cells)), np.nan)
     index = {name: i for i, name in enumerate(items)}
     for j, c in enumerate(cells):

@@ -87,11 +87,40 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
                "bpp": 8.0 * res.nbytes / (h * w), "encode_s": res.encode_s, "decode_s": res.decode_s}
         row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
         if it.name in keep:
-            row["recon"] = save_png(recon_dir / f"{it.name}.png", res.decoded).relative_to(recon_dir.parents[2]).as_posix()
+            root = recon_dir.parents[2]
+            row["recon"] = save_png(recon_dir / f"{it.name}.png", res.decoded).relative_to(root).as_posix()
+            if res.bottleneck is not None:
+                row["bottleneck"] = save_png(recon_dir / f"{it.name}.bottleneck.png",
+                                             res.bottleneck).relative_to(root).as_posix()
+        row.update({k: v for k, v in res.extra.items() if isinstance(v, int | float | str)})
         rows.append(row)
         commands.append(res.command)
     return {"method": method.name, "role": method.role, "rate_point": rate_point, "rows": rows,
             "command": commands[0] if commands else "", "git_sha": git_sha(), "complete": True}
+
+
+class TrainRunLog:
+    """A learned method's training curves go to their own child run, opened on first use."""
+
+    def __init__(self, tracker: Tracker, parent: str, name: str) -> None:
+        self.tracker, self.parent, self.name = tracker, parent, name
+        self.run_id: str | None = None
+
+    def _run(self) -> str:
+        if self.run_id is None:
+            old = [r.info.run_id for r in self.tracker.child_runs(self.parent) if r.info.run_name == self.name]
+            self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, {"kind": "training"})
+        return self.run_id
+
+    def metrics(self, values: dict[str, float], step: int) -> None:
+        self.tracker.log_metrics(self._run(), values, step)
+
+    def tags(self, values: dict[str, str]) -> None:
+        self.tracker.set_tags(self._run(), values)
+
+    def close(self) -> None:
+        if self.run_id is not None:
+            self.tracker.end(self.run_id, "FINISHED")
 
 
 def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
@@ -162,7 +191,9 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     try:
         ctx_items = plan.train_set.items if plan.train_set else ()
         for m in plan.methods:
-            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed))
+            log = TrainRunLog(tracker, parent, f"train:{m.name}")
+            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log))
+            log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
         say("aggregate: results, points.csv, plots, summary")
         finalize(plan, run_dir, cells, tracker, parent)

@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import plots
 from bench.io_utils import write_json_atomic
 from bench.metrics import METRICS
 from bench.plan import Plan
 from bench.provenance import git_sha
-from bench.rd import bd, bootstrap_bd, metric_axis
-from bench.results import aggregate, per_item_matrix, points_csv, results_document, write_points, write_results
+from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
+from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
 
 
@@ -26,13 +28,37 @@ def _axis(metric: str) -> tuple[bool, bool]:
     return metric_axis(metric) or (True, False)
 
 
+def _family_frontier(plan: Plan, group: list[tuple[Any, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The cells on the Pareto frontier of all members' mean (bpp, first metric) points, by bpp."""
+    cells = [c for _, member_cells in group for c in member_cells]
+    key = plan.metrics[0]
+    higher, _ = _axis(key)
+    means = [cell_means(c, [key]) for c in cells]
+    quality = np.array([m[key] for m in means]) * (1 if higher else -1)
+    idx = pareto_front(np.array([m["bpp"] for m in means]), quality)
+    return [cells[i] for i in idx]
+
+
 def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """name -> {label, role, kind, rd, cells} for our methods, then the published curves."""
+    """name -> {label, role, kind, rd, cells, meta}: plain methods, families (Pareto over their
+    members, one per lambda), then the published curves. Members are kept under ``members``."""
     out: dict[str, dict[str, Any]] = {}
+    families: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
     for m in plan.methods:
-        mine = [c for c in cells if c["method"] == m.name]
+        mine = sorted((c for c in cells if c["method"] == m.name), key=lambda c: c["rate_point"])
+        if m.family:
+            families.setdefault(m.family, []).append((m, mine))
+            continue
         out[m.name] = {"label": m.label, "role": m.role, "kind": "measured",
                        "rd": aggregate(mine, plan.metrics), "cells": mine, "meta": m.describe()}
+    for fam, group in families.items():
+        chosen = _family_frontier(plan, group)
+        cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
+        members = {m.name: {"rd": aggregate(mc, plan.metrics), "meta": m.describe()} for m, mc in group}
+        out[fam] = {"label": cfg.label or fam, "role": group[0][0].role, "kind": "measured",
+                    "rd": aggregate(chosen, plan.metrics), "cells": chosen, "members": members,
+                    "meta": {"frontier": [{"member": c["method"], "rate_point": c["rate_point"]} for c in chosen],
+                             "frontier_metric": plan.metrics[0], "members": list(members)}}
     for ref in plan.references:
         rd = {"bpp": ref.results["bpp"], **{k: v for k, v in ref.results.items() if k != "bpp"}}
         out[ref.name] = {"label": ref.label, "role": "reference", "kind": "published", "rd": rd,
@@ -58,14 +84,16 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, 
                 entries.append(entry)
                 continue
             higher, is_db = _axis(metric)
+            hull = "members" in t or "members" in a  # a family's union of models: use its frontier
             res = bd(a["rd"]["bpp"], a["rd"][metric], t["rd"]["bpp"], t["rd"][metric],
-                     higher_is_better=higher, is_db=is_db)
+                     higher_is_better=higher, is_db=is_db, hull=hull)
+            entry["hull"] = hull
             entry.update({k: v for k, v in res.to_dict().items()})
             if a["cells"] is not None and t["cells"] is not None and plan.cfg.evaluation.bootstrap > 0:
                 ci = bootstrap_bd(per_item_matrix(a["cells"], "bpp", items), per_item_matrix(a["cells"], metric, items),
                                   per_item_matrix(t["cells"], "bpp", items), per_item_matrix(t["cells"], metric, items),
                                   n_boot=plan.cfg.evaluation.bootstrap, seed=plan.cfg.seed,
-                                  higher_is_better=higher, is_db=is_db).to_dict()
+                                  higher_is_better=higher, is_db=is_db, hull=hull).to_dict()
                 entry["ci95"] = {"bd_rate_pct": ci["bd_rate_ci"], "bd_psnr_db": ci["bd_psnr_ci"],
                                  "n_boot": ci["n_boot"], "reason": ci["reason"]}
             else:
@@ -86,10 +114,13 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     for name, c in curves.items():
         if c["kind"] != "measured":
             continue
-        meta = {**common_meta, **c["meta"], "role": c["role"],
-                "commands": [cell["command"] for cell in sorted(c["cells"], key=lambda x: x["rate_point"])]}
+        meta = {**common_meta, **c["meta"], "role": c["role"], "commands": [cell["command"] for cell in c["cells"]]}
         doc = results_document(name, plan_description(plan, name), c["rd"], meta)
         write_results(run_dir / "results" / dataset / f"{name}.json", doc)
+        for member, mc in c.get("members", {}).items():
+            doc = results_document(member, f"{name}: one lambda model, all swept steps", mc["rd"],
+                                   {**common_meta, **mc["meta"], "role": c["role"]})
+            write_results(run_dir / "results" / dataset / "members" / f"{member}.json", doc)
     write_points(run_dir / "points.csv", points_csv(cells, plan.metrics))
 
     plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
@@ -104,7 +135,10 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     summary = {"experiment": cfg.name, "run_id": run_dir.name, "scenario": cfg.scenario, "dataset": dataset,
                "profile": cfg.profile, "anchor": cfg.anchor_name(), "metrics": plan.metrics,
                "mlflow_run_id": parent, "git_sha": git_sha(), "config_hash": cfg.config_hash(),
-               "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"]}
+               "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"],
+                               **({"members": {k: v["rd"] for k, v in c["members"].items()},
+                                   "flags": [f for v in c["members"].values() for f in v["meta"].get("flags", [])]}
+                                  if "members" in c else {})}
                            for n, c in curves.items()},
                "bd": entries}
     tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]

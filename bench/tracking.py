@@ -34,7 +34,8 @@ class Tracker:
         from mlflow.tracking import MlflowClient
 
         self.uri = uri
-        self._mlflow = mlflow
+        for name in ("mlflow", "alembic"):  # mlflow sets its own level on import
+            logging.getLogger(name).setLevel(logging.WARNING)
         try:
             mlflow.set_tracking_uri(uri)
             self.client = MlflowClient(tracking_uri=uri)
@@ -80,6 +81,11 @@ class Tracker:
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         for k, v in tags.items():
             self.client.set_tag(run_id, k, v)
+
+    def open_child(self, parent_id: str, name: str, tags: dict[str, str]) -> str:
+        """A child run left open for streaming metrics (training curves)."""
+        run = self.client.create_run(self.experiment_id, run_name=name, tags={NESTED_TAG: parent_id, **tags})
+        return run.info.run_id
 
     def child(self, parent_id: str, name: str, params: dict[str, Any], metrics: dict[str, float],
               tags: dict[str, str]) -> str:

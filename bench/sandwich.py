@@ -1,0 +1,158 @@
+"""The sandwich: pre-processor f, a codec (proxy in training, the real one at evaluation), post g.
+
+Guleryuz et al., arXiv 2402.05887, Fig. 1 and §III; METHOD §1-3.
+
+::
+
+    S (C_src, d bits) --f--> B (C_b, 1/factor res) --floor_STE(/2^k)--> codec --> B̂
+    B̂ --(·2^k + 2^(k-1))--> g --> Ŝ (C_src, source grid)
+
+Training uses :class:`~proxies.image_proxy.ImageProxy`; evaluation calls the registry codec on the
+rounded 8-bit bottleneck with the codec mode the scenario fixes (flat step tables, no colour
+transform), so the reported rate is real bitstream bytes. ``pre_only`` drops g (a standard
+decoder is all the receiver needs); ``post_only`` drops f (the paper's ablation: the codec sees
+the conventional adaptation of S, g learns to restore it).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from bench.codecs import EncodeResult, get_codec
+from bench.config import NetConfig, SandwichMethodConfig
+from bench.models.processor import Processor
+from bench.scenarios import Bottleneck, Scenario
+from proxies.image_proxy import ImageProxy, ProxyOutput
+
+
+class SandwichOutput(NamedTuple):
+    recon: Tensor  # Ŝ on the source scale (float)
+    bottleneck: Tensor  # B on the 0..255 scale, before the codec
+    proxy: ProxyOutput
+
+
+def floor_ste(x: Tensor) -> Tensor:
+    """floor with an identity gradient (METHOD §2, HDR)."""
+    return x + (torch.floor(x) - x).detach()
+
+
+def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool) -> Processor:
+    return Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
+                     mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
+                     m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16)
+
+
+class Sandwich(nn.Module):
+    """f + proxy + g for one scenario; ``role`` selects the full sandwich or an ablation."""
+
+    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> None:
+        super().__init__()
+        spec = scenario.bottleneck
+        if spec is None:
+            raise ValueError(f"scenario {scenario.name!r} has no sandwich bottleneck; "
+                             "choose one of the sandwich scenarios (bench list)")
+        self.spec: Bottleneck = spec
+        self.role = cfg.role
+        self.k = spec.shift
+        self.bitdepth = scenario.bitdepth
+        c_b = spec.channels or source_channels
+        if cfg.role == "post_only" and c_b != source_channels and spec.channels != 1:
+            raise ValueError("post_only needs a bottleneck with the source's channels or a gray one")
+        if spec.factor not in (1, 2):
+            raise ValueError(f"bottleneck factor {spec.factor} is not supported (1 or 2)")
+        down = "down2" if spec.factor == 2 else "none"
+        up = "up2" if spec.factor == 2 else "none"
+        bf16 = cfg.train.bf16
+        self.pre = None if cfg.role == "post_only" else _processor(cfg.pre, source_channels, c_b, self.k, down, bf16)
+        self.post = None if cfg.role == "pre_only" else _processor(cfg.post, c_b, source_channels, self.k, up, bf16)
+        self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
+                                rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step)
+        self.source_channels, self.bottleneck_channels = source_channels, c_b
+
+    # -- the two halves, shared by training and real-codec evaluation -------------------------
+    def encode_side(self, s: Tensor) -> Tensor:
+        """S (source scale) -> B on the 0..255 scale (not yet clipped / rounded)."""
+        if self.pre is not None:
+            b = self.pre(s)
+        else:
+            b = self._conventional(s)
+        return floor_ste(b / 2**self.k) if self.k else b
+
+    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int]) -> Tensor:
+        """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``."""
+        x = b_hat * 2**self.k + 2 ** (self.k - 1) if self.k else b_hat
+        if self.post is not None:
+            return self.post(x, out_size=out_size)
+        return self._conventional_inverse(x, out_size)
+
+    def _conventional(self, s: Tensor) -> Tensor:
+        """Post-only: the codec sees the usual adaptation of S (luma / ↓2 / the MSBs)."""
+        import torch.nn.functional as F
+
+        x = s
+        if self.bottleneck_channels == 1 and s.shape[1] == 3:
+            x = (s * s.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
+        if self.spec.factor == 2:
+            h, w = x.shape[-2:]
+            x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+            x = F.interpolate(x, scale_factor=0.5, mode="bicubic", antialias=True, align_corners=False)
+        return x
+
+    def _conventional_inverse(self, x: Tensor, out_size: tuple[int, int]) -> Tensor:
+        """Pre-only: a standard decoder's output, replicated / upsampled to the source grid."""
+        from proxies.resample import lanczos3_up2
+
+        if self.spec.factor == 2:
+            x = lanczos3_up2(x)
+        if x.shape[1] == 1 and self.source_channels == 3:
+            x = x.expand(-1, 3, -1, -1)
+        return x[..., : out_size[0], : out_size[1]]
+
+    def forward(self, s: Tensor) -> SandwichOutput:
+        b = self.encode_side(s)
+        out = self.proxy(b)
+        recon = self.decode_side(out.recon, tuple(s.shape[-2:]))
+        return SandwichOutput(recon, b, out)
+
+    # -- evaluation through the real codec -----------------------------------------------------
+    def trained_step(self) -> float:
+        return float(self.proxy.step_size().detach())
+
+    @torch.inference_mode()
+    def bottleneck_image(self, source: np.ndarray, device: str = "cpu") -> np.ndarray:
+        """The 8-bit neural code image B for one H x W x C source (what the real codec gets)."""
+        s = torch.from_numpy(source.astype(np.float32)).permute(2, 0, 1)[None].to(device)
+        b = self.encode_side(s)
+        return b.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+
+    @torch.inference_mode()
+    def reconstruct(self, decoded_b: np.ndarray, out_size: tuple[int, int], device: str = "cpu") -> np.ndarray:
+        """Ŝ from the real decoder's B̂, rounded to the source's integer grid."""
+        x = torch.from_numpy(decoded_b.astype(np.float32)).permute(2, 0, 1)[None].to(device)
+        y = self.decode_side(x, out_size)[0].permute(1, 2, 0).cpu().numpy()
+        peak = (1 << self.bitdepth) - 1
+        return np.clip(np.rint(y), 0, peak).astype(np.uint8 if self.bitdepth <= 8 else np.uint16)
+
+    def real_codec(self) -> object:
+        return get_codec(self.spec.codec, **self.spec.codec_options)
+
+    def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult, np.ndarray]:
+        """(Ŝ, the real codec's result, B) for one source at real step ``step``."""
+        b = self.bottleneck_image(source, device)
+        res = self.real_codec().encode(b, step, 8)
+        return self.reconstruct(res.decoded, source.shape[:2], device), res, b
+
+
+def initial_step(gamma: float, configured: float | None) -> float:
+    """METHOD §10: Δ barely moves on CPU budgets, so Δ0 ≈ 1.5·√γ sets the rate point."""
+    return configured if configured is not None else max(1.0, 1.5 * math.sqrt(gamma))
+
+
+def quantise_step(step: float) -> int:
+    """What the real codec can use: rint(Δ) clipped to [1, 255] (the JPEG table range)."""
+    return int(np.clip(np.rint(step), 1, 255))
+

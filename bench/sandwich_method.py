@@ -1,0 +1,80 @@
+"""The sandwich as a harness method: one member per λ, trained in ``prepare``, run through the real codec.
+
+Rate points are multiples of each member's trained step Δ (rint, clipped to [1, 255] for the
+flat JPEG table), so every model is swept around the rate it was trained for; the family's RD
+curve is the Pareto frontier over all members (METHOD §5 "Rate points").
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import numpy as np
+
+from bench.config import SandwichMethodConfig
+from bench.method import ItemResult, Method, PrepareContext
+from bench.models.complexity import count_params
+from bench.sandwich import Sandwich, initial_step, quantise_step
+from bench.scenarios import Scenario
+from bench.train import TrainResult, train
+
+
+class SandwichMember(Method):
+    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int) -> None:
+        self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
+        self.family = cfg.name
+        self.name = f"{cfg.name}.g{gamma:g}"
+        self.role = cfg.role
+        self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
+        self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init))
+        self.device = "cpu"
+        self.result: TrainResult | None = None
+        self._codes: dict[str, tuple[np.ndarray, float]] = {}
+
+    def rate_points(self) -> list[float]:
+        return list(self.cfg.step_factors)
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        if not ctx.train_items:
+            raise ValueError(f"method {self.name!r} needs training data: set data.train in the experiment")
+        images = [self.scenario.to_source(it.load(), it.name) for it in ctx.train_items]
+        self.device = ctx.device
+        self.model.to(ctx.device)
+        self.result = train(self.model, self.cfg.train, self.gamma, images, device=ctx.device, seed=ctx.seed,
+                            workdir=ctx.workdir, log=ctx.log, name=self.name)
+        self.model.eval()
+
+    def real_step(self, factor: float) -> int:
+        return quantise_step(self.model.trained_step() * factor)
+
+    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        if self.result is None:
+            raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
+        step = self.real_step(rate_point)
+        b, t_pre = self._bottleneck(source)
+        res = self.model.real_codec().encode(b, step, 8)
+        t0 = time.perf_counter()
+        recon = self.model.reconstruct(res.decoded, source.shape[:2], self.device)
+        t_post = time.perf_counter() - t0
+        return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
+                          {"real_step": step, "pre_s": t_pre, "post_s": t_post}, bottleneck=b)
+
+    def _bottleneck(self, source: np.ndarray) -> tuple[np.ndarray, float]:
+        """B does not depend on the codec step: compute it once per item, reuse it for the sweep."""
+        key = hashlib.sha1(source.tobytes()).hexdigest() + str(source.shape)
+        if key not in self._codes:
+            t0 = time.perf_counter()
+            self._codes = {key: (self.model.bottleneck_image(source, self.device), time.perf_counter() - t0)}
+        return self._codes[key]
+
+    def describe(self) -> dict[str, Any]:
+        r = self.result
+        params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
+        return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
+                "codec": self.model.spec.codec, "codec_options": self.model.spec.codec_options,
+                "proxy": self.model.proxy.config(), "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
+                "train": self.cfg.train.model_dump(), "params": params,
+                "trained_step": r.step_size if r else None, "train_steps": r.steps if r else None,
+                "train_seconds": r.seconds if r else None, "flags": r.flags if r else [],
+                "transfer": self.scenario.transfer}

@@ -1,0 +1,190 @@
+"""Training one sandwich model through the proxy: D + λ·R, checkpointed, resumable, self-watching.
+
+Loss per sample (METHOD §5, the release's normalisation, 0..255 scale):
+``L = [Σ (S − Ŝ)² + γ·R̂_bits + range penalty] / (H·W·C)``; the range penalty is
+``255·Σ(relu(B − 255) + relu(−B)) / 26.5``. Adam, no schedule. Every ``check_every`` steps the
+model is run through the *real* codec on fixed check crops and real PSNR/bpp are logged next to
+the proxy's (METHOD §3: proxy gradients can mislead, so the real codec gates the run). A run that
+ends without real improvement, or (4:0:0) stuck at the luma-only ceiling, is flagged.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from bench.config import TrainConfig
+from bench.data import random_crop
+from bench.method import RunLog
+from bench.sandwich import Sandwich, quantise_step
+
+CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    step_size: float
+    flags: list[str] = field(default_factory=list)
+    checks: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(peak**2 / mse) if mse > 0 else math.inf
+
+
+def _batch(images: list[np.ndarray], cfg: TrainConfig, rng: np.random.Generator, device: str) -> torch.Tensor:
+    crops = [random_crop(images[int(rng.integers(len(images)))], cfg.crop, rng) for _ in range(cfg.batch)]
+    return torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).to(device)
+
+
+def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
+               lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
+    out = model(s)
+    n, c, h, w = s.shape
+    elems = h * w * c
+    scale = 2.0**model.k
+    err = ((s - out.recon) / scale) ** 2
+    mse = err.flatten(1).mean(1)
+    dist = cfg.mse_weight * mse
+    if lpips is not None and cfg.lpips_weight > 0:
+        peak = 255.0 * scale
+        lp = lpips(out.recon / peak * 2 - 1, s / peak * 2 - 1).flatten()
+        dist = dist + cfg.lpips_weight * lp
+    rate = gamma * out.proxy.rate_bits / elems
+    b = out.bottleneck
+    penalty = (255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
+               if cfg.range_penalty else torch.zeros_like(mse))
+    total = (dist + rate + penalty).mean()
+    bpp = out.proxy.rate_bits / (h * w)
+    return {"loss": total, "mse": mse.mean(), "distortion": dist.mean(), "rate_term": rate.mean(),
+            "penalty": penalty.mean(), "proxy_bpp": bpp.mean(), "step": out.proxy.step}
+
+
+def real_check(model: Sandwich, crops: list[np.ndarray], device: str) -> dict[str, float]:
+    """Real-codec PSNR/bpp of the current model on fixed crops, next to the proxy's own."""
+    model.eval()
+    peak = float((1 << model.bitdepth) - 1)
+    step = quantise_step(model.trained_step())
+    real_psnr, real_bpp, proxy_psnr, proxy_bpp = [], [], [], []
+    with torch.inference_mode():
+        for crop in crops:
+            recon, res, _ = model.code_real(crop, step, device)
+            real_psnr.append(_psnr(crop, recon, peak))
+            real_bpp.append(8.0 * res.nbytes / (crop.shape[0] * crop.shape[1]))
+            s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device)
+            out = model(s)
+            prox = out.recon.round().clamp(0, peak)[0].permute(1, 2, 0).cpu().numpy()
+            proxy_psnr.append(_psnr(crop, prox, peak))
+            proxy_bpp.append(float(out.proxy.rate_bits[0]) / (crop.shape[0] * crop.shape[1]))
+    model.train()
+    return {"real_psnr": float(np.mean(real_psnr)), "real_bpp": float(np.mean(real_bpp)),
+            "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
+            "real_step": float(step)}
+
+
+def luma_ceiling(crops: list[np.ndarray]) -> float:
+    """PSNR of the best colourless reconstruction (BT.601 luma replicated): the 4:0:0 baseline's cap."""
+    vals = []
+    for c in crops:
+        y = np.rint(c.astype(np.float64) @ np.array([0.299, 0.587, 0.114]))
+        vals.append(_psnr(c, np.repeat(y[..., None], 3, axis=2), 255.0))
+    return float(np.mean(vals))
+
+
+def _flags(model: Sandwich, checks: list[dict[str, float]], crops: list[np.ndarray]) -> list[str]:
+    flags = []
+    if len(checks) >= 2 and checks[-1]["real_psnr"] <= checks[0]["real_psnr"] + 0.1:
+        flags.append(f"real-codec PSNR did not improve during training ({checks[0]['real_psnr']:.2f} -> "
+                     f"{checks[-1]['real_psnr']:.2f} dB at step {checks[-1]['real_step']:g})")
+    if model.bottleneck_channels == 1 and model.source_channels == 3 and model.pre is not None and checks:
+        cap = luma_ceiling(crops)
+        if checks[-1]["real_psnr"] < cap + 0.5:
+            flags.append(f"no-modulation regime: real PSNR {checks[-1]['real_psnr']:.2f} dB is not 0.5 dB above "
+                         f"the luma-only ceiling {cap:.2f} dB; train longer, raise lambda or the initial step "
+                         "(METHOD §10)")
+    return flags
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
+          seed: int, workdir: Path, log: RunLog, name: str) -> TrainResult:
+    """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    final = workdir / FINAL
+    if final.is_file():
+        state = torch.load(final, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        return TrainResult(state["steps"], model.trained_step(), state["flags"], state["checks"], state["seconds"])
+    torch.manual_seed(seed)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(seed)
+    check_rng = np.random.default_rng(seed + 1)
+    check_crops = [random_crop(images[i % len(images)], cfg.crop, check_rng) for i in range(4)]
+    lpips = None
+    if cfg.lpips_weight > 0:
+        from bench.metrics.lpips import get_lpips
+
+        lpips = get_lpips("alex", device)
+    start, checks, seconds = 0, [], 0.0
+    ckpt = workdir / CHECKPOINT
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start, checks, seconds = state["steps"], state["checks"], state["seconds"]
+        print(f"[bench] {name}: resuming training at step {start}", file=sys.stderr)
+    t0 = time.perf_counter() - seconds
+    bar = tqdm(range(start, cfg.steps), desc=f"train {name}", file=sys.stderr, disable=not sys.stderr.isatty(),
+               initial=start, total=cfg.steps)
+    for it in bar:
+        terms = loss_terms(model, _batch(images, cfg, rng, device), gamma, cfg, lpips)
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        opt.step()
+        step_no = it + 1
+        if step_no % cfg.log_every == 0 or step_no == cfg.steps:
+            values = {k: float(v.detach()) for k, v in terms.items()}
+            values.update({f"alpha_{side}": float(p.alpha.detach()) for side, p in (("pre", model.pre), ("post", model.post))
+                           if p is not None and p.alpha is not None})
+            log.metrics(values, step_no)
+            bar.set_postfix(loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}")
+        if step_no % cfg.check_every == 0 or step_no == cfg.steps:
+            check = {"iteration": step_no, **real_check(model, check_crops, device)}
+            checks.append(check)
+            rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
+            print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB @ "
+                  f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
+                  f"step {check['real_step']:g}, {rate:.2f} it/s", file=sys.stderr, flush=True)
+            log.metrics({f"check_{k}": v for k, v in check.items() if k != "iteration"}, step_no)
+        if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
+            _save(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
+                         "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,
+                         "seconds": time.perf_counter() - t0})
+    seconds = time.perf_counter() - t0
+    flags = _flags(model, checks, check_crops)
+    for f in flags:
+        print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
+    log.tags({"flags": " | ".join(flags) or "none"})
+    _save(final, {"model": model.state_dict(), "steps": cfg.steps, "flags": flags, "checks": checks,
+                  "seconds": seconds})
+    ckpt.unlink(missing_ok=True)
+    return TrainResult(cfg.steps, model.trained_step(), flags, checks, seconds)

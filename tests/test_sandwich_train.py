@@ -1,0 +1,124 @@
+"""A tiny sandwich trained for a few steps through the real-calibrated proxy, checked with the real codec."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bench.config import SandwichMethodConfig
+from bench.sandwich import Sandwich
+from bench.scenarios import SCENARIOS
+from bench.train import loss_terms, real_check, train
+
+
+class Log:
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, dict[str, float]]] = []
+        self.tag: dict[str, str] = {}
+
+    def metrics(self, values: dict[str, float], step: int) -> None:
+        self.rows.append((step, values))
+
+    def tags(self, values: dict[str, str]) -> None:
+        self.tag.update(values)
+
+
+def cfg(gamma: float, steps: int, **train) -> SandwichMethodConfig:
+    net = {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0}
+    return SandwichMethodConfig.model_validate({
+        "name": "t", "kind": "sandwich", "lambdas": [gamma], "pre": net, "post": net,
+        "train": {"steps": steps, "batch": 4, "crop": 48, "lr": 5e-3, "step_init": 8, "log_every": 1,
+                  "check_every": steps, "checkpoint_every": 5, **train}})
+
+
+@pytest.fixture(scope="module")
+def images(kodim) -> list[np.ndarray]:
+    return [kodim(n)[:160, :160] for n in (3, 5, 19)]
+
+
+def test_loss_falls_and_bits_respond_to_lambda(images, tmp_path: Path) -> None:
+    scenario = SCENARIOS.get("gray400")
+    bits = {}
+    for gamma in (5.0, 5000.0):
+        c = cfg(gamma, 30)
+        torch.manual_seed(0)
+        model = Sandwich(scenario, c, 3, step=8.0)
+        log = Log()
+        res = train(model, c.train, gamma, images, device="cpu", seed=0, workdir=tmp_path / f"g{gamma:g}",
+                    log=log, name=f"g{gamma:g}")
+        losses = [v["loss"] for _, v in log.rows if "loss" in v]
+        assert np.mean(losses[-8:]) < 0.8 * np.mean(losses[:8]), losses
+        assert res.checks and res.checks[-1]["real_bpp"] > 0
+        recon, coded, b = model.code_real(images[0][:128, :128], 8, "cpu")
+        assert b.shape == (128, 128, 1) and recon.shape == (128, 128, 3)
+        bits[gamma] = 8 * coded.nbytes
+    assert bits[5000.0] < 0.8 * bits[5.0], bits
+
+
+class Interrupt(Log):
+    """Stops training (like Ctrl-C) when step ``at`` is logged."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+    def metrics(self, values: dict[str, float], step: int) -> None:
+        if step == self.at:
+            raise KeyboardInterrupt
+        super().metrics(values, step)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path) -> None:
+    scenario = SCENARIOS.get("gray400")
+    c = cfg(300.0, 10)
+    torch.manual_seed(0)
+    straight = Sandwich(scenario, c, 3, step=8.0)
+    train(straight, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
+    torch.manual_seed(0)
+    first = Sandwich(scenario, c, 3, step=8.0)
+    with pytest.raises(KeyboardInterrupt):
+        train(first, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=Interrupt(7), name="b")
+    assert (tmp_path / "b" / "checkpoint.pt").is_file() and not (tmp_path / "b" / "final.pt").exists()
+    torch.manual_seed(1)  # a different init: everything must come from the checkpoint
+    resumed = Sandwich(scenario, c, 3, step=8.0)
+    log = Log()
+    train(resumed, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=log, name="b")
+    assert [s for s, v in log.rows if "loss" in v][0] == 6  # picked up after the step-5 checkpoint
+    for p, q in zip(straight.parameters(), resumed.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), (p - q).abs().max()
+    # a finished model is loaded, not retrained
+    again = Sandwich(scenario, c, 3, step=8.0)
+    res = train(again, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
+    assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters()))
+
+
+def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
+    c = cfg(300.0, 1)
+    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    check = real_check(model, [images[1][:128, :128]], "cpu")
+    assert abs(check["real_psnr"] - check["proxy_psnr"]) < 0.5
+    assert abs(check["real_bpp"] - check["proxy_bpp"]) / check["real_bpp"] < 0.02
+    terms = loss_terms(model, torch.from_numpy(images[1][None, :64, :64].astype(np.float32)).permute(0, 3, 1, 2),
+                       300.0, c.train)
+    assert terms["loss"].requires_grad and float(terms["rate_term"].detach()) > 0
+
+
+@pytest.mark.parametrize("name", ["rgb444", "rgb420", "lowres", "hdr", "multichannel"])
+def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, images) -> None:
+    scenario = SCENARIOS.get(name)
+    src = images[0][:64, :66]
+    if name == "hdr":
+        src = (src.astype(np.uint16) << 8) | src
+    if name == "multichannel":
+        src = np.concatenate([src, src[:, :, :2]], axis=2)  # 5 channels
+    c = cfg(300.0, 1)
+    model = Sandwich(scenario, c, src.shape[2], step=8.0)
+    terms = loss_terms(model, torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2), 300.0, c.train)
+    terms["loss"].backward()
+    recon, coded, b = model.code_real(src, 8, "cpu")
+    assert recon.shape == src.shape and recon.dtype == src.dtype
+    factor = scenario.bottleneck.factor
+    assert b.shape[:2] == (-(-64 // factor), -(-66 // factor)) and b.dtype == np.uint8
+    assert coded.nbytes > 0
