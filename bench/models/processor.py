@@ -1,0 +1,133 @@
+"""The sandwich's pre-processor f and post-processor g: a sin-MLP plus an α-scaled U-Net.
+
+Guleryuz et al., arXiv:2402.05887; the official release's ``run_preprocessor`` /
+``run_postprocessor`` (``compress_intra_model.py``); METHOD.md §2 [R], §10::
+
+    x ─ (x-m)/s ─ [up2: Lanczos3 ↑2] ─┬─ MLP: (1x1 conv, sin) × depth, 1x1 conv ─┬─ + ─ y
+                                      └─ UNet ─────────────────────────── × α ─┘
+    y ─ [down2: bicubic-AA ↓2] ─ s·y + m ─> out
+
+f resamples after the branch sum (``resample="down2"``), g before the branches
+(``resample="up2"``), both with :mod:`proxies.resample`. Both resamplers are affine with unit
+DC gain, so resampling x̃ or x, y or s·y + m is the same.
+
+Gradient flow at α0 = 0: out = s·(MLP + α·UNet) + m, so ∂L/∂α = s·⟨∂L/∂out, UNet(x̃)⟩, which is
+nonzero because the U-Net's head keeps PyTorch's random init, while ∂L/∂θ_UNet = α·s·(…) is
+exactly zero on the first step. The first optimiser step moves α off zero and from then on
+the U-Net trains ("MLP-only start, U-Net fades in"). Zero-initialising the head as well would
+make both gradients zero forever (METHOD §2 [3P]), so nothing here does that.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from bench.models.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
+from proxies.resample import downsample2, lanczos3_up2
+
+Resample = Literal["none", "down2", "up2"]
+
+
+class Sin(nn.Module):
+    """The MLP's hidden activation (sin, as in the release and METHOD §2)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.sin(x)
+
+
+def sin_mlp(in_ch: int, out_ch: int, hidden: int = 16, depth: int = 1) -> nn.Sequential:
+    """``depth`` hidden 1x1 conv + sin layers of width ``hidden``, then a linear 1x1 conv.
+
+    The release has one hidden layer (its ``num_mlp_layers=2``), the paper text says "two
+    layers with 16"; depth 0 is a plain linear colour map.
+    """
+    if depth < 0:
+        raise ValueError(f"MLP depth must be >= 0, got {depth}")
+    layers: list[nn.Module] = []
+    c = in_ch
+    for _ in range(depth):
+        layers += [nn.Conv2d(c, hidden, 1), Sin()]
+        c = hidden
+    layers.append(nn.Conv2d(c, out_ch, 1))
+    return nn.Sequential(*layers)
+
+
+class Processor(nn.Module):
+    """x -> s·(MLP(x̃) + α·UNet(x̃)) + m with x̃ = (x - m)/s, optionally resampled ×2.
+
+    Args:
+        in_ch, out_ch: channel counts (any: 3→1 for gray 4:0:0, 1→3 for its post, 3→N ...).
+        encoder, decoder: U-Net widths (Table II); both ``None`` gives an MLP-only processor
+            (``self.unet`` and ``self.alpha`` are then ``None``).
+        mlp_hidden, mlp_depth: width and number of hidden sin layers of the MLP.
+        alpha0: initial α. The release starts at 0 (U-Net fades in); on short CPU budgets
+            α0 = 1 ended 0.25-0.35 dB ahead (METHOD §10). α is named ``alpha`` so a trainer
+            can give it its own learning rate.
+        m, s: pixel offset and scale; images 128·2^k and 255·2^k (k truncated bits), video
+            round(s/2) and 2^bitdepth - 1.
+        resample: ``"none"``; ``"down2"`` (pre, HR over LR: bicubic antialiased ↓2 after the
+            branch sum; odd sides are first replicate-padded to even, so 67x93 -> 34x47);
+            ``"up2"`` (post: Lanczos3 ↑2 before the branches, 34x47 -> 68x94; pass
+            ``out_size`` to crop back to the source size).
+        autocast_bf16: run the branches under bf16 autocast; normalisation, resampling, the α
+            sum and the output scaling stay in float32 (bf16 at s·y + m loses grey levels
+            near 255, METHOD §10).
+        down, pad: U-Net options, see :class:`~bench.models.unet.UNet`.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int,
+                 encoder: Sequence[int] | None = DEFAULT_ENCODER,
+                 decoder: Sequence[int] | None = DEFAULT_DECODER, *,
+                 mlp_hidden: int = 16, mlp_depth: int = 1, alpha0: float = 0.0,
+                 m: float = 128.0, s: float = 255.0, resample: Resample = "none",
+                 autocast_bf16: bool = False, down: Down = "decimate",
+                 pad: Pad = "replicate") -> None:
+        super().__init__()
+        check_choice("resample", resample, ("none", "down2", "up2"))
+        if (encoder is None) != (decoder is None):
+            raise ValueError("give both encoder and decoder widths, or neither for an MLP-only "
+                             f"processor; got encoder={encoder}, decoder={decoder}")
+        if s <= 0:
+            raise ValueError(f"scale s must be positive, got {s}")
+        self.in_ch, self.out_ch = in_ch, out_ch
+        self.m, self.s = float(m), float(s)
+        self.resample, self.autocast_bf16 = resample, autocast_bf16
+        self.mlp = sin_mlp(in_ch, out_ch, mlp_hidden, mlp_depth)
+        self.unet: UNet | None = None
+        if encoder is None:
+            self.register_parameter("alpha", None)
+        else:
+            self.unet = UNet(in_ch, out_ch, encoder, decoder, down=down, pad=pad)
+            self.alpha = nn.Parameter(torch.tensor(float(alpha0)))
+
+    def forward(self, x: Tensor, out_size: tuple[int, int] | None = None) -> Tensor:
+        """``N x in_ch x H x W`` on the pixel scale -> ``N x out_ch x H' x W'``, cropped to
+        ``out_size`` when given (g with ``up2`` after an odd-sized source)."""
+        xt = (x - self.m) / self.s
+        if self.resample == "up2":
+            xt = lanczos3_up2(xt)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
+            y_mlp = self.mlp(xt)
+            y_unet = None if self.unet is None else self.unet(xt)
+        y = y_mlp.to(xt.dtype)
+        if y_unet is not None:
+            y = y + self.alpha * y_unet.to(xt.dtype)
+        if self.resample == "down2":
+            h, w = y.shape[-2:]
+            if h % 2 or w % 2:
+                y = F.pad(y, (0, w % 2, 0, h % 2), mode="replicate")
+            y = downsample2(y, "bicubic")
+        out = self.s * y + self.m
+        if out_size is not None:
+            if out_size[0] > out.shape[-2] or out_size[1] > out.shape[-1]:
+                raise ValueError(f"cannot crop a {tuple(out.shape[-2:])} output to {out_size}")
+            out = out[..., :out_size[0], :out_size[1]]
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
+                f"resample={self.resample}, autocast_bf16={self.autocast_bf16}")
