@@ -59,7 +59,7 @@ def list_names() -> None:
     from bench.scenarios import SCENARIOS
 
     console = Console()
-    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", ["codec", "reference"]),
+    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", ["codec", "reference", "compressai"]),
                          ("codecs", CODECS.names()), ("metrics", METRICS.names()),
                          ("named datasets", named_set_names())):
         console.print(f"[bold]{title}[/]: {', '.join(names)}")
@@ -71,11 +71,14 @@ def _register_commands() -> None:
     from bench.metrics.command import metrics_command
     from bench.proxy_bench import proxy_bench_command
     from bench.rd_command import bdrate_command
+    from reports.command import report_command, ui_command
 
     app.command("metrics")(metrics_command)
     app.command("bdrate")(bdrate_command)
     app.command("fidelity")(fidelity_command)
     app.command("bench-proxy")(proxy_bench_command)
+    app.command("report")(report_command)
+    app.command("ui")(ui_command)
 
 
 def main() -> None:

@@ -179,13 +179,14 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     device = resolve_device(opts.device)
     say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
     plan = build_plan(cfg)
-    run_dir = Path(opts.out) / cfg.name / cfg.config_hash()[:12]
+    run_dir = (Path(opts.out) / cfg.name / cfg.config_hash()[:12]).resolve()
     if opts.fresh and run_dir.exists():
         say(f"--fresh: removing {run_dir}")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "summary.json").unlink(missing_ok=True)  # a resumed run is not complete until it ends
-    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name)
+    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name,
+                      artifact_root=Path(opts.out) / "mlartifacts" / cfg.name)
     parent = _start(plan, run_dir, tracker, Path(config_path))
     state = {"mlflow_run_id": parent, "tracking_uri": tracker.uri}
     try:

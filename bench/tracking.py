@@ -29,7 +29,7 @@ def default_tracking_uri(out_dir: Path) -> str:
 class Tracker:
     """Thin, explicit wrapper; every call names the run it logs to."""
 
-    def __init__(self, uri: str, experiment: str) -> None:
+    def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None) -> None:
         import mlflow
         from mlflow.tracking import MlflowClient
 
@@ -40,7 +40,12 @@ class Tracker:
             mlflow.set_tracking_uri(uri)
             self.client = MlflowClient(tracking_uri=uri)
             exp = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = exp.experiment_id if exp else self.client.create_experiment(experiment)
+            if exp is None:
+                # a sqlite store would otherwise put artifacts in ./mlruns of whatever the cwd is
+                location = artifact_root.resolve().as_uri() if artifact_root and uri.startswith("sqlite:") else None
+                self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
+            else:
+                self.experiment_id = exp.experiment_id
         except Exception as exc:
             raise BenchError(f"cannot open the MLflow tracking store {uri}: {exc}") from None
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = ["run", "doctor", "list", "metrics", "bdrate", "fidelity", "bench-proxy"]
+COMMANDS = ["run", "doctor", "list", "metrics", "bdrate", "fidelity", "bench-proxy", "report", "ui"]
 
 
 def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -52,6 +52,8 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
 def test_run_writes_every_output(finished_run) -> None:
     tmp, run_dir, _ = finished_run
     assert run_dir.parent == tmp / "runs" / "tiny"
+    assert not (tmp / "mlruns").exists(), "MLflow artifacts must live under --out, not the cwd"
+    assert (tmp / "runs" / "mlartifacts" / "tiny").is_dir()
     for f in ("config.yaml", "experiment.yaml", "points.csv", "summary.json", "plots/rd_psnr-rgb.png",
               "results/skimage/j444.json", "results/skimage/j420.json", "results/skimage/j400.json"):
         assert (run_dir / f).is_file(), f

@@ -1,0 +1,93 @@
+"""Report figures: RD plots (drawn by ``bench.plots``, so roles look the same as in the run) and
+training curves, each saved as PNG for the web and as SVG and PDF for papers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from bench import plots
+from reports.compare import Comparison
+
+VECTOR = ("svg", "pdf")
+PNG_DPI = 150
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    key: str  # file stem
+    title: str
+    png: Path
+    vector: tuple[Path, ...]
+
+
+def save(fig: Figure, folder: Path, key: str, title: str, sink: Any = None) -> FigureFiles:
+    """PNG + SVG + PDF files; also a page of ``sink`` (a ``PdfPages``) when given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / f"{key}.png"
+    fig.savefig(png, dpi=PNG_DPI)
+    vector = tuple(folder / f"{key}.{ext}" for ext in VECTOR)
+    for path in vector:
+        fig.savefig(path)
+    if sink is not None:
+        sink.savefig(fig)
+    plots.close(fig)
+    return FigureFiles(key, title, png, vector)
+
+
+def _legend_outside(fig: Figure, most_inside: int = 5) -> None:
+    """A long legend goes right of the axes, where it cannot hide curves."""
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    if len(handles) <= most_inside:
+        return
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w + 3.0, h)
+    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.tight_layout()
+
+
+def rd_figures(comp: Comparison, folder: Path, sink: Any = None) -> list[FigureFiles]:
+    """One RD figure per metric with every entry; axes focused on the measured curves."""
+    methods = {k: {"label": e.label, "role": e.role, "rd": e.rd} for k, e in comp.entries.items()}
+    experiments = " + ".join(dict.fromkeys(r.summary["experiment"] for r in comp.runs))
+    datasets = " + ".join(dict.fromkeys(str(r.summary["dataset"]) for r in comp.runs))
+    out = []
+    for metric in comp.metrics:
+        title = f"{experiments}: {metric} on {datasets}"
+        fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True)
+        _legend_outside(fig)
+        out.append(save(fig, folder, f"rd_{metric}", title, sink))
+    return out
+
+
+def training_figure(run_label: str, metric: str, curves: dict[str, list[tuple[int, float]]]) -> Figure:
+    """One metric's history, a line per MLflow run (parent or child) that logged it."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for i, (name, pts) in enumerate(sorted(curves.items())):
+        ax.plot([s for s, _ in pts], [v for _, v in pts], color=f"C{i % 10}", linewidth=1.2, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{run_label}: {metric}")
+    ax.grid(True, alpha=0.3)
+    if len(curves) <= 12:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def training_figures(histories: dict[str, dict[str, dict[str, list[tuple[int, float]]]]],
+                     folder: Path, sink: Any = None) -> list[FigureFiles]:
+    """``histories``: run label -> metric -> MLflow run name -> (step, value)."""
+    out = []
+    for run_label, per_metric in histories.items():
+        for metric, curves in sorted(per_metric.items()):
+            key = "train_" + "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run_label}_{metric}")
+            fig = training_figure(run_label, metric, curves)
+            out.append(save(fig, folder, key, f"{run_label}: {metric}", sink))
+    return out

@@ -1,0 +1,30 @@
+"""``report.md`` for GitHub: the same sections as the HTML, images linked relative to the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from reports.content import Content
+from reports.tables import to_markdown
+
+
+def _img(path: Path, out: Path, alt: str) -> str:
+    return f"![{alt}]({path.relative_to(out).as_posix()})"
+
+
+def render(c: Content, out: Path) -> str:
+    parts = [f"# {c.title}", "", to_markdown(c.runs), "## Summary", ""]
+    parts += [p + "\n" for p in c.paragraphs]
+    parts += ["## Rate–distortion", "",
+              "Solid: sandwich; dashed: baselines; dotted: published references (by role). MS-SSIM in dB.", ""]
+    for f in c.rd:
+        links = ", ".join(f"[{p.suffix[1:].upper()}]({p.relative_to(out).as_posix()})" for p in f.vector)
+        parts += [_img(f.png, out, f.title), f"<sub>{f.title} ({links})</sub>", ""]
+    parts += ["## BD-rate and BD-PSNR", ""]
+    parts += [to_markdown(t) for t in c.bd]
+    parts += ["## Visual comparison", ""]
+    for p in c.visuals:
+        parts += [f"**{p.title}**", "", _img(p.png, out, p.alt), ""]
+    parts += [f"_{n}_\n" for n in c.visual_notes]
+    parts += ["## Complexity", "", to_markdown(c.complexity), "## Training", ""]
+    parts += [_img(f.png, out, f.title) + "\n" for f in c.training] or [f"_{c.training_note}_", ""]
+    return "\n".join(parts).rstrip() + "\n"

@@ -1,0 +1,181 @@
+"""Visual comparisons: crops of the original and of every method at the rate point closest to a
+target bpp, side by side, plus a method's bottleneck ("neural code") image when it saved one.
+
+Reconstructions are the lossless PNGs the runner keeps for the first ``evaluation.visual_items``
+items (``recon`` in a cell row; a learned method may add ``bottleneck`` the same way). The crop
+is the window where the anchor's error is largest, so differences show where they matter. The
+composite is assembled pixel for pixel (``figimage``): no resampling blurs the artefacts.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import BenchError
+from reports.compare import Comparison, Entry
+from reports.load import RunData
+
+GAP, CAPTION = 8, 34  # pixels between tiles, caption band above them
+RED = np.array([230, 25, 25], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Tile:
+    caption: str
+    image: np.ndarray  # uint8 H x W x 3
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    png: Path
+    alt: str
+
+
+def to_display(img: np.ndarray, bitdepth: int | None = None) -> np.ndarray:
+    """uint8 RGB for showing: deeper integers scaled by their bit depth's peak, gray replicated."""
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.dtype != np.uint8:
+        peak = float(2 ** bitdepth - 1) if bitdepth else float(np.iinfo(img.dtype).max)
+        img = np.clip(np.rint(img.astype(np.float64) * 255.0 / peak), 0, 255).astype(np.uint8)
+    return np.repeat(img[:, :, :1], 3, axis=2) if img.shape[2] == 1 else np.ascontiguousarray(img[:, :, :3])
+
+
+def original(run: RunData, item: str, sha256: str | None) -> tuple[np.ndarray, int]:
+    """The eval item exactly as methods received it (the scenario's source), and its bit depth."""
+    from bench.config import parse_config
+    from bench.data import resolve_dataset
+    from bench.scenarios import SCENARIOS
+
+    if run.config is None:
+        raise BenchError("the run folder has no config.yaml")
+    cfg = parse_config(run.config, f"{run.root}/config.yaml")
+    items = {it.name: it for it in resolve_dataset(cfg.data.eval, "data.eval").items}
+    if item not in items:
+        raise BenchError(f"item {item!r} is no longer in the eval set")
+    if sha256 and items[item].sha256 != sha256:
+        raise BenchError(f"{items[item].path} changed since the run (sha256 differs)")
+    if cfg.scenario not in SCENARIOS:
+        raise BenchError(f"scenario {cfg.scenario!r} is not known to this version")
+    scenario = SCENARIOS.get(cfg.scenario)
+    return scenario.to_source(items[item].load(), item), scenario.bitdepth
+
+
+def closest_row(cells: list[dict[str, Any]], item: str, target: float) -> dict[str, Any] | None:
+    """The item's row with a saved reconstruction whose bpp is closest to ``target`` (in log bpp)."""
+    rows = [r for c in cells for r in c["rows"] if r["item"] == item and r.get("recon") and r["bpp"] > 0]
+    return min(rows, key=lambda r: abs(math.log(r["bpp"] / target))) if rows else None
+
+
+def crop_box(ref: np.ndarray, dist: np.ndarray, size: int, stride: int = 8) -> tuple[int, int, int]:
+    """(y, x, side) of the size x size window with the largest squared error."""
+    h, w = ref.shape[:2]
+    side = min(size, h, w)
+    err = ((ref.astype(np.float64) - dist.astype(np.float64)) ** 2).sum(axis=2)
+    s = np.pad(err.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    ys, xs = np.arange(0, h - side + 1, stride), np.arange(0, w - side + 1, stride)
+    win = s[ys[:, None] + side, xs[None, :] + side] - s[ys[:, None], xs[None, :] + side] \
+        - s[ys[:, None] + side, xs[None, :]] + s[ys[:, None], xs[None, :]]
+    i, j = np.unravel_index(int(np.argmax(win)), win.shape)
+    return int(ys[i]), int(xs[j]), side
+
+
+def thumbnail(img: np.ndarray, height: int, box: tuple[int, int, int] | None = None) -> np.ndarray:
+    """The whole image scaled to ``height``, the crop ``box`` outlined in red."""
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    scale = height / h
+    thumb = np.array(Image.fromarray(img).resize((max(1, round(w * scale)), height), Image.LANCZOS))
+    if box is None:
+        return thumb
+    y, x, side = (round(v * scale) for v in box)
+    y2, x2 = min(y + max(side, 3), height) - 1, min(x + max(side, 3), thumb.shape[1]) - 1
+    for t in range(2):
+        thumb[y + t, x:x2 + 1] = thumb[y2 - t, x:x2 + 1] = RED
+        thumb[y:y2 + 1, x + t] = thumb[y:y2 + 1, x2 - t] = RED
+    return thumb
+
+
+def composite(tiles: list[Tile], path: Path) -> Path:
+    """Tiles side by side at 1:1 pixels, captions above, written as PNG."""
+    import matplotlib.pyplot as plt
+
+    height = max(t.image.shape[0] for t in tiles)
+    width = sum(t.image.shape[1] for t in tiles) + GAP * (len(tiles) + 1)
+    total_h = height + CAPTION + GAP
+    fig = plt.figure(figsize=(width / 100, total_h / 100), dpi=100)
+    x = GAP
+    for t in tiles:
+        fig.figimage(t.image, xo=x, yo=GAP + height - t.image.shape[0], origin="upper")
+        fig.text(x / width, (GAP + height + 3) / total_h, t.caption, fontsize=7.5, va="bottom", ha="left")
+        x += t.image.shape[1] + GAP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _caption(label: str, row: dict[str, Any], metric: str, width: int) -> str:
+    chars = max(12, width // 6)
+    name = label if len(label) <= chars else label[: chars - 1] + "…"
+    value = row.get(metric)
+    shown = f"{value:.2f}" if isinstance(value, float) else "n/a"
+    return f"{name}\n{row['bpp']:.3f} bpp, {metric} {shown}"
+
+
+def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | None, target: float,
+               size: int, limit: int) -> tuple[list[Panel], list[str]]:
+    """Panels for one run's items, and notes saying what could not be shown and why."""
+    prefix = f"{run.tag}: " if run.tag else ""
+    if not run.local:
+        return [], [f"{prefix}reconstructions stay in the run folder, which is not on this machine "
+                    f"(the report was built from MLflow artifacts)"]
+    anchor = comp.entry_of(run, run.summary["anchor"])
+    measured = [e for e in comp.entries.values() if e.run is run and e.kind == "measured"]
+    if not measured:
+        return [], [f"{prefix}no measured method, nothing was reconstructed"]
+    measured.sort(key=lambda e: e is not anchor)  # the anchor (when measured) leads and picks the crop
+    cells = {e.key: run.cells(e.method) for e in measured}
+    saved = list(dict.fromkeys(r["item"] for c in cells[measured[0].key] for r in c["rows"] if r.get("recon")))
+    if not saved:
+        return [], [f"{prefix}no reconstructions were saved (evaluation.visual_items: 0)"]
+    wanted = items or saved[:limit]
+    notes = [f"{prefix}no saved reconstruction of {i!r} (saved: {', '.join(saved)})" for i in wanted if i not in saved]
+    panels = []
+    for item in (i for i in wanted if i in saved):
+        try:
+            panels.append(_panel(run, item, measured, cells, folder, target, size, prefix))
+        except BenchError as exc:
+            notes.append(f"{prefix}{item}: not shown: {exc}")
+    return panels, notes
+
+
+def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list[dict[str, Any]]],
+           folder: Path, target: float, size: int, prefix: str) -> Panel:
+    from bench.data import load_image
+
+    metric = run.summary["metrics"][0]
+    chosen = [(e, r) for e in measured if (r := closest_row(cells[e.key], item, target))]
+    src, bitdepth = original(run, item, chosen[0][1].get("sha256"))
+    ref = to_display(src, bitdepth)
+    recons = [to_display(load_image(run.root / r["recon"]), bitdepth) for _, r in chosen]
+    box = crop_box(src, load_image(run.root / chosen[0][1]["recon"]), size)
+    y, x, side = box
+    tiles = [Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
+             Tile("original", ref[y:y + side, x:x + side])]
+    for (e, r), img in zip(chosen, recons):
+        label = e.label + (" (anchor)" if e.method == run.summary["anchor"] else "")
+        tiles.append(Tile(_caption(label, r, metric, side), img[y:y + side, x:x + side]))
+        if r.get("bottleneck"):
+            code = to_display(load_image(run.root / r["bottleneck"]))
+            tiles.append(Tile(f"{e.label}\nneural code (full image)", thumbnail(code, side)))
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run.tag or 'run'}_{item}")
+    png = composite(tiles, folder / f"visual_{stem}.png")
+    alt = "; ".join(f"{e.label} at {r['bpp']:.3f} bpp" for e, r in chosen)
+    return Panel(f"{prefix}{item}, target {target:g} bpp", png, f"Crops of {item}: original; {alt}")
