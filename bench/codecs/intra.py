@@ -25,6 +25,7 @@ import shlex
 import tempfile
 import time
 from abc import abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,6 +74,121 @@ def encoder_version(encoder: str, pattern: str) -> str:
     return f"{encoder} {match.group(1)}" if match else f"{encoder} (version not reported)"
 
 
+def check_options(name: str, chroma: str | int, colour: str | None, params: str, threads: int,
+                  reserved: frozenset[str]) -> tuple[str, str, list[str]]:
+    """Validate the options every ffmpeg codec shares; return (chroma, colour, params list)."""
+    chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
+    if chroma not in CHROMAS:
+        raise ValueError(f"{name} option 'chroma' must be one of {CHROMAS}, got {chroma!r}")
+    if chroma == "400":
+        if colour not in (None, "raw"):
+            raise ValueError(f"{name} option 'colour' must be 'raw' (or left out) for "
+                             f"chroma '400': the single channel is the luma plane")
+        colour = "raw"
+    elif colour is None:
+        colour = "ycbcr"
+    elif colour not in COLOURS:
+        raise ValueError(f"{name} option 'colour' must be one of {COLOURS}, got {colour!r}")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"{name} option 'threads' must be an integer >= 1, got {threads!r}")
+    if not isinstance(params, str):
+        raise ValueError(f"{name} option 'params' must be a string, got {params!r}")
+    return chroma, colour, parse_params(params, reserved, name)
+
+
+def check_x26x_preset(name: str, preset: str | int | None) -> str:
+    """An x264/x265 preset name (both encoders share the list), default medium."""
+    if preset is None:
+        return "medium"
+    if preset not in X265_PRESETS:
+        raise ValueError(f"{name} option 'preset' must be one of {X265_PRESETS}, got {preset!r}")
+    return str(preset)
+
+
+def check_aom_preset(name: str, preset: str | int | None) -> int:
+    """libaom cpu-used 0..8, default 6."""
+    if preset is None:
+        return 6
+    if not isinstance(preset, int) or isinstance(preset, bool) or not 0 <= preset <= 8:
+        raise ValueError(f"{name} option 'preset' is libaom cpu-used, an integer 0..8, got {preset!r}")
+    return preset
+
+
+def check_qp(name: str, param: float, max_qp: int) -> int:
+    if not float(param).is_integer() or not 0 <= param <= max_qp:
+        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param}")
+    return int(param)
+
+
+def check_channels(name: str, bitdepth: int, chroma: str, channels: int) -> None:
+    """Refuse a bit depth the encoders do not take, or a channel count the chroma cannot hold."""
+    if bitdepth not in BITDEPTHS:
+        raise ValueError(f"{name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; "
+                         "shift the image to one of them first")
+    want = 1 if chroma == "400" else 3
+    if channels != want:
+        raise ValueError(f"{name} chroma {chroma!r} needs {want}-channel input, got "
+                         f"{channels} channels")
+
+
+def run_encoder(args: list[str], name: str, encoder: str, qp: int) -> str:
+    """Run ffmpeg; a failure names the codec, the QP and the encoder's own complaints.
+
+    libx265 and libx264 only warn about unknown or invalid parameters and encode without them,
+    so those warnings are errors here. Returns the command line that ran.
+    """
+    try:
+        proc = run_ffmpeg(args, what=name, param=f"qp={qp}")
+    except CodecError as exc:
+        said = [ln for ln in exc.stderr.splitlines() if encoder in ln or "x265 [" in ln]
+        detail = "; ".join(ln.split("] ", 1)[-1] for ln in said) or "ffmpeg failed"
+        raise CodecError(name, f"qp={qp}", detail, exc.stderr) from None
+    stderr = proc.stderr.decode(errors="replace")
+    ignored = re.findall(r"(Unknown option: .*|Invalid value for .*|Error parsing option .*)", stderr)
+    if ignored:
+        raise CodecError(name, f"qp={qp}", f"{encoder} ignored parameters: " + "; ".join(ignored),
+                         stderr)
+    return shlex.join(str(a) for a in proc.args)
+
+
+def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, muxer: str,
+               qp: int, encoder_args: Sequence[str], threads: int,
+               input_args: Sequence[str] = ()) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
+    """Encode ``T x h x w`` planes to an elementary stream and decode it back, in a temp folder.
+
+    ``input_args`` go before ``-i`` (colour tags, frame rate); ``encoder_args`` after
+    ``-c:v <encoder>`` (QP, preset, bitstream filters). Returns the stream, the decoded planes
+    in the input's shapes and dtype, and the commands and wall times of both ffmpeg runs.
+    """
+    dtype = planes[0].dtype.newbyteorder("<")
+    frames, ph, pw = planes[0].shape
+    with tempfile.TemporaryDirectory(prefix=f"sandwich-{name}-") as tmp:
+        raw_in, stream, raw_out = (Path(tmp) / n for n in ("in.yuv", f"out.{muxer}", "dec.yuv"))
+        flat = [p.astype(dtype).reshape(frames, -1) for p in planes]
+        raw_in.write_bytes(np.concatenate(flat, axis=1).tobytes())  # frame by frame: Y U V
+        t0 = time.perf_counter()
+        command = run_encoder(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
+                               f"{pw}x{ph}", *input_args, "-i", str(raw_in), "-frames:v",
+                               str(frames), "-an", "-c:v", encoder, *encoder_args, "-threads",
+                               str(threads), "-f", muxer, str(stream)], name, encoder, qp)
+        t1 = time.perf_counter()
+        decode_command = run_encoder(["-loglevel", "warning", "-threads", str(threads), "-i",
+                                      str(stream), "-f", "rawvideo", "-pix_fmt", fmt,
+                                      str(raw_out)], name, encoder, qp)
+        t2 = time.perf_counter()
+        bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
+    sizes = [p[0].size for p in planes]
+    # a decoder that drops or repeats frames fails here rather than shifting the metrics
+    if not bitstream or raw.size != frames * sum(sizes):
+        raise CodecError(name, f"qp={qp}", f"got {len(bitstream)} stream bytes and {raw.size} "
+                         f"decoded samples, expected {frames} frames of {sum(sizes)} samples")
+    chunks = np.split(raw.reshape(frames, -1), np.cumsum(sizes)[:-1], axis=1)
+    decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
+    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0,
+           "decode_s": t2 - t1}
+    return bitstream, decoded, run
+
+
 class FfmpegIntraCodec(Codec):
     """Shared encode/decode path; subclasses give the encoder and its constant-QP arguments."""
 
@@ -86,25 +202,10 @@ class FfmpegIntraCodec(Codec):
 
     def __init__(self, chroma: str = "420", colour: str | None = None,
                  preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
-        chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
-        if chroma not in CHROMAS:
-            raise ValueError(f"{self.name} option 'chroma' must be one of {CHROMAS}, got {chroma!r}")
-        if chroma == "400":
-            if colour not in (None, "raw"):
-                raise ValueError(f"{self.name} option 'colour' must be 'raw' (or left out) for "
-                                 f"chroma '400': the single channel is the luma plane")
-            colour = "raw"
-        elif colour is None:
-            colour = "ycbcr"
-        elif colour not in COLOURS:
-            raise ValueError(f"{self.name} option 'colour' must be one of {COLOURS}, got {colour!r}")
-        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-            raise ValueError(f"{self.name} option 'threads' must be an integer >= 1, got {threads!r}")
-        if not isinstance(params, str):
-            raise ValueError(f"{self.name} option 'params' must be a string, got {params!r}")
-        self.chroma, self.colour, self.threads = chroma, colour, threads
+        self.chroma, self.colour, self.params = check_options(self.name, chroma, colour, params,
+                                                              threads, self.reserved)
+        self.threads = threads
         self.preset = self._check_preset(preset)
-        self.params = parse_params(params, self.reserved, self.name)
         if not has_encoder(self.encoder):
             raise BenchError(f"this ffmpeg has no {self.encoder} encoder (codec {self.name!r}); "
                              f"{FIX_HINT}")
@@ -124,92 +225,20 @@ class FfmpegIntraCodec(Codec):
     def version(self) -> str:
         return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
 
-    def _check_qp(self, param: float) -> int:
-        if not float(param).is_integer() or not 0 <= param <= self.max_qp:
-            raise ValueError(f"{self.name} qp must be an integer in 0..{self.max_qp}, got {param}")
-        return int(param)
-
-    def _to_planes(self, img: np.ndarray, bitdepth: int) -> list[np.ndarray]:
-        """The planes the encoder is fed: colour conversion, then 4:2:0 chroma if asked."""
-        src = pl.rgb_to_ycbcr(img, bitdepth) if self.colour == "ycbcr" else img
-        planes = [src[:, :, c] for c in range(src.shape[2])]
-        if self.chroma == "420":
-            planes[1:] = [pl.down2(p) for p in planes[1:]]
-        return [pl.quantise(p, bitdepth) for p in planes]
-
-    def _from_planes(self, planes: list[np.ndarray], bitdepth: int) -> np.ndarray:
-        if self.chroma == "420":
-            planes[1:] = [pl.up2(p) for p in planes[1:]]
-        img = np.stack(planes, axis=2)
-        if self.colour == "ycbcr":
-            return pl.quantise(pl.ycbcr_to_rgb(img, bitdepth), bitdepth)
-        return pl.quantise(img, bitdepth) if self.chroma == "420" else img
-
-    def _run(self, args: list[str], qp: int) -> str:
-        """Run ffmpeg; a failure names this codec, the QP and the encoder's own complaints."""
-        try:
-            proc = run_ffmpeg(args, what=self.name, param=f"qp={qp}")
-        except CodecError as exc:
-            said = [ln for ln in exc.stderr.splitlines() if self.encoder in ln or "x265 [" in ln]
-            detail = "; ".join(ln.split("] ", 1)[-1] for ln in said) or "ffmpeg failed"
-            raise CodecError(self.name, f"qp={qp}", detail, exc.stderr) from None
-        # libx265 only warns about unknown or invalid x265-params and encodes without them
-        stderr = proc.stderr.decode(errors="replace")
-        ignored = re.findall(r"(Unknown option: .*|Invalid value for .*)", stderr)
-        if ignored:
-            raise CodecError(self.name, f"qp={qp}", f"{self.encoder} ignored parameters: "
-                             + "; ".join(ignored), stderr)
-        return shlex.join(str(a) for a in proc.args)
-
-    def _check_input(self, img: np.ndarray, bitdepth: int) -> None:
-        if bitdepth not in BITDEPTHS:
-            raise ValueError(f"{self.name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; "
-                             "shift the image to one of them first")
-        check_bitdepth(img, bitdepth)
-        want = 1 if self.chroma == "400" else 3
-        if img.shape[2] != want:
-            raise ValueError(f"{self.name} chroma {self.chroma!r} needs {want}-channel input, got "
-                             f"{img.shape[2]} channels")
-
-    def _round_trip(self, planes: list[np.ndarray], fmt: str,
-                    qp: int) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
-        """Encode the planes to an elementary stream and decode it back, in a temp folder."""
-        dtype = planes[0].dtype.newbyteorder("<")
-        ph, pw = planes[0].shape
-        tags = ["-color_range", "pc", "-colorspace", "bt470bg"] if self.colour == "ycbcr" else []
-        with tempfile.TemporaryDirectory(prefix=f"sandwich-{self.name}-") as tmp:
-            raw_in, stream, raw_out = (Path(tmp) / n for n in ("in.yuv", f"out.{self.muxer}", "dec.yuv"))
-            raw_in.write_bytes(b"".join(p.astype(dtype).tobytes() for p in planes))
-            t0 = time.perf_counter()
-            command = self._run(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
-                                 f"{pw}x{ph}", *tags, "-i", str(raw_in), "-frames:v", "1", "-an",
-                                 "-c:v", self.encoder, *self._encoder_args(qp), "-threads",
-                                 str(self.threads), "-f", self.muxer, str(stream)], qp)
-            t1 = time.perf_counter()
-            decode_command = self._run(["-loglevel", "warning", "-threads", str(self.threads), "-i",
-                                        str(stream), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt",
-                                        fmt, str(raw_out)], qp)
-            t2 = time.perf_counter()
-            bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
-        sizes = [p.size for p in planes]
-        if not bitstream or raw.size != sum(sizes):
-            raise CodecError(self.name, f"qp={qp}", f"got {len(bitstream)} stream bytes and "
-                             f"{raw.size} decoded samples, expected {sum(sizes)} samples")
-        chunks = np.split(raw, np.cumsum(sizes)[:-1])
-        decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
-        run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0,
-               "decode_s": t2 - t1}
-        return bitstream, decoded, run
-
     def encode(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult:
         img = as_hwc(image)
-        self._check_input(img, bitdepth)
-        qp = self._check_qp(param)
+        check_channels(self.name, bitdepth, self.chroma, img.shape[2])
+        check_bitdepth(img, bitdepth)
+        qp = check_qp(self.name, param, self.max_qp)
         h, w = img.shape[:2]
         src = pl.pad_to_even(img) if self.chroma == "420" else img
         fmt = pix_fmt(self.chroma, bitdepth)
-        bitstream, planes, run = self._round_trip(self._to_planes(src, bitdepth), fmt, qp)
-        decoded = self._from_planes(planes, bitdepth)[:h, :w]
+        tags = ["-color_range", "pc", "-colorspace", "bt470bg"] if self.colour == "ycbcr" else []
+        planes = pl.to_planes(src, self.colour, self.chroma, bitdepth)
+        bitstream, planes, run = round_trip(
+            [p[None] for p in planes], fmt, name=self.name, encoder=self.encoder, muxer=self.muxer,
+            qp=qp, encoder_args=self._encoder_args(qp), threads=self.threads, input_args=tags)
+        decoded = pl.from_planes([p[0] for p in planes], self.colour, self.chroma, bitdepth)[:h, :w]
         extra = {"pix_fmt": fmt, "coded_size": [src.shape[1], src.shape[0]],
                  "decode_command": run["decode_command"],
                  "colour": pl.MATRIX_NAME if self.colour == "ycbcr" else "none (raw planes)"}
@@ -231,11 +260,7 @@ class HevcIntraCodec(FfmpegIntraCodec):
     version_pattern = r"HEVC encoder version (\S+)"
 
     def _check_preset(self, preset: str | int | None) -> str | int:
-        if preset is None:
-            return "medium"
-        if preset not in X265_PRESETS:
-            raise ValueError(f"hevc option 'preset' must be one of {X265_PRESETS}, got {preset!r}")
-        return preset
+        return check_x26x_preset(self.name, preset)
 
     def _encoder_args(self, qp: int) -> list[str]:
         own = [f"qp={qp}", "ipratio=1", "aq-mode=0", "info=0", f"pools={self.threads}",
@@ -256,11 +281,7 @@ class Av1IntraCodec(FfmpegIntraCodec):
     version_pattern = r"\[libaom-av1 @ \w+\] (v\d\S*)"
 
     def _check_preset(self, preset: str | int | None) -> str | int:
-        if preset is None:
-            return 6
-        if not isinstance(preset, int) or isinstance(preset, bool) or not 0 <= preset <= 8:
-            raise ValueError(f"av1 option 'preset' is libaom cpu-used, an integer 0..8, got {preset!r}")
-        return preset
+        return check_aom_preset(self.name, preset)
 
     def _encoder_args(self, qp: int) -> list[str]:
         q = str(qp)

@@ -1,4 +1,4 @@
-"""Image <-> codec planes for the video codecs: colour matrix, 4:2:0 resampling, edge padding.
+"""Image <-> codec planes for the ffmpeg codecs: colour matrix, 4:2:0 resampling, edge padding.
 
 Done here in numpy rather than by ffmpeg's swscale so the matrix, range and filters are explicit
 and recorded:
@@ -8,17 +8,26 @@ and recorded:
 - 4:2:0 down: 2x2 box mean (chroma centred between the four luma samples, as in JPEG).
 - 4:2:0 up: separable triangle filter, weights 3/4 and 1/4 per axis (libjpeg's "fancy"
   upsampling for centred chroma), edges replicated.
+
+Images are ``... x H x W x C`` and planes ``... x h x w``: a leading frame axis (video) passes
+through every function unchanged.
 """
 from __future__ import annotations
 
 import numpy as np
 
 KR, KB = 0.299, 0.114
-RGB_TO_YCBCR = np.array([
-    [KR, 1 - KR - KB, KB],
-    [-KR / (2 * (1 - KB)), -(1 - KR - KB) / (2 * (1 - KB)), 0.5],
-    [0.5, -(1 - KR - KB) / (2 * (1 - KR)), -KB / (2 * (1 - KR))],
-])
+
+
+def ycbcr_matrix(kr: float, kb: float) -> np.ndarray:
+    """R'G'B' -> Y'PbPr (Y in [0, 1], Pb/Pr in [-1/2, 1/2]) for luma weights Kr, Kb."""
+    kg = 1 - kr - kb
+    return np.array([[kr, kg, kb],
+                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+
+
+RGB_TO_YCBCR = ycbcr_matrix(KR, KB)
 YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
 MATRIX_NAME = "BT.601 full range (JPEG/JFIF), chroma offset 2**(bitdepth-1)"
 CHROMA_FILTERS = "down: 2x2 box mean (centred chroma); up: triangle 3/4-1/4 per axis (libjpeg fancy)"
@@ -45,15 +54,16 @@ def quantise(x: np.ndarray, bitdepth: int) -> np.ndarray:
 
 
 def pad_to_even(img: np.ndarray) -> np.ndarray:
-    """Edge-replicate the bottom row / right column so H and W are even (4:2:0 needs it)."""
-    h, w = img.shape[:2]
-    return np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    """Edge-replicate the bottom row / right column of ``... x H x W x C`` so H and W are even."""
+    h, w = img.shape[-3:-1]
+    pad = [(0, 0)] * (img.ndim - 3) + [(0, h % 2), (0, w % 2), (0, 0)]
+    return np.pad(img, pad, mode="edge")
 
 
 def down2(plane: np.ndarray) -> np.ndarray:
-    """2x2 box mean of an even-sized H x W plane, as float."""
+    """2x2 box mean of an even-sized ``... x H x W`` plane, as float."""
     p = plane.astype(np.float64)
-    return (p[0::2, 0::2] + p[0::2, 1::2] + p[1::2, 0::2] + p[1::2, 1::2]) / 4
+    return (p[..., 0::2, 0::2] + p[..., 0::2, 1::2] + p[..., 1::2, 0::2] + p[..., 1::2, 1::2]) / 4
 
 
 def _up2_axis(x: np.ndarray, axis: int) -> np.ndarray:
@@ -66,5 +76,25 @@ def _up2_axis(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def up2(plane: np.ndarray) -> np.ndarray:
-    """Double both sides of an h x w plane with the triangle filter, as float."""
-    return _up2_axis(_up2_axis(plane.astype(np.float64), 0), 1)
+    """Double both sides of an ``... x h x w`` plane with the triangle filter, as float."""
+    return _up2_axis(_up2_axis(plane.astype(np.float64), -2), -1)
+
+
+def to_planes(img: np.ndarray, colour: str, chroma: str, bitdepth: int) -> list[np.ndarray]:
+    """The planes a codec is fed from ``... x H x W x C``: ``colour="ycbcr"`` converts RGB,
+    ``chroma="420"`` halves planes 1-2 (H, W must be even); rounded to the bit depth."""
+    src = rgb_to_ycbcr(img, bitdepth) if colour == "ycbcr" else img
+    planes = [src[..., c] for c in range(src.shape[-1])]
+    if chroma == "420":
+        planes[1:] = [down2(p) for p in planes[1:]]
+    return [quantise(p, bitdepth) for p in planes]
+
+
+def from_planes(planes: list[np.ndarray], colour: str, chroma: str, bitdepth: int) -> np.ndarray:
+    """Inverse of :func:`to_planes`: decoded planes back to ``... x H x W x C``."""
+    if chroma == "420":
+        planes = [planes[0], *(up2(p) for p in planes[1:])]
+    img = np.stack(planes, axis=-1)
+    if colour == "ycbcr":
+        return quantise(ycbcr_to_rgb(img, bitdepth), bitdepth)
+    return quantise(img, bitdepth) if chroma == "420" else img

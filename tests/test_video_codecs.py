@@ -1,0 +1,129 @@
+"""Real x264 / x265 / libaom low-delay P at constant QP: stream syntax, planes, bit depth, rate."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.codecs.video import VIDEO_CODECS, get_video_codec, kbps
+from bench.errors import CodecError
+from bench.metrics.psnr import plane_psnr
+from bench.registry import UnknownNameError
+from bench.video import read_video
+from bench.video.clip import Clip
+from tests.test_codec_intra import AOM_QINDEX, trace
+
+T = 5
+
+
+@pytest.fixture(scope="module")
+def clip(data_dir: Path) -> Clip:
+    """5 frames of foreman, 96x64, 4:2:0 8-bit (it moves: P frames have work to do)."""
+    return read_video(data_dir / "video" / "foreman_176x144_30fps.yuv", frames=T).crop(32, 48, 64, 96)
+
+
+def psnr_seq(a: np.ndarray, b: np.ndarray, bitdepth: int = 8) -> float:
+    return float(np.mean([plane_psnr(x, y, bitdepth) for x, y in zip(a, b, strict=True)]))
+
+
+def test_x265_400_is_low_delay_p_at_constant_qp(clip: Clip, tmp_path: Path) -> None:
+    res = get_video_codec("x265", chroma="400").encode([clip.planes[0]], 30, 8, clip.fps)
+    assert len(res.decoded) == 1 and res.decoded[0].shape == (T, 64, 96)  # one plane
+    assert 30 < psnr_seq(clip.planes[0], res.decoded[0]) < 42
+    syntax = trace(res.bitstream, "hevc", tmp_path)
+    assert set(syntax["chroma_format_idc"]) == {0}
+    assert syntax["slice_type"] == [2] + [1] * (T - 1)  # I then P only, no B
+    assert {26 + syntax["init_qp_minus26"][0] + d for d in syntax["slice_qp_delta"]} == {30}
+    assert set(syntax["num_ref_idx_l0_default_active_minus1"]) == {0}  # one reference
+    assert set(syntax["num_ref_idx_active_override_flag"]) == {0}
+    assert set(syntax["cu_qp_delta_enabled_flag"]) == {0}
+    assert 39 not in syntax["nal_unit_type"]  # no settings SEI counted as rate
+    assert "bframes=0:ref=1" in res.command and "keyint=5:min-keyint=5" in res.command
+    assert "rdoq-level=2" in res.command and res.extra["pix_fmt"] == "gray"
+
+
+def test_x265_ten_bit_400_keeps_ten_bit_values(data_dir: Path) -> None:
+    sparks = read_video(data_dir / "video" / "sparks_480x270_10bit.yuv", fps=60,
+                        frames=3).crop(96, 160, 64, 96)
+    y = sparks.planes[0]
+    res = get_video_codec("x265", chroma="400").encode([y], 0, 10, sparks.fps)
+    dec = res.decoded[0]
+    assert dec.dtype == np.uint16 and dec.shape == y.shape and res.extra["pix_fmt"] == "gray10le"
+    assert dec.max() > 255 and np.mean(dec % 4 != 0) > 0.5  # not 8-bit values scaled up
+    assert np.abs(dec.astype(int) - y).max() <= 8 and psnr_seq(y, dec, 10) > 60
+
+
+def test_kbps_is_stream_bytes_at_the_real_frame_rate(clip: Clip) -> None:
+    fps = Fraction(30000, 1001)
+    res = get_video_codec("x265", chroma="400").encode([clip.planes[0]], 34, 8, fps)
+    assert res.kbps == pytest.approx(res.nbytes * 8 * 30000 / 1001 / T / 1000, rel=1e-12)
+    assert res.extra["fps"] == "30000/1001" and "-framerate 30000/1001" in res.command
+    assert kbps(1000, 10, 25) == 20.0
+
+
+def test_x264_is_low_delay_without_sei(clip: Clip, tmp_path: Path) -> None:
+    res = get_video_codec("x264").encode(clip.planes, 28, 8, clip.fps)
+    assert [p.shape for p in res.decoded] == [p.shape for p in clip.planes]
+    assert psnr_seq(clip.planes[0], res.decoded[0]) > 32
+    syntax = trace(res.bitstream, "h264", tmp_path)
+    assert syntax["slice_type"] == [7] + [5] * (T - 1)  # all-I then all-P slices
+    assert {26 + syntax["pic_init_qp_minus26"][0] + d for d in syntax["slice_qp_delta"]} == {28}
+    assert set(syntax["num_ref_idx_l0_default_active_minus1"]) == {0}
+    assert 6 not in syntax["nal_unit_type"]  # x264's settings SEI was stripped
+    assert b"x264 - core" not in res.bitstream and "filter_units=remove_types=6" in res.command
+
+
+def test_av1_is_low_delay_at_constant_qindex(clip: Clip, tmp_path: Path) -> None:
+    res = get_video_codec("av1", chroma="400").encode([clip.planes[0]], 40, 8, clip.fps)
+    syntax = trace(res.bitstream, "obu", tmp_path)
+    assert syntax["base_q_idx"] == [AOM_QINDEX[40]] * T
+    assert syntax["frame_type"] == [0] + [1] * (T - 1)  # key, then inter
+    assert set(syntax["show_frame"]) == {1} and set(syntax["show_existing_frame"]) == {0}
+    assert set(syntax["mono_chrome"]) == {1} and "-lag-in-frames 0" in res.command
+
+
+def test_rgb_frames_in_rgb_frames_out(clip: Clip) -> None:
+    rgb = clip.to_rgb()
+    res = get_video_codec("x265", chroma="444").encode(rgb, 22, 8, clip.fps)
+    assert res.decoded.shape == rgb.shape and res.decoded.dtype == np.uint8
+    assert psnr_seq(rgb, res.decoded) > 36 and res.extra["colour"].startswith("BT.601 full")
+    odd = rgb[:, :63, :95]
+    res = get_video_codec("x264", chroma="420").encode(odd, 22, 8, clip.fps)
+    assert res.decoded.shape == odd.shape and res.extra["coded_size"] == [96, 64]
+
+
+@pytest.mark.parametrize("name", ["x264", "x265"])
+def test_rate_falls_as_qp_rises(clip: Clip, name: str) -> None:
+    codec = get_video_codec(name, chroma="400", preset="veryfast")
+    sizes = [codec.encode([clip.planes[0]], qp, 8, 30).nbytes for qp in (22, 32, 42)]
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_bad_inputs_and_options(clip: Clip) -> None:
+    codec = get_video_codec("x265")
+    with pytest.raises(ValueError, match="shaped"):
+        codec.encode([clip.planes[0], clip.planes[0], clip.planes[0]], 30)
+    with pytest.raises(ValueError, match="even luma size"):
+        codec.encode([p[:, :-2, :-2] if i else p[:, :-1, :-1] for i, p in enumerate(clip.planes)], 30)
+    with pytest.raises(ValueError, match=r"0\.\.51"):
+        codec.encode(clip.planes, 52)
+    with pytest.raises(ValueError, match="1-channel"):
+        get_video_codec("x264", chroma="400").encode(clip.planes, 30)
+    with pytest.raises(ValueError, match="may not set 'keyint'"):
+        get_video_codec("x265", params="keyint=3")
+    with pytest.raises(ValueError, match="no option 'gop'"):
+        get_video_codec("x264", gop=3)
+    with pytest.raises(UnknownNameError, match="choose from: av1, x264, x265"):
+        get_video_codec("vp9")
+    with pytest.raises(CodecError, match="Error parsing option 'foo = 1'"):
+        get_video_codec("x264", chroma="400", params="foo=1").encode([clip.planes[0]], 30)
+    assert VIDEO_CODECS.names() == ["av1", "x264", "x265"]
+
+
+def test_versions_name_the_encoders() -> None:
+    assert re.search(r"libx264 core \d+", get_video_codec("x264").version())
+    assert re.search(r"libx265 \d+\.\d+", get_video_codec("x265").version())
+    assert re.search(r"libaom-av1 v\d+\.\d+", get_video_codec("av1").describe()["version"])

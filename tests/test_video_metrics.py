@@ -1,0 +1,100 @@
+"""Sequence metrics on real x265 output: per-frame values, sequence means, one VMAF call per clip."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.codecs.video import get_video_codec
+from bench.errors import DataError
+from bench.metrics.lpips import lpips_distance
+from bench.metrics.msssim import ms_ssim_rgb
+from bench.metrics.psnr import plane_psnr, psnr_rgb, psnr_y, psnr_yuv_planes
+from bench.metrics.video import sequence_metrics
+from bench.metrics.vmaf import vmaf_video
+from bench.video import read_video, write_y4m
+from bench.video.clip import Clip
+
+T = 4
+
+
+@pytest.fixture(scope="module")
+def clip(data_dir: Path) -> Clip:
+    """4 frames of park_joy, 176x176 (MS-SSIM needs 161 px), 4:2:0 8-bit."""
+    return read_video(data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m",
+                      frames=T).crop(40, 120, 176, 176)
+
+
+def coded(clip: Clip, qp: int, chroma: str = "420") -> Clip:
+    planes = clip.planes[:1] if chroma == "400" else clip.planes
+    res = get_video_codec("x265", chroma=chroma, preset="veryfast").encode(planes, qp, 8, clip.fps)
+    return replace(clip, planes=res.decoded, chroma=chroma)
+
+
+@pytest.fixture(scope="module")
+def decoded(clip: Clip) -> Clip:
+    return coded(clip, 34)
+
+
+def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
+    s = sequence_metrics(clip, decoded, ["psnr-y", "psnr-yuv", "psnr-rgb"])
+    want_y = [plane_psnr(a, b) for a, b in zip(clip.planes[0], decoded.planes[0], strict=True)]
+    want_yuv = [psnr_yuv_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes])
+                for t in range(T)]  # 4:2:0 chroma at its own resolution
+    assert s.per_frame["psnr-y"] == pytest.approx(want_y, abs=1e-12)
+    assert s.per_frame["psnr-yuv"] == pytest.approx(want_yuv, abs=1e-12)
+    assert s.sequence["psnr-y"] == pytest.approx(np.mean(want_y), abs=1e-12)
+    ref_rgb, dist_rgb = clip.to_rgb(), decoded.to_rgb()
+    assert s.per_frame["psnr-rgb"][2] == pytest.approx(psnr_rgb(ref_rgb[2], dist_rgb[2]), abs=1e-12)
+    assert 28 < s.sequence["psnr-y"] < 40 and len(set(want_y)) == T
+    same = sequence_metrics(clip, clip, ["psnr-y"])
+    assert same.sequence["psnr-y"] == np.inf
+
+
+def test_rgb_arrays_take_the_image_conventions(clip: Clip, decoded: Clip) -> None:
+    ref, dist = clip.take(2).to_rgb(), decoded.take(2).to_rgb()
+    s = sequence_metrics(ref, dist, ["psnr-y", "ms-ssim-rgb", "lpips-alex"])
+    assert s.per_frame["psnr-y"][1] == pytest.approx(psnr_y(ref[1], dist[1]), abs=1e-12)
+    assert s.per_frame["ms-ssim-rgb"][1] == pytest.approx(ms_ssim_rgb(ref[1], dist[1]), abs=1e-9)
+    lp = [lpips_distance(a, b, "alex") for a, b in zip(ref, dist, strict=True)]
+    assert s.per_frame["lpips-alex"] == pytest.approx(lp, abs=1e-6)
+    assert s.sequence["lpips-alex"] == pytest.approx(np.mean(lp), abs=1e-6)
+    assert 0.8 < s.sequence["ms-ssim-rgb"] < 1 and 0 < s.sequence["lpips-alex"] < 0.5
+
+
+def test_vmaf_is_one_call_over_the_sequence(clip: Clip, decoded: Clip, tmp_path: Path) -> None:
+    s = sequence_metrics(clip, decoded, ["vmaf", "vmaf-neg"], n_threads=2)
+    write_y4m(tmp_path / "ref.y4m", clip)
+    write_y4m(tmp_path / "dist.y4m", decoded)
+    direct = vmaf_video(tmp_path / "ref.y4m", tmp_path / "dist.y4m", n_threads=2)
+    assert s.sequence["vmaf"] == pytest.approx(direct["vmaf"], abs=1e-6)
+    assert s.per_frame["vmaf"] == pytest.approx(direct["frames"], abs=1e-6) and len(direct["frames"]) == T
+    assert s.sequence["vmaf-neg"] <= s.sequence["vmaf"] + 1e-9
+    worse = sequence_metrics(clip, coded(clip, 44), ["vmaf"], n_threads=2)
+    assert worse.sequence["vmaf"] < s.sequence["vmaf"] - 10
+
+
+def test_gray_clips_score_their_luma(clip: Clip) -> None:
+    gray = replace(clip, planes=clip.planes[:1], chroma="400")
+    dist = coded(clip, 34, chroma="400")
+    s = sequence_metrics(gray, dist, ["psnr-y", "vmaf"], n_threads=2)
+    mid = replace(dist, planes=(dist.planes[0], *clip.planes[1:]), chroma="420")
+    as420 = sequence_metrics(clip, mid, ["vmaf"], n_threads=2)
+    assert s.sequence["vmaf"] == pytest.approx(as420.sequence["vmaf"], abs=1e-6)  # chroma ignored
+    with pytest.raises(DataError, match="4:0:0 clip has psnr-y only"):
+        sequence_metrics(gray, dist, ["psnr-yuv"])
+
+
+def test_mismatches_are_refused(clip: Clip, decoded: Clip) -> None:
+    with pytest.raises(DataError, match="differ"):
+        sequence_metrics(clip, decoded.take(3), ["psnr-y"])
+    with pytest.raises(DataError, match="differ"):
+        sequence_metrics(clip, replace(decoded, range="full"), ["psnr-y"])
+    with pytest.raises(DataError, match="not one with the other"):
+        sequence_metrics(clip, decoded.to_rgb(), ["psnr-y"])
+    with pytest.raises(DataError, match="unknown video metric"):
+        sequence_metrics(clip, decoded, ["psnr-y", "ssim"])
+    with pytest.raises(DataError, match="one shape"):
+        sequence_metrics(clip.to_rgb(), decoded.to_rgb()[:, :8], ["psnr-y"])
