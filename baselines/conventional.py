@@ -6,9 +6,9 @@
   a gray image; the reconstruction is that gray replicated to three channels (no colour).
 - ``half_bicubic`` / ``half_lanczos``: HR over LR the conventional way: bicubic antialiased ↓2,
   the codec, then bicubic or Lanczos3 ↑2 (METHOD §2; Pillow filters, see ``baselines.resize``).
-- ``msb8``: an 8-bit codec carrying a deeper source: the 8 most significant bits are coded and
-  the dropped bits are reconstructed at their mid-point (k = bitdepth - 8). Its PSNR saturates
-  at ≈ 58.96 dB for 16-bit sources even at lossless 8-bit coding.
+- ``msb8`` / ``msb12``: an 8- (12-) bit codec carrying a deeper source: the most significant bits
+  are coded and the dropped k bits are reconstructed at their mid-point. For 16-bit sources msb8
+  saturates at ≈ 58.96 dB PSNR even at lossless 8-bit coding (METHOD §6).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bench.config import CodecMethodConfig
 from bench.method import ItemResult, Method
 
 BT601_LUMA = np.array([0.299, 0.587, 0.114])
+MSB_BITS = {"msb8": 8, "msb12": 12}
 
 
 def rgb_to_luma(rgb: np.ndarray, bitdepth: int) -> np.ndarray:
@@ -50,10 +51,11 @@ class ConventionalCodec(Method):
             coded = rgb_to_luma(source, bitdepth)
         elif adapt.startswith("half_"):
             coded = resize.down(source, 2, "bicubic")
-        elif adapt == "msb8":
-            if bitdepth <= 8:
-                raise ValueError(f"method {self.name!r}: adapt 'msb8' needs a source deeper than 8 bits")
-            coded, coded_depth = (source >> (bitdepth - 8)).astype(np.uint8), 8
+        elif adapt in MSB_BITS:
+            coded_depth = MSB_BITS[adapt]
+            if bitdepth <= coded_depth:
+                raise ValueError(f"method {self.name!r}: adapt {adapt!r} needs a source deeper than {coded_depth} bits")
+            coded = (source >> (bitdepth - coded_depth)).astype(np.uint8 if coded_depth == 8 else np.uint16)
         else:
             coded = source
         res = self.codec.encode(coded, rate_point, coded_depth)
@@ -62,8 +64,8 @@ class ConventionalCodec(Method):
             decoded = np.repeat(decoded, 3, axis=2)
         elif adapt.startswith("half_"):
             decoded = resize.up(decoded, 2, (h, w), adapt.removeprefix("half_"))
-        elif adapt == "msb8":
-            k = bitdepth - 8
+        elif adapt in MSB_BITS:
+            k = bitdepth - coded_depth
             decoded = (decoded.astype(np.uint16) << k) + (1 << (k - 1))
         return ItemResult(decoded, res.nbytes, res.encode_s, res.decode_s, res.command, dict(res.extra))
 

@@ -58,7 +58,7 @@ class CodecMethodConfig(_MethodBase):
     role: Role = "baseline"
     codec: str
     options: dict[str, Any] = Field(default_factory=dict)
-    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8"] = "none"
+    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb12"] = "none"
     rate_points: list[float] = Field(min_length=1)
 
     @field_validator("rate_points")

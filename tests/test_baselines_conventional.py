@@ -1,0 +1,54 @@
+"""The conventional adaptations around real codecs: luma-only, half resolution, MSBs of HDR."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from baselines.conventional import ConventionalCodec, rgb_to_luma
+from bench.config import CodecMethodConfig
+from bench.metrics.psnr import psnr_rgb
+
+
+def method(**kw) -> ConventionalCodec:
+    return ConventionalCodec(CodecMethodConfig.model_validate({"name": "m", "kind": "codec", "rate_points": [50], **kw}))
+
+
+def test_luma_only_loses_colour_and_caps_psnr(kodim) -> None:
+    img = kodim(23, (128, 192))
+    m = method(codec="jpeg", adapt="luma", options={"mode": "gray"})
+    res = m.run(img, 8, 95)
+    assert res.decoded.shape == img.shape
+    assert np.array_equal(res.decoded[..., 0], res.decoded[..., 1])  # gray
+    cap = psnr_rgb(img, np.repeat(rgb_to_luma(img, 8), 3, axis=2))
+    assert psnr_rgb(img, res.decoded) <= cap + 0.05
+
+
+def test_half_resolution_on_odd_sizes_costs_fewer_bytes(kodim) -> None:
+    img = kodim(19, (67, 93))
+    half = method(codec="jpeg", adapt="half_lanczos", options={"mode": "rgb", "chroma": "444"}).run(img, 8, 90)
+    full = method(codec="jpeg", options={"mode": "rgb", "chroma": "444"}).run(img, 8, 90)
+    assert half.decoded.shape == img.shape
+    assert half.nbytes < full.nbytes
+    assert 20 < psnr_rgb(img, half.decoded) < psnr_rgb(img, full.decoded)
+
+
+def test_msb8_saturates_near_the_midpoint_limit(kodim) -> None:
+    rng = np.random.default_rng(0)
+    src8 = kodim(3, (64, 64)).astype(np.uint16)
+    src = (src8 << 8) | rng.integers(0, 256, src8.shape, dtype=np.uint16)  # uniform LSBs
+    m = method(codec="jpeg", adapt="msb8", options={"mode": "rgb", "chroma": "444"})
+    best = m.run(src, 16, 100)
+    assert best.decoded.dtype == np.uint16
+    limit = 10 * math.log10(65535**2 / ((256**2 - 1) / 12))  # 58.96 dB: perfect MSBs, mid-point LSBs
+    assert abs(limit - 58.96) < 0.01
+    assert psnr_rgb(src, best.decoded, bitdepth=16) < limit + 0.05
+    lossless_msb = ((src >> 8) << 8) + 128
+    assert abs(psnr_rgb(src, lossless_msb, bitdepth=16) - limit) < 0.1
+
+
+def test_msb12_through_12bit_jpeg_beats_the_8bit_limit(kodim) -> None:
+    rng = np.random.default_rng(1)
+    src = (kodim(3, (64, 64)).astype(np.uint16) << 8) | rng.integers(0, 16, (64, 64, 3), dtype=np.uint16)
+    res = method(codec="jpeg12", adapt="msb12", options={"chroma": "444"}).run(src, 16, 100)
+    assert psnr_rgb(src, res.decoded, bitdepth=16) > 60
