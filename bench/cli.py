@@ -54,12 +54,13 @@ def doctor() -> None:
 def list_names() -> None:
     """The scenarios, method kinds, codecs, metrics and named datasets a config can name."""
     from bench.codecs import CODECS
+    from bench.config import method_kinds
     from bench.data import named_set_names
     from bench.metrics import METRICS
     from bench.scenarios import SCENARIOS
 
     console = Console()
-    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", ["codec", "reference", "compressai"]),
+    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", method_kinds()),
                          ("codecs", CODECS.names()), ("metrics", METRICS.names()),
                          ("named datasets", named_set_names())):
         console.print(f"[bold]{title}[/]: {', '.join(names)}")

@@ -238,6 +238,11 @@ _TAG_MODELS: dict[str, type[BaseModel]] = {
 _TAGS = tuple(_TAG_MODELS)
 
 
+def method_kinds() -> list[str]:
+    """The ``kind`` values a method entry can take."""
+    return list(_TAG_MODELS)
+
+
 def _model_in(tp: Any) -> type[BaseModel] | None:
     """The pydantic model inside an annotation such as ``X | None`` or ``list[X]``."""
     if isinstance(tp, type) and issubclass(tp, BaseModel):
