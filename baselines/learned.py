@@ -1,0 +1,102 @@
+"""CompressAI learned codecs as baselines, coded for real (ANS on CPU, bytes from the stream).
+
+Two sources of weights, never confused: ``pretrained`` reads the zoo's published files (from the
+torch hub cache or ``checkpoint_dir``; nothing is downloaded, a missing file is one message naming
+it and its URL), ``trained_here`` trains the same architecture on the experiment's train set in
+``prepare``. The label always says which ("published weights" / "trained here, N steps"), so a
+model trained here on a small budget is never read as the published model.
+
+Rate points are CompressAI quality indices; each is its own model. See ``compressai_codec`` for
+the stream layout and the per-image round-trip checks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baselines.compressai_codec import code_checked, header_bytes
+from baselines.compressai_import import ENTROPY_CODER, import_compressai
+from baselines.compressai_train import TrainSpec, load_finished, model_from_checkpoint, train
+from baselines.compressai_zoo import (ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained,
+                                      standard_channels)
+from bench.config import CompressAIMethodConfig, CompressAITrainConfig
+from bench.data import sha256_file
+from bench.errors import BenchError
+from bench.method import ItemResult, Method, PrepareContext
+
+
+class CompressAIMethod(Method):
+    def __init__(self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None) -> None:
+        self.cfg, self.arch = cfg, ARCHS[cfg.arch]
+        self.name, self.role = cfg.name, cfg.role
+        self.version = import_compressai().__version__  # fails here, before any work, if missing
+        self.train_cfg = cfg.train or CompressAITrainConfig()
+        self._models: dict[int, Any] = {}
+        self._files: dict[int, Path] = {}
+        self._final: dict[int, dict[str, float]] = {}
+        self._hashes: dict[Path, str] = {}
+        if cfg.weights == "pretrained":
+            self._files = {q: find_pretrained(cfg.arch, cfg.metric, q, checkpoint_dir) for q in cfg.qualities}
+            source = "published weights"
+        else:
+            source = f"trained here, {self.train_cfg.steps} steps"
+        size = "" if cfg.channels is None else f" {'/'.join(map(str, cfg.channels))}ch"
+        self.label = f"{cfg.label or cfg.arch}{size} ({source})"
+
+    def rate_points(self) -> list[float]:
+        return [float(q) for q in self.cfg.qualities]
+
+    def spec(self, quality: int, seed: int) -> TrainSpec:
+        t = self.train_cfg
+        lmbda = t.lambdas.get(quality, PUBLISHED_LAMBDAS[self.cfg.metric][quality - 1])
+        channels = tuple(self.cfg.channels or standard_channels(self.cfg.arch, quality))
+        return TrainSpec(self.cfg.arch, quality, self.cfg.metric, channels, t.steps, t.batch, t.crop,
+                         t.lr, lmbda, seed)
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        """Load the published weights, or train each quality (reusing finished checkpoints)."""
+        for q in self.cfg.qualities:
+            if self.cfg.weights == "pretrained":
+                self._models[q] = load_pretrained(self.cfg.arch, self._files[q])
+                continue
+            if not ctx.train_items:
+                raise BenchError(f"method {self.name!r}: weights: trained_here needs a train set (data.train)")
+            spec = self.spec(q, ctx.seed)
+            path = ctx.workdir / f"{self.cfg.arch}-{self.cfg.metric}-q{q}.pt"
+            ckpt = load_finished(path, spec) or train(spec, ctx.train_items, ctx.device, path, ctx.log)
+            self._models[q], self._files[q], self._final[q] = model_from_checkpoint(ckpt), path, ckpt["final"]
+
+    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        if bitdepth != 8 or source.dtype != np.uint8 or source.shape[2] != 3:
+            raise BenchError(f"method {self.name!r}: CompressAI codecs take 8-bit RGB, got {source.dtype} "
+                             f"with {source.shape[2]} channel(s)")
+        q = int(rate_point)
+        if q not in self._models:
+            raise BenchError(f"method {self.name!r}: quality {q} has no model (prepare() has not run)")
+        coded = code_checked(self._models[q], source, self.arch)
+        command = f"compressai {self.version} {self.cfg.arch} q={q} {self.cfg.metric} ({ENTROPY_CODER}, cpu)"
+        return ItemResult(coded.decoded, len(coded.stream), coded.encode_s, coded.decode_s, command,
+                          {"header_bytes": header_bytes(self.arch.n_strings)})
+
+    def _sha256(self, path: Path) -> str:
+        if path not in self._hashes:
+            self._hashes[path] = sha256_file(path)
+        return self._hashes[path]
+
+    def describe(self) -> dict[str, Any]:
+        files = {q: f"{p.name} sha256:{self._sha256(p)}" for q, p in sorted(self._files.items())}
+        out: dict[str, Any] = {
+            "kind": "compressai", "arch": self.cfg.arch, "metric": self.cfg.metric,
+            "qualities": list(self.cfg.qualities), "weights": self.cfg.weights, "weight_files": files,
+            "compressai": self.version, "entropy_coder": f"{ENTROPY_CODER} (cpu)",
+            "stream_header_bytes": header_bytes(self.arch.n_strings),
+        }
+        if self.cfg.weights == "trained_here":
+            t = self.train_cfg
+            out["train"] = {"steps": t.steps, "batch": t.batch, "crop": t.crop, "lr": t.lr,
+                            "channels": {q: list(self.spec(q, 0).channels) for q in self.cfg.qualities},
+                            "lambdas": {q: self.spec(q, 0).lmbda for q in self.cfg.qualities},
+                            "final_losses": self._final}
+        return out
