@@ -53,7 +53,7 @@ class CompressAIMethod(Method):
         lmbda = t.lambdas.get(quality, PUBLISHED_LAMBDAS[self.cfg.metric][quality - 1])
         channels = tuple(self.cfg.channels or standard_channels(self.cfg.arch, quality))
         return TrainSpec(self.cfg.arch, quality, self.cfg.metric, channels, t.steps, t.batch, t.crop,
-                         t.lr, lmbda, seed)
+                         t.lr, t.lr_entropy or t.lr, lmbda, seed)
 
     def prepare(self, ctx: PrepareContext) -> None:
         """Load the published weights, or train each quality (reusing finished checkpoints)."""
@@ -96,6 +96,7 @@ class CompressAIMethod(Method):
         if self.cfg.weights == "trained_here":
             t = self.train_cfg
             out["train"] = {"steps": t.steps, "batch": t.batch, "crop": t.crop, "lr": t.lr,
+                            "lr_entropy": t.lr_entropy or t.lr,
                             "channels": {q: list(self.spec(q, 0).channels) for q in self.cfg.qualities},
                             "lambdas": {q: self.spec(q, 0).lmbda for q in self.cfg.qualities},
                             "final_losses": self._final}

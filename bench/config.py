@@ -134,6 +134,8 @@ class CompressAITrainConfig(_Strict):
     batch: int = Field(default=8, ge=1)
     crop: int = Field(default=128, ge=64, multiple_of=64)
     lr: float = Field(default=1e-4, gt=0)
+    lr_entropy: float | None = Field(default=None, gt=0, description="lr of the entropy bottleneck's density "
+                                     "(default: lr, as CompressAI); a short run needs it higher")
     lambdas: dict[int, float] = Field(default_factory=dict,
                                       description="quality -> lambda; default: CompressAI's published values")
 

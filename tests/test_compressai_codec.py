@@ -89,6 +89,7 @@ def test_training_logs_resumes_and_retrains_on_a_new_spec(tmp_path: Path, train_
     d = first.describe()
     assert d["weights"] == "trained_here" and d["train"]["steps"] == 26 and d["compressai"].startswith("1.")
     assert d["train"]["lambdas"] == {3: 0.0067} and "sha256:" in d["weight_files"][3]
+    assert d["train"]["lr_entropy"] == d["train"]["lr"] == 1e-4  # CompressAI's single lr unless raised
     ckpt = tmp_path / "bmshj2018-factorized-mse-q3.pt"
     stamp = ckpt.stat().st_mtime_ns
     again_log = NoLog()
