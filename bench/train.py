@@ -44,7 +44,8 @@ def _psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
 
 def _batch(images: list[np.ndarray], cfg: TrainConfig, rng: np.random.Generator, device: str) -> torch.Tensor:
     crops = [random_crop(images[int(rng.integers(len(images)))], cfg.crop, rng) for _ in range(cfg.batch)]
-    return torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).to(device)
+    # contiguous: a channels-last batch crashes oneDNN's 1x1-conv weight gradient on this torch/CPU
+    return torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
