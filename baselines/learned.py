@@ -11,6 +11,8 @@ the stream layout and the per-image round-trip checks.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from baselines.compressai_import import ENTROPY_CODER, import_compressai
 from baselines.compressai_train import TrainSpec, load_finished, model_from_checkpoint, train
 from baselines.compressai_zoo import (ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained,
                                       standard_channels)
+from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import sha256_file
 from bench.errors import BenchError
@@ -64,20 +67,33 @@ class CompressAIMethod(Method):
             if not ctx.train_items:
                 raise BenchError(f"method {self.name!r}: weights: trained_here needs a train set (data.train)")
             spec = self.spec(q, ctx.seed)
-            path = ctx.workdir / f"{self.cfg.arch}-{self.cfg.metric}-q{q}.pt"
+            path = self._checkpoint_path(spec, ctx)
             ckpt = load_finished(path, spec) or train(spec, ctx.train_items, ctx.device, path, ctx.log)
             self._models[q], self._files[q], self._final[q] = model_from_checkpoint(ckpt), path, ckpt["final"]
 
+    def _checkpoint_path(self, spec: TrainSpec, ctx: PrepareContext) -> Path:
+        """Shared across experiments when the runner offers a model folder: the weights depend only
+        on the spec and the train set, so grayscale/lowres/rgb runs train the same model once."""
+        name = f"{self.cfg.arch}-{self.cfg.metric}-q{spec.quality}"
+        if ctx.shared is None:
+            return ctx.workdir / f"{name}.pt"
+        key = json.dumps({"spec": spec.stamp(), "train": ctx.train_hash}, sort_keys=True)
+        return ctx.shared / "compressai" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
+
     def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
-        if bitdepth != 8 or source.dtype != np.uint8 or source.shape[2] != 3:
+        deep = self.cfg.adapt == "msb8" and bitdepth > 8
+        coded_in = msb_down(source, bitdepth, 8) if deep else source
+        if coded_in.dtype != np.uint8 or coded_in.shape[2] != 3:
+            hint = " (set adapt: msb8 for deeper sources)" if bitdepth > 8 else ""
             raise BenchError(f"method {self.name!r}: CompressAI codecs take 8-bit RGB, got {source.dtype} "
-                             f"with {source.shape[2]} channel(s)")
+                             f"with {source.shape[2]} channel(s){hint}")
         q = int(rate_point)
         if q not in self._models:
             raise BenchError(f"method {self.name!r}: quality {q} has no model (prepare() has not run)")
-        coded = code_checked(self._models[q], source, self.arch)
+        coded = code_checked(self._models[q], coded_in, self.arch)
         command = f"compressai {self.version} {self.cfg.arch} q={q} {self.cfg.metric} ({ENTROPY_CODER}, cpu)"
-        return ItemResult(coded.decoded, len(coded.stream), coded.encode_s, coded.decode_s, command,
+        decoded = msb_up(coded.decoded, bitdepth, 8) if deep else coded.decoded
+        return ItemResult(decoded, len(coded.stream), coded.encode_s, coded.decode_s, command,
                           {"header_bytes": header_bytes(self.arch.n_strings)})
 
     def _sha256(self, path: Path) -> str:
@@ -88,7 +104,7 @@ class CompressAIMethod(Method):
     def describe(self) -> dict[str, Any]:
         files = {q: f"{p.name} sha256:{self._sha256(p)}" for q, p in sorted(self._files.items())}
         out: dict[str, Any] = {
-            "kind": "compressai", "arch": self.cfg.arch, "metric": self.cfg.metric,
+            "kind": "compressai", "adapt": self.cfg.adapt, "arch": self.cfg.arch, "metric": self.cfg.metric,
             "qualities": list(self.cfg.qualities), "weights": self.cfg.weights, "weight_files": files,
             "compressai": self.version, "entropy_coder": f"{ENTROPY_CODER} (cpu)",
             "stream_header_bytes": header_bytes(self.arch.n_strings),

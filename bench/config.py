@@ -58,7 +58,7 @@ class CodecMethodConfig(_MethodBase):
     role: Role = "baseline"
     codec: str
     options: dict[str, Any] = Field(default_factory=dict)
-    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb12"] = "none"
+    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb10", "msb12"] = "none"
     rate_points: list[float] = Field(min_length=1)
 
     @field_validator("rate_points")
@@ -104,6 +104,8 @@ class TrainConfig(_Strict):
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
     bf16: bool = False
+    codec_in_loop: Literal["proxy", "real"] = Field(
+        default="proxy", description="post_only: train g on the real codec's decoded output instead of the proxy's")
     log_every: int = Field(default=25, ge=1)
     check_every: int = Field(default=250, ge=1, description="real-codec check of the model every N steps")
     checkpoint_every: int = Field(default=250, ge=1)
@@ -121,6 +123,13 @@ class SandwichMethodConfig(_MethodBase):
     post: NetConfig = Field(default_factory=NetConfig)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _real_loop_needs_post_only(self) -> SandwichMethodConfig:
+        if self.train.codec_in_loop == "real" and self.role != "post_only":
+            raise ValueError("train.codec_in_loop: real needs role: post_only (a pre-processor learns only "
+                             "through the differentiable proxy)")
+        return self
 
 
 COMPRESSAI_QUALITIES = {"bmshj2018-factorized": 8, "bmshj2018-hyperprior": 8, "mbt2018-mean": 8,
@@ -154,6 +163,8 @@ class CompressAIMethodConfig(_MethodBase):
     channels: list[int] | None = Field(default=None, description="trained_here only: N (and M) instead of "
                                        "CompressAI's per-quality values")
     train: CompressAITrainConfig | None = None
+    adapt: Literal["none", "msb8"] = Field(default="none", description="msb8: deeper sources go through "
+                                           "as their 8 most significant bits, mid-point reconstruction")
 
     @model_validator(mode="after")
     def _consistent(self) -> CompressAIMethodConfig:

@@ -44,6 +44,8 @@ class PrepareContext:
     device: str
     seed: int
     log: RunLog
+    shared: Path | None = None  # <out>/models: models that depend only on their spec + train set
+    train_hash: str = ""  # sha256 of the train set's manifest (part of a shared model's key)
 
 
 class Method(ABC):

@@ -191,9 +191,12 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     state = {"mlflow_run_id": parent, "tracking_uri": tracker.uri}
     try:
         ctx_items = plan.train_set.items if plan.train_set else ()
+        train_hash = plan.train_set.manifest_hash() if plan.train_set else ""
+        shared = (Path(opts.out) / "models").resolve()
         for m in plan.methods:
             log = TrainRunLog(tracker, parent, f"train:{m.name}")
-            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log))
+            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
+                                     shared, train_hash))
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
         say("aggregate: results, points.csv, plots, summary")

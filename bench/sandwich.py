@@ -118,6 +118,25 @@ class Sandwich(nn.Module):
         recon = self.decode_side(out.recon, tuple(s.shape[-2:]))
         return SandwichOutput(recon, b, out)
 
+    def forward_real(self, s: Tensor) -> SandwichOutput:
+        """post_only trained on the real codec: B̂ is the real decoder's output at the rounded Δ.
+
+        Nothing upstream of the codec has parameters, so no gradient is lost; the rate is the real
+        stream's bits (a constant for the loss)."""
+        if self.pre is not None:
+            raise ValueError("training through the real codec needs role post_only")
+        step = quantise_step(self.trained_step())
+        with torch.no_grad():
+            b = self.encode_side(s).round().clamp(0, 255)
+        codec = self.real_codec()
+        results = [codec.encode(img, step, 8) for img in b.permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()]
+        b_hat = torch.from_numpy(np.stack([r.decoded for r in results]).astype(np.float32))
+        b_hat = b_hat.permute(0, 3, 1, 2).to(s.device)
+        bits = s.new_tensor([8.0 * r.nbytes for r in results])
+        zeros = torch.zeros_like(bits)
+        proxy = ProxyOutput(b_hat, bits, zeros, zeros, s.new_tensor(float(step)), bits, None)
+        return SandwichOutput(self.decode_side(b_hat, tuple(s.shape[-2:])), b, proxy)
+
     # -- evaluation through the real codec -----------------------------------------------------
     def trained_step(self) -> float:
         return float(self.proxy.step_size().detach())

@@ -51,7 +51,7 @@ def _batch(images: list[np.ndarray], cfg: TrainConfig, rng: np.random.Generator,
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
                lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
-    out = model(s)
+    out = model.forward_real(s) if cfg.codec_in_loop == "real" else model(s)
     n, c, h, w = s.shape
     elems = h * w * c
     scale = 2.0**model.k

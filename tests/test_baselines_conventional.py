@@ -52,3 +52,14 @@ def test_msb12_through_12bit_jpeg_beats_the_8bit_limit(kodim) -> None:
     src = (kodim(3, (64, 64)).astype(np.uint16) << 8) | rng.integers(0, 16, (64, 64, 3), dtype=np.uint16)
     res = method(codec="jpeg12", adapt="msb12", options={"chroma": "444"}).run(src, 16, 100)
     assert psnr_rgb(src, res.decoded, bitdepth=16) > 60
+
+
+def test_msb10_through_10bit_hevc_keeps_more_than_msb8(kodim) -> None:
+    """x265's QP 0 is not lossless at 10 bits, so the check is against 8-bit HEVC at the same QP."""
+    rng = np.random.default_rng(2)
+    src = (kodim(5, (64, 64)).astype(np.uint16) << 8) | rng.integers(0, 256, (64, 64, 3), dtype=np.uint16)
+    opts = {"chroma": "444", "colour": "raw"}
+    deep = method(codec="hevc", adapt="msb10", options=opts).run(src, 16, 0)
+    shallow = method(codec="hevc", adapt="msb8", options=opts).run(src, 16, 0)
+    assert deep.decoded.dtype == np.uint16
+    assert psnr_rgb(src, deep.decoded, bitdepth=16) > psnr_rgb(src, shallow.decoded, bitdepth=16) + 1.5

@@ -122,3 +122,27 @@ def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, ima
     factor = scenario.bottleneck.factor
     assert b.shape[:2] == (-(-64 // factor), -(-66 // factor)) and b.dtype == np.uint8
     assert coded.nbytes > 0
+
+
+def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) -> None:
+    """codec_in_loop: real — g sees exactly what the real JPEG decodes, and learns colour from it."""
+    c = SandwichMethodConfig.model_validate({
+        "name": "p", "kind": "sandwich", "role": "post_only", "lambdas": [300],
+        "post": {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0},
+        "train": {"steps": 40, "batch": 4, "crop": 48, "lr": 5e-3, "step_init": 8, "log_every": 1,
+                  "check_every": 40, "codec_in_loop": "real"}})
+    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    src = images[2][:48, :48]
+    out = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
+    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    assert np.array_equal(out.proxy.recon[0, 0].numpy(), real.decoded[..., 0].astype(np.float32))
+    assert float(out.proxy.rate_bits[0]) == 8 * real.nbytes
+    log = Log()
+    train(model, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path, log=log, name="p")
+    mse = [v["mse"] for _, v in log.rows if "mse" in v]
+    assert np.mean(mse[-8:]) < 0.8 * np.mean(mse[:8]), mse
+
+
+def test_real_codec_in_the_loop_is_refused_for_a_pre_processor() -> None:
+    with pytest.raises(ValueError, match="codec_in_loop: real needs role: post_only"):
+        cfg(300.0, 1, codec_in_loop="real")

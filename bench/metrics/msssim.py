@@ -18,6 +18,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from bench.errors import DataError
 from bench.metrics.common import check_pair, peak, rgb2gray_matlab
@@ -35,7 +36,15 @@ def _window(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
 
 
 def _blur(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian per channel, 'valid' (MATLAB ``filter2(w, x, 'valid')``)."""
+    """Separable Gaussian per channel, 'valid' (MATLAB ``filter2(w, x, 'valid')``).
+
+    Without gradients on the CPU (evaluation) scipy's separable filter does the same sums ~20x
+    faster than torch's grouped float64 convolution; the loss path stays in torch."""
+    if x.device.type == "cpu" and not (x.requires_grad or g.requires_grad):
+        k, r = g.numpy(), (g.numel() - 1) // 2
+        a = ndimage.correlate1d(x.numpy(), k, axis=-1, mode="constant")[..., r:-r]
+        a = ndimage.correlate1d(a, k, axis=-2, mode="constant")[..., r:-r, :]
+        return torch.from_numpy(np.ascontiguousarray(a))
     c = x.shape[1]
     x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
