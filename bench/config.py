@@ -11,10 +11,11 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError,
+                      field_validator, model_serializer, model_validator)
 
 from bench.errors import ConfigError
 
@@ -25,24 +26,80 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatasetConfig(_Strict):
-    """A named set (``kodak``, ``bsds500``, ``skimage`` ...) or a folder + glob."""
+class _Optional(_Strict):
+    """A model whose optional keys stay out of its dump while unset, so adding one (video) leaves
+    the config hash, and with it the run folder, of every existing experiment unchanged."""
+
+    _unset_hidden: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _hide_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out = handler(self)
+        for key in self._unset_hidden:
+            if getattr(self, key) is None:
+                out.pop(key, None)
+        return out
+
+
+VIDEO_KEYS = ("frames", "start", "fps", "crop")
+
+
+class DatasetConfig(_Optional):
+    """A named set (``kodak``, ``bsds500``, ``skimage`` ...), a folder + glob, or video clips.
+
+    ``video``: clips (``.y4m``, ``.yuv`` named ``name_WxH_FPSfps``, or a folder of PNG frames), each
+    one item; ``frames`` from ``start``, ``fps`` for files that do not carry it, ``crop`` [h, w]
+    (centred, even) for small tests.
+    """
+
+    _unset_hidden = ("video", *VIDEO_KEYS)
 
     set: str | None = None
     folder: Path | None = None
     glob: str = "*"
     max_items: int | None = Field(default=None, ge=1)
+    video: list[Path] | None = Field(default=None, min_length=1)
+    frames: int | None = Field(default=None, ge=1)
+    start: int | None = Field(default=None, ge=0, description="first frame (default 0)")
+    fps: float | None = Field(default=None, gt=0)
+    crop: tuple[int, int] | None = None
+
+    @field_validator("video", mode="before")
+    @classmethod
+    def _one_clip_is_a_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str | Path) else v
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:
-        if (self.set is None) == (self.folder is None):
-            raise ValueError("give exactly one of 'set' (a named set) or 'folder' (+ 'glob')")
+        if sum(x is not None for x in (self.set, self.folder, self.video)) != 1:
+            raise ValueError("give exactly one of 'set' (a named set), 'folder' (+ 'glob') or 'video' (clips)")
+        if self.video is None:
+            given = [k for k in VIDEO_KEYS if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for video clips (give 'video')")
+        if self.crop is not None and (min(self.crop) < 16 or self.crop[0] % 2 or self.crop[1] % 2):
+            raise ValueError(f"crop must be two even sizes >= 16 ([height, width]), got {list(self.crop)}")
         return self
 
 
-class DataConfig(_Strict):
+class DataConfig(_Optional):
+    """Eval and train sets; ``train_stills``: still images a video sandwich also trains on, as clips
+    made by synthetic camera motion (for when there are too few training videos)."""
+
+    _unset_hidden = ("train_stills",)
+
     eval: DatasetConfig
     train: DatasetConfig | None = None
+    train_stills: DatasetConfig | None = None
+
+    @model_validator(mode="after")
+    def _video_train_needs_video_eval(self) -> DataConfig:
+        if self.eval.video is None and (self.train_stills is not None
+                                        or (self.train is not None and self.train.video is not None)):
+            raise ValueError("video training data (train.video, train_stills) needs a video eval set (eval.video)")
+        if self.train_stills is not None and self.train_stills.video is not None:
+            raise ValueError("train_stills takes still images ('set' or 'folder'), not 'video'")
+        return self
 
 
 class _MethodBase(_Strict):
@@ -111,8 +168,25 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(default=250, ge=1)
 
 
-class SandwichMethodConfig(_MethodBase):
+class VideoSandwichConfig(_Strict):
+    """A video experiment's sandwich: per-frame f and g trained on short clips through the video proxy,
+    evaluated through a real low-delay-P codec at QP = round(4 + 6·log2(Δ·step_factor))."""
+
+    frames: int = Field(default=6, ge=2, description="frames per training clip")
+    still_fraction: float | None = Field(default=None, ge=0, le=1, description="share of training clips "
+                                         "made from stills (default: 0.5 with both kinds, else all of one)")
+    max_shift: float = Field(default=3.0, ge=0, description="synthetic motion: px/frame of translation")
+    max_zoom: float = Field(default=0.02, ge=0, lt=0.5, description="synthetic motion: zoom per frame")
+    codec: Literal["x265", "x264"] = "x265"
+    codec_options: dict[str, Any] = Field(default_factory=dict, description="preset, params, threads")
+    init_from: Path | None = Field(default=None, description="image-sandwich checkpoint (final.pt) whose "
+                                   "pre/post weights start the training")
+
+
+class SandwichMethodConfig(_MethodBase, _Optional):
     """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
+
+    _unset_hidden = ("video",)
 
     kind: Literal["sandwich"]
     role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
@@ -123,6 +197,7 @@ class SandwichMethodConfig(_MethodBase):
     post: NetConfig = Field(default_factory=NetConfig)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    video: VideoSandwichConfig | None = Field(default=None, description="video experiments only")
 
     @model_validator(mode="after")
     def _real_loop_needs_post_only(self) -> SandwichMethodConfig:

@@ -32,11 +32,23 @@ class Plan:
     train_set: Dataset | None
     methods: list[Method]
     references: list[PublishedCurve]
-    sources: dict[str, np.ndarray]
+    sources: dict[str, np.ndarray]  # video: T x H x W x 3 frames per clip
+    video: bool = False
+    stills_set: Dataset | None = None  # video: stills a sandwich trains on with synthetic motion
 
     @property
     def metrics(self) -> list[str]:
         return list(self.cfg.evaluation.metrics)
+
+    @property
+    def rate_key(self) -> str:
+        """The rate axis: kbps for video (real frame rate), bpp for images."""
+        return "kbps" if self.video else "bpp"
+
+    @property
+    def rate_keys(self) -> tuple[str, ...]:
+        """Every rate column the rows carry (video keeps bpp per frame beside kbps)."""
+        return ("kbps", "bpp") if self.video else ("bpp",)
 
 
 def _build_codec(where: str, m: CodecMethodConfig) -> Method:
@@ -81,6 +93,10 @@ def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int) ->
 
 def build_plan(cfg: ExperimentConfig) -> Plan:
     """Resolve every name and file the experiment mentions; load and check the eval sources."""
+    if cfg.data.eval.video is not None:
+        from bench.video.plan import build_video_plan
+
+        return build_video_plan(cfg)
     try:
         scenario = SCENARIOS.get(cfg.scenario)
     except UnknownNameError as exc:

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from bench.codecs import EncodeResult, get_codec
+from bench.codecs.planes import RGB_TO_YCBCR, YCBCR_TO_RGB
 from bench.config import NetConfig, SandwichMethodConfig
 from bench.models.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
@@ -90,12 +91,15 @@ class Sandwich(nn.Module):
         return self._conventional_inverse(x, out_size)
 
     def _conventional(self, s: Tensor) -> Tensor:
-        """Post-only: the codec sees the usual adaptation of S (luma / ↓2 / the MSBs)."""
+        """Post-only: the codec sees the usual adaptation of S (luma / YCbCr for 4:2:0 / ↓2)."""
         import torch.nn.functional as F
 
         x = s
         if self.bottleneck_channels == 1 and s.shape[1] == 3:
             x = (s * s.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
+        elif self.spec.subsampling == "420":  # the codec's own YCbCr 4:2:0 path (JFIF full range)
+            x = torch.einsum("ij,njhw->nihw", x.new_tensor(RGB_TO_YCBCR), x)
+            x = x + x.new_tensor([0.0, 128.0, 128.0])[None, :, None, None]
         if self.spec.factor == 2:
             h, w = x.shape[-2:]
             x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
@@ -103,11 +107,14 @@ class Sandwich(nn.Module):
         return x
 
     def _conventional_inverse(self, x: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """Pre-only: a standard decoder's output, replicated / upsampled to the source grid."""
+        """Pre-only: a standard decoder's output (↑2, YCbCr -> RGB for 4:2:0, gray replicated)."""
         from proxies.resample import lanczos3_up2
 
         if self.spec.factor == 2:
             x = lanczos3_up2(x)
+        if self.spec.subsampling == "420":
+            x = x - x.new_tensor([0.0, 128.0, 128.0])[None, :, None, None]
+            x = torch.einsum("ij,njhw->nihw", x.new_tensor(YCBCR_TO_RGB), x)
         if x.shape[1] == 1 and self.source_channels == 3:
             x = x.expand(-1, 3, -1, -1)
         return x[..., : out_size[0], : out_size[1]]

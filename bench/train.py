@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,35 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+@dataclass(frozen=True)
+class TrainHooks:
+    """What the loop needs from one kind of data: a batch, the loss terms, a real-codec check and the
+    end-of-run flags. Images use :func:`image_hooks`; video clips ``bench.video.train.video_hooks``."""
+
+    batch: Callable[[np.random.Generator], Any]
+    loss: Callable[[Any, Any], dict[str, torch.Tensor]]
+    check: Callable[[Any], dict[str, float]]
+    flags: Callable[[Any, list[dict[str, float]]], list[str]]
+
+
+def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], device: str,
+                seed: int) -> TrainHooks:
+    """Random crops, :func:`loss_terms`, :func:`real_check` on 4 fixed crops, :func:`_flags`."""
+    check_rng = np.random.default_rng(seed + 1)
+    check_crops = [random_crop(images[i % len(images)], cfg.crop, check_rng) for i in range(4)]
+    lpips = None
+    if cfg.lpips_weight > 0:
+        from bench.metrics.lpips import get_lpips
+
+        lpips = get_lpips("alex", device)
+    return TrainHooks(lambda rng: _batch(images, cfg, rng, device),
+                      lambda m, s: loss_terms(m, s, gamma, cfg, lpips),
+                      lambda m: real_check(m, check_crops, device),
+                      lambda m, checks: _flags(m, checks, check_crops))
+
+
 def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
-          seed: int, workdir: Path, log: RunLog, name: str) -> TrainResult:
+          seed: int, workdir: Path, log: RunLog, name: str, hooks: TrainHooks | None = None) -> TrainResult:
     """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened."""
     workdir.mkdir(parents=True, exist_ok=True)
     final = workdir / FINAL
@@ -136,13 +164,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     model.to(device).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(seed)
-    check_rng = np.random.default_rng(seed + 1)
-    check_crops = [random_crop(images[i % len(images)], cfg.crop, check_rng) for i in range(4)]
-    lpips = None
-    if cfg.lpips_weight > 0:
-        from bench.metrics.lpips import get_lpips
-
-        lpips = get_lpips("alex", device)
+    hooks = hooks or image_hooks(model, cfg, gamma, images, device, seed)
     start, checks, seconds = 0, [], 0.0
     ckpt = workdir / CHECKPOINT
     if ckpt.is_file():
@@ -157,7 +179,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     bar = tqdm(range(start, cfg.steps), desc=f"train {name}", file=sys.stderr, disable=not sys.stderr.isatty(),
                initial=start, total=cfg.steps)
     for it in bar:
-        terms = loss_terms(model, _batch(images, cfg, rng, device), gamma, cfg, lpips)
+        terms = hooks.loss(model, hooks.batch(rng))
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
@@ -169,7 +191,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
             log.metrics(values, step_no)
             bar.set_postfix(loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}")
         if step_no % cfg.check_every == 0 or step_no == cfg.steps:
-            check = {"iteration": step_no, **real_check(model, check_crops, device)}
+            check = {"iteration": step_no, **hooks.check(model)}
             checks.append(check)
             rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
             print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB @ "
@@ -181,7 +203,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
                          "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,
                          "seconds": time.perf_counter() - t0})
     seconds = time.perf_counter() - t0
-    flags = _flags(model, checks, check_crops)
+    flags = hooks.flags(model, checks)
     for f in flags:
         print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
     log.tags({"flags": " | ".join(flags) or "none"})

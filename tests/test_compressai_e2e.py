@@ -39,7 +39,19 @@ def test_bench_run_trains_codes_and_writes_results(tmp_path: Path, data_dir: Pat
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["methods"]["fact"]["label"] == "bmshj2018-factorized 16/24ch (trained here, 4 steps)"
     assert summary["methods"]["fact"]["role"] == "learned"
-    assert sorted(p.name for p in (run_dir / "methods" / "fact").glob("*.pt")) == [
-        "bmshj2018-factorized-mse-q1.pt", "bmshj2018-factorized-mse-q4.pt"]
+    shared = sorted((tmp_path / "runs" / "models" / "compressai").glob("*.pt"))
+    assert [p.name.rsplit("-", 1)[0] for p in shared] == ["bmshj2018-factorized-mse-q1", "bmshj2018-factorized-mse-q4"]
     rows = [r for r in (run_dir / "points.csv").read_text().splitlines()[1:] if r.startswith("fact,")]
     assert len(rows) == 4  # 2 qualities x 2 Kodak images
+
+    # another experiment naming the same model and train set reuses the trained weights
+    stamps = {p: p.stat().st_mtime_ns for p in shared}
+    doc["name"] = "cai-other"
+    doc["methods"][0]["rate_points"] = [30]
+    cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
+    again = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"),
+                            "--max-items", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert again.returncode == 0, again.stderr
+    assert {p: p.stat().st_mtime_ns for p in shared} == stamps
+    assert len(list((tmp_path / "runs" / "models" / "compressai").glob("*.pt"))) == 2

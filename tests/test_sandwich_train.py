@@ -146,3 +146,18 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
 def test_real_codec_in_the_loop_is_refused_for_a_pre_processor() -> None:
     with pytest.raises(ValueError, match="codec_in_loop: real needs role: post_only"):
         cfg(300.0, 1, codec_in_loop="real")
+
+
+def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
+    """post_only codes YCbCr 4:2:0 (not raw RGB 4:2:0); pre_only's standard decoder converts back."""
+    net = {"encoder": [8], "decoder": [8, 8]}
+    base = {"name": "a", "kind": "sandwich", "lambdas": [300], "pre": net, "post": net}
+    post = Sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "post_only"}), 3, 8.0)
+    pre = Sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "pre_only"}), 3, 8.0)
+    src = images[0][:32, :32]
+    s = torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2)
+    ycc = post.encode_side(s)[0].permute(1, 2, 0).numpy()
+    from bench.codecs.planes import rgb_to_ycbcr
+    assert np.allclose(ycc, rgb_to_ycbcr(src, 8), atol=1e-3)
+    back = pre.decode_side(torch.from_numpy(ycc).permute(2, 0, 1)[None], (32, 32))[0].permute(1, 2, 0).numpy()
+    assert np.allclose(back, src, atol=1e-3)

@@ -1,0 +1,94 @@
+"""Video methods: a whole sequence in, the real stream's bytes and the decoded frames out.
+
+:class:`VideoMethod` is a harness :class:`~bench.method.Method` whose unit is a clip
+(``T x H x W x 3`` uint8 RGB at its real frame rate) instead of an image: the stream is one
+low-delay-P encode of all frames, so the rate (kbps) needs the frame rate, which ``run_clip`` gets.
+
+:class:`VideoCodecMethod` is the plain codec with the conventional adaptations, frame by frame
+(the helpers of ``baselines.conventional`` and ``baselines.resize``):
+
+- ``none``: RGB through the codec's own YCbCr at ``chroma`` (4:2:0 / 4:4:4);
+- ``luma``: BT.601 full-range luma as a 4:0:0 stream, reconstructed as gray replicated to RGB;
+- ``half_bicubic`` / ``half_lanczos``: bicubic antialiased ↓2 per frame, the codec, bicubic or
+  Lanczos3 ↑2 per frame.
+"""
+from __future__ import annotations
+
+from abc import abstractmethod
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from baselines import resize
+from baselines.conventional import rgb_to_luma
+from bench.codecs.video import VideoCodec, get_video_codec
+from bench.config import CodecMethodConfig
+from bench.method import ItemResult, Method
+
+VIDEO_ADAPTS = ("none", "luma", "half_bicubic", "half_lanczos")
+
+
+class VideoMethod(Method):
+    """A method whose items are clips; ``run`` (one image) does not apply."""
+
+    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        raise TypeError(f"method {self.name!r} codes whole clips: call run_clip(frames, fps, rate_point)")
+
+    @abstractmethod
+    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+        """Code ``T x H x W x 3`` frames at ``rate_point`` through the real codec; decoded frames
+        on the source grid, ``nbytes`` the real stream's size."""
+
+
+def encode_frames(codec: VideoCodec, frames: np.ndarray, qp: float, fps: Fraction) -> tuple[np.ndarray, Any]:
+    """``T x h x w x C`` uint8 through ``codec``; (decoded ``T x h x w x C``, the encode result).
+
+    4:0:0 and ``colour: raw`` streams get the channels as their planes, untouched; otherwise the
+    codec converts RGB itself."""
+    if codec.chroma == "400" or codec.colour == "raw":
+        res = codec.encode([np.ascontiguousarray(frames[..., c]) for c in range(frames.shape[3])], qp, 8, fps)
+        return np.stack(res.decoded, axis=-1), res
+    res = codec.encode(frames, qp, 8, fps)
+    return res.decoded, res
+
+
+class VideoCodecMethod(VideoMethod):
+    def __init__(self, cfg: CodecMethodConfig) -> None:
+        if cfg.adapt not in VIDEO_ADAPTS:
+            raise ValueError(f"adapt {cfg.adapt!r} is not for video; choose from: {', '.join(VIDEO_ADAPTS)}")
+        self.cfg = cfg
+        self.name, self.role = cfg.name, cfg.role
+        self.label = cfg.label or cfg.name
+        self.codec = get_video_codec(cfg.codec, **cfg.options)
+        gray = self.codec.chroma == "400"
+        if (cfg.adapt == "luma") != gray:
+            raise ValueError("adapt 'luma' and options chroma '400' go together (a 4:0:0 stream carries "
+                             "the luma only)")
+        if any(not float(q).is_integer() for q in cfg.rate_points):
+            raise ValueError(f"video rate points are integer QPs, got {cfg.rate_points}")
+
+    def rate_points(self) -> list[float]:
+        return list(self.cfg.rate_points)
+
+    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+        adapt, (h, w) = self.cfg.adapt, frames.shape[1:3]
+        if adapt == "luma":
+            coded = rgb_to_luma(frames, 8)
+        elif adapt.startswith("half_"):
+            coded = np.stack([resize.down(f, 2, "bicubic") for f in frames])
+        else:
+            coded = frames
+        decoded, res = encode_frames(self.codec, coded, rate_point, fps)
+        if adapt == "luma":
+            decoded = np.repeat(decoded, 3, axis=3)
+        elif adapt.startswith("half_"):
+            kernel = adapt.removeprefix("half_")
+            decoded = np.stack([resize.up(f, 2, (h, w), kernel) for f in decoded])
+        extra = {"qp": int(rate_point), "kbps": res.kbps, "decode_command": res.extra["decode_command"],
+                 "coded_size": "x".join(map(str, res.extra["coded_size"]))}
+        return ItemResult(decoded, res.nbytes, res.encode_s, res.decode_s, res.command, extra)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe(),
+                "gop": "IPPP (one I frame, low-delay P)", "rate": "elementary stream bytes x fps / frames"}

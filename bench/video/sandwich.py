@@ -1,0 +1,87 @@
+"""The video sandwich: the image sandwich's per-frame f and g around a video codec.
+
+Guleryuz et al., arXiv 2402.05887, §IV-D and Fig. 6; METHOD §4, §6 (scenarios 8-11). f and g are
+the same :class:`~bench.models.processor.Processor` nets, applied frame by frame; only the codec in
+the middle changes: in training :class:`~proxies.video_proxy.VideoProxy` (I frame + motion-
+compensated P frames, with source flow), at evaluation a real low-delay-P encoder (x265 by default)
+at QP = round(4 + 6·log2 Δ) (``proxies.calibration.step_to_qp``, HEVC's Qstep = 2^((QP-4)/6)), where
+Δ is the trained P-frame (residual) step: x265 codes every frame at one QP here (ipratio=1), and P
+frames are all but one. 1-channel bottlenecks go as 4:0:0 streams, 3-channel ones as 4:4:4 planes
+with no colour transform.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from bench.codecs.video import VideoCodec, VideoEncodeResult, get_video_codec
+from bench.config import SandwichMethodConfig, VideoSandwichConfig
+from bench.sandwich import Sandwich, SandwichOutput
+from bench.scenarios import Scenario
+from bench.video.methods import encode_frames
+from proxies.calibration import step_to_qp
+from proxies.video_proxy import VideoProxy
+
+
+class VideoSandwich(Sandwich):
+    """f + video proxy + g; ``forward`` takes ``N x T x C x H x W`` clips and their source flows."""
+
+    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> None:
+        super().__init__(scenario, cfg, source_channels, step)
+        if self.spec.subsampling != "444" or self.k:
+            raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
+        self.proxy = VideoProxy(step, step, quantizer=cfg.proxy.quantizer, rate=cfg.proxy.rate,
+                                learn_step=cfg.proxy.learn_step)
+        self.video = cfg.video or VideoSandwichConfig()
+
+    def forward(self, s: Tensor, flow: Tensor) -> SandwichOutput:  # type: ignore[override]
+        n, t = s.shape[:2]
+        b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
+        out = self.proxy(b, flow)
+        recon = self.decode_side(out.recon.flatten(0, 1), tuple(s.shape[-2:])).unflatten(0, (n, t))
+        return SandwichOutput(recon, b, out)
+
+    def trained_step(self) -> float:
+        return float(self.proxy.residual.step_size().detach())
+
+    def steps(self) -> dict[str, float]:
+        return {"step_intra": float(self.proxy.intra.step_size().detach()), "step_inter": self.trained_step()}
+
+    def real_qp(self, factor: float = 1.0) -> int:
+        return step_to_qp(self.trained_step() * factor)
+
+    def real_video_codec(self) -> VideoCodec:
+        chroma = "400" if self.bottleneck_channels == 1 else "444"
+        colour = {} if chroma == "400" else {"colour": "raw"}
+        return get_video_codec(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)
+
+    def bottleneck_frames(self, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
+        """``T x h x w x C_b`` uint8 neural code frames of ``T x H x W x 3`` source frames."""
+        return np.stack([self.bottleneck_image(f, device) for f in frames])
+
+    def code_clip(self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu",
+                  b: np.ndarray | None = None) -> tuple[np.ndarray, VideoEncodeResult, np.ndarray]:
+        """(Ŝ frames, the real encode, B frames) for one clip through the real codec at ``qp``."""
+        b = self.bottleneck_frames(frames, device) if b is None else b
+        decoded, res = encode_frames(self.real_video_codec(), b, qp, fps)
+        recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in decoded])
+        return recon, res, b
+
+    def load_image_checkpoint(self, path: Path) -> list[str]:
+        """Start f and g from an image sandwich's ``final.pt``; returns the tensors taken."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        weights = state.get("model", state) if isinstance(state, dict) else None
+        if not isinstance(weights, dict):
+            raise ValueError(f"{path} holds no model state dict")
+        own = self.state_dict()
+        taken = {k: v for k, v in weights.items() if k.split(".")[0] in ("pre", "post")}
+        wrong = [k for k, v in taken.items() if k not in own or own[k].shape != v.shape]
+        if wrong or not taken:
+            raise ValueError(f"{path} does not fit this sandwich's pre/post nets ({len(wrong)} mismatched tensors, "
+                             f"e.g. {wrong[:3]}); use a checkpoint of the same scenario and net sizes")
+        self.load_state_dict({**own, **taken})
+        return sorted(taken)
