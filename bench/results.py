@@ -43,21 +43,23 @@ def load_cell(path: Path) -> dict[str, Any] | None:
     return cell if isinstance(cell, dict) and cell.get("complete") is True else None
 
 
-def cell_means(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
-    """Mean over items of bpp and each metric for one cell (NaN where a value is missing)."""
+def cell_means(cell: dict[str, Any], metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, float]:
+    """Mean over items of the rate(s) (bpp; video also kbps) and each metric for one cell (NaN where a
+    value is missing)."""
     rows = cell["rows"]
-    out = {"bpp": float(np.mean([r["bpp"] for r in rows]))}
+    out = {rate: float(np.mean([r[rate] for r in rows])) for rate in rates}
     for key in metrics:
         vals = [np.nan if r.get(key) is None else float(r[key]) for r in rows]
         out[key] = float(np.mean(vals))
     return out
 
 
-def aggregate(cells: list[dict[str, Any]], metrics: list[str]) -> dict[str, list[float]]:
+def aggregate(cells: list[dict[str, Any]], metrics: list[str],
+              rates: tuple[str, ...] = ("bpp",)) -> dict[str, list[float]]:
     """CompressAI style: mean over items of per-item values, one entry per cell, in the given order."""
     out: dict[str, list[float]] = {"rate_point": [float(c["rate_point"]) for c in cells]}
-    means = [cell_means(c, metrics) for c in cells]
-    for key in ["bpp", *metrics]:
+    means = [cell_means(c, metrics, rates) for c in cells]
+    for key in [*rates, *metrics]:
         out[key] = [m[key] for m in means]
     return out
 

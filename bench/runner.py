@@ -71,6 +71,10 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
     Reconstructions of the first ``evaluation.visual_items`` items are kept (lossless PNG) for
     visual comparisons in reports.
     """
+    if plan.video:
+        from bench.video.evaluate import evaluate_video_cell
+
+        return evaluate_video_cell(plan, method, rate_point, recon_dir)
     rows, commands = [], []
     keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
     bitdepth = plan.scenario.bitdepth
@@ -126,6 +130,8 @@ class TrainRunLog:
 def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
     rows = cell["rows"]
     out = {"bpp": sum(r["bpp"] for r in rows) / len(rows)}
+    if all("kbps" in r for r in rows):  # video: the real stream's bit rate
+        out["kbps"] = sum(r["kbps"] for r in rows) / len(rows)
     for k in metrics:
         vals = [r[k] for r in rows if r.get(k) is not None]
         if vals:
@@ -161,6 +167,9 @@ def _start(plan: Plan, run_dir: Path, tracker: Tracker, source_yaml: Path) -> st
         if plan.train_set is not None:
             tracker.log_dataset(run_id, plan.train_set.manifest(), plan.train_set.name,
                                 str(plan.train_set.root), plan.train_set.manifest_hash(), "train")
+        if plan.stills_set is not None:
+            tracker.log_dataset(run_id, plan.stills_set.manifest(), plan.stills_set.name,
+                                str(plan.stills_set.root), plan.stills_set.manifest_hash(), "train_stills")
     return run_id
 
 

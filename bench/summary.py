@@ -19,6 +19,8 @@ from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
 from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
 
+RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}
+
 
 def _axis(metric: str) -> tuple[bool, bool]:
     """(higher_is_better, is_db) from the metric's own declaration."""
@@ -33,9 +35,9 @@ def _family_frontier(plan: Plan, group: list[tuple[Any, list[dict[str, Any]]]]) 
     cells = [c for _, member_cells in group for c in member_cells]
     key = plan.metrics[0]
     higher, _ = _axis(key)
-    means = [cell_means(c, [key]) for c in cells]
+    means = [cell_means(c, [key], plan.rate_keys) for c in cells]
     quality = np.array([m[key] for m in means]) * (1 if higher else -1)
-    idx = pareto_front(np.array([m["bpp"] for m in means]), quality)
+    idx = pareto_front(np.array([m[plan.rate_key] for m in means]), quality)
     return [cells[i] for i in idx]
 
 
@@ -50,13 +52,13 @@ def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[st
             families.setdefault(m.family, []).append((m, mine))
             continue
         out[m.name] = {"label": m.label, "role": m.role, "kind": "measured",
-                       "rd": aggregate(mine, plan.metrics), "cells": mine, "meta": m.describe()}
+                       "rd": aggregate(mine, plan.metrics, plan.rate_keys), "cells": mine, "meta": m.describe()}
     for fam, group in families.items():
         chosen = _family_frontier(plan, group)
         cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
-        members = {m.name: {"rd": aggregate(mc, plan.metrics), "meta": m.describe()} for m, mc in group}
+        members = {m.name: {"rd": aggregate(mc, plan.metrics, plan.rate_keys), "meta": m.describe()} for m, mc in group}
         out[fam] = {"label": cfg.label or fam, "role": group[0][0].role, "kind": "measured",
-                    "rd": aggregate(chosen, plan.metrics), "cells": chosen, "members": members,
+                    "rd": aggregate(chosen, plan.metrics, plan.rate_keys), "cells": chosen, "members": members,
                     "meta": {"frontier": [{"member": c["method"], "rate_point": c["rate_point"]} for c in chosen],
                              "frontier_metric": plan.metrics[0], "members": list(members)}}
     for ref in plan.references:
@@ -71,6 +73,7 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, 
     anchor = plan.cfg.anchor_name()
     a = curves[anchor]
     items = [it.name for it in plan.eval_set.items]
+    rate = plan.rate_key
     entries = []
     for name, t in curves.items():
         if name == anchor:
@@ -85,13 +88,18 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, 
                 continue
             higher, is_db = _axis(metric)
             hull = "members" in t or "members" in a  # a family's union of models: use its frontier
-            res = bd(a["rd"]["bpp"], a["rd"][metric], t["rd"]["bpp"], t["rd"][metric],
+            if rate not in t["rd"] or rate not in a["rd"]:
+                entry.update(bd_rate_pct=None, bd_psnr_db=None, ci95={"bd_rate_pct": None, "bd_psnr_db": None},
+                             overlap=None, reason=f"no {rate} rates for {name if rate not in t['rd'] else anchor}")
+                entries.append(entry)
+                continue
+            res = bd(a["rd"][rate], a["rd"][metric], t["rd"][rate], t["rd"][metric],
                      higher_is_better=higher, is_db=is_db, hull=hull)
             entry["hull"] = hull
             entry.update({k: v for k, v in res.to_dict().items()})
             if a["cells"] is not None and t["cells"] is not None and plan.cfg.evaluation.bootstrap > 0:
-                ci = bootstrap_bd(per_item_matrix(a["cells"], "bpp", items), per_item_matrix(a["cells"], metric, items),
-                                  per_item_matrix(t["cells"], "bpp", items), per_item_matrix(t["cells"], metric, items),
+                ci = bootstrap_bd(per_item_matrix(a["cells"], rate, items), per_item_matrix(a["cells"], metric, items),
+                                  per_item_matrix(t["cells"], rate, items), per_item_matrix(t["cells"], metric, items),
                                   n_boot=plan.cfg.evaluation.bootstrap, seed=plan.cfg.seed,
                                   higher_is_better=higher, is_db=is_db, hull=hull).to_dict()
                 entry["ci95"] = {"bd_rate_pct": ci["bd_rate_ci"], "bd_psnr_db": ci["bd_psnr_ci"],
@@ -121,18 +129,20 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
             doc = results_document(member, f"{name}: one lambda model, all swept steps", mc["rd"],
                                    {**common_meta, **mc["meta"], "role": c["role"]})
             write_results(run_dir / "results" / dataset / "members" / f"{member}.json", doc)
-    write_points(run_dir / "points.csv", points_csv(cells, plan.metrics))
+    write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
     plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
-        fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}")
+        fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}",
+                              RATE_LABELS[plan.rate_key], rate_key=plan.rate_key)
         fig.savefig(run_dir / "plots" / f"rd_{metric}.png")
         tracker.log_figure(parent, fig, f"plots/rd_{metric}.png")
         plots.close(fig)
 
     entries = bd_entries(plan, curves)
     summary = {"experiment": cfg.name, "run_id": run_dir.name, "scenario": cfg.scenario, "dataset": dataset,
+               **({"rate": "kbps"} if plan.video else {}),
                "profile": cfg.profile, "anchor": cfg.anchor_name(), "metrics": plan.metrics,
                "mlflow_run_id": parent, "git_sha": git_sha(), "config_hash": cfg.config_hash(),
                "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"],

@@ -119,7 +119,9 @@ def check_no_video_overlap(evaluation: Dataset, *train_sets: Dataset) -> None:
     held_out = content_hashes(evaluation.items)
     for train in train_sets:
         seen = content_hashes(train.items)
-        shared = sorted({held_out[h] for h in set(seen) & set(held_out)})
+        found = {held_out[h] for h in set(seen) & set(held_out)}
+        shared = sorted(n for n in found  # a whole clip found: do not list its frames as well
+                        if not n.endswith(" (a frame)") or n.removesuffix(" (a frame)") not in found)
         if shared:
             raise DataError(f"the eval sequence(s) {', '.join(shared)} appear in the training data "
                             f"({train.name}); train on other clips or stills")

@@ -43,7 +43,8 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
     penalty = (255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
                if cfg.range_penalty else torch.zeros_like(mse))
     return {"loss": (dist + rate + penalty).mean(), "mse": mse.mean(), "distortion": dist.mean(),
-            "rate_term": rate.mean(), "penalty": penalty.mean(), "proxy_bpp": (out.proxy.rate_bits / (t * h * w)).mean(),
+            "rate_term": rate.mean(), "penalty": penalty.mean(),
+            "proxy_bpp": (out.proxy.rate_bits / (t * h * w)).mean(),
             "step": out.proxy.step_inter, "step_intra": out.proxy.step_intra,
             "inter_fraction": out.proxy.inter_fraction[:, 1:].mean()}
 

@@ -1,0 +1,106 @@
+"""The video sandwich as a harness method: one member per λ, trained on clips, run through real x265.
+
+Rate points are the config's ``step_factors``: each evaluates QP = round(4 + 6·log2(Δ·factor)) around
+the member's trained step Δ (factor 2 is +6 QP), so every model is swept around the rate it was
+trained for, and the family's curve is the Pareto frontier of all members, as for images. Training
+data: clips of the train set (windows, DIS flow) and stills with synthetic camera motion (see
+``bench.video.train_clips``); what was used is tagged on the training run.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from bench.config import SandwichMethodConfig, VideoSandwichConfig
+from bench.data import Item, expand_path
+from bench.method import ItemResult, PrepareContext
+from bench.models.complexity import count_params
+from bench.sandwich import initial_step
+from bench.scenarios import Scenario
+from bench.train import TrainResult, train
+from bench.video.dataset import VideoItem
+from bench.video.methods import VideoMethod
+from bench.video.sandwich import VideoSandwich
+from bench.video.train import video_hooks
+from bench.video.train_clips import ClipSampler
+
+
+class VideoSandwichMember(VideoMethod):
+    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float,
+                 stills: tuple[Item, ...] = ()) -> None:
+        self.cfg, self.scenario, self.gamma, self.stills = cfg, scenario, gamma, stills
+        self.video = cfg.video or VideoSandwichConfig()
+        self.family = cfg.name
+        self.name = f"{cfg.name}.g{gamma:g}"
+        self.role = cfg.role
+        self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
+        self.model = VideoSandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
+        self.model.real_video_codec()  # a bad codec option fails at plan time, not after training
+        if self.video.init_from is not None and not expand_path(self.video.init_from).is_file():
+            raise ValueError(f"video.init_from: checkpoint not found: {expand_path(self.video.init_from)}")
+        self.device = "cpu"
+        self.result: TrainResult | None = None
+        self.init_note = "random"
+        self._codes: dict[str, tuple[np.ndarray, float]] = {}
+
+    def rate_points(self) -> list[float]:
+        return list(self.cfg.step_factors)
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        items = tuple(ctx.train_items) + tuple(self.stills)
+        if not items:
+            raise ValueError(f"method {self.name!r} needs training data: set data.train or data.train_stills")
+        self.device = ctx.device
+        if self.video.init_from is not None and not (ctx.workdir / "final.pt").is_file():
+            path = expand_path(self.video.init_from)
+            self.init_note = f"{path} ({len(self.model.load_image_checkpoint(path))} tensors of pre/post)"
+        self.model.to(ctx.device)
+        clips = [it.load() for it in items if isinstance(it, VideoItem)]
+        stills = [self.scenario.to_source(it.load(), it.name) for it in items if not isinstance(it, VideoItem)]
+        sampler = ClipSampler(clips, stills, frames=self.video.frames, crop=self.cfg.train.crop,
+                              still_fraction=self.video.still_fraction, max_shift=self.video.max_shift,
+                              max_zoom=self.video.max_zoom)
+        ctx.log.tags({"train_data": sampler.describe(), "init_from": self.init_note,
+                      "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))"})
+        hooks = video_hooks(self.model, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
+        self.result = train(self.model, self.cfg.train, self.gamma, [], device=ctx.device, seed=ctx.seed,
+                            workdir=ctx.workdir, log=ctx.log, name=self.name, hooks=hooks)
+        self.model.eval()
+
+    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+        if self.result is None:
+            raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
+        qp = self.model.real_qp(rate_point)
+        b, t_pre = self._bottleneck(frames)
+        t0 = time.perf_counter()
+        recon, res, _ = self.model.code_clip(frames, qp, fps, self.device, b)
+        t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
+        return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
+                          {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"]},
+                          bottleneck=b[0])
+
+    def _bottleneck(self, frames: np.ndarray) -> tuple[np.ndarray, float]:
+        """B does not depend on the QP: compute it once per clip, reuse it for the sweep."""
+        key = hashlib.sha1(frames.tobytes()).hexdigest() + str(frames.shape)
+        if key not in self._codes:
+            t0 = time.perf_counter()
+            self._codes = {key: (self.model.bottleneck_frames(frames, self.device), time.perf_counter() - t0)}
+        return self._codes[key]
+
+    def describe(self) -> dict[str, Any]:
+        r = self.result
+        params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
+        codec = self.model.real_video_codec()
+        return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
+                "codec": codec.name, "codec_options": codec.options(), "version": codec.version(),
+                "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
+                "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
+                "train": self.cfg.train.model_dump(), "video": self.video.model_dump(mode="json"), "params": params,
+                "trained_step": r.step_size if r else None, **(self.model.steps() if r else {}),
+                "qp_at_factor_1": self.model.real_qp() if r else None, "init_from": self.init_note,
+                "train_steps": r.steps if r else None, "train_seconds": r.seconds if r else None,
+                "flags": r.flags if r else []}

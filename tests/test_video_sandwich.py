@@ -1,0 +1,120 @@
+"""Video sandwich: training clips (real windows, synthetic camera motion), loss, QP mapping, real codec."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig
+from bench.data import load_image
+from bench.sandwich import Sandwich
+from bench.scenarios import SCENARIOS
+from bench.video.dataset import resolve_video_dataset
+from bench.video.methods import VideoCodecMethod
+from bench.video.sandwich import VideoSandwich
+from bench.video.train import video_loss_terms
+from bench.video.train_clips import ClipSampler, camera_path, luma8, render
+from proxies.flow import warp
+
+
+@pytest.fixture(scope="module")
+def foreman() -> np.ndarray:
+    ds = resolve_video_dataset(DatasetConfig(video=["${data}/video/foreman_176x144_30fps.yuv"]), "t")
+    return ds.items[0].load()
+
+
+def cfg(**over) -> SandwichMethodConfig:
+    return SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [600],
+                                                "pre": {"unet": False}, "post": {"unet": False}, **over})
+
+
+def warp_error(frames: np.ndarray, flow: np.ndarray) -> tuple[float, float]:
+    """Mean squared error of predicting frame t from t-1, with and without the flow (interior only)."""
+    y = torch.from_numpy(luma8(frames).astype(np.float32))[:, None]
+    warped = warp(y[:-1], torch.from_numpy(flow))
+    inner = (slice(None), slice(None), slice(6, -6), slice(6, -6))
+    return (float(((warped - y[1:])[inner] ** 2).mean()), float(((y[:-1] - y[1:])[inner] ** 2).mean()))
+
+
+def test_synthetic_camera_flow_is_exact(data_dir: Path) -> None:
+    still = load_image(data_dir / "train" / "bsds500" / "test_100007.jpg")
+    path = camera_path(still.shape[:2], 64, 5, 4.0, 0.03, np.random.default_rng(3))
+    frames, flow = render(still, path, 64)
+    assert frames.shape == (5, 64, 64, 3) and flow.shape == (4, 2, 64, 64)
+    with_flow, without = warp_error(frames, flow)
+    assert with_flow < 0.15 * without  # the known camera predicts the next frame; stills do not move
+
+
+def test_real_clip_windows_carry_their_flow(foreman: np.ndarray) -> None:
+    sampler = ClipSampler([foreman], [], frames=4, crop=64)
+    assert sampler.still_fraction == 0
+    rng = np.random.default_rng(0)
+    ratios = [with_flow / without for with_flow, without in (warp_error(*sampler.sample(rng)) for _ in range(8))]
+    assert np.median(ratios) < 0.6  # a window whose flow were cut elsewhere would not predict its frames
+    s, flow = sampler.batch(2, rng, "cpu")
+    assert s.shape == (2, 4, 3, 64, 64) and flow.shape == (2, 3, 2, 64, 64)
+
+
+def test_sampler_refuses_what_it_cannot_use(foreman: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="shorter than video.frames=12"):
+        ClipSampler([foreman], [], frames=12, crop=64)
+    with pytest.raises(ValueError, match="needs stills"):
+        ClipSampler([foreman], [], frames=4, crop=64, still_fraction=0.5)
+
+
+def test_video_sandwich_loss_falls(foreman: np.ndarray) -> None:
+    torch.manual_seed(0)
+    model = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    batch = ClipSampler([foreman], [], frames=3, crop=32).batch(2, np.random.default_rng(0), "cpu")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    c = cfg().train
+    losses = []
+    for _ in range(25):
+        terms = video_loss_terms(model, batch, 600.0, c)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        losses.append(float(terms["loss"].detach()))
+    assert terms["proxy_bpp"] > 0 and 0 <= terms["inter_fraction"] <= 1
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_trained_step_maps_to_hevc_qp_and_real_x265(foreman: np.ndarray) -> None:
+    model = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 16.0).eval()
+    assert model.real_qp() == round(4 + 6 * math.log2(model.trained_step())) == 28
+    assert model.real_qp(2.0) == 34 and model.real_video_codec().chroma == "400"
+    recon, res, b = model.code_clip(foreman[:3, :64, :96], 28, Fraction(30))
+    assert recon.shape == (3, 64, 96, 3) and b.shape == (3, 64, 96, 1) and res.nbytes > 0
+    lowres = VideoSandwich(SCENARIOS.get("lowres"), cfg(), 3, 16.0).eval()
+    codec = lowres.real_video_codec()
+    assert (codec.chroma, codec.colour) == ("444", "raw")
+    recon, _, b = lowres.code_clip(foreman[:2, :64, :96], 30, Fraction(30))
+    assert recon.shape == (2, 64, 96, 3) and b.shape == (2, 32, 48, 3)
+
+
+def test_starts_from_an_image_sandwich_checkpoint(tmp_path: Path) -> None:
+    image = Sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    torch.save({"model": image.state_dict()}, tmp_path / "final.pt")
+    video = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    taken = video.load_image_checkpoint(tmp_path / "final.pt")
+    assert taken and all(k.startswith(("pre.", "post.")) for k in taken)
+    assert torch.equal(video.pre.mlp[0].weight, image.pre.mlp[0].weight)
+    wider = VideoSandwich(SCENARIOS.get("gray400"), cfg(pre={"unet": False, "hidden": 8}), 3, 20.0)
+    with pytest.raises(ValueError, match="does not fit"):
+        wider.load_image_checkpoint(tmp_path / "final.pt")
+
+
+def test_kbps_is_stream_bytes_at_the_real_frame_rate(foreman: np.ndarray) -> None:
+    method = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", adapt="half_lanczos",
+                                                options={"chroma": "444"}, rate_points=[30]))
+    clip = foreman[:4]
+    at30 = method.run_clip(clip, Fraction(30), 30)
+    at60 = method.run_clip(clip, Fraction(60), 30)
+    assert at30.decoded.shape == clip.shape
+    assert at30.extra["kbps"] == pytest.approx(8 * at30.nbytes * 30 / 4 / 1000)
+    assert abs(at60.nbytes - at30.nbytes) <= 4  # same pictures; only the stream's timing info differs
+    assert at60.extra["kbps"] == pytest.approx(8 * at60.nbytes * 60 / 4 / 1000)
