@@ -25,14 +25,16 @@ from baselines.compressai_zoo import (ARCHS, PUBLISHED_LAMBDAS, find_pretrained,
                                       standard_channels)
 from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
-from bench.data import sha256_file
+from bench.data import Dataset, sha256_file
 from bench.errors import BenchError
 from bench.method import ItemResult, Method, PrepareContext
 
 
 class CompressAIMethod(Method):
-    def __init__(self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None) -> None:
+    def __init__(self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None,
+                 train_set: Dataset | None = None) -> None:
         self.cfg, self.arch = cfg, ARCHS[cfg.arch]
+        self.train_set = train_set  # its own (train.data), else the experiment's
         self.name, self.role = cfg.name, cfg.role
         self.version = import_compressai().__version__  # fails here, before any work, if missing
         self.train_cfg = cfg.train or CompressAITrainConfig()
@@ -64,20 +66,22 @@ class CompressAIMethod(Method):
             if self.cfg.weights == "pretrained":
                 self._models[q] = load_pretrained(self.cfg.arch, self._files[q])
                 continue
-            if not ctx.train_items:
+            items = self.train_set.items if self.train_set else ctx.train_items
+            if not items:
                 raise BenchError(f"method {self.name!r}: weights: trained_here needs a train set (data.train)")
             spec = self.spec(q, ctx.seed)
-            path = self._checkpoint_path(spec, ctx)
-            ckpt = load_finished(path, spec) or train(spec, ctx.train_items, ctx.device, path, ctx.log)
+            train_hash = self.train_set.manifest_hash() if self.train_set else ctx.train_hash
+            path = self._checkpoint_path(spec, ctx, train_hash)
+            ckpt = load_finished(path, spec) or train(spec, items, ctx.device, path, ctx.log)
             self._models[q], self._files[q], self._final[q] = model_from_checkpoint(ckpt), path, ckpt["final"]
 
-    def _checkpoint_path(self, spec: TrainSpec, ctx: PrepareContext) -> Path:
+    def _checkpoint_path(self, spec: TrainSpec, ctx: PrepareContext, train_hash: str) -> Path:
         """Shared across experiments when the runner offers a model folder: the weights depend only
         on the spec and the train set, so grayscale/lowres/rgb runs train the same model once."""
         name = f"{self.cfg.arch}-{self.cfg.metric}-q{spec.quality}"
         if ctx.shared is None:
             return ctx.workdir / f"{name}.pt"
-        key = json.dumps({"spec": spec.stamp(), "train": ctx.train_hash}, sort_keys=True)
+        key = json.dumps({"spec": spec.stamp(), "train": train_hash}, sort_keys=True)
         return ctx.shared / "compressai" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
 
     def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
@@ -115,5 +119,7 @@ class CompressAIMethod(Method):
                             "lr_entropy": t.lr_entropy or t.lr,
                             "channels": {q: list(self.spec(q, 0).channels) for q in self.cfg.qualities},
                             "lambdas": {q: self.spec(q, 0).lmbda for q in self.cfg.qualities},
-                            "final_losses": self._final}
+                            "final_losses": self._final,
+                            "data": (f"{self.train_set.name} sha256:{self.train_set.manifest_hash()}"
+                                     if self.train_set else "the experiment's data.train")}
         return out

@@ -222,6 +222,8 @@ class CompressAITrainConfig(_Strict):
                                      "(default: lr, as CompressAI); a short run needs it higher")
     lambdas: dict[int, float] = Field(default_factory=dict,
                                       description="quality -> lambda; default: CompressAI's published values")
+    data: DatasetConfig | None = Field(default=None, description="train on this set instead of data.train "
+                                       "(e.g. 8-bit photos when the experiment trains on HDR)")
 
 
 class CompressAIMethodConfig(_MethodBase):

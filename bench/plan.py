@@ -71,15 +71,21 @@ def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, cha
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario, channels: int) -> Method:
-    if scenario.bitdepth != 8 or channels != 3:
+def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario, channels: int,
+                      eval_set: Dataset) -> Method:
+    if channels != 3 or (scenario.bitdepth != 8 and m.adapt != "msb8"):
+        hint = "; set adapt: msb8 to code the 8 most significant bits" if channels == 3 else ""
         raise ConfigError(f"{where}: CompressAI codecs take 8-bit RGB; scenario {scenario.name!r} gives "
-                          f"{scenario.bitdepth}-bit images with {channels} channel(s)")
+                          f"{scenario.bitdepth}-bit images with {channels} channel(s){hint}")
     folder = expand_path(m.checkpoint_dir) if m.checkpoint_dir is not None else None
-    return CompressAIMethod(m, folder)
+    own = None
+    if m.train is not None and m.train.data is not None:
+        own = resolve_dataset(m.train.data, f"{where}.train.data")
+        check_no_overlap(own, eval_set)
+    return CompressAIMethod(m, folder, own)
 
 
-def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int) -> list[Method]:
+def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset) -> list[Method]:
     """The harness methods one config entry stands for (a sandwich gives one per lambda)."""
     where = f"methods.{i} ({m.name})"
     if isinstance(m, CodecMethodConfig):
@@ -87,7 +93,7 @@ def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int) ->
     if isinstance(m, SandwichMethodConfig):
         return _build_sandwich(where, m, scenario, channels)
     if isinstance(m, CompressAIMethodConfig):
-        return [_build_compressai(where, m, scenario, channels)]
+        return [_build_compressai(where, m, scenario, channels, eval_set)]
     raise ConfigError(f"{where}: method kind {m.kind!r} cannot be built here")
 
 
@@ -111,7 +117,8 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     if train_set is not None:
         check_no_overlap(train_set, eval_set)
     learned = [m.name for m in cfg.methods if isinstance(m, SandwichMethodConfig)
-               or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here")]
+               or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here"
+                   and not (m.train and m.train.data))]
     if learned and train_set is None:
         raise ConfigError(f"data.train: methods {', '.join(learned)} are trained, so the experiment needs a "
                           "train set (e.g. data.train: {set: bsds500})")
@@ -128,5 +135,5 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     n_channels = channels.pop()
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build_method(i, m, scenario, n_channels)]
+               for built in _build_method(i, m, scenario, n_channels, eval_set)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources)

@@ -35,12 +35,14 @@ def axis_values(metric: str, values: list[float]) -> tuple[list[float], str]:
 
 
 def rd_figure(methods: dict[str, dict[str, Any]], metric: str, title: str, rate_label: str = "bpp", *,
-              rate_key: str = "bpp", focus: bool = False) -> Figure:
+              rate_key: str = "bpp", focus: bool = False,
+              lines: list[dict[str, Any]] | tuple[()] = ()) -> Figure:
     """``methods``: name -> {label, role, rd: {bpp: [...], metric: [...]}}; missing metrics skipped.
 
     Colour and marker follow the method's position in ``methods``, so a method looks the same in
     every metric's figure even when another method lacks that metric. ``focus`` limits the axes
     to the measured (non-reference) curves' rate range, so a long published curve cannot squeeze them.
+    ``lines``: horizontal reference lines ({value, label}) such as the HDR saturation PSNR.
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     ylabel = metric
@@ -55,6 +57,8 @@ def rd_figure(methods: dict[str, dict[str, Any]], metric: str, title: str, rate_
         ax.plot([p[0] for p in pts], ys, marker=MARKERS[i % len(MARKERS)], markersize=4,
                 color=f"C{i % 10}", label=m.get("label", name), **style)
         drawn.append((m["role"], [p[0] for p in pts], ys))
+    for line in lines:  # e.g. the HDR saturation: drawn, never part of the focus range
+        ax.axhline(line["value"], color="0.35", linestyle=":", linewidth=1.2, label=line["label"])
     if focus and drawn:
         _focus(ax, drawn)
     ax.set_xlabel(rate_label)

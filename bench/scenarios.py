@@ -7,6 +7,8 @@ carries it with no colour transform (METHOD §1, §6).
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,3 +116,19 @@ for _s in (
              _any8, Bottleneck(None, "444", codec_options=_jpeg("planes"))),
 ):
     SCENARIOS.register(_s.name)(_s)
+
+
+def msb_saturation_db(bitdepth: int, coded_bits: int = 8) -> float:
+    """PSNR of perfect ``coded_bits`` MSBs with mid-point LSBs: the ceiling of a shallow codec
+    carrying a deeper source (16 over 8 bits: MSE = (256² - 1)/12, 58.96 dB; METHOD §6)."""
+    k = bitdepth - coded_bits
+    return 10 * math.log10(((1 << bitdepth) - 1) ** 2 * 12 / ((1 << k) ** 2 - 1))
+
+
+def reference_lines(scenario: Scenario, metrics: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Horizontal lines every RD plot of the scenario should show (the 8-bit saturation for HDR)."""
+    if scenario.bitdepth <= 8 or scenario.bottleneck is None:
+        return {}
+    sat = msb_saturation_db(scenario.bitdepth, 8)
+    label = f"8-bit saturation ({sat:.2f} dB: perfect 8 MSBs, mid-point LSBs)"
+    return {m: [{"value": sat, "label": label}] for m in metrics if m.startswith("psnr")}

@@ -16,6 +16,7 @@ from bench.metrics import METRICS
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
+from bench.scenarios import reference_lines
 from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
 
@@ -132,10 +133,11 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
     plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
+    lines = reference_lines(plan.scenario, plan.metrics)
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
         fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}",
-                              RATE_LABELS[plan.rate_key], rate_key=plan.rate_key)
+                              RATE_LABELS[plan.rate_key], rate_key=plan.rate_key, lines=lines.get(metric, ()))
         fig.savefig(run_dir / "plots" / f"rd_{metric}.png")
         tracker.log_figure(parent, fig, f"plots/rd_{metric}.png")
         plots.close(fig)
@@ -150,7 +152,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
                                    "flags": [f for v in c["members"].values() for f in v["meta"].get("flags", [])]}
                                   if "members" in c else {})}
                            for n, c in curves.items()},
-               "bd": entries}
+               "bd": entries, **({"reference_lines": lines} if lines else {})}
     tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]
                                  for e in entries if e.get("bd_rate_pct") is not None})
     tracker.log_artifacts(parent, run_dir / "results", "results")

@@ -58,7 +58,10 @@ def rd_figures(comp: Comparison, folder: Path, sink: Any = None) -> list[FigureF
     out = []
     for metric in comp.metrics:
         title = f"{experiments}: {metric} on {datasets}"
-        fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True)
+        lines = list({(ln["value"], ln["label"]): ln for r in comp.runs
+                      for ln in r.summary.get("reference_lines", {}).get(metric, [])}.values())
+        fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True,
+                              lines=lines)
         _legend_outside(fig)
         out.append(save(fig, folder, f"rd_{metric}", title, sink))
     return out

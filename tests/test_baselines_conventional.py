@@ -8,6 +8,7 @@ import numpy as np
 from baselines.conventional import ConventionalCodec, rgb_to_luma
 from bench.config import CodecMethodConfig
 from bench.metrics.psnr import psnr_rgb
+from bench.scenarios import msb_saturation_db
 
 
 def method(**kw) -> ConventionalCodec:
@@ -42,6 +43,7 @@ def test_msb8_saturates_near_the_midpoint_limit(kodim) -> None:
     assert best.decoded.dtype == np.uint16
     limit = 10 * math.log10(65535**2 / ((256**2 - 1) / 12))  # 58.96 dB: perfect MSBs, mid-point LSBs
     assert abs(limit - 58.96) < 0.01
+    assert abs(msb_saturation_db(16, 8) - limit) < 1e-9  # the line drawn on HDR plots
     assert psnr_rgb(src, best.decoded, bitdepth=16) < limit + 0.05
     lossless_msb = ((src >> 8) << 8) + 128
     assert abs(psnr_rgb(src, lossless_msb, bitdepth=16) - limit) < 0.1
