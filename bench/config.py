@@ -168,6 +168,14 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(default=250, ge=1)
 
 
+class RunModelRef(_Strict):
+    """A model of another experiment's finished run: its folder is ``<out>/<name>/<config hash>``."""
+
+    experiment: Path = Field(description="that experiment's YAML, e.g. experiments/grayscale.yaml")
+    profile: str | None = None
+    method: str = Field(description="the trained member, e.g. sandwich.g600")
+
+
 class VideoSandwichConfig(_Strict):
     """A video experiment's sandwich: per-frame f and g trained on short clips through the video proxy,
     evaluated through a real low-delay-P codec at QP = round(4 + 6·log2(Δ·step_factor))."""
@@ -179,8 +187,9 @@ class VideoSandwichConfig(_Strict):
     max_zoom: float = Field(default=0.02, ge=0, lt=0.5, description="synthetic motion: zoom per frame")
     codec: Literal["x265", "x264"] = "x265"
     codec_options: dict[str, Any] = Field(default_factory=dict, description="preset, params, threads")
-    init_from: Path | None = Field(default=None, description="image-sandwich checkpoint (final.pt) whose "
-                                   "pre/post weights start the training")
+    init_from: RunModelRef | Path | None = Field(
+        default=None, description="image-sandwich checkpoint (final.pt), or {experiment, profile, method} of a "
+        "finished image run under the same --out, whose pre/post weights start the training")
 
 
 class SandwichMethodConfig(_MethodBase, _Optional):

@@ -46,6 +46,7 @@ class PrepareContext:
     log: RunLog
     shared: Path | None = None  # <out>/models: models that depend only on their spec + train set
     train_hash: str = ""  # sha256 of the train set's manifest (part of a shared model's key)
+    out: Path | None = None  # the --out folder (other experiments' runs live under it)
 
 
 class Method(ABC):

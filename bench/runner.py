@@ -205,7 +205,7 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
         for m in plan.methods:
             log = TrainRunLog(tracker, parent, f"train:{m.name}")
             m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
-                                     shared, train_hash))
+                                     shared, train_hash, Path(opts.out).resolve()))
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
         say("aggregate: results, points.csv, plots, summary")

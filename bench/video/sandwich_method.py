@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import time
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.config import SandwichMethodConfig, VideoSandwichConfig
+from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, PrepareContext
 from bench.models.complexity import count_params
@@ -24,6 +25,7 @@ from bench.scenarios import Scenario
 from bench.train import TrainResult, train
 from bench.video.dataset import VideoItem
 from bench.video.methods import VideoMethod
+from bench.video.run_ref import check_run_model_ref, run_model_path
 from bench.video.sandwich import VideoSandwich
 from bench.video.train import video_hooks
 from bench.video.train_clips import ClipSampler
@@ -40,7 +42,9 @@ class VideoSandwichMember(VideoMethod):
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         self.model = VideoSandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
         self.model.real_video_codec()  # a bad codec option fails at plan time, not after training
-        if self.video.init_from is not None and not expand_path(self.video.init_from).is_file():
+        if isinstance(self.video.init_from, RunModelRef):
+            check_run_model_ref(self.video.init_from)
+        elif self.video.init_from is not None and not expand_path(self.video.init_from).is_file():
             raise ValueError(f"video.init_from: checkpoint not found: {expand_path(self.video.init_from)}")
         self.device = "cpu"
         self.result: TrainResult | None = None
@@ -56,7 +60,8 @@ class VideoSandwichMember(VideoMethod):
             raise ValueError(f"method {self.name!r} needs training data: set data.train or data.train_stills")
         self.device = ctx.device
         if self.video.init_from is not None and not (ctx.workdir / "final.pt").is_file():
-            path = expand_path(self.video.init_from)
+            ref = self.video.init_from
+            path = run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
             self.init_note = f"{path} ({len(self.model.load_image_checkpoint(path))} tensors of pre/post)"
         self.model.to(ctx.device)
         clips = [it.load() for it in items if isinstance(it, VideoItem)]
