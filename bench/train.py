@@ -197,7 +197,8 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
             print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB @ "
                   f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
                   f"step {check['real_step']:g}, {rate:.2f} it/s", file=sys.stderr, flush=True)
-            log.metrics({f"check_{k}": v for k, v in check.items() if k != "iteration"}, step_no)
+            ratio = {"check_proxy_real_rate_ratio": check["proxy_bpp"] / check["real_bpp"]} if check.get("real_bpp") else {}
+            log.metrics({**{f"check_{k}": v for k, v in check.items() if k != "iteration"}, **ratio}, step_no)
         if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
             _save(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
                          "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,

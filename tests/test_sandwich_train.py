@@ -51,6 +51,8 @@ def test_loss_falls_and_bits_respond_to_lambda(images, tmp_path: Path) -> None:
         losses = [v["loss"] for _, v in log.rows if "loss" in v]
         assert np.mean(losses[-8:]) < 0.8 * np.mean(losses[:8]), losses
         assert res.checks and res.checks[-1]["real_bpp"] > 0
+        ratios = [v["check_proxy_real_rate_ratio"] for _, v in log.rows if "check_proxy_real_rate_ratio" in v]
+        assert ratios and all(0.5 < r < 2 for r in ratios), ratios  # logged next to the real check
         recon, coded, b = model.code_real(images[0][:128, :128], 8, "cpu")
         assert b.shape == (128, 128, 1) and recon.shape == (128, 128, 3)
         bits[gamma] = 8 * coded.nbytes
