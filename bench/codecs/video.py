@@ -36,10 +36,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.codecs import planes as pl
-from bench.codecs.ffmpeg_tools import FIX_HINT, ffmpeg_version, has_encoder, run_ffmpeg
-from bench.codecs.intra import (check_aom_preset, check_channels, check_options, check_qp,
-                                check_x26x_preset, encoder_version, pix_fmt, round_trip)
-from bench.errors import BenchError
+from bench.codecs.ffmpeg_encoder import (FfmpegEncoder, check_aom_preset, check_channels, check_qp,
+                                         check_x26x_preset, pix_fmt, round_trip)
+from bench.codecs.ffmpeg_tools import ffmpeg_version, run_ffmpeg
 from bench.registry import Registry
 
 Video = np.ndarray | Sequence[np.ndarray]
@@ -112,39 +111,12 @@ def _fps(fps: Fraction | float) -> Fraction:
     return rate
 
 
-class FfmpegVideoCodec(VideoCodec):
+class FfmpegVideoCodec(FfmpegEncoder, VideoCodec):
     """Shared path: input checks, planes, one ffmpeg encode + decode, rate and provenance."""
-
-    encoder: ClassVar[str]
-    muxer: ClassVar[str]
-    max_qp: ClassVar[int]
-    reserved: ClassVar[frozenset[str]]
-    version_pattern: ClassVar[str]
-
-    def __init__(self, chroma: str = "420", colour: str | None = None,
-                 preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
-        self.chroma, self.colour, self.params = check_options(self.name, chroma, colour, params,
-                                                              threads, self.reserved)
-        self.threads = threads
-        self.preset = self._check_preset(preset)
-        if not has_encoder(self.encoder):
-            raise BenchError(f"this ffmpeg has no {self.encoder} encoder (video codec "
-                             f"{self.name!r}); {FIX_HINT}")
-
-    @abstractmethod
-    def _check_preset(self, preset: str | int | None) -> str | int:
-        """Validate ``preset`` and return it, or the default when None."""
 
     @abstractmethod
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         """ffmpeg output options after ``-c:v <encoder>``: preset, QP, GOP, filters."""
-
-    def options(self) -> dict[str, Any]:
-        return {"chroma": self.chroma, "colour": self.colour, "preset": self.preset,
-                "params": ":".join(self.params), "threads": self.threads}
-
-    def version(self) -> str:
-        return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
 
     def _array_planes(self, frames: np.ndarray, bitdepth: int) -> list[np.ndarray]:
         """``T x H x W x C`` frames to codec planes (4:2:0 pads H, W to even by edge copies)."""

@@ -1,0 +1,206 @@
+"""What every ffmpeg-backed codec shares (HEVC/AV1 intra in ``intra``, x264/x265/AV1 video in
+``video``): option checks, the one-call encode + decode round trip, provenance.
+
+Each codec runs two ffmpeg processes: encode planes to an elementary stream (``-f hevc`` /
+``-f h264`` / ``-f obu``, no container, so the rate is the stream's bytes) and decode that stream
+back to raw planes with the real decoder.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.codecs.ffmpeg_tools import FIX_HINT, ffmpeg_version, has_encoder, run_ffmpeg
+from bench.errors import BenchError, CodecError
+
+CHROMAS = ("400", "420", "444")
+COLOURS = ("ycbcr", "raw")
+BITDEPTHS = (8, 10, 12)
+X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+
+
+def pix_fmt(chroma: str, bitdepth: int) -> str:
+    """ffmpeg pixel format of planar ``chroma`` samples at ``bitdepth`` (little-endian > 8 bit)."""
+    base = {"400": "gray", "420": "yuv420p", "444": "yuv444p"}[chroma]
+    return base if bitdepth == 8 else f"{base}{bitdepth}le"
+
+
+def parse_params(params: str, reserved: frozenset[str], codec: str) -> list[str]:
+    """Split ``key=value:key=value`` and refuse the keys the wrapper sets itself."""
+    items = [p for p in params.split(":") if p]
+    for item in items:
+        key = item.split("=", 1)[0]
+        if "=" not in item or not key:
+            raise ValueError(f"{codec} option 'params' must be key=value pairs joined by ':', "
+                             f"got {item!r} in {params!r}")
+        if key in reserved:
+            raise ValueError(f"{codec} option 'params' may not set {key!r}: the wrapper sets "
+                             f"{', '.join(sorted(reserved))} to keep the quantiser constant")
+    return items
+
+
+@functools.cache
+def encoder_version(encoder: str, pattern: str) -> str:
+    """The encoder's own version, parsed once from its log on a tiny probe encode."""
+    extra = ["-x265-params", "log-level=info"] if encoder == "libx265" else []
+    proc = run_ffmpeg(["-loglevel", "verbose", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16",
+                       "-i", "pipe:0", "-frames:v", "1", "-c:v", encoder, *extra, "-f", "null", "-"],
+                      what=encoder, param="version probe", input_bytes=bytes(256))
+    match = re.search(pattern, proc.stderr.decode(errors="replace"))
+    return f"{encoder} {match.group(1)}" if match else f"{encoder} (version not reported)"
+
+
+def check_options(name: str, chroma: str | int, colour: str | None, params: str, threads: int,
+                  reserved: frozenset[str]) -> tuple[str, str, list[str]]:
+    """Validate the options every ffmpeg codec shares; return (chroma, colour, params list)."""
+    chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
+    if chroma not in CHROMAS:
+        raise ValueError(f"{name} option 'chroma' must be one of {CHROMAS}, got {chroma!r}")
+    if chroma == "400":
+        if colour not in (None, "raw"):
+            raise ValueError(f"{name} option 'colour' must be 'raw' (or left out) for "
+                             f"chroma '400': the single channel is the luma plane")
+        colour = "raw"
+    elif colour is None:
+        colour = "ycbcr"
+    elif colour not in COLOURS:
+        raise ValueError(f"{name} option 'colour' must be one of {COLOURS}, got {colour!r}")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"{name} option 'threads' must be an integer >= 1, got {threads!r}")
+    if not isinstance(params, str):
+        raise ValueError(f"{name} option 'params' must be a string, got {params!r}")
+    return chroma, colour, parse_params(params, reserved, name)
+
+
+def check_x26x_preset(name: str, preset: str | int | None) -> str:
+    """An x264/x265 preset name (both encoders share the list), default medium."""
+    if preset is None:
+        return "medium"
+    if preset not in X265_PRESETS:
+        raise ValueError(f"{name} option 'preset' must be one of {X265_PRESETS}, got {preset!r}")
+    return str(preset)
+
+
+def check_aom_preset(name: str, preset: str | int | None) -> int:
+    """libaom cpu-used 0..8, default 6."""
+    if preset is None:
+        return 6
+    if not isinstance(preset, int) or isinstance(preset, bool) or not 0 <= preset <= 8:
+        raise ValueError(f"{name} option 'preset' is libaom cpu-used, an integer 0..8, got {preset!r}")
+    return preset
+
+
+def check_qp(name: str, param: float, max_qp: int) -> int:
+    if not float(param).is_integer() or not 0 <= param <= max_qp:
+        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param}")
+    return int(param)
+
+
+def check_channels(name: str, bitdepth: int, chroma: str, channels: int) -> None:
+    """Refuse a bit depth the encoders do not take, or a channel count the chroma cannot hold."""
+    if bitdepth not in BITDEPTHS:
+        raise ValueError(f"{name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; "
+                         "shift the image to one of them first")
+    want = 1 if chroma == "400" else 3
+    if channels != want:
+        raise ValueError(f"{name} chroma {chroma!r} needs {want}-channel input, got "
+                         f"{channels} channels")
+
+
+def run_encoder(args: list[str], name: str, encoder: str, qp: int) -> str:
+    """Run ffmpeg; a failure names the codec, the QP and the encoder's own complaints.
+
+    libx265 and libx264 only warn about unknown or invalid parameters and encode without them,
+    so those warnings are errors here. Returns the command line that ran.
+    """
+    try:
+        proc = run_ffmpeg(args, what=name, param=f"qp={qp}")
+    except CodecError as exc:
+        said = [ln for ln in exc.stderr.splitlines() if encoder in ln or "x265 [" in ln]
+        detail = "; ".join(ln.split("] ", 1)[-1] for ln in said) or "ffmpeg failed"
+        raise CodecError(name, f"qp={qp}", detail, exc.stderr) from None
+    stderr = proc.stderr.decode(errors="replace")
+    ignored = re.findall(r"(Unknown option: .*|Invalid value for .*|Error parsing option .*)", stderr)
+    if ignored:
+        raise CodecError(name, f"qp={qp}", f"{encoder} ignored parameters: " + "; ".join(ignored),
+                         stderr)
+    return shlex.join(str(a) for a in proc.args)
+
+
+def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, muxer: str,
+               qp: int, encoder_args: Sequence[str], threads: int,
+               input_args: Sequence[str] = ()) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
+    """Encode ``T x h x w`` planes to an elementary stream and decode it back, in a temp folder.
+
+    ``input_args`` go before ``-i`` (colour tags, frame rate); ``encoder_args`` after
+    ``-c:v <encoder>`` (QP, preset, bitstream filters). Returns the stream, the decoded planes
+    in the input's shapes and dtype, and the commands and wall times of both ffmpeg runs.
+    """
+    dtype = planes[0].dtype.newbyteorder("<")
+    frames, ph, pw = planes[0].shape
+    with tempfile.TemporaryDirectory(prefix=f"sandwich-{name}-") as tmp:
+        raw_in, stream, raw_out = (Path(tmp) / n for n in ("in.yuv", f"out.{muxer}", "dec.yuv"))
+        flat = [p.astype(dtype).reshape(frames, -1) for p in planes]
+        raw_in.write_bytes(np.concatenate(flat, axis=1).tobytes())  # frame by frame: Y U V
+        t0 = time.perf_counter()
+        command = run_encoder(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
+                               f"{pw}x{ph}", *input_args, "-i", str(raw_in), "-frames:v",
+                               str(frames), "-an", "-c:v", encoder, *encoder_args, "-threads",
+                               str(threads), "-f", muxer, str(stream)], name, encoder, qp)
+        t1 = time.perf_counter()
+        decode_command = run_encoder(["-loglevel", "warning", "-threads", str(threads), "-i",
+                                      str(stream), "-f", "rawvideo", "-pix_fmt", fmt,
+                                      str(raw_out)], name, encoder, qp)
+        t2 = time.perf_counter()
+        bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
+    sizes = [p[0].size for p in planes]
+    # a decoder that drops or repeats frames fails here rather than shifting the metrics
+    if not bitstream or raw.size != frames * sum(sizes):
+        raise CodecError(name, f"qp={qp}", f"got {len(bitstream)} stream bytes and {raw.size} "
+                         f"decoded samples, expected {frames} frames of {sum(sizes)} samples")
+    chunks = np.split(raw.reshape(frames, -1), np.cumsum(sizes)[:-1], axis=1)
+    decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
+    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0,
+           "decode_s": t2 - t1}
+    return bitstream, decoded, run
+
+class FfmpegEncoder(ABC):
+    """Options, encoder presence and versions of one ffmpeg encoder at a fixed configuration."""
+
+    name: ClassVar[str]
+    encoder: ClassVar[str]
+    muxer: ClassVar[str]
+    max_qp: ClassVar[int]
+    reserved: ClassVar[frozenset[str]]
+    version_pattern: ClassVar[str]
+
+    def __init__(self, chroma: str = "420", colour: str | None = None,
+                 preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
+        self.chroma, self.colour, self.params = check_options(self.name, chroma, colour, params,
+                                                              threads, self.reserved)
+        self.threads = threads
+        self.preset = self._check_preset(preset)
+        if not has_encoder(self.encoder):
+            raise BenchError(f"this ffmpeg has no {self.encoder} encoder ({self.name!r}); "
+                             f"{FIX_HINT}")
+
+    @abstractmethod
+    def _check_preset(self, preset: str | int | None) -> str | int:
+        """Validate ``preset`` and return it, or the default when None."""
+
+    def options(self) -> dict[str, Any]:
+        return {"chroma": self.chroma, "colour": self.colour, "preset": self.preset,
+                "params": ":".join(self.params), "threads": self.threads}
+
+    def version(self) -> str:
+        return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
