@@ -143,6 +143,9 @@ class NetConfig(_Strict):
     mlp_layers: int = Field(default=1, ge=1)
     alpha0: float = 1.0
     unet: bool = True
+    init: Literal["random", "conventional"] = Field(
+        default="random", description="conventional: the MLP starts as the scenario's usual map (identity, "
+        "BT.601 luma, gray replicated), so training starts at the baseline; pair it with alpha0: 0")
 
 
 class ProxyConfig(_Strict):

@@ -41,10 +41,24 @@ def floor_ste(x: Tensor) -> Tensor:
     return x + (torch.floor(x) - x).detach()
 
 
+def conventional_map(in_ch: int, out_ch: int) -> Tensor:
+    """The usual channel map: identity, BT.601 luma (3 -> 1), gray replicated (1 -> N), else the mean."""
+    if in_ch == out_ch:
+        return torch.eye(in_ch)
+    if out_ch == 1:
+        return torch.tensor([[0.299, 0.587, 0.114]]) if in_ch == 3 else torch.full((1, in_ch), 1.0 / in_ch)
+    if in_ch == 1:
+        return torch.ones(out_ch, 1)
+    return torch.full((out_ch, in_ch), 1.0 / in_ch)
+
+
 def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool) -> Processor:
-    return Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
-                     mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
-                     m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16)
+    p = Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
+                  mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
+                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16)
+    if cfg.init == "conventional":
+        p.start_as(conventional_map(in_ch, out_ch))
+    return p
 
 
 class Sandwich(nn.Module):

@@ -163,3 +163,24 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
     assert np.allclose(ycc, rgb_to_ycbcr(src, 8), atol=1e-3)
     back = pre.decode_side(torch.from_numpy(ycc).permute(2, 0, 1)[None], (32, 32))[0].permute(1, 2, 0).numpy()
     assert np.allclose(back, src, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["hdr", "gray400", "lowres"])
+def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
+    """init: conventional + alpha0 0 — before any training the sandwich is the usual adaptation
+    (8 MSBs / luma / ↓2) around the same real codec, so training starts at the baseline, not below it."""
+    net = {"encoder": [8], "decoder": [8, 8], "alpha0": 0.0, "init": "conventional"}
+    c = SandwichMethodConfig.model_validate({"name": "c", "kind": "sandwich", "lambdas": [30], "pre": net, "post": net})
+    scenario = SCENARIOS.get(name)
+    src = images[1][:64, :64]
+    if name == "hdr":
+        src = (src.astype(np.uint16) << 8) | images[2][:64, :64]
+    model = Sandwich(scenario, c, 3, step=1.0)
+    conv = Sandwich(scenario, c.model_copy(update={"role": "post_only"}), 3, step=1.0)  # f = the usual map
+    b, b_ref = model.bottleneck_image(src), conv.bottleneck_image(src)
+    assert np.abs(b.astype(int) - b_ref.astype(int)).max() <= 1
+    peak = (1 << scenario.bitdepth) - 1
+    recon, _, _ = model.code_real(src, 1)
+    err = np.sqrt(np.mean((recon.astype(float) - src.astype(float)) ** 2)) / peak
+    limit = {"hdr": 2e-3, "gray400": 0.2, "lowres": 0.1}[name]  # MSB mid-point / missing colour / blur
+    assert err < limit, err

@@ -104,6 +104,26 @@ class Processor(nn.Module):
             self.unet = UNet(in_ch, out_ch, encoder, decoder, down=down, pad=pad)
             self.alpha = nn.Parameter(torch.tensor(float(alpha0)))
 
+    @torch.no_grad()
+    def start_as(self, matrix: Tensor, gain: float = 0.05) -> None:
+        """Make the MLP branch ≈ the linear map ``matrix`` (out_ch x in_ch) on the normalised pixels.
+
+        The first ``in_ch`` hidden units carry x̃ through sin(gain·x̃) ≈ gain·x̃ (|x̃| <= 1/2, so the
+        cubic error is below 1e-4 of full scale) and the output layer undoes the gain; the other hidden
+        units keep their random input weights with zero output weights, so they join as training goes.
+        """
+        first, last = self.mlp[0], self.mlp[-1]
+        if len(self.mlp) != 3 or first.out_channels < self.in_ch:
+            raise ValueError("a conventional start needs one hidden sin layer at least as wide as the input")
+        if tuple(matrix.shape) != (self.out_ch, self.in_ch):
+            raise ValueError(f"expected a {self.out_ch}x{self.in_ch} matrix, got {tuple(matrix.shape)}")
+        first.weight[: self.in_ch].zero_()
+        first.weight[: self.in_ch, :, 0, 0] = gain * torch.eye(self.in_ch)
+        first.bias[: self.in_ch].zero_()
+        last.weight.zero_()
+        last.weight[:, : self.in_ch, 0, 0] = matrix.to(last.weight.dtype) / gain
+        last.bias.zero_()
+
     def forward(self, x: Tensor, out_size: tuple[int, int] | None = None) -> Tensor:
         """``N x in_ch x H x W`` on the pixel scale -> ``N x out_ch x H' x W'``, cropped to
         ``out_size`` when given (g with ``up2`` after an odd-sized source)."""
