@@ -27,16 +27,21 @@ class _Strict(BaseModel):
 
 
 class _Optional(_Strict):
-    """A model whose optional keys stay out of its dump while unset, so adding one (video) leaves
-    the config hash, and with it the run folder, of every existing experiment unchanged."""
+    """A model whose later-added keys stay out of its dump while unset (None, or the value in
+    ``_default_hidden``), so adding one leaves the config hash, and with it the run folder and its
+    trained models, of every existing experiment unchanged."""
 
     _unset_hidden: ClassVar[tuple[str, ...]] = ()
+    _default_hidden: ClassVar[dict[str, Any]] = {}
 
     @model_serializer(mode="wrap")
     def _hide_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out = handler(self)
         for key in self._unset_hidden:
             if getattr(self, key) is None:
+                out.pop(key, None)
+        for key, value in self._default_hidden.items():
+            if getattr(self, key) == value:
                 out.pop(key, None)
         return out
 
@@ -134,8 +139,10 @@ class ReferenceMethodConfig(_MethodBase):
     path: Path
 
 
-class NetConfig(_Strict):
+class NetConfig(_Optional):
     """One processor (METHOD §2): sin-MLP branch + alpha * U-Net branch."""
+
+    _default_hidden = {"init": "random"}
 
     encoder: list[int] = Field(default_factory=lambda: [32])
     decoder: list[int] = Field(default_factory=lambda: [32, 32])
