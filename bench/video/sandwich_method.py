@@ -8,7 +8,6 @@ data: clips of the train set (windows, DIS flow) and stills with synthetic camer
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +20,7 @@ from bench.data import Item, expand_path
 from bench.method import ItemResult, PrepareContext
 from bench.models.complexity import count_params
 from bench.sandwich import initial_step
+from bench.sandwich_method import LastBottleneck
 from bench.scenarios import Scenario
 from bench.train import TrainResult, train
 from bench.video.dataset import VideoItem
@@ -49,7 +49,7 @@ class VideoSandwichMember(VideoMethod):
         self.device = "cpu"
         self.result: TrainResult | None = None
         self.init_note = "random"
-        self._codes: dict[str, tuple[np.ndarray, float]] = {}
+        self._bottleneck = LastBottleneck(lambda frames: self.model.bottleneck_frames(frames, self.device))
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.step_factors)
@@ -87,14 +87,6 @@ class VideoSandwichMember(VideoMethod):
         return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
                           {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"]},
                           bottleneck=b[0])
-
-    def _bottleneck(self, frames: np.ndarray) -> tuple[np.ndarray, float]:
-        """B does not depend on the QP: compute it once per clip, reuse it for the sweep."""
-        key = hashlib.sha1(frames.tobytes()).hexdigest() + str(frames.shape)
-        if key not in self._codes:
-            t0 = time.perf_counter()
-            self._codes = {key: (self.model.bottleneck_frames(frames, self.device), time.perf_counter() - t0)}
-        return self._codes[key]
 
     def describe(self) -> dict[str, Any]:
         r = self.result
