@@ -161,7 +161,9 @@ class ProxyConfig(_Strict):
     learn_step: bool = True
 
 
-class TrainConfig(_Strict):
+class TrainConfig(_Optional):
+    _default_hidden = {"distortion": "rgb"}
+
     steps: int = Field(default=1500, ge=1)
     batch: int = Field(default=8, ge=1)
     crop: int = Field(default=128, ge=16)
@@ -170,6 +172,9 @@ class TrainConfig(_Strict):
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
+    distortion: Literal["rgb", "yuv611"] = Field(
+        default="rgb", description="the MSE term: on the source channels, or (6·Y + Cb + Cr)/8 in BT.601 "
+        "full-range YCbCr (RGB sources; the weighting of psnr-yuv, which favours luma)")
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real"] = Field(
         default="proxy", description="post_only: train g on the real codec's decoded output instead of the proxy's")

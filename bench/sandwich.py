@@ -85,7 +85,7 @@ class Sandwich(nn.Module):
         self.pre = None if cfg.role == "post_only" else _processor(cfg.pre, source_channels, c_b, self.k, down, bf16)
         self.post = None if cfg.role == "pre_only" else _processor(cfg.post, c_b, source_channels, self.k, up, bf16)
         self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
-                                rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step)
+                                rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour)
         self.source_channels, self.bottleneck_channels = source_channels, c_b
 
     # -- the two halves, shared by training and real-codec evaluation -------------------------

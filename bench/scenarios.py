@@ -3,7 +3,7 @@
 A scenario turns a loaded file into the array every method receives and fixes its bit depth, so
 all methods in an experiment see exactly the same pixels. Sandwich scenarios also fix the
 bottleneck (channels, chroma format, resolution, 8-bit container) and the real codec mode that
-carries it with no colour transform (METHOD §1, §6).
+carries it, with no colour transform except where the codec's own JFIF YCbCr is named (lowres; METHOD §1, §6).
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class Bottleneck:
 
     ``factor`` > 1: B is at 1/factor resolution (HR over LR). ``shift`` = k truncated bits for
     sources deeper than 8 bit (B = floor(f(S) / 2^k)). ``codec_options`` is the real codec's
-    mode for evaluation: flat step tables, and no colour transform.
+    mode for evaluation: flat step tables, and no colour transform unless ``colour`` is
+    ``"ycbcr"`` (the codec's JFIF transform, modelled by the proxy too).
     """
 
     channels: int | None  # None: as many as the source has
@@ -38,6 +39,7 @@ class Bottleneck:
     shift: int = 0
     codec: str = "jpeg"
     codec_options: dict[str, Any] = field(default_factory=dict)
+    colour: str = "none"  # "ycbcr": the codec's own JFIF colour transform sits between B and its planes
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ for _s in (
     Scenario("gray400", "RGB through a 1-channel (4:0:0) codec: colour over a grayscale codec", 3, 8,
              _RGB_METRICS, _rgb8, Bottleneck(1, "444", codec_options=_jpeg("gray"))),
     Scenario("lowres", "RGB through a 4:4:4 codec at half resolution (HR over LR)", 3, 8, _RGB_METRICS, _rgb8,
-             Bottleneck(3, "444", factor=2, codec_options=_jpeg("raw", chroma="444"))),
+             Bottleneck(3, "444", factor=2, codec_options=_jpeg("rgb", chroma="444"), colour="ycbcr")),
     Scenario("hdr", "16-bit RGB through an 8-bit 4:4:4 codec; 16-bit PSNR", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
              _hdr16, Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
              transfer=HDR_TRANSFER),

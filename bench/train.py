@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench.codecs.planes import RGB_TO_YCBCR
 from bench.config import TrainConfig
 from bench.data import random_crop
 from bench.method import RunLog
@@ -49,6 +50,23 @@ def _batch(images: list[np.ndarray], cfg: TrainConfig, rng: np.random.Generator,
     return torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
+_YUV611 = torch.tensor(RGB_TO_YCBCR, dtype=torch.float32)
+_YUV611_W = torch.tensor([6.0, 1.0, 1.0]) / 8
+
+
+def squared_error(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> torch.Tensor:
+    """Per-sample mean squared error over everything after the batch axis; ``yuv611`` measures it on
+    BT.601 full-range YCbCr weighted 6:1:1 (channel axis -3), as psnr-yuv weighs the planes."""
+    err = s - recon
+    if distortion == "yuv611":
+        if err.shape[-3] != 3:
+            raise ValueError(f"train.distortion yuv611 needs RGB sources, got {err.shape[-3]} channels; "
+                             "use distortion: rgb")
+        m = _YUV611.to(err.device)
+        err = torch.einsum("ij,...jhw->...ihw", m, err) * _YUV611_W.to(err.device).sqrt()[:, None, None] * 3**0.5
+    return (err**2).flatten(1).mean(1)
+
+
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
                lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
@@ -56,8 +74,7 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
     n, c, h, w = s.shape
     elems = h * w * c
     scale = 2.0**model.k
-    err = ((s - out.recon) / scale) ** 2
-    mse = err.flatten(1).mean(1)
+    mse = squared_error(s / scale, out.recon / scale, cfg.distortion)
     dist = cfg.mse_weight * mse
     if lpips is not None and cfg.lpips_weight > 0:
         peak = 255.0 * scale

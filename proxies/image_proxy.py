@@ -14,7 +14,9 @@ Wrappers", arXiv:2402.05887, Fig. 5 and eq. 39-40; METHOD.md §3.
       4:2:0 chroma: Lanczos3 ↑2 -> crop;  all: clip [0,255] -> round_STE -> B̂
 
 One flat step Δ = ELU(θ, 0.01) + 1 for all frequencies and channels; each channel is coded on
-its own (no colour transform), so 1, 3 or any N channels work. Everything runs in float32 with
+its own (no colour transform), so 1, 3 or any N channels work. ``colour="ycbcr"`` models a JPEG in
+its usual JFIF mode instead: 3 channels go to YCbCr (BT.601 full range, rounded) before the planes
+are coded and back to RGB (rounded, clipped) after, as libjpeg does around its DCT. Everything runs in float32 with
 autocast disabled: bf16 cannot hold the integers the rounding and the rate need.
 """
 from __future__ import annotations
@@ -30,6 +32,14 @@ from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros
 from proxies.resample import downsample2, lanczos3_up2
 
 LEVEL_SHIFT = 128.0
+_KR, _KB = 0.299, 0.114  # JFIF (BT.601 full range), as libjpeg converts RGB <-> YCbCr
+_KG = 1 - _KR - _KB
+_RGB_TO_YCC = torch.tensor([[_KR, _KG, _KB],
+                            [-_KR / (2 * (1 - _KB)), -_KG / (2 * (1 - _KB)), 0.5],
+                            [0.5, -_KG / (2 * (1 - _KR)), -_KB / (2 * (1 - _KR))]], dtype=torch.float64)
+_YCC_TO_RGB = torch.linalg.inv(_RGB_TO_YCC).float()
+_RGB_TO_YCC = _RGB_TO_YCC.float()
+_CHROMA_OFFSET = torch.tensor([0.0, 128.0, 128.0])
 
 
 class ProxyOutput(NamedTuple):
@@ -56,12 +66,16 @@ class ImageProxy(nn.Module):
         rate: a rate model or its name: ``"jpeg"``/``"hevc"`` (calibrated to the real codec),
             ``"gaussian"``/``"laplacian"`` (calibration-free), see :mod:`proxies.rate`.
         learn_step: train θ (else Δ stays at ``step``).
+        colour: ``"none"`` (every channel coded as given) or ``"ycbcr"`` (3 channels, JFIF).
     """
 
     def __init__(self, step: float = 8.0, quantizer: str = "ste",
                  subsampling: Literal["444", "420"] = "444", rate: RateModel | str = "jpeg",
-                 learn_step: bool = True) -> None:
+                 learn_step: bool = True, colour: Literal["none", "ycbcr"] = "none") -> None:
         super().__init__()
+        if colour not in ("none", "ycbcr"):
+            raise ValueError(f"unknown colour {colour!r}; choose from: none, ycbcr")
+        self.colour = colour
         if quantizer not in QUANTIZERS:
             raise ValueError(f"unknown quantizer {quantizer!r}; choose from: {', '.join(QUANTIZERS)}")
         if subsampling not in ("444", "420"):
@@ -73,7 +87,8 @@ class ImageProxy(nn.Module):
 
     def config(self) -> dict[str, str]:
         """The experiment knobs of this proxy, ready to log."""
-        return {"quantizer": self.quantizer, "subsampling": self.subsampling, "rate": self.rate.name}
+        out = {"quantizer": self.quantizer, "subsampling": self.subsampling, "rate": self.rate.name}
+        return out if self.colour == "none" else {**out, "colour": self.colour}
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.config().items())
@@ -84,8 +99,12 @@ class ImageProxy(nn.Module):
             raise ValueError(f"expected an N x C x H x W bottleneck, got shape {tuple(bottleneck.shape)}")
         if self.subsampling == "420" and bottleneck.shape[1] != 3:
             raise ValueError(f"4:2:0 needs 3 channels, got {bottleneck.shape[1]}; use '444'")
+        if self.colour == "ycbcr" and bottleneck.shape[1] != 3:
+            raise ValueError(f"colour ycbcr needs 3 channels, got {bottleneck.shape[1]}; use colour none")
         with torch.autocast(device_type=bottleneck.device.type, enabled=False):
             x = ste_round(bottleneck.float().clamp(0, 255))
+            if self.colour == "ycbcr":
+                x = ste_round(_to_ycbcr(x).clamp(0, 255))
             delta = self.step_size() if step is None else torch.as_tensor(
                 step, dtype=torch.float32, device=x.device)
             groups, recons = [], []
@@ -97,6 +116,8 @@ class ImageProxy(nn.Module):
                 recon = block_idct(dequant) + LEVEL_SHIFT
                 recons.append(recon[..., : pixels.shape[-2], : pixels.shape[-1]])
             recon = self._merge(recons, x.shape[-2:])
+            if self.colour == "ycbcr":
+                recon = ste_round(_to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
@@ -116,3 +137,14 @@ class ImageProxy(nn.Module):
         if self.subsampling == "420":
             recons = [recons[0], lanczos3_up2(recons[1])[..., : size[0], : size[1]]]
         return ste_round(torch.cat(recons, dim=1).clamp(0, 255))
+
+
+
+def _to_ycbcr(rgb: Tensor) -> Tensor:
+    off = _CHROMA_OFFSET.to(rgb)[None, :, None, None]
+    return torch.einsum("ij,njhw->nihw", _RGB_TO_YCC.to(rgb), rgb) + off
+
+
+def _to_rgb(ycc: Tensor) -> Tensor:
+    off = _CHROMA_OFFSET.to(ycc)[None, :, None, None]
+    return torch.einsum("ij,njhw->nihw", _YCC_TO_RGB.to(ycc), ycc - off)

@@ -184,3 +184,21 @@ def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
     err = np.sqrt(np.mean((recon.astype(float) - src.astype(float)) ** 2)) / peak
     limit = {"hdr": 2e-3, "gray400": 0.2, "lowres": 0.1}[name]  # MSB mid-point / missing colour / blur
     assert err < limit, err
+
+
+def test_yuv611_distortion_weighs_planes_like_psnr_yuv(images) -> None:
+    """yuv611 = (6·MSE_Y + MSE_Cb + MSE_Cr) / 8 on JFIF YCbCr, checked against the metric's own conversion."""
+    from bench.metrics.psnr import rgb_to_ycbcr
+    from bench.train import squared_error
+
+    ref = images[0][:32, :32].astype(np.float64)
+    rng = np.random.default_rng(1)
+    dist = np.clip(ref + rng.normal(0, 6, ref.shape) + [8.0, -4.0, 0.0], 0, 255)
+    planes = [np.mean((a - b) ** 2) for a, b in zip(rgb_to_ycbcr(ref, 8), rgb_to_ycbcr(dist, 8), strict=True)]
+    want = (6 * planes[0] + planes[1] + planes[2]) / 8
+    to_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+    got = float(squared_error(to_t(ref), to_t(dist), "yuv611")[0])
+    assert got == pytest.approx(want, rel=1e-4)
+    assert float(squared_error(to_t(ref), to_t(dist), "rgb")[0]) == pytest.approx(np.mean((ref - dist) ** 2), rel=1e-4)
+    with pytest.raises(ValueError, match="yuv611 needs RGB"):
+        squared_error(to_t(ref[..., :1]), to_t(dist[..., :1]), "yuv611")

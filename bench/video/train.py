@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from bench.config import TrainConfig
-from bench.train import TrainHooks, _flags, _psnr
+from bench.train import TrainHooks, _flags, _psnr, squared_error
 from bench.video.sandwich import VideoSandwich
 from bench.video.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
@@ -33,7 +33,7 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
     out = model(s, flow)
     n, t, c, h, w = s.shape
     elems = t * c * h * w
-    mse = ((s - out.recon) ** 2).flatten(1).mean(1)
+    mse = squared_error(s, out.recon, cfg.distortion)
     dist = cfg.mse_weight * mse
     if lpips is not None and cfg.lpips_weight > 0:
         lp = lpips(out.recon.flatten(0, 1) / 255 * 2 - 1, s.flatten(0, 1) / 255 * 2 - 1).view(n, t).mean(1)
