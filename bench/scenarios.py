@@ -3,7 +3,8 @@
 A scenario turns a loaded file into the array every method receives and fixes its bit depth, so
 all methods in an experiment see exactly the same pixels. Sandwich scenarios also fix the
 bottleneck (channels, chroma format, resolution, 8-bit container) and the real codec mode that
-carries it, with no colour transform except where the codec's own JFIF YCbCr is named (lowres; METHOD §1, §6).
+carries it, with no colour transform except where the codec's own JFIF YCbCr is named (lowres,
+perceptual; METHOD §1, §6).
 """
 from __future__ import annotations
 
@@ -111,9 +112,9 @@ for _s in (
     Scenario("hdr", "16-bit RGB through an 8-bit 4:4:4 codec; 16-bit PSNR", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
              _hdr16, Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
              transfer=HDR_TRANSFER),
-    Scenario("perceptual", "RGB through a 4:4:4 codec, trained for LPIPS (+ MSE anchor)", 3, 8,
+    Scenario("perceptual", "RGB through a 4:4:4 JPEG (its own YCbCr, flat tables), trained for LPIPS (+ MSE anchor)", 3, 8,
              ("psnr-rgb", "ms-ssim-rgb", "lpips-alex", "lpips-vgg"), _rgb8,
-             Bottleneck(3, "444", codec_options=_jpeg("raw", chroma="444"))),
+             Bottleneck(3, "444", codec_options=_jpeg("rgb", chroma="444"), colour="ycbcr")),
     Scenario("multichannel", "N-channel 8-bit maps through N single-channel codecs", None, 8, ("psnr-rgb",),
              _any8, Bottleneck(None, "444", codec_options=_jpeg("planes"))),
 ):
