@@ -152,7 +152,14 @@ class NetConfig(_Optional):
     unet: bool = True
     init: Literal["random", "conventional"] = Field(
         default="random", description="conventional: the MLP starts as the scenario's usual map (identity, "
-        "BT.601 luma, gray replicated), so training starts at the baseline; pair it with alpha0: 0")
+        "BT.601 luma, gray replicated) and the U-Net's last layer at zero, so training starts at the baseline")
+
+    @model_validator(mode="after")
+    def _conventional_needs_alpha(self) -> NetConfig:
+        if self.init == "conventional" and self.unet and self.alpha0 == 0:
+            raise ValueError("init: conventional starts the U-Net's last layer at zero, so with alpha0: 0 the "
+                             "U-Net would never train; keep alpha0 > 0 (e.g. 1.0)")
+        return self
 
 
 class ProxyConfig(_Strict):
@@ -162,12 +169,15 @@ class ProxyConfig(_Strict):
 
 
 class TrainConfig(_Optional):
-    _default_hidden = {"distortion": "rgb"}
+    _default_hidden = {"distortion": "rgb", "lr_schedule": "constant"}
 
     steps: int = Field(default=1500, ge=1)
     batch: int = Field(default=8, ge=1)
     crop: int = Field(default=128, ge=16)
     lr: float = Field(default=1e-3, gt=0)
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        default="constant", description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
+        "(Adam's step noise at a constant lr is ~0.1 LSB at the output, too much for HDR)")
     step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")

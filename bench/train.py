@@ -196,6 +196,9 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     bar = tqdm(range(start, cfg.steps), desc=f"train {name}", file=sys.stderr, disable=not sys.stderr.isatty(),
                initial=start, total=cfg.steps)
     for it in bar:
+        if cfg.lr_schedule == "cosine":  # from the step count alone, so a resumed run continues the same curve
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * it / cfg.steps))
         terms = hooks.loss(model, hooks.batch(rng))
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -211,7 +214,8 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
             check = {"iteration": step_no, **hooks.check(model)}
             checks.append(check)
             rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
-            print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB @ "
+            yuv = f" (YUV {check['real_psnr_yuv']:.2f} dB)" if "real_psnr_yuv" in check else ""
+            print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
                   f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
                   f"step {check['real_step']:g}, {rate:.2f} it/s", file=sys.stderr, flush=True)
             ratio = {"check_proxy_real_rate_ratio": check["proxy_bpp"] / check["real_bpp"]} if check.get("real_bpp") else {}

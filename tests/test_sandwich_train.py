@@ -167,9 +167,9 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
 
 @pytest.mark.parametrize("name", ["hdr", "gray400", "lowres"])
 def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
-    """init: conventional + alpha0 0 — before any training the sandwich is the usual adaptation
+    """init: conventional — before any training the sandwich is the usual adaptation
     (8 MSBs / luma / ↓2) around the same real codec, so training starts at the baseline, not below it."""
-    net = {"encoder": [8], "decoder": [8, 8], "alpha0": 0.0, "init": "conventional"}
+    net = {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0, "init": "conventional"}
     c = SandwichMethodConfig.model_validate({"name": "c", "kind": "sandwich", "lambdas": [30], "pre": net, "post": net})
     scenario = SCENARIOS.get(name)
     src = images[1][:64, :64]
@@ -184,6 +184,35 @@ def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
     err = np.sqrt(np.mean((recon.astype(float) - src.astype(float)) ** 2)) / peak
     limit = {"hdr": 2e-3, "gray400": 0.2, "lowres": 0.1}[name]  # MSB mid-point / missing colour / blur
     assert err < limit, err
+    # ... and the U-Nets (last layer at zero, alpha 1) get gradients from the first step
+    s = torch.from_numpy(src.astype(np.float32)).permute(2, 0, 1)[None]
+    loss_terms(model, s, 30.0, c.train)["loss"].backward()
+    for p in (model.pre, model.post):
+        assert float(p.unet.head.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="U-Net would never train"):
+        SandwichMethodConfig.model_validate({"name": "c", "kind": "sandwich", "lambdas": [30],
+                                             "pre": {**net, "alpha0": 0.0}})
+
+
+def test_cosine_schedule_ends_near_zero_lr(images, tmp_path: Path) -> None:
+    """lr_schedule cosine: the lr follows lr·(1 + cos(π·step/steps))/2 from the step count (so a resumed
+    run continues the same curve); the last of 20 steps runs below 1 % of the start."""
+    c = cfg(60.0, 20, lr_schedule="cosine")
+    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    seen: list[float] = []
+    orig = torch.optim.Adam.step
+
+    def spy(self, *a, **k):  # record the lr each step uses
+        seen.append(self.param_groups[0]["lr"])
+        return orig(self, *a, **k)
+
+    torch.optim.Adam.step = spy
+    try:
+        train(model, c.train, 60.0, images, device="cpu", seed=0, workdir=tmp_path, log=Log(), name="t")
+    finally:
+        torch.optim.Adam.step = orig
+    assert seen[0] == pytest.approx(c.train.lr)
+    assert seen == sorted(seen, reverse=True) and seen[-1] < 0.01 * c.train.lr
 
 
 def test_yuv611_distortion_weighs_planes_like_psnr_yuv(images) -> None:

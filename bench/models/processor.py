@@ -111,12 +111,17 @@ class Processor(nn.Module):
         The first ``in_ch`` hidden units carry x̃ through sin(gain·x̃) ≈ gain·x̃ (|x̃| <= 1/2, so the
         cubic error is below 1e-4 of full scale) and the output layer undoes the gain; the other hidden
         units keep their random input weights with zero output weights, so they join as training goes.
+        The U-Net's last conv starts at zero: its branch adds nothing yet, but (unlike alpha = 0) its
+        weights get gradients from the first step.
         """
         first, last = self.mlp[0], self.mlp[-1]
         if len(self.mlp) != 3 or first.out_channels < self.in_ch:
             raise ValueError("a conventional start needs one hidden sin layer at least as wide as the input")
         if tuple(matrix.shape) != (self.out_ch, self.in_ch):
             raise ValueError(f"expected a {self.out_ch}x{self.in_ch} matrix, got {tuple(matrix.shape)}")
+        if self.unet is not None:  # the U-Net joins from zero with its gradient path open (alpha stays)
+            self.unet.head.weight.zero_()
+            self.unet.head.bias.zero_()
         first.weight[: self.in_ch].zero_()
         first.weight[: self.in_ch, :, 0, 0] = gain * torch.eye(self.in_ch)
         first.bias[: self.in_ch].zero_()

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from bench.config import TrainConfig
+from bench.metrics.psnr import psnr_yuv
 from bench.train import TrainHooks, _flags, _psnr, squared_error
 from bench.video.sandwich import VideoSandwich
 from bench.video.train_clips import ClipSampler
@@ -50,15 +51,17 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
 
 
 def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]], device: str) -> dict[str, float]:
-    """Real-codec PSNR-RGB and bits per pixel of fixed clips at the current QP, next to the proxy's."""
+    """Real-codec PSNR-RGB (and PSNR-YUV 6:1:1, what video experiments report) and bits per pixel of
+    fixed clips at the current QP, next to the proxy's."""
     model.eval()
     qp = model.real_qp()
-    real_psnr, real_bpp, proxy_psnr, proxy_bpp = [], [], [], []
+    real_psnr, real_yuv, real_bpp, proxy_psnr, proxy_bpp = [], [], [], [], []
     with torch.inference_mode():
         for frames, flow in clips:
             t, h, w = frames.shape[:3]
             recon, res, _ = model.code_clip(frames, qp, CHECK_FPS, device)
             real_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
+            real_yuv.append(np.mean([psnr_yuv(a, b, 8) for a, b in zip(frames, recon, strict=True)]))
             real_bpp.append(8.0 * res.nbytes / (t * h * w))
             s = torch.from_numpy(frames.astype(np.float32)).permute(0, 3, 1, 2)[None].to(device)
             out = model(s, torch.from_numpy(flow)[None].to(device))
@@ -66,7 +69,8 @@ def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]]
             proxy_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, prox, strict=True)]))
             proxy_bpp.append(float(out.proxy.rate_bits[0]) / (t * h * w))
     model.train()
-    return {"real_psnr": float(np.mean(real_psnr)), "real_bpp": float(np.mean(real_bpp)),
+    return {"real_psnr": float(np.mean(real_psnr)), "real_psnr_yuv": float(np.mean(real_yuv)),
+            "real_bpp": float(np.mean(real_bpp)),
             "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
             "real_step": qp_to_step(qp), "real_qp": float(qp)}
 
