@@ -3,8 +3,8 @@
 A scenario turns a loaded file into the array every method receives and fixes its bit depth, so
 all methods in an experiment see exactly the same pixels. Sandwich scenarios also fix the
 bottleneck (channels, chroma format, resolution, 8-bit container) and the real codec mode that
-carries it, with no colour transform except where the codec's own JFIF YCbCr is named (lowres,
-perceptual; METHOD §1, §6).
+carries it, with no colour transform except where the codec's own JFIF YCbCr is named (perceptual;
+METHOD §1, §6).
 """
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ for _s in (
     Scenario("gray400", "RGB through a 1-channel (4:0:0) codec: colour over a grayscale codec", 3, 8,
              _RGB_METRICS, _rgb8, Bottleneck(1, "444", codec_options=_jpeg("gray"))),
     Scenario("lowres", "RGB through a 4:4:4 codec at half resolution (HR over LR)", 3, 8, _RGB_METRICS, _rgb8,
-             Bottleneck(3, "444", factor=2, codec_options=_jpeg("rgb", chroma="444"), colour="ycbcr")),
+             Bottleneck(3, "444", factor=2, codec_options=_jpeg("raw", chroma="444"))),
     Scenario("hdr", "16-bit RGB through an 8-bit 4:4:4 codec; 16-bit PSNR", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
              _hdr16, Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
              transfer=HDR_TRANSFER),
