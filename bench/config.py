@@ -177,7 +177,7 @@ class TrainConfig(_Optional):
     lr: float = Field(default=1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine"] = Field(
         default="constant", description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
-        "(Adam's step noise at a constant lr is ~0.1 LSB at the output, too much for HDR)")
+        "(Adam keeps moving every weight by ~lr per step at a constant lr)")
     step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")

@@ -23,10 +23,10 @@ import torch
 from torch import Tensor, nn
 
 from bench.codecs import EncodeResult, get_codec
-from bench.codecs.planes import RGB_TO_YCBCR, YCBCR_TO_RGB
 from bench.config import NetConfig, SandwichMethodConfig
 from bench.models.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
+from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
 
 
@@ -112,8 +112,7 @@ class Sandwich(nn.Module):
         if self.bottleneck_channels == 1 and s.shape[1] == 3:
             x = (s * s.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
         elif self.spec.subsampling == "420":  # the codec's own YCbCr 4:2:0 path (JFIF full range)
-            x = torch.einsum("ij,njhw->nihw", x.new_tensor(RGB_TO_YCBCR), x)
-            x = x + x.new_tensor([0.0, 128.0, 128.0])[None, :, None, None]
+            x = to_ycbcr(x)
         if self.spec.factor == 2:
             h, w = x.shape[-2:]
             x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
@@ -127,8 +126,7 @@ class Sandwich(nn.Module):
         if self.spec.factor == 2:
             x = lanczos3_up2(x)
         if self.spec.subsampling == "420":
-            x = x - x.new_tensor([0.0, 128.0, 128.0])[None, :, None, None]
-            x = torch.einsum("ij,njhw->nihw", x.new_tensor(YCBCR_TO_RGB), x)
+            x = to_rgb(x)
         if x.shape[1] == 1 and self.source_channels == 3:
             x = x.expand(-1, 3, -1, -1)
         return x[..., : out_size[0], : out_size[1]]

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.codecs.planes import RGB_TO_YCBCR
 from bench.config import TrainConfig
 from bench.data import random_crop
 from bench.method import RunLog
 from bench.sandwich import Sandwich, quantise_step
+from proxies.colour import linear_ycbcr
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 
@@ -50,7 +50,6 @@ def _batch(images: list[np.ndarray], cfg: TrainConfig, rng: np.random.Generator,
     return torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
-_YUV611 = torch.tensor(RGB_TO_YCBCR, dtype=torch.float32)
 _YUV611_W = torch.tensor([6.0, 1.0, 1.0]) / 8
 
 
@@ -62,8 +61,8 @@ def squared_error(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> torc
         if err.shape[-3] != 3:
             raise ValueError(f"train.distortion yuv611 needs RGB sources, got {err.shape[-3]} channels; "
                              "use distortion: rgb")
-        m = _YUV611.to(err.device)
-        err = torch.einsum("ij,...jhw->...ihw", m, err) * _YUV611_W.to(err.device).sqrt()[:, None, None] * 3**0.5
+        weight = 3 * _YUV611_W.to(err)[:, None, None]  # the mean over 3 planes x 3 = the weighted sum
+        return (linear_ycbcr(err) ** 2 * weight).flatten(1).mean(1)
     return (err**2).flatten(1).mean(1)
 
 

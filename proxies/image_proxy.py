@@ -26,20 +26,13 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from proxies.colour import to_rgb, to_ycbcr
 from proxies.dct import block_dct, block_idct, pad_symmetric
 from proxies.quantizers import QUANTIZERS, StepSize, quantize, ste_round
 from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros
 from proxies.resample import downsample2, lanczos3_up2
 
 LEVEL_SHIFT = 128.0
-_KR, _KB = 0.299, 0.114  # JFIF (BT.601 full range), as libjpeg converts RGB <-> YCbCr
-_KG = 1 - _KR - _KB
-_RGB_TO_YCC = torch.tensor([[_KR, _KG, _KB],
-                            [-_KR / (2 * (1 - _KB)), -_KG / (2 * (1 - _KB)), 0.5],
-                            [0.5, -_KG / (2 * (1 - _KR)), -_KB / (2 * (1 - _KR))]], dtype=torch.float64)
-_YCC_TO_RGB = torch.linalg.inv(_RGB_TO_YCC).float()
-_RGB_TO_YCC = _RGB_TO_YCC.float()
-_CHROMA_OFFSET = torch.tensor([0.0, 128.0, 128.0])
 
 
 class ProxyOutput(NamedTuple):
@@ -104,7 +97,7 @@ class ImageProxy(nn.Module):
         with torch.autocast(device_type=bottleneck.device.type, enabled=False):
             x = ste_round(bottleneck.float().clamp(0, 255))
             if self.colour == "ycbcr":
-                x = ste_round(_to_ycbcr(x).clamp(0, 255))
+                x = ste_round(to_ycbcr(x).clamp(0, 255))
             delta = self.step_size() if step is None else torch.as_tensor(
                 step, dtype=torch.float32, device=x.device)
             groups, recons = [], []
@@ -117,7 +110,7 @@ class ImageProxy(nn.Module):
                 recons.append(recon[..., : pixels.shape[-2], : pixels.shape[-1]])
             recon = self._merge(recons, x.shape[-2:])
             if self.colour == "ycbcr":
-                recon = ste_round(_to_rgb(recon).clamp(0, 255))
+                recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
@@ -138,13 +131,3 @@ class ImageProxy(nn.Module):
             recons = [recons[0], lanczos3_up2(recons[1])[..., : size[0], : size[1]]]
         return ste_round(torch.cat(recons, dim=1).clamp(0, 255))
 
-
-
-def _to_ycbcr(rgb: Tensor) -> Tensor:
-    off = _CHROMA_OFFSET.to(rgb)[None, :, None, None]
-    return torch.einsum("ij,njhw->nihw", _RGB_TO_YCC.to(rgb), rgb) + off
-
-
-def _to_rgb(ycc: Tensor) -> Tensor:
-    off = _CHROMA_OFFSET.to(ycc)[None, :, None, None]
-    return torch.einsum("ij,njhw->nihw", _YCC_TO_RGB.to(ycc), ycc - off)
