@@ -17,6 +17,7 @@ from PIL import Image
 
 from bench.errors import BenchError, DataError
 from bench.metrics.lpips import (
+    ReferenceCache,
     _features,
     _load_backbone,
     _NumpyOnlyUnpickler,
@@ -117,3 +118,22 @@ def test_batch_gray_and_cache(kodim) -> None:
         get_lpips("squeeze")
     with pytest.raises(DataError, match="LPIPS-alex needs at least 31x31 pixels, got 64x30"):
         lpips_distance(ref[:30], dist[:30])
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_reference_cache_gives_the_pair_distance_and_stops_at_its_cap(kodim, net: str) -> None:
+    ref, other = kodim(4, crop=(64, 96)), kodim(5, crop=(64, 96))
+    model = get_lpips(net)
+    cache = ReferenceCache()
+    for q in (80, 20):
+        dist = _jpeg(ref, q)
+        cached = model.from_reference_units(cache.units(model, ref, 8), to_lpips_input(dist, 8))
+        direct = model(to_lpips_input(ref, 8), to_lpips_input(dist, 8))
+        assert float(cached[0]) == pytest.approx(float(direct[0]), rel=1e-5, abs=1e-7)
+    assert len(cache._units) == 1 and cache.units(model, ref, 8) is cache.units(model, ref, 8)
+    one = cache.used
+    assert cache.units(model, other, 8) is not cache.units(model, ref, 8)  # keyed by content
+    full = ReferenceCache(max_bytes=one)  # room for one reference only
+    full.units(model, ref, 8)
+    full.units(model, other, 8)
+    assert len(full._units) == 1 and full.used <= full.max_bytes

@@ -137,9 +137,10 @@ def test_hdr_scaling_is_equivariant():
     torch.testing.assert_close(proc16(x * 256), proc8(x) * 256, rtol=1e-5, atol=1e-2)
 
 
-def test_bf16_autocast_runs_and_scales_in_float32():
-    """The branches run in bf16, s·y + m in fp32: outputs above 128, where bf16 can only
-    hold integers, still carry fractions (METHOD §10: bf16 scaling loses grey levels)."""
+def test_bf16_autocast_runs_the_unet_only_and_scales_in_float32():
+    """The U-Net runs in bf16, the MLP and s·y + m in fp32: outputs above 128, where bf16 can only
+    hold integers, still carry fractions (METHOD §10: bf16 scaling loses grey levels), and without
+    the U-Net's share the output is the float32 one."""
     proc = Processor(3, 3, **SMALL, alpha0=1.0, autocast_bf16=True, resample="up2")
     ref = Processor(3, 3, **SMALL, alpha0=1.0, resample="up2")
     ref.load_state_dict(proc.state_dict())
@@ -151,6 +152,10 @@ def test_bf16_autocast_runs_and_scales_in_float32():
     assert (out - ref(x)).abs().max() < 3.0  # bf16 branches: within a few grey levels
     out.sum().backward()
     assert proc.alpha.grad is not None
+    with torch.no_grad():
+        proc.alpha.zero_()
+        ref.alpha.zero_()
+    torch.testing.assert_close(proc(x), ref(x), rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("resample", ["none", "down2", "up2"])

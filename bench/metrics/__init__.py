@@ -3,7 +3,7 @@
 Each ``Metric`` carries what RD code and reports need to know about it (direction, unit, whether
 BD deltas are in dB), so nothing downstream special-cases LPIPS or VMAF. ``compute_metrics``
 checks a pair once and shares conversions between metrics (one MS-SSIM for its linear and dB
-keys, one LPIPS input tensor for both nets). Heavy modules (torch, ffmpeg) load on first use.
+keys, LPIPS reference features across pairs). Heavy modules (torch, ffmpeg) load on first use.
 """
 from __future__ import annotations
 
@@ -30,19 +30,10 @@ class _Pair:
 
         return ms_ssim_rgb(self.ref, self.dist, self.bitdepth)
 
-    @functools.cached_property
-    def lpips_inputs(self) -> tuple:
-        from bench.metrics.lpips import to_lpips_input
-
-        return to_lpips_input(self.ref, self.bitdepth), to_lpips_input(self.dist, self.bitdepth)
-
     def lpips(self, net: str) -> float:
-        import torch
+        from bench.metrics.lpips import lpips_distance
 
-        from bench.metrics.lpips import get_lpips
-
-        with torch.no_grad():
-            return float(get_lpips(net)(*self.lpips_inputs)[0])
+        return lpips_distance(self.ref, self.dist, net, self.bitdepth)
 
     def vmaf(self, model: str) -> float:
         from bench.metrics.vmaf import vmaf_image

@@ -178,6 +178,9 @@ class LPIPS(nn.Module):
         }
 
     def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if min(x.shape[-2:]) < MIN_SIDE[self.net]:
+            raise DataError(f"LPIPS-{self.net} needs at least {MIN_SIDE[self.net]}x"
+                            f"{MIN_SIDE[self.net]} pixels, got {x.shape[-1]}x{x.shape[-2]}")
         x = (x - self.shift) / self.scale
         out = []
         for i, layer in enumerate(self.features):
@@ -186,14 +189,22 @@ class LPIPS(nn.Module):
                 out.append(x)
         return out
 
+    def reference_units(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Unit-normalised taps of a reference batch, for :meth:`from_reference_units`."""
+        return [_unit(f) for f in self._taps(x)]
+
+    def from_reference_units(self, units: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        """Distances of ``y`` to the reference whose :meth:`reference_units` are given; shape (N,)."""
+        total = y.new_zeros(y.shape[0])
+        for lin, u, f in zip(self.lins, units, self._taps(y), strict=True):
+            total = total + lin((u - _unit(f)) ** 2).mean(dim=(1, 2, 3))
+        return total
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Distances of two NCHW RGB batches in [-1, 1]; shape (N,)."""
         if x.shape != y.shape or x.ndim != 4 or x.shape[1] != 3:
             raise BenchError(f"LPIPS needs two N x 3 x H x W batches of one shape, got "
                              f"{tuple(x.shape)} and {tuple(y.shape)}")
-        if min(x.shape[-2:]) < MIN_SIDE[self.net]:
-            raise DataError(f"LPIPS-{self.net} needs at least {MIN_SIDE[self.net]}x"
-                            f"{MIN_SIDE[self.net]} pixels, got {x.shape[-1]}x{x.shape[-2]}")
         n = x.shape[0]
         total = x.new_zeros(n)
         for lin, f in zip(self.lins, self._taps(torch.cat([x, y])), strict=True):
@@ -214,8 +225,40 @@ def to_lpips_input(img: np.ndarray, bitdepth: int) -> torch.Tensor:
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x[:, :3]
 
 
+class ReferenceCache:
+    """Backbone taps of reference images, so an RD sweep runs the backbone once per source image.
+
+    An evaluation scores every decode of an item against the same source (LPIPS-VGG on a Kodak
+    image: about 5 s of backbone per image on one core), so caching the reference halves the
+    LPIPS work. The cache fills up to ``max_bytes`` (a VGG Kodak reference takes about 200 MB) and
+    then stops adding: the evaluation cycles over the same items, where a least-recently-used
+    cache would evict each entry just before its reuse.
+    """
+
+    def __init__(self, max_bytes: int = 2 << 30) -> None:
+        self.max_bytes, self.used = max_bytes, 0
+        self._units: dict[tuple, list[torch.Tensor]] = {}
+
+    def units(self, model: LPIPS, ref: np.ndarray, bitdepth: int) -> list[torch.Tensor]:
+        key = (model.net, ref.shape, ref.dtype.str, bitdepth, hashlib.sha256(ref.tobytes()).digest())
+        if key in self._units:
+            return self._units[key]
+        units = model.reference_units(to_lpips_input(ref, bitdepth))
+        size = sum(u.numel() * u.element_size() for u in units)
+        if self.used + size <= self.max_bytes:
+            self._units[key] = units
+            self.used += size
+        return units
+
+
+_REFERENCES = ReferenceCache()
+
+
 def lpips_distance(ref: np.ndarray, dist: np.ndarray, net: str = "alex", bitdepth: int = 8) -> float:
-    """LPIPS between two H x W x C images (RGB, or gray repeated to RGB)."""
+    """LPIPS between two H x W x C images (RGB, or gray repeated to RGB); ``ref``'s backbone taps
+    are cached (:class:`ReferenceCache`)."""
     ref, dist = check_pair(ref, dist, bitdepth)
+    model = get_lpips(net)
     with torch.no_grad():
-        return float(get_lpips(net)(to_lpips_input(ref, bitdepth), to_lpips_input(dist, bitdepth))[0])
+        units = _REFERENCES.units(model, ref, bitdepth)
+        return float(model.from_reference_units(units, to_lpips_input(dist, bitdepth))[0])

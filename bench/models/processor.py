@@ -73,9 +73,11 @@ class Processor(nn.Module):
             branch sum; odd sides are first replicate-padded to even, so 67x93 -> 34x47);
             ``"up2"`` (post: Lanczos3 ↑2 before the branches, 34x47 -> 68x94; pass
             ``out_size`` to crop back to the source size).
-        autocast_bf16: run the branches under bf16 autocast; normalisation, resampling, the α
-            sum and the output scaling stay in float32 (bf16 at s·y + m loses grey levels
-            near 255, METHOD §10).
+        autocast_bf16: run the U-Net under bf16 autocast, channels-last (on this CPU's AMX a
+            lowres training step took 0.24 s instead of 0.33 s channels-first and 0.55 s in
+            float32). The MLP, which carries the image itself, normalisation, resampling, the α
+            sum and the output scaling stay in float32: bf16 keeps 8 significant bits, about one
+            grey level on the MLP's output (METHOD §10).
         down, pad: U-Net options, see :class:`~bench.models.unet.UNet`.
     """
 
@@ -135,11 +137,10 @@ class Processor(nn.Module):
         xt = (x - self.m) / self.s
         if self.resample == "up2":
             xt = lanczos3_up2(xt)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
-            y_mlp = self.mlp(xt)
-            y_unet = None if self.unet is None else self.unet(xt)
-        y = y_mlp.to(xt.dtype)
-        if y_unet is not None:
+        y = self.mlp(xt)
+        if self.unet is not None:
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.autocast_bf16):
+                y_unet = self.unet(xt.contiguous(memory_format=torch.channels_last))
             y = y + self.alpha * y_unet.to(xt.dtype)
         if self.resample == "down2":
             h, w = y.shape[-2:]
