@@ -60,13 +60,14 @@ def _build_codec(where: str, m: CodecMethodConfig) -> Method:
         raise ConfigError(f"{where}.options: {exc}") from None
 
 
-def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int) -> list[Method]:
+def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int,
+                    seed: int) -> list[Method]:
     if scenario.bottleneck is None:
         sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
         raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
                           f"use one of: {sandwich}")
     try:
-        return [SandwichMember(m, scenario, gamma, channels) for gamma in m.lambdas]
+        return [SandwichMember(m, scenario, gamma, channels, seed) for gamma in m.lambdas]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -85,13 +86,14 @@ def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario,
     return CompressAIMethod(m, folder, own)
 
 
-def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset) -> list[Method]:
+def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset,
+                  seed: int) -> list[Method]:
     """The harness methods one config entry stands for (a sandwich gives one per lambda)."""
     where = f"methods.{i} ({m.name})"
     if isinstance(m, CodecMethodConfig):
         return [_build_codec(where, m)]
     if isinstance(m, SandwichMethodConfig):
-        return _build_sandwich(where, m, scenario, channels)
+        return _build_sandwich(where, m, scenario, channels, seed)
     if isinstance(m, CompressAIMethodConfig):
         return [_build_compressai(where, m, scenario, channels, eval_set)]
     raise ConfigError(f"{where}: method kind {m.kind!r} cannot be built here")
@@ -135,5 +137,5 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     n_channels = channels.pop()
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build_method(i, m, scenario, n_channels, eval_set)]
+               for built in _build_method(i, m, scenario, n_channels, eval_set, cfg.seed)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources)

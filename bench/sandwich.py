@@ -16,6 +16,8 @@ the conventional adaptation of S, g learns to restore it).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -34,6 +36,17 @@ class SandwichOutput(NamedTuple):
     recon: Tensor  # Ŝ on the source scale (float)
     bottleneck: Tensor  # B on the 0..255 scale, before the codec
     proxy: ProxyOutput
+
+
+@contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Build nets under ``torch.manual_seed(seed)`` and leave the global RNG as it was.
+
+    torch seeds its default generator randomly in every process, so without this two runs of one
+    config started from different weights (and trained to different results)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def floor_ste(x: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ import numpy as np
 from bench.config import SandwichMethodConfig
 from bench.method import ItemResult, Method, PrepareContext
 from bench.models.complexity import count_params
-from bench.sandwich import Sandwich, initial_step, quantise_step
+from bench.sandwich import Sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
 from bench.train import TrainResult, train
 
@@ -39,13 +39,15 @@ class LastBottleneck:
 
 
 class SandwichMember(Method):
-    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int) -> None:
+    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int,
+                 seed: int) -> None:
         self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
-        self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init))
+        with seeded_init(seed):
+            self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init))
         self.device = "cpu"
         self.result: TrainResult | None = None
         self._bottleneck = LastBottleneck(lambda src: self.model.bottleneck_image(src, self.device))

@@ -231,3 +231,25 @@ def test_yuv611_distortion_weighs_planes_like_psnr_yuv(images) -> None:
     assert float(squared_error(to_t(ref), to_t(dist), "rgb")[0]) == pytest.approx(np.mean((ref - dist) ** 2), rel=1e-4)
     with pytest.raises(ValueError, match="yuv611 needs RGB"):
         squared_error(to_t(ref[..., :1]), to_t(dist[..., :1]), "yuv611")
+
+
+def test_the_experiment_seed_fixes_the_initial_weights() -> None:
+    """torch seeds its generator randomly per process; the plan must not depend on that."""
+    from bench.config import load_config
+    from bench.plan import build_plan
+
+    cfg = load_config(Path(__file__).resolve().parent.parent / "experiments" / "lowres.yaml", profile="quick")
+
+    def weights(seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(seed)  # a different global state each time
+        sandwich = next(m for m in build_plan(cfg).methods if m.name.startswith("sandwich."))
+        return [p.detach().clone() for p in sandwich.model.parameters()]
+
+    first, second = weights(1), weights(2)
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    after_build = torch.rand(1)  # the build left the global generator where seed 2 put it
+    torch.manual_seed(2)
+    assert torch.equal(torch.rand(1), after_build)
+    other = build_plan(cfg.model_copy(update={"seed": 1})).methods
+    changed = next(m for m in other if m.name.startswith("sandwich.")).model
+    assert not all(torch.equal(a, b) for a, b in zip(first, changed.parameters(), strict=True))

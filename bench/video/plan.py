@@ -33,7 +33,7 @@ def _scenario(cfg: ExperimentConfig) -> Scenario:
         raise ConfigError(f"scenario: {exc}") from None
 
 
-def _build(i: int, m: MethodConfig, scenario: Scenario, stills: Dataset | None) -> list[Method]:
+def _build(i: int, m: MethodConfig, scenario: Scenario, stills: Dataset | None, seed: int) -> list[Method]:
     where = f"methods.{i} ({m.name})"
     if isinstance(m, CodecMethodConfig):
         if m.codec not in VIDEO_CODECS:
@@ -50,7 +50,8 @@ def _build(i: int, m: MethodConfig, scenario: Scenario, stills: Dataset | None) 
             raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; use "
                               "gray400, rgb444, lowres or perceptual")
         try:
-            return [VideoSandwichMember(m, scenario, gamma, stills.items if stills else ()) for gamma in m.lambdas]
+            return [VideoSandwichMember(m, scenario, gamma, stills.items if stills else (), seed)
+                    for gamma in m.lambdas]
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
     raise ConfigError(f"{where}: method kind {m.kind!r} is not available for video (use codec or sandwich)")
@@ -88,5 +89,5 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
         except Exception as exc:  # anything else while decoding is still a bad input file
             raise DataError(f"cannot use {it.path}: {exc}") from None
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build(i, m, scenario, stills)]
+               for built in _build(i, m, scenario, stills, cfg.seed)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, video=True, stills_set=stills)

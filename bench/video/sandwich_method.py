@@ -19,7 +19,7 @@ from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, PrepareContext
 from bench.models.complexity import count_params
-from bench.sandwich import initial_step
+from bench.sandwich import initial_step, seeded_init
 from bench.sandwich_method import LastBottleneck
 from bench.scenarios import Scenario
 from bench.train import TrainResult, train
@@ -33,14 +33,15 @@ from bench.video.train_clips import ClipSampler
 
 class VideoSandwichMember(VideoMethod):
     def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float,
-                 stills: tuple[Item, ...] = ()) -> None:
+                 stills: tuple[Item, ...] = (), seed: int = 0) -> None:
         self.cfg, self.scenario, self.gamma, self.stills = cfg, scenario, gamma, stills
         self.video = cfg.video or VideoSandwichConfig()
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
-        self.model = VideoSandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
+        with seeded_init(seed):
+            self.model = VideoSandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
         self.model.real_video_codec()  # a bad codec option fails at plan time, not after training
         if isinstance(self.video.init_from, RunModelRef):
             check_run_model_ref(self.video.init_from)
