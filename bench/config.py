@@ -182,9 +182,10 @@ class TrainConfig(_Optional):
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
-    distortion: Literal["rgb", "yuv611"] = Field(
-        default="rgb", description="the MSE term: on the source channels, or (6·Y + Cb + Cr)/8 in BT.601 "
-        "full-range YCbCr (RGB sources; the weighting of psnr-yuv, which favours luma)")
+    distortion: Literal["rgb", "yuv611", "psnr-yuv"] = Field(
+        default="rgb", description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
+        "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
+        "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element)")
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real"] = Field(
         default="proxy", description="post_only: train g on the real codec's decoded output instead of the proxy's")

@@ -54,16 +54,43 @@ _YUV611_W = torch.tensor([6.0, 1.0, 1.0]) / 8
 
 
 def squared_error(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> torch.Tensor:
-    """Per-sample mean squared error over everything after the batch axis; ``yuv611`` measures it on
-    BT.601 full-range YCbCr weighted 6:1:1 (channel axis -3), as psnr-yuv weighs the planes."""
+    """Per-sample mean squared error over everything after the batch axis; ``yuv611`` (and
+    ``psnr-yuv``, whose logged MSE this is) measures it on BT.601 full-range YCbCr weighted 6:1:1
+    (channel axis -3), as psnr-yuv weighs the planes."""
     err = s - recon
-    if distortion == "yuv611":
-        if err.shape[-3] != 3:
-            raise ValueError(f"train.distortion yuv611 needs RGB sources, got {err.shape[-3]} channels; "
-                             "use distortion: rgb")
+    if distortion in ("yuv611", "psnr-yuv"):
         weight = 3 * _YUV611_W.to(err)[:, None, None]  # the mean over 3 planes x 3 = the weighted sum
-        return (linear_ycbcr(err) ** 2 * weight).flatten(1).mean(1)
+        return (_ycbcr_error(err, distortion) ** 2 * weight).flatten(1).mean(1)
     return (err**2).flatten(1).mean(1)
+
+
+def _ycbcr_error(err: torch.Tensor, distortion: str) -> torch.Tensor:
+    if err.shape[-3] != 3:
+        raise ValueError(f"train.distortion {distortion} needs RGB sources, got {err.shape[-3]} channels; "
+                         "use distortion: rgb")
+    return linear_ycbcr(err)
+
+
+PSNR_EPS = 1.0  # MSE floor of the dB loss: caps a plane at 48 dB so a flat crop cannot dominate
+
+
+def psnr_yuv_loss(s: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
+    """−PSNR-YUV per sample in dB: the 6:1:1 mean of per-plane PSNRs (0..255 scale), per frame and
+    averaged over frames for ``N x T x 3 x H x W`` clips, exactly as psnr-yuv scores a sequence.
+
+    Why: the metric is a mean of *logarithms*, so a dB of luma is worth six dB of one chroma
+    plane wherever the planes stand; an MSE loss (yuv611) instead weighs errors by size and, next
+    to a colourless anchor's huge chroma error, spends luma fidelity on colour."""
+    mse = (_ycbcr_error(s - recon, "psnr-yuv") ** 2).mean(dim=(-2, -1))  # ... x 3
+    psnr = 10 * torch.log10(255.0**2 / (mse + PSNR_EPS))
+    per_frame = -(psnr * _YUV611_W.to(psnr)).sum(-1)  # N, or N x T for clips
+    return per_frame.flatten(1).mean(1) if per_frame.ndim > 1 else per_frame
+
+
+def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distortion per sample as the loss uses it, MSE per sample for the log)."""
+    mse = squared_error(s, recon, distortion)
+    return (psnr_yuv_loss(s, recon) if distortion == "psnr-yuv" else mse), mse
 
 
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
@@ -73,8 +100,8 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
     n, c, h, w = s.shape
     elems = h * w * c
     scale = 2.0**model.k
-    mse = squared_error(s / scale, out.recon / scale, cfg.distortion)
-    dist = cfg.mse_weight * mse
+    d, mse = distortion_term(s / scale, out.recon / scale, cfg.distortion)
+    dist = cfg.mse_weight * d
     if lpips is not None and cfg.lpips_weight > 0:
         peak = 255.0 * scale
         lp = lpips(out.recon / peak * 2 - 1, s / peak * 2 - 1).flatten()

@@ -13,7 +13,8 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from bench.codecs.ffmpeg_tools import run_ffmpeg
 from bench.errors import DataError
-from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes
+from bench.metrics.psnr import (psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled,
+                               psnr_yuv_pooled_planes)
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +69,9 @@ def test_psnr_yuv_planes_match_ffmpeg_psnr_filter(data_dir: Path, tmp_path: Path
     raw_in = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-i"]
     proc = run_ffmpeg([*raw_in, str(tmp_path / "1.yuv"), *raw_in, str(tmp_path / "0.yuv"),
                        "-lavfi", "psnr", "-f", "null", "-"], what="psnr", param="foreman")
-    m = re.search(rb"PSNR y:([\d.]+) u:([\d.]+) v:([\d.]+)", proc.stderr)
+    m = re.search(rb"PSNR y:([\d.]+) u:([\d.]+) v:([\d.]+) average:([\d.]+)", proc.stderr)
     assert m, proc.stderr[-500:]
-    y, u, v = map(float, m.groups())
+    y, u, v, average = map(float, m.groups())
 
     def planes(f: np.ndarray) -> list[np.ndarray]:
         return [f[: w * h].reshape(h, w), f[w * h: w * h * 5 // 4].reshape(h // 2, w // 2),
@@ -78,6 +79,19 @@ def test_psnr_yuv_planes_match_ffmpeg_psnr_filter(data_dir: Path, tmp_path: Path
 
     assert psnr_yuv_planes(planes(frames[0]), planes(frames[1])) == pytest.approx(
         (6 * y + u + v) / 8, abs=1e-5)
+    # ffmpeg's "average" pools the squared error over every sample of the three planes
+    assert psnr_yuv_pooled_planes(planes(frames[0]), planes(frames[1])) == pytest.approx(average, abs=1e-5)
+
+
+def test_pooled_and_weighted_yuv_psnr_part_on_a_luma_only_decode(pair) -> None:
+    """Gray (luma kept, chroma at mid-grey) scores high on the 6:1:1 mean of plane PSNRs and low on
+    the pooled MSE; a decode off in every plane alike scores about the same on both."""
+    ref, dist = pair
+    luma = np.rint(ref.astype(np.float64) @ [0.299, 0.587, 0.114])
+    gray = np.repeat(luma[..., None], 3, axis=2).astype(np.uint8)
+    assert psnr_yuv(ref, gray) - psnr_yuv_pooled(ref, gray) > 3
+    assert psnr_yuv_pooled(ref, dist) == pytest.approx(psnr_yuv(ref, dist), abs=2.0)
+    assert psnr_yuv_pooled(ref, ref) == math.inf
 
 
 def test_bad_inputs_raise_clear_errors(pair) -> None:

@@ -14,11 +14,11 @@ from bench.metrics import METRICS, compute_metrics
 from bench.metrics.iqa_extra import available, extra_metrics
 from bench.metrics.lpips import lpips_distance
 from bench.metrics.msssim import ms_ssim_db, ms_ssim_rgb
-from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv
+from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_pooled
 from bench.metrics.vmaf import vmaf_image
 from bench.registry import UnknownNameError
 
-ALL = ("psnr-rgb", "psnr-y", "psnr-yuv", "ms-ssim-rgb", "ms-ssim-rgb-db", "lpips-alex",
+ALL = ("psnr-rgb", "psnr-y", "psnr-yuv", "psnr-yuv-pooled", "ms-ssim-rgb", "ms-ssim-rgb-db", "lpips-alex",
        "lpips-vgg", "vmaf", "vmaf-neg")
 
 
@@ -35,7 +35,7 @@ def test_registry_declares_direction_and_units() -> None:
     lower = {k for k in ALL if not METRICS.get(k).higher_is_better}
     assert lower == {"lpips-alex", "lpips-vgg"}
     db = {k for k in ALL if METRICS.get(k).is_db}
-    assert db == {"psnr-rgb", "psnr-y", "psnr-yuv", "ms-ssim-rgb-db"}
+    assert db == {"psnr-rgb", "psnr-y", "psnr-yuv", "psnr-yuv-pooled", "ms-ssim-rgb-db"}
     assert all(METRICS.get(k).unit == ("dB" if k in db else "") for k in ALL)
 
 
@@ -45,7 +45,7 @@ def test_compute_metrics_equals_the_functions(pair) -> None:
     assert list(got) == list(ALL)
     expected = {
         "psnr-rgb": psnr_rgb(ref, dist), "psnr-y": psnr_y(ref, dist),
-        "psnr-yuv": psnr_yuv(ref, dist), "ms-ssim-rgb": ms_ssim_rgb(ref, dist),
+        "psnr-yuv": psnr_yuv(ref, dist), "psnr-yuv-pooled": psnr_yuv_pooled(ref, dist), "ms-ssim-rgb": ms_ssim_rgb(ref, dist),
         "ms-ssim-rgb-db": ms_ssim_db(ms_ssim_rgb(ref, dist)),
         "lpips-alex": lpips_distance(ref, dist, "alex"), "lpips-vgg": lpips_distance(ref, dist, "vgg"),
         "vmaf": vmaf_image(ref, dist), "vmaf-neg": vmaf_image(ref, dist, model="vmaf_v0.6.1neg")}

@@ -233,6 +233,33 @@ def test_yuv611_distortion_weighs_planes_like_psnr_yuv(images) -> None:
         squared_error(to_t(ref[..., :1]), to_t(dist[..., :1]), "yuv611")
 
 
+def test_psnr_yuv_loss_is_minus_the_metric_per_frame(images) -> None:
+    """psnr-yuv = −(6·PSNR_Y + PSNR_Cb + PSNR_Cr)/8 per frame (MSE floored by PSNR_EPS), averaged over a
+    clip's frames as psnr-yuv scores a sequence; checked against the metric's own conversion."""
+    from bench.metrics.psnr import psnr_yuv, rgb_to_ycbcr
+    from bench.train import PSNR_EPS, distortion_term
+
+    rng = np.random.default_rng(2)
+    ref = np.stack([images[0][:32, :32], images[1][:32, :32]]).astype(np.float64)
+    dist = np.rint(np.clip(ref + rng.normal(0, [[[[4.0]]], [[[12.0]]]], ref.shape) + [6.0, -3.0, 0.0], 0, 255))
+
+    def frame_db(a: np.ndarray, b: np.ndarray) -> float:
+        mse = [np.mean((p - q) ** 2) for p, q in zip(rgb_to_ycbcr(a, 8), rgb_to_ycbcr(b, 8), strict=True)]
+        db = [10 * np.log10(255.0**2 / (m + PSNR_EPS)) for m in mse]
+        return (6 * db[0] + db[1] + db[2]) / 8
+
+    to_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(0, 3, 1, 2)  # noqa: E731
+    clip_loss, _ = distortion_term(to_t(ref)[None], to_t(dist)[None], "psnr-yuv")  # 1 clip of 2 frames
+    assert float(clip_loss[0]) == pytest.approx(-np.mean([frame_db(a, b) for a, b in zip(ref, dist)]), abs=1e-3)
+    image_loss, mse = distortion_term(to_t(ref), to_t(dist), "psnr-yuv")  # 2 images
+    assert [float(v) for v in image_loss] == pytest.approx([-frame_db(a, b) for a, b in zip(ref, dist)], abs=1e-3)
+    # the floor is small next to real errors: within 0.1 dB of the metric here
+    metric = psnr_yuv(ref[1].astype(np.uint8), dist[1].astype(np.uint8), 8)
+    assert float(image_loss[1]) == pytest.approx(-metric, abs=0.1)
+    assert [float(v) for v in mse] == pytest.approx([float(v) for v in distortion_term(to_t(ref), to_t(dist),
+                                                                                       "yuv611")[0]])
+
+
 def test_the_experiment_seed_fixes_the_initial_weights() -> None:
     """torch seeds its generator randomly per process; the plan must not depend on that."""
     from bench.config import load_config

@@ -11,7 +11,7 @@ from bench.codecs.video import get_video_codec
 from bench.errors import DataError
 from bench.metrics.lpips import lpips_distance
 from bench.metrics.msssim import ms_ssim_rgb
-from bench.metrics.psnr import plane_psnr, psnr_rgb, psnr_y, psnr_yuv_planes
+from bench.metrics.psnr import plane_psnr, psnr_rgb, psnr_y, psnr_yuv_planes, psnr_yuv_pooled, psnr_yuv_pooled_planes
 from bench.metrics.video import sequence_metrics
 from bench.metrics.vmaf import vmaf_video
 from bench.video import read_video, write_y4m
@@ -39,12 +39,14 @@ def decoded(clip: Clip) -> Clip:
 
 
 def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
-    s = sequence_metrics(clip, decoded, ["psnr-y", "psnr-yuv", "psnr-rgb"])
+    s = sequence_metrics(clip, decoded, ["psnr-y", "psnr-yuv", "psnr-yuv-pooled", "psnr-rgb"])
     want_y = [plane_psnr(a, b) for a, b in zip(clip.planes[0], decoded.planes[0], strict=True)]
     want_yuv = [psnr_yuv_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes])
                 for t in range(T)]  # 4:2:0 chroma at its own resolution
     assert s.per_frame["psnr-y"] == pytest.approx(want_y, abs=1e-12)
     assert s.per_frame["psnr-yuv"] == pytest.approx(want_yuv, abs=1e-12)
+    pooled = [psnr_yuv_pooled_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes]) for t in range(T)]
+    assert s.per_frame["psnr-yuv-pooled"] == pytest.approx(pooled, abs=1e-12)
     assert s.sequence["psnr-y"] == pytest.approx(np.mean(want_y), abs=1e-12)
     ref_rgb, dist_rgb = clip.to_rgb(), decoded.to_rgb()
     assert s.per_frame["psnr-rgb"][2] == pytest.approx(psnr_rgb(ref_rgb[2], dist_rgb[2]), abs=1e-12)
@@ -55,8 +57,9 @@ def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
 
 def test_rgb_arrays_take_the_image_conventions(clip: Clip, decoded: Clip) -> None:
     ref, dist = clip.take(2).to_rgb(), decoded.take(2).to_rgb()
-    s = sequence_metrics(ref, dist, ["psnr-y", "ms-ssim-rgb", "lpips-alex"])
+    s = sequence_metrics(ref, dist, ["psnr-y", "psnr-yuv-pooled", "ms-ssim-rgb", "lpips-alex"])
     assert s.per_frame["psnr-y"][1] == pytest.approx(psnr_y(ref[1], dist[1]), abs=1e-12)
+    assert s.per_frame["psnr-yuv-pooled"][1] == pytest.approx(psnr_yuv_pooled(ref[1], dist[1]), abs=1e-12)
     assert s.per_frame["ms-ssim-rgb"][1] == pytest.approx(ms_ssim_rgb(ref[1], dist[1]), abs=1e-9)
     lp = [lpips_distance(a, b, "alex") for a, b in zip(ref, dist, strict=True)]
     assert s.per_frame["lpips-alex"] == pytest.approx(lp, abs=1e-6)

@@ -83,6 +83,7 @@ def _ms_ssim_db(p: _Pair) -> float:
 _add("psnr-rgb", _psnr("psnr_rgb"), "PSNR, MSE over all channels, peak 2^d-1")
 _add("psnr-y", _psnr("psnr_y"), "PSNR of BT.601 full-range luma")
 _add("psnr-yuv", _psnr("psnr_yuv"), "(6 Y + U + V) / 8 per-plane PSNR, BT.601 full range")
+_add("psnr-yuv-pooled", _psnr("psnr_yuv_pooled"), "PSNR of the MSE pooled over Y, U, V (4:4:4 BT.601 full range)")
 _add("ms-ssim-rgb", lambda p: p.ms_ssim_rgb, "MS-SSIM per channel, averaged", unit="")
 _add("ms-ssim-rgb-db", _ms_ssim_db, "-10 log10(1 - MS-SSIM)")
 _add("lpips-alex", lambda p: p.lpips("alex"), "LPIPS v0.1, AlexNet", higher_is_better=False,

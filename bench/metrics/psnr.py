@@ -1,4 +1,10 @@
-"""PSNR in float64: RGB (also the d-bit HDR PSNR), BT.601 luma, and 6:1:1 weighted YUV.
+"""PSNR in float64: RGB (also the d-bit HDR PSNR), BT.601 luma, 6:1:1 weighted YUV, pooled YUV.
+
+Two YUV PSNRs, because papers mean either: ``psnr-yuv`` is the video-coding (JVET/AOM CTC)
+weighted mean of per-plane PSNRs, (6·Y + U + V)/8; ``psnr-yuv-pooled`` is the PSNR of the MSE
+pooled over every Y, U and V sample (equal plane weights at 4:4:4) -- the L2 over a YUV clip the
+sandwich release trains video on. They diverge when a plane is far off: a luma-only decode
+(chroma at mid-grey) keeps a high ``psnr-yuv`` and a low ``psnr-yuv-pooled``.
 
 Identical inputs give ``math.inf`` (MSE 0), like CompressAI, skimage and ffmpeg's psnr filter:
 a cap would be an arbitrary number that looks like a measurement. JSON writers turn it into null.
@@ -59,6 +65,27 @@ def psnr_yuv_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.n
         raise DataError(f"PSNR-YUV needs 3 planes each, got {len(ref_planes)} and {len(dist_planes)}")
     psnrs = [plane_psnr(r, d, bitdepth) for r, d in zip(ref_planes, dist_planes, strict=True)]
     return sum(w * p for w, p in zip(YUV_WEIGHTS, psnrs, strict=True)) / sum(YUV_WEIGHTS)
+
+
+def psnr_yuv_pooled_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray],
+                           bitdepth: int = 8) -> float:
+    """PSNR of the squared error pooled over every sample of the Y, U, V planes (any subsampling:
+    each plane counts by its samples, so 4:4:4 weighs the planes equally)."""
+    if len(ref_planes) != 3 or len(dist_planes) != 3:
+        raise DataError(f"PSNR-YUV needs 3 planes each, got {len(ref_planes)} and {len(dist_planes)}")
+    sse, count = 0.0, 0
+    for r, d in zip(ref_planes, dist_planes, strict=True):
+        if np.shape(r) != np.shape(d):
+            raise DataError(f"planes differ in shape: {np.shape(r)} vs {np.shape(d)}")
+        sse += _mse(np.asarray(r), np.asarray(d)) * np.size(r)
+        count += np.size(r)
+    return psnr_from_mse(sse / count, bitdepth)
+
+
+def psnr_yuv_pooled(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
+    """Pooled YUV PSNR of RGB images converted with BT.601 full range (JFIF) at 4:4:4, unrounded."""
+    ref, dist = check_pair(ref, dist, bitdepth)
+    return psnr_yuv_pooled_planes(rgb_to_ycbcr(ref, bitdepth), rgb_to_ycbcr(dist, bitdepth), bitdepth)
 
 
 def psnr_yuv(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:

@@ -3,7 +3,7 @@
 Inputs are two :class:`bench.video.Clip` (planes as coded; same size, frames, chroma, depth,
 matrix and range) or two ``T x H x W x C`` RGB / gray frame arrays at ``bitdepth``.
 
-- ``psnr-y``, ``psnr-yuv`` (6:1:1): on the stored planes of a clip (4:2:0 chroma at its own
+- ``psnr-y``, ``psnr-yuv`` (6:1:1), ``psnr-yuv-pooled`` (MSE over all samples): on the stored planes of a clip (4:2:0 chroma at its own
   resolution); on BT.601 full-range YCbCr of RGB arrays (``bench.metrics.psnr``).
 - ``psnr-rgb``, ``ms-ssim-rgb``, ``lpips-alex``/``lpips-vgg``: on RGB (a clip's ``to_rgb()``
   with its own matrix and range).
@@ -29,7 +29,7 @@ from bench.metrics.common import check_pair, peak
 from bench.video.clip import Clip
 from bench.video.io import write_yuv
 
-VIDEO_METRICS = ("psnr-y", "psnr-yuv", "psnr-rgb", "ms-ssim-rgb", "lpips-alex", "lpips-vgg",
+VIDEO_METRICS = ("psnr-y", "psnr-yuv", "psnr-yuv-pooled", "psnr-rgb", "ms-ssim-rgb", "lpips-alex", "lpips-vgg",
                  "vmaf", "vmaf-neg")
 _VMAF_MODELS = {"vmaf": "vmaf_v0.6.1", "vmaf-neg": "vmaf_v0.6.1neg"}
 
@@ -91,13 +91,16 @@ def _psnr_y(p: _Pair) -> list[float]:
     return p.per_frame(lambda t: psnr.psnr_y(p.ref[t], p.dist[t], p.bitdepth))
 
 
-def _psnr_yuv(p: _Pair) -> list[float]:
-    if p.is_clip:
-        if p.ref.chroma == "400":
-            raise DataError("psnr-yuv needs chroma planes; a 4:0:0 clip has psnr-y only")
-        return p.per_frame(lambda t: psnr.psnr_yuv_planes([q[t] for q in p.ref.planes],
-                                                          [q[t] for q in p.dist.planes], p.bitdepth))
-    return p.per_frame(lambda t: psnr.psnr_yuv(p.ref[t], p.dist[t], p.bitdepth))
+def _yuv(planes_fn: Callable[..., float], rgb_fn: Callable[..., float], key: str) -> Callable[[_Pair], list[float]]:
+    def run(p: _Pair) -> list[float]:
+        if p.is_clip:
+            if p.ref.chroma == "400":
+                raise DataError(f"{key} needs chroma planes; a 4:0:0 clip has psnr-y only")
+            return p.per_frame(lambda t: planes_fn([q[t] for q in p.ref.planes],
+                                                   [q[t] for q in p.dist.planes], p.bitdepth))
+        return p.per_frame(lambda t: rgb_fn(p.ref[t], p.dist[t], p.bitdepth))
+
+    return run
 
 
 def _psnr_rgb(p: _Pair) -> list[float]:
@@ -130,7 +133,9 @@ def _lpips(net: str) -> Callable[[_Pair], list[float]]:
 
 
 _PER_FRAME: dict[str, Callable[[_Pair], list[float]]] = {
-    "psnr-y": _psnr_y, "psnr-yuv": _psnr_yuv, "psnr-rgb": _psnr_rgb, "ms-ssim-rgb": _ms_ssim,
+    "psnr-y": _psnr_y, "psnr-yuv": _yuv(psnr.psnr_yuv_planes, psnr.psnr_yuv, "psnr-yuv"),
+    "psnr-yuv-pooled": _yuv(psnr.psnr_yuv_pooled_planes, psnr.psnr_yuv_pooled, "psnr-yuv-pooled"),
+    "psnr-rgb": _psnr_rgb, "ms-ssim-rgb": _ms_ssim,
     "lpips-alex": _lpips("alex"), "lpips-vgg": _lpips("vgg")}
 
 

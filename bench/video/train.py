@@ -19,7 +19,7 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
-from bench.train import TrainHooks, _flags, _psnr, squared_error
+from bench.train import TrainHooks, _flags, _psnr, distortion_term
 from bench.video.sandwich import VideoSandwich
 from bench.video.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
@@ -34,8 +34,8 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
     out = model(s, flow)
     n, t, c, h, w = s.shape
     elems = t * c * h * w
-    mse = squared_error(s, out.recon, cfg.distortion)
-    dist = cfg.mse_weight * mse
+    d, mse = distortion_term(s, out.recon, cfg.distortion)
+    dist = cfg.mse_weight * d
     if lpips is not None and cfg.lpips_weight > 0:
         lp = lpips(out.recon.flatten(0, 1) / 255 * 2 - 1, s.flatten(0, 1) / 255 * 2 - 1).view(n, t).mean(1)
         dist = dist + cfg.lpips_weight * lp
