@@ -153,6 +153,12 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
                                   if "members" in c else {})}
                            for n, c in curves.items()},
                "bd": entries, **({"reference_lines": lines} if lines else {})}
+    if plan.video:
+        from bench.video.proxy_fidelity import cells_summary
+
+        fidelity = cells_summary(cells)
+        if fidelity:  # the training proxy against the real codec on what was evaluated
+            summary["proxy_fidelity"] = fidelity
     tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]
                                  for e in entries if e.get("bd_rate_pct") is not None})
     tracker.log_artifacts(parent, run_dir / "results", "results")

@@ -86,6 +86,23 @@ def test_summary_plots_and_sandwich_sweep(video_run) -> None:
     assert (run_dir / "recon/sandwich.g600/1/BasketballPass_416x240_100f.bottleneck.png").is_file()
 
 
+def test_proxy_rate_is_measured_against_the_real_stream(video_run) -> None:
+    """Every sandwich cell holds the proxy's kbps for the same bottleneck and QP; summary.json pairs them."""
+    _, run_dir = video_run
+    fid = json.loads((run_dir / "summary.json").read_text())["proxy_fidelity"]["sandwich.g600"]
+    pairs = fid["points_by_clip"]["BasketballPass_416x240_100f"]
+    cells = sorted((run_dir / "cells/sandwich.g600").glob("*.json"))
+    assert len(pairs) == len(cells) == fid["points"]
+    assert sorted(p["x265_kbps"] for p in pairs) == sorted(json.loads(c.read_text())["rows"][0]["kbps"] for c in cells)
+    ratios = [p["proxy_kbps"] / p["x265_kbps"] for p in pairs]
+    assert fid["ratio_min"] == pytest.approx(min(ratios)) and fid["ratio_max"] == pytest.approx(max(ratios))
+    assert all(0.2 < r < 10 for r in ratios)  # the same order as the real stream, not a constant
+    # a higher QP costs fewer bits in the proxy too, and its decoded bottleneck stays near the real one
+    by_qp = sorted(pairs, key=lambda p: p["qp"])
+    assert by_qp[0]["proxy_kbps"] > by_qp[-1]["proxy_kbps"]
+    assert all(p["proxy_b_psnr"] > 20 for p in pairs)
+
+
 def test_mlflow_logs_kbps_and_training_data(video_run) -> None:
     from mlflow.tracking import MlflowClient
 

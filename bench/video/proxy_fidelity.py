@@ -10,6 +10,9 @@ is trained: the bottleneck is the source itself. Reported per rate model:
 - ``calibrated_error``: one scale per clip fitted at the middle QP (as the image rate proxy is
   calibrated per image), then the mean and max |relative error| at the other QPs.
 
+Every video sandwich run reports the same figures for its trained bottlenecks on the evaluation
+clips (``cells_summary``: ``proxy_fidelity`` in ``summary.json``).
+
 Run: ``python -m bench.video.proxy_fidelity [--frames 10] [--qps 22 27 32 37 42] [--out f.json]``
 """
 from __future__ import annotations
@@ -98,13 +101,33 @@ def summarise(results: dict[str, list[dict]], rates: list[str]) -> dict[str, dic
             errors += [abs(scale * r[f"{rate}_kbps"] / r["x265_kbps"] - 1) for r in rows if r is not mid]
         ratio = est / real
         summary[rate] = {
-            "pearson_log": float(np.corrcoef(np.log(est), np.log(real))[0, 1]),
+            "pearson_log": float(np.corrcoef(np.log(est), np.log(real))[0, 1]) if real.size > 2 else math.nan,
             "ratio_median": float(np.median(ratio)), "ratio_min": float(ratio.min()),
             "ratio_max": float(ratio.max()),
             "calibrated_error_mean": float(np.mean(errors)) if errors else math.nan,
             "calibrated_error_max": float(np.max(errors)) if errors else math.nan,
             "points": int(real.size)}
     return summary
+
+
+def cells_summary(cells: list[dict]) -> dict[str, dict]:
+    """The same figures for a run's video sandwich members: every evaluated (clip, QP) whose row
+    holds ``proxy_kbps`` (the trained model's bottleneck through the proxy at that QP) against the
+    real stream's kbps, one entry per member, with the per-point pairs kept."""
+    by_member: dict[str, dict[str, list[dict]]] = {}
+    for cell in cells:
+        for row in cell.get("rows", []):
+            if "proxy_kbps" in row and "kbps" in row:
+                clips = by_member.setdefault(cell["method"], {})
+                clips.setdefault(row["item"], []).append(
+                    {"qp": row.get("qp"), "x265_kbps": row["kbps"], "proxy_kbps": row["proxy_kbps"],
+                     "proxy_b_psnr": row.get("proxy_b_psnr")})
+    out = {}
+    for member, clips in sorted(by_member.items()):
+        for rows in clips.values():
+            rows.sort(key=lambda r: r["x265_kbps"])
+        out[member] = {**summarise(clips, ["proxy"]).get("proxy", {}), "points_by_clip": clips}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

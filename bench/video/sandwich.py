@@ -23,7 +23,9 @@ from bench.config import SandwichMethodConfig, VideoSandwichConfig
 from bench.sandwich import Sandwich, SandwichOutput
 from bench.scenarios import Scenario
 from bench.video.methods import encode_frames
-from proxies.calibration import step_to_qp
+from bench.video.train_clips import luma8
+from proxies.calibration import qp_to_step, step_to_qp
+from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy
 
 
@@ -70,6 +72,22 @@ class VideoSandwich(Sandwich):
         decoded, res = encode_frames(self.real_video_codec(), b, qp, fps)
         recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in decoded])
         return recon, res, b
+
+    def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[float, np.ndarray]:
+        """(bits, decoded B) the training proxy predicts for one clip at the real codec's ``qp``.
+
+        Both proxy steps are HEVC's Qstep of ``qp`` (the real encode uses one QP for every frame), the
+        rate model is the one training used and the flow is DIS on the source luma, as in training.
+        Only compared with the real encode (METHOD: the proxy's error is measured, never reported as
+        a result)."""
+        step = qp_to_step(qp)
+        proxy = VideoProxy(step, step, quantizer=self.proxy.intra.quantizer, rate=self.proxy.intra.rate,
+                           learn_step=False).eval()
+        flow = torch.from_numpy(sequence_flow(luma8(frames)))[None]
+        x = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2)[None]
+        with torch.inference_mode():
+            out = proxy(x, flow)
+        return float(out.rate_bits[0]), out.recon[0].permute(0, 2, 3, 1).numpy().astype(np.uint8)
 
     def load_image_checkpoint(self, path: Path) -> list[str]:
         """Start f and g from an image sandwich's ``final.pt``; returns the tensors taken."""

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from bench.codecs.video import kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, PrepareContext
+from bench.metrics.psnr import plane_psnr
 from bench.models.complexity import count_params
 from bench.sandwich import initial_step, seeded_init
 from bench.sandwich_method import LastBottleneck
@@ -85,9 +87,13 @@ class VideoSandwichMember(VideoMethod):
         t0 = time.perf_counter()
         recon, res, _ = self.model.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
+        proxy_bits, proxy_b = self.model.proxy_estimate(frames, b, qp)
+        real_b = np.stack(res.decoded, axis=-1)
+        proxy = {"proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
+                 "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)]))}
         return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
-                          {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"]},
-                          bottleneck=b[0])
+                          {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"],
+                           **proxy}, bottleneck=b[0])
 
     def describe(self) -> dict[str, Any]:
         r = self.result
