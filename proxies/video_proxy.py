@@ -19,7 +19,9 @@ the residual; the mode mask is hard. ``loop_filter`` is an optional frozen ``nn.
 a residual correction (METHOD: pre-trained per rate point; no weights were released, so the
 default is the identity). The calibrated rate of a P frame codes the residual clipped to
 [0, 255] with the real codec, as the release does. Channels are coded independently (4:4:4;
-one channel = 4:0:0); 4:2:0 bottlenecks are not supported here.
+one channel = 4:0:0); 4:2:0 bottlenecks are not supported here. ``colour="ycbcr"`` models a codec
+fed RGB that converts it itself (JFIF BT.601 full range, rounded, 4:4:4): the frames are coded,
+predicted and motion-compensated as Y, Cb, Cr planes, and the decoded planes converted back to RGB.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from proxies.colour import to_rgb, to_ycbcr
 from proxies.dct import BLOCK, block_dct, block_idct, pad_symmetric
 from proxies.flow import resize_flow, warp
 from proxies.image_proxy import LEVEL_SHIFT, ImageProxy
@@ -108,12 +111,17 @@ class VideoProxy(nn.Module):
             ``"gaussian"``, ``"laplacian"`` free), see :mod:`proxies.rate`.
         learn_step: train both Δ.
         loop_filter: optional module mapping ``N x C x H x W`` to a correction; frozen here.
+        colour: ``"none"`` (channels coded as given) or ``"ycbcr"`` (3 RGB channels through the
+            codec's own JFIF transform).
     """
 
     def __init__(self, intra_step: float = 8.0, inter_step: float = 8.0, quantizer: str = "ste",
                  rate: RateModel | str = "jpeg", learn_step: bool = True,
-                 loop_filter: nn.Module | None = None) -> None:
+                 loop_filter: nn.Module | None = None, colour: str = "none") -> None:
         super().__init__()
+        if colour not in ("none", "ycbcr"):
+            raise ValueError(f"unknown colour {colour!r}; choose from: none, ycbcr")
+        self.colour = colour
         rate_model = make_rate(rate) if isinstance(rate, str) else rate
         self.intra = ImageProxy(intra_step, quantizer, "444", rate_model, learn_step)
         # codes B(t) for the DC predictor at the intra Δ; its rate is never charged, so a free model
@@ -129,8 +137,9 @@ class VideoProxy(nn.Module):
         return self
 
     def config(self) -> dict[str, str]:
-        return {"quantizer": self.intra.quantizer, "rate": self.intra.rate.name,
-                "loop_filter": type(self.loop_filter).__name__ if self.loop_filter else "identity"}
+        out = {"quantizer": self.intra.quantizer, "rate": self.intra.rate.name,
+               "loop_filter": type(self.loop_filter).__name__ if self.loop_filter else "identity"}
+        return out if self.colour == "none" else {**out, "colour": self.colour}
 
     def forward(self, bottleneck: Tensor, flow: Tensor) -> VideoProxyOutput:
         """Code ``N x T x C x H x W`` (0..255) with source flows ``N x (T-1) x 2 x h x w``.
@@ -139,12 +148,16 @@ class VideoProxy(nn.Module):
         """
         if bottleneck.ndim != 5:
             raise ValueError(f"expected N x T x C x H x W, got {tuple(bottleneck.shape)}")
-        n, t, _, h, w = bottleneck.shape
+        n, t, c, h, w = bottleneck.shape
+        if self.colour == "ycbcr" and c != 3:
+            raise ValueError(f"colour ycbcr needs 3 channels, got {c}; use colour none")
         if flow.ndim != 5 or flow.shape[:3] != (n, t - 1, 2):
             raise ValueError(f"expected flows shaped {(n, t - 1, 2)} x h x w for {t} frames, got "
                              f"{tuple(flow.shape)}")
         with torch.autocast(device_type=bottleneck.device.type, enabled=False):
             frames = ste_round(bottleneck.float().clamp(0, 255))
+            if self.colour == "ycbcr":
+                frames = ste_round(to_ycbcr(frames).clamp(0, 255))
             flow = resize_flow(flow.float(), (h, w))
             first = self.intra(frames[:, 0])
             recons, bits, real, inter = [first.recon], [first.rate_bits], [first.real_bits], []
@@ -157,7 +170,10 @@ class VideoProxy(nn.Module):
             frame_bits = torch.stack(bits, dim=1)
             inter_fraction = torch.stack([torch.zeros_like(frame_bits[:, 0]), *inter], dim=1)
             real_bits = None if any(r is None for r in real) else torch.stack(real, dim=1)
-        return VideoProxyOutput(torch.stack(recons, dim=1), frame_bits.sum(dim=1), frame_bits,
+            recon = torch.stack(recons, dim=1)
+            if self.colour == "ycbcr":
+                recon = ste_round(to_rgb(recon).clamp(0, 255))
+        return VideoProxyOutput(recon, frame_bits.sum(dim=1), frame_bits,
                                 inter_fraction, self.intra.step_size(),
                                 self.residual.step_size(), real_bits)
 

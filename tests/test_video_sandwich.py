@@ -96,6 +96,26 @@ def test_trained_step_maps_to_hevc_qp_and_real_x265(foreman: np.ndarray) -> None
     assert recon.shape == (2, 64, 96, 3) and b.shape == (2, 32, 48, 3)
 
 
+def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.ndarray) -> None:
+    """colour: ycbcr (perceptual): B is coded as plain x265 4:4:4 codes RGB, and the proxy models it."""
+    model = VideoSandwich(SCENARIOS.get("perceptual"), cfg(), 3, 16.0).eval()
+    assert (model.real_video_codec().chroma, model.real_video_codec().colour) == ("444", "ycbcr")
+    assert model.proxy.config()["colour"] == "ycbcr"
+    clip = foreman[:3, :64, :96]
+    anchor = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"},
+                                                rate_points=[30])).run_clip(clip, Fraction(30), 30)
+    _, res, _ = model.code_clip(clip, 30, Fraction(30), b=clip)  # B = S: exactly the anchor's stream
+    assert res.nbytes == anchor.nbytes and np.array_equal(res.decoded, anchor.decoded)
+    bits, proxy_b = model.proxy_estimate(clip, clip, 30)
+    real_b = res.decoded
+    assert proxy_b.shape == real_b.shape == clip.shape
+    assert 0.5 < bits / (8 * res.nbytes) < 4
+    err = np.mean((proxy_b.astype(float) - real_b.astype(float)) ** 2)
+    assert 10 * np.log10(255**2 / err) > 30  # the proxy's decode is near the real one
+    raw = VideoSandwich(SCENARIOS.get("rgb444"), cfg(), 3, 16.0)
+    assert raw.real_video_codec().colour == "raw" and "colour" not in raw.proxy.config()
+
+
 def test_starts_from_an_image_sandwich_checkpoint(tmp_path: Path) -> None:
     image = Sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
     torch.save({"model": image.state_dict()}, tmp_path / "final.pt")

@@ -7,7 +7,9 @@ compensated P frames, with source flow), at evaluation a real low-delay-P encode
 at QP = round(4 + 6·log2 Δ) (``proxies.calibration.step_to_qp``, HEVC's Qstep = 2^((QP-4)/6)), where
 Δ is the trained P-frame (residual) step: x265 codes every frame at one QP here (ipratio=1), and P
 frames are all but one. 1-channel bottlenecks go as 4:0:0 streams, 3-channel ones as 4:4:4 planes
-with no colour transform.
+with no colour transform, unless the scenario's bottleneck has ``colour: ycbcr`` (perceptual): then
+the codec converts B itself (JFIF BT.601 full range, 4:4:4) as plain x265 4:4:4 does, and the proxy
+models that conversion.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class VideoSandwich(Sandwich):
         if self.spec.subsampling != "444" or self.k:
             raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
         self.proxy = VideoProxy(step, step, quantizer=cfg.proxy.quantizer, rate=cfg.proxy.rate,
-                                learn_step=cfg.proxy.learn_step)
+                                learn_step=cfg.proxy.learn_step, colour=self.spec.colour)
         self.video = cfg.video or VideoSandwichConfig()
 
     def forward(self, s: Tensor, flow: Tensor) -> SandwichOutput:  # type: ignore[override]
@@ -58,7 +60,7 @@ class VideoSandwich(Sandwich):
 
     def real_video_codec(self) -> VideoCodec:
         chroma = "400" if self.bottleneck_channels == 1 else "444"
-        colour = {} if chroma == "400" else {"colour": "raw"}
+        colour = {} if chroma == "400" else {"colour": "ycbcr" if self.spec.colour == "ycbcr" else "raw"}
         return get_video_codec(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)
 
     def bottleneck_frames(self, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -82,7 +84,7 @@ class VideoSandwich(Sandwich):
         a result)."""
         step = qp_to_step(qp)
         proxy = VideoProxy(step, step, quantizer=self.proxy.intra.quantizer, rate=self.proxy.intra.rate,
-                           learn_step=False).eval()
+                           learn_step=False, colour=self.proxy.colour).eval()
         flow = torch.from_numpy(sequence_flow(luma8(frames)))[None]
         x = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2)[None]
         with torch.inference_mode():
