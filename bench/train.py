@@ -116,16 +116,29 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
             "penalty": penalty.mean(), "proxy_bpp": bpp.mean(), "step": out.proxy.step}
 
 
-def real_check(model: Sandwich, crops: list[np.ndarray], device: str) -> dict[str, float]:
-    """Real-codec PSNR/bpp of the current model on fixed crops, next to the proxy's own."""
+def lpips_frames(lpips: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, peak: float, device: str) -> float:
+    """Mean LPIPS of ``(T x) H x W x 3`` frame pairs on the 0..peak scale (inputs mapped to [-1, 1])."""
+    def to_t(a: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(a.astype(np.float32)).to(device)
+        return (t[None] if t.ndim == 3 else t).permute(0, 3, 1, 2) / peak * 2 - 1
+
+    return float(lpips(to_t(dist), to_t(ref)).mean())
+
+
+def real_check(model: Sandwich, crops: list[np.ndarray], device: str,
+               lpips: torch.nn.Module | None = None) -> dict[str, float]:
+    """Real-codec PSNR/bpp of the current model on fixed crops, next to the proxy's own (and the real
+    LPIPS-alex when the run trains for it)."""
     model.eval()
     peak = float((1 << model.bitdepth) - 1)
     step = quantise_step(model.trained_step())
-    real_psnr, real_bpp, proxy_psnr, proxy_bpp = [], [], [], []
+    real_psnr, real_bpp, proxy_psnr, proxy_bpp, real_lpips = [], [], [], [], []
     with torch.inference_mode():
         for crop in crops:
             recon, res, _ = model.code_real(crop, step, device)
             real_psnr.append(_psnr(crop, recon, peak))
+            if lpips is not None:
+                real_lpips.append(lpips_frames(lpips, crop, recon, peak, device))
             real_bpp.append(8.0 * res.nbytes / (crop.shape[0] * crop.shape[1]))
             s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device)
             out = model(s)
@@ -135,7 +148,7 @@ def real_check(model: Sandwich, crops: list[np.ndarray], device: str) -> dict[st
     model.train()
     return {"real_psnr": float(np.mean(real_psnr)), "real_bpp": float(np.mean(real_bpp)),
             "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
-            "real_step": float(step)}
+            "real_step": float(step), **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {})}
 
 
 def luma_ceiling(crops: list[np.ndarray]) -> float:
@@ -147,11 +160,24 @@ def luma_ceiling(crops: list[np.ndarray]) -> float:
     return float(np.mean(vals))
 
 
-def _flags(model: Sandwich, checks: list[dict[str, float]], crops: list[np.ndarray]) -> list[str]:
+def check_objective(cfg: TrainConfig, check: dict[str, float]) -> tuple[str, str, bool]:
+    """(check key, label, higher is better) of the real-codec figure that follows what the run minimises:
+    LPIPS for LPIPS-trained runs, PSNR-YUV for the YUV distortions, else PSNR."""
+    if cfg.lpips_weight > 0 and "real_lpips" in check:
+        return "real_lpips", "LPIPS-alex", False
+    if cfg.distortion in ("yuv611", "psnr-yuv") and "real_psnr_yuv" in check:
+        return "real_psnr_yuv", "PSNR-YUV", True
+    return "real_psnr", "PSNR", True
+
+
+def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], crops: list[np.ndarray]) -> list[str]:
     flags = []
-    if len(checks) >= 2 and checks[-1]["real_psnr"] <= checks[0]["real_psnr"] + 0.1:
-        flags.append(f"real-codec PSNR did not improve during training ({checks[0]['real_psnr']:.2f} -> "
-                     f"{checks[-1]['real_psnr']:.2f} dB at step {checks[-1]['real_step']:g})")
+    if len(checks) >= 2:
+        key, label, higher = check_objective(cfg, checks[0])
+        first, last = checks[0][key], checks[-1][key]
+        if (last <= first + 0.1) if higher else (last >= 0.99 * first):
+            flags.append(f"real-codec {label} did not improve during training ({first:.{2 if higher else 4}f} -> "
+                         f"{last:.{2 if higher else 4}f}{' dB' if higher else ''} at step {checks[-1]['real_step']:g})")
     if model.bottleneck_channels == 1 and model.source_channels == 3 and model.pre is not None and checks:
         cap = luma_ceiling(crops)
         if checks[-1]["real_psnr"] < cap + 0.5:
@@ -190,8 +216,8 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         lpips = get_lpips("alex", device)
     return TrainHooks(lambda rng: _batch(images, cfg, rng, device),
                       lambda m, s: loss_terms(m, s, gamma, cfg, lpips),
-                      lambda m: real_check(m, check_crops, device),
-                      lambda m, checks: _flags(m, checks, check_crops))
+                      lambda m: real_check(m, check_crops, device, lpips),
+                      lambda m, checks: _flags(m, cfg, checks, check_crops))
 
 
 def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
@@ -241,6 +267,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
             checks.append(check)
             rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
             yuv = f" (YUV {check['real_psnr_yuv']:.2f} dB)" if "real_psnr_yuv" in check else ""
+            yuv += f" (LPIPS {check['real_lpips']:.4f})" if "real_lpips" in check else ""
             print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
                   f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
                   f"step {check['real_step']:g}, {rate:.2f} it/s", file=sys.stderr, flush=True)

@@ -100,6 +100,7 @@ def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
     c = cfg(300.0, 1)
     model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     check = real_check(model, [images[1][:128, :128]], "cpu")
+    assert "real_lpips" not in check
     assert abs(check["real_psnr"] - check["proxy_psnr"]) < 0.5
     assert abs(check["real_bpp"] - check["proxy_bpp"]) / check["real_bpp"] < 0.02
     terms = loss_terms(model, torch.from_numpy(images[1][None, :64, :64].astype(np.float32)).permute(0, 3, 1, 2),
@@ -280,3 +281,32 @@ def test_the_experiment_seed_fixes_the_initial_weights() -> None:
     other = build_plan(cfg.model_copy(update={"seed": 1})).methods
     changed = next(m for m in other if m.name.startswith("sandwich.")).model
     assert not all(torch.equal(a, b) for a, b in zip(first, changed.parameters(), strict=True))
+
+
+def test_flags_follow_what_the_run_minimises() -> None:
+    """The "did not improve" flag reads LPIPS for LPIPS-trained runs and PSNR-YUV for the YUV losses."""
+    from bench.config import TrainConfig
+    from bench.train import _flags, check_objective
+
+    model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
+    checks = [{"real_psnr": 30.0, "real_psnr_yuv": 33.0, "real_lpips": 0.20, "real_step": 8.0},
+              {"real_psnr": 29.5, "real_psnr_yuv": 33.5, "real_lpips": 0.15, "real_step": 8.0}]
+    lp, yuv, plain = (TrainConfig(lpips_weight=500), TrainConfig(distortion="psnr-yuv"), TrainConfig())
+    assert check_objective(lp, checks[0]) == ("real_lpips", "LPIPS-alex", False)
+    assert check_objective(yuv, checks[0])[0] == "real_psnr_yuv"
+    assert _flags(model, lp, checks, []) == []  # LPIPS fell: improved, though PSNR fell
+    assert _flags(model, yuv, checks, []) == []  # PSNR-YUV rose by 0.5 dB
+    assert "real-codec PSNR did not improve" in _flags(model, plain, checks, [])[0]
+    worse = [checks[0], {**checks[1], "real_lpips": 0.2}]
+    assert "real-codec LPIPS-alex did not improve" in _flags(model, lp, worse, [])[0]
+
+
+def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
+    from bench.metrics.lpips import get_lpips, lpips_distance
+    from bench.train import real_check
+
+    model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 1), 3, step=8.0)
+    crop = images[1][:64, :64]
+    check = real_check(model, [crop], "cpu", get_lpips("alex", "cpu"))
+    recon, _, _ = model.code_real(crop, 8, "cpu")
+    assert check["real_lpips"] == pytest.approx(lpips_distance(crop, recon, "alex"), abs=1e-4)

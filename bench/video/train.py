@@ -19,7 +19,7 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
-from bench.train import TrainHooks, _flags, _psnr, distortion_term
+from bench.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
 from bench.video.sandwich import VideoSandwich
 from bench.video.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
@@ -50,16 +50,19 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
             "inter_fraction": out.proxy.inter_fraction[:, 1:].mean()}
 
 
-def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]], device: str) -> dict[str, float]:
-    """Real-codec PSNR-RGB (and PSNR-YUV 6:1:1, what video experiments report) and bits per pixel of
-    fixed clips at the current QP, next to the proxy's."""
+def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]], device: str,
+                lpips: torch.nn.Module | None = None) -> dict[str, float]:
+    """Real-codec PSNR-RGB (and PSNR-YUV 6:1:1, what video experiments report; LPIPS-alex for runs that
+    train for it) and bits per pixel of fixed clips at the current QP, next to the proxy's."""
     model.eval()
     qp = model.real_qp()
-    real_psnr, real_yuv, real_bpp, proxy_psnr, proxy_bpp = [], [], [], [], []
+    real_psnr, real_yuv, real_bpp, proxy_psnr, proxy_bpp, real_lpips = [], [], [], [], [], []
     with torch.inference_mode():
         for frames, flow in clips:
             t, h, w = frames.shape[:3]
             recon, res, _ = model.code_clip(frames, qp, CHECK_FPS, device)
+            if lpips is not None:
+                real_lpips.append(lpips_frames(lpips, frames, recon, 255.0, device))
             real_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
             real_yuv.append(np.mean([psnr_yuv(a, b, 8) for a, b in zip(frames, recon, strict=True)]))
             real_bpp.append(8.0 * res.nbytes / (t * h * w))
@@ -72,7 +75,8 @@ def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]]
     return {"real_psnr": float(np.mean(real_psnr)), "real_psnr_yuv": float(np.mean(real_yuv)),
             "real_bpp": float(np.mean(real_bpp)),
             "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
-            "real_step": qp_to_step(qp), "real_qp": float(qp)}
+            "real_step": qp_to_step(qp), "real_qp": float(qp),
+            **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {})}
 
 
 def video_hooks(model: VideoSandwich, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str,
@@ -89,5 +93,5 @@ def video_hooks(model: VideoSandwich, cfg: TrainConfig, gamma: float, sampler: C
         lpips = get_lpips("alex", device)
     return TrainHooks(lambda rng: sampler.batch(cfg.batch, rng, device),
                       lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
-                      lambda m: video_check(m, check_clips, device),
-                      lambda m, checks: _flags(m, checks, check_frames))
+                      lambda m: video_check(m, check_clips, device, lpips),
+                      lambda m, checks: _flags(m, cfg, checks, check_frames))
