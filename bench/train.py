@@ -175,9 +175,11 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
     if len(checks) >= 2:
         key, label, higher = check_objective(cfg, checks[0])
         first, last = checks[0][key], checks[-1][key]
-        if (last <= first + 0.1) if higher else (last >= 0.99 * first):
-            flags.append(f"real-codec {label} did not improve during training ({first:.{2 if higher else 4}f} -> "
-                         f"{last:.{2 if higher else 4}f}{' dB' if higher else ''} at step {checks[-1]['real_step']:g})")
+        improved = last > first + 0.1 if higher else last < 0.99 * first  # +0.1 dB, or 1 % less LPIPS
+        if not improved:
+            shown = f"{first:.2f} -> {last:.2f} dB" if higher else f"{first:.4f} -> {last:.4f}"
+            flags.append(f"real-codec {label} did not improve during training ({shown} at step "
+                         f"{checks[-1]['real_step']:g})")
     if model.bottleneck_channels == 1 and model.source_channels == 3 and model.pre is not None and checks:
         cap = luma_ceiling(crops)
         if checks[-1]["real_psnr"] < cap + 0.5:

@@ -104,10 +104,9 @@ def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.nda
     clip = foreman[:3, :64, :96]
     anchor = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"},
                                                 rate_points=[30])).run_clip(clip, Fraction(30), 30)
-    _, res, _ = model.code_clip(clip, 30, Fraction(30), b=clip)  # B = S: exactly the anchor's stream
+    _, res, real_b = model.code_clip(clip, 30, Fraction(30), b=clip)  # B = S: exactly the anchor's stream
     assert res.nbytes == anchor.nbytes and np.array_equal(res.decoded, anchor.decoded)
     bits, proxy_b = model.proxy_estimate(clip, clip, 30)
-    real_b = res.decoded
     assert proxy_b.shape == real_b.shape == clip.shape
     assert 0.5 < bits / (8 * res.nbytes) < 4
     err = np.mean((proxy_b.astype(float) - real_b.astype(float)) ** 2)

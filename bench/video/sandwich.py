@@ -69,11 +69,12 @@ class VideoSandwich(Sandwich):
 
     def code_clip(self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu",
                   b: np.ndarray | None = None) -> tuple[np.ndarray, VideoEncodeResult, np.ndarray]:
-        """(Ŝ frames, the real encode, B frames) for one clip through the real codec at ``qp``."""
+        """(Ŝ frames, the real encode, the decoded B̂ frames) for one clip through the real codec at ``qp``;
+        B is computed unless given."""
         b = self.bottleneck_frames(frames, device) if b is None else b
         decoded, res = encode_frames(self.real_video_codec(), b, qp, fps)
         recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in decoded])
-        return recon, res, b
+        return recon, res, decoded
 
     def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[float, np.ndarray]:
         """(bits, decoded B) the training proxy predicts for one clip at the real codec's ``qp``.

@@ -85,10 +85,9 @@ class VideoSandwichMember(VideoMethod):
         qp = self.model.real_qp(rate_point)
         b, t_pre = self._bottleneck(frames)
         t0 = time.perf_counter()
-        recon, res, _ = self.model.code_clip(frames, qp, fps, self.device, b)
+        recon, res, real_b = self.model.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
         proxy_bits, proxy_b = self.model.proxy_estimate(frames, b, qp)
-        real_b = np.stack(res.decoded, axis=-1) if isinstance(res.decoded, tuple) else res.decoded
         proxy = {"proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
                  "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)]))}
         return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
