@@ -24,18 +24,26 @@ def pad_to_multiple(img: np.ndarray, m: int) -> np.ndarray:
     return np.pad(img, ((0, -h % m), (0, -w % m), (0, 0)), mode="edge")
 
 
-def down(img: np.ndarray, factor: int, kernel: str = "bicubic") -> np.ndarray:
-    """Antialiased ↓factor of an integer image (padded to a multiple first), rounded to its dtype."""
+def down_float(img: np.ndarray, factor: int, kernel: str = "bicubic") -> np.ndarray:
+    """Antialiased ↓factor (padded to a multiple first), before rounding (float32)."""
     padded = pad_to_multiple(img, factor)
     h, w = padded.shape[:2]
+    return _resize_planes(padded, (w // factor, h // factor), kernel)
+
+
+def down(img: np.ndarray, factor: int, kernel: str = "bicubic") -> np.ndarray:
+    """Antialiased ↓factor of an integer image (padded to a multiple first), rounded to its dtype."""
     peak = np.iinfo(img.dtype).max
-    out = _resize_planes(padded, (w // factor, h // factor), kernel)
-    return np.clip(np.rint(out), 0, peak).astype(img.dtype)
+    return np.clip(np.rint(down_float(img, factor, kernel)), 0, peak).astype(img.dtype)
+
+
+def up_float(img: np.ndarray, factor: int, size: tuple[int, int], kernel: str = "lanczos") -> np.ndarray:
+    """↑factor then crop to ``size`` = (H, W), before rounding (float32)."""
+    h, w = img.shape[:2]
+    return _resize_planes(img, (w * factor, h * factor), kernel)[: size[0], : size[1]]
 
 
 def up(img: np.ndarray, factor: int, size: tuple[int, int], kernel: str = "lanczos") -> np.ndarray:
     """↑factor then crop to ``size`` = (H, W), rounded to the input dtype."""
-    h, w = img.shape[:2]
     peak = np.iinfo(img.dtype).max
-    out = _resize_planes(img, (w * factor, h * factor), kernel)[: size[0], : size[1]]
-    return np.clip(np.rint(out), 0, peak).astype(img.dtype)
+    return np.clip(np.rint(up_float(img, factor, size, kernel)), 0, peak).astype(img.dtype)

@@ -170,6 +170,7 @@ class ProxyConfig(_Strict):
 
 class TrainConfig(_Optional):
     _default_hidden = {"distortion": "rgb", "lr_schedule": "constant"}
+    _unset_hidden = ("rate_points",)
 
     steps: int = Field(default=1500, ge=1)
     batch: int = Field(default=8, ge=1)
@@ -187,8 +188,13 @@ class TrainConfig(_Optional):
         "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
         "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element)")
     bf16: bool = False
-    codec_in_loop: Literal["proxy", "real"] = Field(
-        default="proxy", description="post_only: train g on the real codec's decoded output instead of the proxy's")
+    codec_in_loop: Literal["proxy", "real", "real_ste"] = Field(
+        default="proxy", description="real: every crop is also coded by the real codec; g trains on its decoded "
+        "bottleneck (exactly what evaluation feeds it) while f learns through the proxy; real_ste: the real decoded "
+        "bottleneck passed straight through the proxy to f (one pass); the rate is the calibrated proxy's either way")
+    rate_points: list[float] | None = Field(
+        default=None, min_length=1, description="wrapping sandwich: the wrapped codec's rate points to train at, one "
+        "drawn per step (default: all of them); checks run at the middle one")
     log_every: int = Field(default=25, ge=1)
     check_every: int = Field(default=250, ge=1, description="real-codec check of the model every N steps")
     checkpoint_every: int = Field(default=250, ge=1)
@@ -221,7 +227,7 @@ class VideoSandwichConfig(_Strict):
 class SandwichMethodConfig(_MethodBase, _Optional):
     """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
 
-    _unset_hidden = ("video",)
+    _unset_hidden = ("video", "wraps")
 
     kind: Literal["sandwich"]
     role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
@@ -234,11 +240,18 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     train: TrainConfig = Field(default_factory=TrainConfig)
     video: VideoSandwichConfig | None = Field(default=None, description="video experiments only")
 
+    wraps: str | None = Field(
+        default=None, description="a codec method of this experiment whose configuration the sandwich wraps: its "
+        "codec and options, its adaptation as the starting path (f, g residuals; init: conventional starts them at "
+        "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)")
+
     @model_validator(mode="after")
-    def _real_loop_needs_post_only(self) -> SandwichMethodConfig:
-        if self.train.codec_in_loop == "real" and self.role != "post_only":
-            raise ValueError("train.codec_in_loop: real needs role: post_only (a pre-processor learns only "
-                             "through the differentiable proxy)")
+    def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:
+        if self.wraps is not None and "step_factors" in self.model_fields_set:
+            raise ValueError("step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
+                             f"method's rate points, so drop step_factors (or wraps: {self.wraps})")
+        if self.wraps is None and self.train.rate_points is not None:
+            raise ValueError("train.rate_points picks rate points of the wrapped codec; set wraps or drop it")
         return self
 
 

@@ -22,6 +22,7 @@ from bench.metrics import METRICS
 from bench.registry import UnknownNameError
 from bench.sandwich_method import SandwichMember
 from bench.scenarios import SCENARIOS, Scenario
+from bench.wrapped import WrappedCodec
 
 
 @dataclass
@@ -61,13 +62,22 @@ def _build_codec(where: str, m: CodecMethodConfig) -> Method:
 
 
 def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int,
-                    seed: int) -> list[Method]:
+                    seed: int, codecs: dict[str, CodecMethodConfig]) -> list[Method]:
     if scenario.bottleneck is None:
         sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
         raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
                           f"use one of: {sandwich}")
+    wrapped = None
+    if m.wraps is not None:
+        if m.wraps not in codecs:
+            raise ConfigError(f"{where}.wraps: {m.wraps!r} is not a codec method of this experiment; choose from: "
+                              f"{', '.join(codecs) or '(none)'}")
+        try:
+            wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, channels)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{exc}") from None
     try:
-        return [SandwichMember(m, scenario, gamma, channels, seed) for gamma in m.lambdas]
+        return [SandwichMember(m, scenario, gamma, channels, seed, wrapped) for gamma in m.lambdas]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -87,13 +97,14 @@ def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario,
 
 
 def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset,
-                  seed: int) -> list[Method]:
+                  cfg: ExperimentConfig) -> list[Method]:
     """The harness methods one config entry stands for (a sandwich gives one per lambda)."""
     where = f"methods.{i} ({m.name})"
     if isinstance(m, CodecMethodConfig):
         return [_build_codec(where, m)]
     if isinstance(m, SandwichMethodConfig):
-        return _build_sandwich(where, m, scenario, channels, seed)
+        codecs = {c.name: c for c in cfg.methods if isinstance(c, CodecMethodConfig)}
+        return _build_sandwich(where, m, scenario, channels, cfg.seed, codecs)
     if isinstance(m, CompressAIMethodConfig):
         return [_build_compressai(where, m, scenario, channels, eval_set)]
     raise ConfigError(f"{where}: method kind {m.kind!r} cannot be built here")
@@ -137,5 +148,5 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     n_channels = channels.pop()
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build_method(i, m, scenario, n_channels, eval_set, cfg.seed)]
+               for built in _build_method(i, m, scenario, n_channels, eval_set, cfg)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources)

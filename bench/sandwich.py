@@ -24,10 +24,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bench.codecs import EncodeResult, get_codec
+from bench.codecs import Codec, EncodeResult, get_codec
 from bench.config import NetConfig, SandwichMethodConfig
 from bench.models.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
+from bench.wrapped import WrappedCodec
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
 
@@ -65,20 +66,26 @@ def conventional_map(in_ch: int, out_ch: int) -> Tensor:
     return torch.full((out_ch, in_ch), 1.0 / in_ch)
 
 
-def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool) -> Processor:
+def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool,
+               residual: bool = False) -> Processor:
     p = Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
                   mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
-                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16)
+                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16, residual=residual)
     if cfg.init == "conventional":
-        p.start_as(conventional_map(in_ch, out_ch))
+        if residual:
+            p.start_at_zero()
+        else:
+            p.start_as(conventional_map(in_ch, out_ch))
     return p
 
 
 class Sandwich(nn.Module):
     """f + proxy + g for one scenario; ``role`` selects the full sandwich or an ablation."""
 
-    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> None:
+    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float,
+                 wrapped: WrappedCodec | None = None) -> None:
         super().__init__()
+        self.wrapped = wrapped
         spec = scenario.bottleneck
         if spec is None:
             raise ValueError(f"scenario {scenario.name!r} has no sandwich bottleneck; "
@@ -94,17 +101,28 @@ class Sandwich(nn.Module):
             raise ValueError(f"bottleneck factor {spec.factor} is not supported (1 or 2)")
         down = "down2" if spec.factor == 2 else "none"
         up = "up2" if spec.factor == 2 else "none"
-        bf16 = cfg.train.bf16
-        self.pre = None if cfg.role == "post_only" else _processor(cfg.pre, source_channels, c_b, self.k, down, bf16)
-        self.post = None if cfg.role == "pre_only" else _processor(cfg.post, c_b, source_channels, self.k, up, bf16)
-        self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
-                                rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour)
+        bf16, res = cfg.train.bf16, wrapped is not None
+        self.pre = (None if cfg.role == "post_only"
+                    else _processor(cfg.pre, source_channels, c_b, self.k, down, bf16, res))
+        self.post = (None if cfg.role == "pre_only"
+                     else _processor(cfg.post, c_b, source_channels, self.k, up, bf16, res))
+        if wrapped is None:
+            self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
+                                    rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour)
+        else:  # the wrapped codec's quantiser (tables per rate point), chroma format and colour transform
+            self.proxy = ImageProxy(step=1.0, quantizer=cfg.proxy.quantizer, subsampling=wrapped.subsampling,
+                                    rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour)
+        self.rate_point = wrapped.rate_points[len(wrapped.rate_points) // 2] if wrapped else None
         self.source_channels, self.bottleneck_channels = source_channels, c_b
 
     # -- the two halves, shared by training and real-codec evaluation -------------------------
     def encode_side(self, s: Tensor) -> Tensor:
         """S (source scale) -> B on the 0..255 scale (not yet clipped / rounded)."""
-        if self.pre is not None:
+        if self.wrapped is not None:  # the anchor's adaptation plus f's correction
+            b = self.wrapped.forward_batch(s)
+            if self.pre is not None:
+                b = b + self.pre(s)
+        elif self.pre is not None:
             b = self.pre(s)
         else:
             b = self._conventional(s)
@@ -113,9 +131,19 @@ class Sandwich(nn.Module):
     def decode_side(self, b_hat: Tensor, out_size: tuple[int, int]) -> Tensor:
         """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``."""
         x = b_hat * 2**self.k + 2 ** (self.k - 1) if self.k else b_hat
+        if self.wrapped is not None:  # the anchor's reconstruction plus g's correction
+            base = self.wrapped.inverse(x, out_size, self.source_channels)
+            return base if self.post is None else base + self.post(x, out_size=out_size)
         if self.post is not None:
             return self.post(x, out_size=out_size)
         return self._conventional_inverse(x, out_size)
+
+    def codec_steps(self, rate_point: float | None = None) -> Tensor | None:
+        """The proxy's quantiser for a rate point of the wrapped codec (None: the learnt Δ)."""
+        if self.wrapped is None:
+            return None
+        point = self.rate_point if rate_point is None else rate_point
+        return self.wrapped.steps(point, self.bottleneck_channels)
 
     def _conventional(self, s: Tensor) -> Tensor:
         """Post-only: the codec sees the usual adaptation of S (luma / YCbCr for 4:2:0 / ↓2)."""
@@ -146,32 +174,44 @@ class Sandwich(nn.Module):
 
     def forward(self, s: Tensor) -> SandwichOutput:
         b = self.encode_side(s)
-        out = self.proxy(b)
+        out = self.proxy(b, self.codec_steps())
         recon = self.decode_side(out.recon, tuple(s.shape[-2:]))
         return SandwichOutput(recon, b, out)
 
-    def forward_real(self, s: Tensor) -> SandwichOutput:
-        """post_only trained on the real codec: B̂ is the real decoder's output at the rounded Δ.
+    def forward_real(self, s: Tensor, straight_through: bool = False) -> tuple[SandwichOutput, Tensor | None]:
+        """The real codec in the loop: every crop is coded by the real codec at the current rate point.
 
-        Nothing upstream of the codec has parameters, so no gradient is lost; the rate is the real
-        stream's bits (a constant for the loss)."""
-        if self.pre is not None:
-            raise ValueError("training through the real codec needs role post_only")
-        step = quantise_step(self.trained_step())
-        with torch.no_grad():
-            b = self.encode_side(s).round().clamp(0, 255)
+        Returns (output whose Ŝ is g of the *real* decoded B̂, Ŝ through the proxy or None).
+        Default: g trains on the real B̂ (detached: the codec is not differentiable) while f learns
+        through the proxy pass, whose quantiser is not the real one: with the real B̂ in f's
+        forward, a straight-through gradient teaches f to pre-add the negative of the codec's own
+        quantisation error, which the real quantiser does not reward (bits rise, PSNR does not;
+        measured, see docs/design.md). ``straight_through``: f gets the real B̂ passed straight
+        through the proxy instead (one pass; the proxy's Jacobian with the quantiser as identity)."""
+        b = self.encode_side(s)
+        out = self.proxy(b, self.codec_steps())
+        param = self.eval_param()
         codec = self.real_codec()
-        results = [codec.encode(img, step, 8) for img in b.permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()]
-        b_hat = torch.from_numpy(np.stack([r.decoded for r in results]).astype(np.float32))
-        b_hat = b_hat.permute(0, 3, 1, 2).to(s.device)
-        bits = s.new_tensor([8.0 * r.nbytes for r in results])
-        zeros = torch.zeros_like(bits)
-        proxy = ProxyOutput(b_hat, bits, zeros, zeros, s.new_tensor(float(step)), bits, None)
-        return SandwichOutput(self.decode_side(b_hat, tuple(s.shape[-2:])), b, proxy)
+        planes = b.detach().round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
+        decoded = np.stack([codec.encode(img, param, 8).decoded for img in planes]).astype(np.float32)
+        real = torch.from_numpy(decoded).permute(0, 3, 1, 2).to(out.recon)
+        size = tuple(s.shape[-2:])
+        if straight_through or self.pre is None:
+            b_hat = out.recon + (real - out.recon).detach()
+            return SandwichOutput(self.decode_side(b_hat, size), b, out._replace(recon=b_hat)), None
+        via_proxy = self.decode_side(out.recon, size)
+        return SandwichOutput(self.decode_side(real, size), b, out._replace(recon=real)), via_proxy
 
     # -- evaluation through the real codec -----------------------------------------------------
     def trained_step(self) -> float:
+        """The learnt flat Δ; a wrapping sandwich's current rate point (the codec's own parameter)."""
+        if self.rate_point is not None:
+            return float(self.rate_point)
         return float(self.proxy.step_size().detach())
+
+    def eval_param(self) -> float:
+        """The real codec's parameter for the current training point (quality, or the rounded Δ)."""
+        return float(self.rate_point) if self.rate_point is not None else float(quantise_step(self.trained_step()))
 
     @torch.inference_mode()
     def bottleneck_image(self, source: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -188,11 +228,13 @@ class Sandwich(nn.Module):
         peak = (1 << self.bitdepth) - 1
         return np.clip(np.rint(y), 0, peak).astype(np.uint8 if self.bitdepth <= 8 else np.uint16)
 
-    def real_codec(self) -> object:
+    def real_codec(self) -> Codec:
+        if self.wrapped is not None:
+            return self.wrapped.codec()
         return get_codec(self.spec.codec, **self.spec.codec_options)
 
     def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult, np.ndarray]:
-        """(Ŝ, the real codec's result, B) for one source at real step ``step``."""
+        """(Ŝ, the real codec's result, B) for one source at the real codec parameter ``step``."""
         b = self.bottleneck_image(source, device)
         res = self.real_codec().encode(b, step, 8)
         return self.reconstruct(res.decoded, source.shape[:2], device), res, b

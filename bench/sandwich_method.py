@@ -19,6 +19,7 @@ from bench.models.complexity import count_params
 from bench.sandwich import Sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
 from bench.train import TrainResult, train
+from bench.wrapped import WrappedCodec
 
 
 class LastBottleneck:
@@ -40,20 +41,22 @@ class LastBottleneck:
 
 class SandwichMember(Method):
     def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int,
-                 seed: int) -> None:
+                 seed: int, wrapped: WrappedCodec | None = None) -> None:
         self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         with seeded_init(seed):
-            self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init))
+            self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init), wrapped)
+        self.wrapped = wrapped
         self.device = "cpu"
         self.result: TrainResult | None = None
         self._bottleneck = LastBottleneck(lambda src: self.model.bottleneck_image(src, self.device))
 
     def rate_points(self) -> list[float]:
-        return list(self.cfg.step_factors)
+        """The wrapped codec's own rate points, else multiples of the trained step."""
+        return list(self.wrapped.rate_points) if self.wrapped else list(self.cfg.step_factors)
 
     def prepare(self, ctx: PrepareContext) -> None:
         if not ctx.train_items:
@@ -65,8 +68,11 @@ class SandwichMember(Method):
                             workdir=ctx.workdir, log=ctx.log, name=self.name)
         self.model.eval()
 
-    def real_step(self, factor: float) -> int:
-        return quantise_step(self.model.trained_step() * factor)
+    def real_step(self, rate_point: float) -> float:
+        """The real codec's parameter for a rate point (a wrapped codec takes its own)."""
+        if self.wrapped is not None:
+            return rate_point
+        return quantise_step(self.model.trained_step() * rate_point)
 
     def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
         if self.result is None:
@@ -83,8 +89,10 @@ class SandwichMember(Method):
     def describe(self) -> dict[str, Any]:
         r = self.result
         params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
+        codec = self.model.real_codec()
         return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
-                "codec": self.model.spec.codec, "codec_options": self.model.spec.codec_options,
+                "codec": codec.name, "codec_options": codec.options(), "wraps": self.cfg.wraps,
+                "start": f"the {self.cfg.wraps} path ({self.wrapped.adapt})" if self.wrapped else None,
                 "proxy": self.model.proxy.config(), "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
                 "train": self.cfg.train.model_dump(), "params": params,
                 "trained_step": r.step_size if r else None, "train_steps": r.steps if r else None,

@@ -5,6 +5,7 @@ rebuilt from the run folder. ``summary.json`` is written last: its presence mark
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +70,17 @@ def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[st
     return out
 
 
-def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per (method, metric) against the anchor, with a paired bootstrap CI over items."""
-    anchor = plan.cfg.anchor_name()
+def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]], anchor: str | None = None,
+               only: list[str] | None = None) -> list[dict[str, Any]]:
+    """One entry per (method, metric) against the anchor (default: the experiment's), with a paired
+    bootstrap CI over items; ``only`` restricts the methods compared."""
+    anchor = anchor or plan.cfg.anchor_name()
     a = curves[anchor]
     items = [it.name for it in plan.eval_set.items]
     rate = plan.rate_key
     entries = []
     for name, t in curves.items():
-        if name == anchor:
+        if name == anchor or (only is not None and name not in only):
             continue
         for metric in plan.metrics:
             entry: dict[str, Any] = {"method": name, "role": t["role"], "anchor": anchor, "metric": metric}
@@ -113,6 +116,44 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]]) -> list[dict[str, 
     return entries
 
 
+def _worse_than(entry: dict[str, Any]) -> str | None:
+    """How an entry shows the method below its comparison (None: it is not, or cannot be compared)."""
+    higher, is_db = _axis(entry["metric"])
+    ci = entry.get("ci95") or {}
+    if is_db and entry.get("bd_psnr_db") is not None and entry["bd_psnr_db"] < 0:
+        lo_hi = ci.get("bd_psnr_db")
+        return f"BD-{entry['metric']} {entry['bd_psnr_db']:+.3f} dB" + (f" [{lo_hi[0]:+.3f}, {lo_hi[1]:+.3f}]" if lo_hi else "")
+    if not is_db and entry.get("bd_rate_pct") is not None and entry["bd_rate_pct"] > 0:
+        lo_hi = ci.get("bd_rate_pct")
+        return f"BD-rate on {entry['metric']} {entry['bd_rate_pct']:+.2f} %" + (f" [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else "")
+    return None
+
+
+def start_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Every wrapping sandwich against its own untrained start (the codec method it wraps, which the
+    untrained sandwich reproduces bit for bit), and the flags of those that ended below it."""
+    out: dict[str, Any] = {}
+    flags: dict[str, list[str]] = {}
+    for mc in plan.cfg.methods:
+        wraps = getattr(mc, "wraps", None)
+        if not wraps or mc.name not in curves or wraps not in curves:
+            continue
+        entries = bd_entries(plan, curves, anchor=wraps, only=[mc.name])
+        out[mc.name] = {"start": wraps, "bd": entries}
+        worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.metrics[0]) if w]
+        if worse:
+            flags[mc.name] = [f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
+                              "member that ends below where it started is a bug to find, not a result"]
+    return out, flags
+
+
+def conventional_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each sandwich family against every conventional codec method of the file (the strongest included)."""
+    sandwiches = [mc.name for mc in plan.cfg.methods if mc.kind == "sandwich" and mc.name in curves]
+    codecs = [mc.name for mc in plan.cfg.methods if mc.kind == "codec" and mc.name != plan.cfg.anchor_name()]
+    return {c: bd_entries(plan, curves, anchor=c, only=sandwiches) for c in codecs if sandwiches}
+
+
 def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tracker, parent: str) -> dict[str, Any]:
     cfg = plan.cfg
     curves = _method_curves(plan, cells)
@@ -143,16 +184,26 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
         plots.close(fig)
 
     entries = bd_entries(plan, curves)
+    vs_start, start_flags = start_comparisons(plan, curves)
+    for name, fl in start_flags.items():
+        for f in fl:
+            print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
+        tracker.set_tags(parent, {f"flags.{name}": " | ".join(fl)})
     summary = {"experiment": cfg.name, "run_id": run_dir.name, "scenario": cfg.scenario, "dataset": dataset,
                **({"rate": "kbps"} if plan.video else {}),
                "profile": cfg.profile, "anchor": cfg.anchor_name(), "metrics": plan.metrics,
                "mlflow_run_id": parent, "git_sha": git_sha(), "config_hash": cfg.config_hash(),
                "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"],
                                **({"members": {k: v["rd"] for k, v in c["members"].items()},
-                                   "flags": [f for v in c["members"].values() for f in v["meta"].get("flags", [])]}
+                                   "flags": [f for v in c["members"].values() for f in v["meta"].get("flags", [])]
+                                   + start_flags.get(n, [])}
                                   if "members" in c else {})}
                            for n, c in curves.items()},
-               "bd": entries, **({"reference_lines": lines} if lines else {})}
+               "bd": entries, **({"reference_lines": lines} if lines else {}),
+               **({"vs_start": vs_start} if vs_start else {})}
+    versus = conventional_comparisons(plan, curves)
+    if versus:
+        summary["vs_codecs"] = versus
     if plan.video:
         from bench.video.proxy_fidelity import cells_summary
 

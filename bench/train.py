@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bench.checkpoint import load_checkpoint, save_checkpoint
 from bench.config import TrainConfig
 from bench.data import random_crop
 from bench.method import RunLog
-from bench.sandwich import Sandwich, quantise_step
+from bench.sandwich import Sandwich
 from proxies.colour import linear_ycbcr
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
@@ -96,16 +97,26 @@ def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tu
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
                lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
-    out = model.forward_real(s) if cfg.codec_in_loop == "real" else model(s)
+    via_proxy = None
+    if cfg.codec_in_loop == "proxy":
+        out = model(s)
+    else:
+        out, via_proxy = model.forward_real(s, straight_through=cfg.codec_in_loop == "real_ste")
     n, c, h, w = s.shape
     elems = h * w * c
     scale = 2.0**model.k
-    d, mse = distortion_term(s / scale, out.recon / scale, cfg.distortion)
-    dist = cfg.mse_weight * d
-    if lpips is not None and cfg.lpips_weight > 0:
-        peak = 255.0 * scale
-        lp = lpips(out.recon / peak * 2 - 1, s / peak * 2 - 1).flatten()
-        dist = dist + cfg.lpips_weight * lp
+
+    def distortion(recon: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d, mse = distortion_term(s / scale, recon / scale, cfg.distortion)
+        dist = cfg.mse_weight * d
+        if lpips is not None and cfg.lpips_weight > 0:
+            peak = 255.0 * scale
+            dist = dist + cfg.lpips_weight * lpips(recon / peak * 2 - 1, s / peak * 2 - 1).flatten()
+        return dist, mse
+
+    dist, mse = distortion(out.recon)  # logged: what the real codec gives
+    if via_proxy is not None:  # f learns through the proxy; g through both
+        dist = dist + distortion(via_proxy)[0]
     rate = gamma * out.proxy.rate_bits / elems
     b = out.bottleneck
     penalty = (255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
@@ -113,7 +124,7 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
     total = (dist + rate + penalty).mean()
     bpp = out.proxy.rate_bits / (h * w)
     return {"loss": total, "mse": mse.mean(), "distortion": dist.mean(), "rate_term": rate.mean(),
-            "penalty": penalty.mean(), "proxy_bpp": bpp.mean(), "step": out.proxy.step}
+            "penalty": penalty.mean(), "proxy_bpp": bpp.mean(), "step": out.proxy.step.mean()}
 
 
 def lpips_frames(lpips: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, peak: float, device: str) -> float:
@@ -131,7 +142,7 @@ def real_check(model: Sandwich, crops: list[np.ndarray], device: str,
     LPIPS-alex when the run trains for it)."""
     model.eval()
     peak = float((1 << model.bitdepth) - 1)
-    step = quantise_step(model.trained_step())
+    step = model.eval_param()
     real_psnr, real_bpp, proxy_psnr, proxy_bpp, real_lpips = [], [], [], [], []
     with torch.inference_mode():
         for crop in crops:
@@ -176,10 +187,14 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
         key, label, higher = check_objective(cfg, checks[0])
         first, last = checks[0][key], checks[-1][key]
         improved = last > first + 0.1 if higher else last < 0.99 * first  # +0.1 dB, or 1 % less LPIPS
-        if not improved:
-            shown = f"{first:.2f} -> {last:.2f} dB" if higher else f"{first:.4f} -> {last:.4f}"
-            flags.append(f"real-codec {label} did not improve during training ({shown} at step "
-                         f"{checks[-1]['real_step']:g})")
+        worse = last < first if higher else last > first
+        shown = f"{first:.2f} -> {last:.2f} dB" if higher else f"{first:.4f} -> {last:.4f}"
+        where = f"at step {checks[-1]['real_step']:g}" + (", from the untrained start" if checks[0].get("iteration") == 0 else "")
+        if worse:
+            flags.append(f"real-codec {label} ended below where training started ({shown} {where}): "
+                         "a bug to find, not a result")
+        elif not improved:
+            flags.append(f"real-codec {label} did not improve during training ({shown} {where})")
     if model.bottleneck_channels == 1 and model.source_channels == 3 and model.pre is not None and checks:
         cap = luma_ceiling(crops)
         if checks[-1]["real_psnr"] < cap + 0.5:
@@ -187,12 +202,6 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
                          f"the luma-only ceiling {cap:.2f} dB; train longer, raise lambda or the initial step "
                          "(METHOD §10)")
     return flags
-
-
-def _save(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -206,9 +215,47 @@ class TrainHooks:
     flags: Callable[[Any, list[dict[str, float]]], list[str]]
 
 
+def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], points: list[float], device: str,
+                  lpips: torch.nn.Module | None) -> dict[float, float]:
+    """-dD/dR of the wrapped codec itself (its adaptation, no nets) at each rate point, on training crops,
+    in the loss's own units (D as the loss measures it, R in bits per element).
+
+    Why: one λ cannot suit a whole quality sweep (the codec's slope changes ~10x from q20 to q92);
+    weighing the rate by the codec's own slope makes every step of training a move *off* the
+    codec's curve, not along it, so what training gains is BD gain."""
+    from baselines.conventional import ConventionalCodec
+
+    wrapped = model.wrapped
+    assert wrapped is not None
+    codec = ConventionalCodec(wrapped.method_config())
+    curve = []
+    for p in sorted(points, key=float):
+        d, r = [], []
+        for crop in crops:
+            res = codec.run(crop, model.bitdepth, p)
+            s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
+            rec = torch.from_numpy(res.decoded.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
+            dist = cfg.mse_weight * distortion_term(s, rec, cfg.distortion)[0]
+            if lpips is not None and cfg.lpips_weight > 0:
+                with torch.no_grad():
+                    dist = dist + cfg.lpips_weight * lpips(rec / 255 * 2 - 1, s / 255 * 2 - 1).flatten()
+            d.append(float(dist.mean()))
+            r.append(8.0 * res.nbytes / crop.size)
+        curve.append((p, float(np.mean(r)), float(np.mean(d))))
+    curve.sort(key=lambda t: t[1])
+    out = {}
+    for i, (p, _, _) in enumerate(curve):
+        lo, hi = curve[max(i - 1, 0)], curve[min(i + 1, len(curve) - 1)]
+        out[p] = max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0)
+    return out
+
+
 def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], device: str,
                 seed: int) -> TrainHooks:
-    """Random crops, :func:`loss_terms`, :func:`real_check` on 4 fixed crops, :func:`_flags`."""
+    """Random crops, :func:`loss_terms`, :func:`real_check` on 4 fixed crops, :func:`_flags`.
+
+    A sandwich wrapping a codec method trains at that codec's rate points, one drawn per step, and
+    is checked at the middle one (where ``Sandwich.rate_point`` starts)."""
     check_rng = np.random.default_rng(seed + 1)
     check_crops = [random_crop(images[i % len(images)], cfg.crop, check_rng) for i in range(4)]
     lpips = None
@@ -216,10 +263,45 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         from bench.metrics.lpips import get_lpips
 
         lpips = get_lpips("alex", device)
-    return TrainHooks(lambda rng: _batch(images, cfg, rng, device),
-                      lambda m, s: loss_terms(m, s, gamma, cfg, lpips),
-                      lambda m: real_check(m, check_crops, device, lpips),
-                      lambda m, checks: _flags(m, cfg, checks, check_crops))
+    check_point = model.rate_point
+    points = list(cfg.rate_points or (model.wrapped.rate_points if model.wrapped else []))
+    weights = {p: gamma for p in points}
+    if model.wrapped is not None:  # γ multiplies the wrapped codec's own D-R slope at each point
+        slope_rng = np.random.default_rng(seed + 2)
+        crops = [random_crop(images[i % len(images)], cfg.crop, slope_rng) for i in range(8)]
+        slopes = anchor_slopes(model, cfg, crops, points, device, lpips)
+        weights = {p: gamma * slopes[p] for p in points}
+        print(f"[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
+              + ", ".join(f"{p:g}: {w:.3g}" for p, w in weights.items()), file=sys.stderr, flush=True)
+
+    def batch(rng: np.random.Generator) -> tuple[torch.Tensor, float | None]:
+        point = points[int(rng.integers(len(points)))] if points else None
+        return _batch(images, cfg, rng, device), point
+
+    def loss(m: Sandwich, b: tuple[torch.Tensor, float | None]) -> dict[str, torch.Tensor]:
+        m.rate_point = b[1] if b[1] is not None else m.rate_point
+        return loss_terms(m, b[0], weights.get(b[1], gamma) if b[1] is not None else gamma, cfg, lpips)
+
+    def check(m: Sandwich) -> dict[str, float]:
+        m.rate_point = check_point
+        return real_check(m, check_crops, device, lpips)
+
+    return TrainHooks(batch, loss, check, lambda m, checks: _flags(m, cfg, checks, check_crops))
+
+
+def _run_check(hooks: TrainHooks, model: Any, step_no: int, steps: int, name: str, log: RunLog,
+               rate: float | None) -> dict[str, float]:
+    """One real-codec check, printed and logged (step 0: the untrained start)."""
+    check = {"iteration": step_no, **hooks.check(model)}
+    yuv = f" (YUV {check['real_psnr_yuv']:.2f} dB)" if "real_psnr_yuv" in check else ""
+    yuv += f" (LPIPS {check['real_lpips']:.4f})" if "real_lpips" in check else ""
+    speed = f", {rate:.2f} it/s" if rate is not None else " (untrained start)"
+    print(f"[bench] {name} step {step_no}/{steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
+          f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
+          f"step {check['real_step']:g}{speed}", file=sys.stderr, flush=True)
+    ratio = {"check_proxy_real_rate_ratio": check["proxy_bpp"] / check["real_bpp"]} if check.get("real_bpp") else {}
+    log.metrics({**{f"check_{k}": v for k, v in check.items() if k != "iteration"}, **ratio}, step_no)
+    return check
 
 
 def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
@@ -228,7 +310,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     workdir.mkdir(parents=True, exist_ok=True)
     final = workdir / FINAL
     if final.is_file():
-        state = torch.load(final, map_location=device, weights_only=False)
+        state = load_checkpoint(final, device)
         model.load_state_dict(state["model"])
         return TrainResult(state["steps"], model.trained_step(), state["flags"], state["checks"], state["seconds"])
     torch.manual_seed(seed)
@@ -239,13 +321,15 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     start, checks, seconds = 0, [], 0.0
     ckpt = workdir / CHECKPOINT
     if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        state = load_checkpoint(ckpt, device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         start, checks, seconds = state["steps"], state["checks"], state["seconds"]
         print(f"[bench] {name}: resuming training at step {start}", file=sys.stderr)
+    if start == 0:  # the untrained model's real-codec figure: what "improved" is measured against
+        checks.append(_run_check(hooks, model, 0, cfg.steps, name, log, None))
     t0 = time.perf_counter() - seconds
     bar = tqdm(range(start, cfg.steps), desc=f"train {name}", file=sys.stderr, disable=not sys.stderr.isatty(),
                initial=start, total=cfg.steps)
@@ -265,18 +349,10 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
             log.metrics(values, step_no)
             bar.set_postfix(loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}")
         if step_no % cfg.check_every == 0 or step_no == cfg.steps:
-            check = {"iteration": step_no, **hooks.check(model)}
-            checks.append(check)
             rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
-            yuv = f" (YUV {check['real_psnr_yuv']:.2f} dB)" if "real_psnr_yuv" in check else ""
-            yuv += f" (LPIPS {check['real_lpips']:.4f})" if "real_lpips" in check else ""
-            print(f"[bench] {name} step {step_no}/{cfg.steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
-                  f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
-                  f"step {check['real_step']:g}, {rate:.2f} it/s", file=sys.stderr, flush=True)
-            ratio = {"check_proxy_real_rate_ratio": check["proxy_bpp"] / check["real_bpp"]} if check.get("real_bpp") else {}
-            log.metrics({**{f"check_{k}": v for k, v in check.items() if k != "iteration"}, **ratio}, step_no)
+            checks.append(_run_check(hooks, model, step_no, cfg.steps, name, log, rate))
         if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
-            _save(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
+            save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
                          "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,
                          "seconds": time.perf_counter() - t0})
     seconds = time.perf_counter() - t0
@@ -284,7 +360,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     for f in flags:
         print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
     log.tags({"flags": " | ".join(flags) or "none"})
-    _save(final, {"model": model.state_dict(), "steps": cfg.steps, "flags": flags, "checks": checks,
+    save_checkpoint(final, {"model": model.state_dict(), "steps": cfg.steps, "flags": flags, "checks": checks,
                   "seconds": seconds})
     ckpt.unlink(missing_ok=True)
     return TrainResult(cfg.steps, model.trained_step(), flags, checks, seconds)

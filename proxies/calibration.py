@@ -41,18 +41,21 @@ class Coded:
     seconds: float
 
 
+Step = float | tuple[int, ...]  # a flat step Δ, or a 64-entry quantisation table (natural order)
+
+
 class RateTarget(Protocol):
-    """A real codec coding one uint8 H x W plane at a proxy step Δ."""
+    """A real codec coding one uint8 H x W plane at a proxy step Δ (or table)."""
 
     name: str
 
-    def param(self, step: float) -> float:
-        """The codec parameter that Δ maps to (table entry, QP)."""
+    def param(self, step: Step) -> float | tuple[int, ...]:
+        """The codec parameter that Δ maps to (table entry, QP, the table itself)."""
 
-    def bits(self, plane: np.ndarray, step: float) -> int:
+    def bits(self, plane: np.ndarray, step: Step) -> int:
         """Real bitstream size in bits (headers included)."""
 
-    def code(self, plane: np.ndarray, step: float) -> Coded:
+    def code(self, plane: np.ndarray, step: Step) -> Coded:
         """Encode and decode with the real codec (for fidelity measurements)."""
 
 
@@ -67,24 +70,28 @@ def qp_to_step(qp: float) -> float:
 
 
 class JpegTarget:
-    """Flat-table gray JPEG through ``bench.codecs.jpeg.encode_gray_flat`` (``optimize=True``)."""
+    """Gray JPEG through ``bench.codecs.jpeg`` (``optimize=True``): a flat table rint(Δ), or, when
+    the step is a 64-entry table (a standard-table JPEG's luma or chroma table), that table."""
 
     name = "jpeg"
 
     def __init__(self) -> None:
-        from bench.codecs.jpeg import encode_gray_flat, flat_table  # bench only when calibrating
+        from bench.codecs.jpeg import encode_gray_table, flat_table  # bench only when calibrating
 
-        self._encode, self._table = encode_gray_flat, flat_table
+        self._encode, self._table = encode_gray_table, flat_table
 
-    def param(self, step: float) -> float:
-        return self._table(step)[0]
+    def _entries(self, step: Step) -> list[int]:
+        return list(step) if isinstance(step, tuple) else self._table(step)
 
-    def bits(self, plane: np.ndarray, step: float) -> int:
-        return 8 * len(self._encode(plane, step, optimize=True))
+    def param(self, step: Step) -> float | tuple[int, ...]:
+        return step if isinstance(step, tuple) else self._table(step)[0]
 
-    def code(self, plane: np.ndarray, step: float) -> Coded:
+    def bits(self, plane: np.ndarray, step: Step) -> int:
+        return 8 * len(self._encode(plane, self._entries(step), optimize=True))
+
+    def code(self, plane: np.ndarray, step: Step) -> Coded:
         t0 = time.perf_counter()
-        data = self._encode(plane, step, optimize=True)
+        data = self._encode(plane, self._entries(step), optimize=True)
         seconds = time.perf_counter() - t0
         decoded = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
         return Coded(8 * len(data), decoded, seconds)
@@ -100,7 +107,9 @@ class HevcTarget:
 
         self.codec = get_codec("hevc", chroma="400", colour="raw")
 
-    def param(self, step: float) -> float:
+    def param(self, step: Step) -> float:
+        if isinstance(step, tuple):
+            raise ValueError("the hevc rate target takes a flat step, not a quantisation table; use rate: jpeg")
         return step_to_qp(step)
 
     def bits(self, plane: np.ndarray, step: float) -> int:
@@ -133,19 +142,20 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def real_bits(target: RateTarget, planes: list[np.ndarray], step: float,
+def real_bits(target: RateTarget, planes: list[np.ndarray], steps: Step | list[Step],
               workers: int | None = None) -> list[int]:
-    """Real bits of every plane at Δ, encoded concurrently (order preserved)."""
+    """Real bits of every plane at Δ (one step, or one per plane), encoded concurrently (order preserved)."""
     workers = workers or default_workers()
+    per_plane = steps if isinstance(steps, list) else [steps] * len(planes)
     if workers == 1 or len(planes) == 1:
-        return [target.bits(p, step) for p in planes]
-    return list(shared_pool(workers).map(lambda p: target.bits(p, step), planes))
+        return [target.bits(p, st) for p, st in zip(planes, per_plane)]
+    return list(shared_pool(workers).map(target.bits, planes, per_plane))
 
 
-_CONSTANT_BITS: dict[tuple[object, int, int, float], int] = {}
+_CONSTANT_BITS: dict[tuple[object, int, int, object], int] = {}
 
 
-def constant_bits(target: RateTarget, height: int, width: int, step: float) -> int:
+def constant_bits(target: RateTarget, height: int, width: int, step: Step) -> int:
     """Bits of a constant plane (N = 0): headers + per-block floor, the intercept of R(N).
 
     Cached per target, size and codec parameter (training crops share one size).

@@ -87,7 +87,9 @@ class ImageProxy(nn.Module):
         return ", ".join(f"{k}={v}" for k, v in self.config().items())
 
     def forward(self, bottleneck: Tensor, step: float | Tensor | None = None) -> ProxyOutput:
-        """Code ``bottleneck`` (N x C x H x W, 0..255 scale); ``step`` overrides the learnt Δ."""
+        """Code ``bottleneck`` (N x C x H x W, 0..255 scale); ``step`` overrides the learnt Δ: a
+        scalar, or per channel a quantisation table (``C x 8 x 8``, [vertical, horizontal]
+        frequency, the codec's own tables; C counts the planes as coded, e.g. Y, Cb, Cr)."""
         if bottleneck.ndim != 4:
             raise ValueError(f"expected an N x C x H x W bottleneck, got shape {tuple(bottleneck.shape)}")
         if self.subsampling == "420" and bottleneck.shape[1] != 3:
@@ -100,12 +102,18 @@ class ImageProxy(nn.Module):
                 x = ste_round(to_ycbcr(x).clamp(0, 255))
             delta = self.step_size() if step is None else torch.as_tensor(
                 step, dtype=torch.float32, device=x.device)
-            groups, recons = [], []
+            if delta.ndim and tuple(delta.shape) != (x.shape[1], 8, 8):
+                raise ValueError(f"a per-frequency step must be C x 8 x 8 = {x.shape[1]} x 8 x 8, "
+                                 f"got {tuple(delta.shape)}")
+            groups, recons, c0 = [], [], 0
             for pixels, padded in self._planes(x):
                 coeffs = block_dct(padded - LEVEL_SHIFT)
-                y = coeffs / delta
+                cg = pixels.shape[1]
+                d = delta[c0:c0 + cg][None, :, None, None] if delta.ndim else delta  # 1 x Cg x 1 x 1 x 8 x 8
+                c0 += cg
+                y = coeffs / d
                 groups.append(CodedPlanes(pixels, coeffs, ste_round(y)))
-                dequant = quantize(y, self.quantizer, self.training) * delta
+                dequant = quantize(y, self.quantizer, self.training) * d
                 recon = block_idct(dequant) + LEVEL_SHIFT
                 recons.append(recon[..., : pixels.shape[-2], : pixels.shape[-1]])
             recon = self._merge(recons, x.shape[-2:])

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from proxies.calibration import RateTarget, constant_bits, make_target, real_bits
+from proxies.calibration import RateTarget, Step, constant_bits, make_target, real_bits
 
 LN2 = math.log(2.0)
 
@@ -114,22 +114,37 @@ class CalibratedRate:
 
     def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
                  log_count: Tensor) -> RateEstimate:
-        delta = float(step.detach())
+        steps = plane_steps(step, sum(p.pixels.shape[1] for p in planes))
         images = _uint8_planes(planes)
         flat = [p for image in images for p in image]
-        bits = iter(real_bits(self.target, flat, delta, self.workers))
+        bits = iter(real_bits(self.target, flat, steps * len(images), self.workers))
         real = [sum(next(bits) for _ in image) for image in images]
-        header = [self._header(image, delta) for image in images]
+        header = [self._header(image, steps) for image in images]
         dev = log_count.device
         real_t = torch.tensor(real, dtype=torch.float32, device=dev)
         header_t = torch.tensor(header, dtype=torch.float32, device=dev)
         bits, intercept, _ = calibrate(log_count, real_t, header_t)
         return RateEstimate(bits, real_t, intercept)
 
-    def _header(self, image: list[np.ndarray], delta: float) -> float:
+    def _header(self, image: list[np.ndarray], steps: list[Step]) -> float:
         if self.header == "none":
             return 0.0
-        return float(sum(constant_bits(self.target, *p.shape, delta) for p in image))
+        return float(sum(constant_bits(self.target, *p.shape, st) for p, st in zip(image, steps)))
+
+
+def plane_steps(step: Tensor, channels: int) -> list[Step]:
+    """What the real codec codes each channel with: the flat Δ, or (a ``C x 8 x 8`` step) the
+    channel's quantisation table as 64 integers in natural order."""
+    if step.ndim == 0:
+        return [float(step.detach())] * channels
+    if tuple(step.shape) != (channels, 8, 8):
+        raise ValueError(f"per-channel steps must be {channels} x 8 x 8, got {tuple(step.shape)}")
+    return [tuple(int(v) for v in t) for t in step.detach().round().to("cpu", torch.int64).reshape(channels, 64)]
+
+
+def _flat_only(name: str, step: Tensor) -> None:
+    if step.ndim:
+        raise ValueError(f"the {name} rate model takes a flat step, not quantisation tables; use rate: jpeg")
 
 
 class GaussianRate:
@@ -139,6 +154,7 @@ class GaussianRate:
 
     def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
                  log_count: Tensor) -> RateEstimate:
+        _flat_only(self.name, step)
         total = 0
         for p in planes:
             x = (p.q * step).flatten(2, 3)  # N x C x blocks x 8 x 8, dequantised
@@ -164,6 +180,7 @@ class LaplacianRate:
 
     def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
                  log_count: Tensor) -> RateEstimate:
+        _flat_only(self.name, step)
         total = 0
         for p in planes:
             x = p.coeffs.flatten(2, 3)

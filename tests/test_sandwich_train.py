@@ -136,9 +136,10 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
                   "check_every": 40, "codec_in_loop": "real"}})
     model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[2][:48, :48]
-    out = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
+    out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
+    assert via_proxy is None  # no f: g alone, on the real decoder's output
     real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
-    assert np.array_equal(out.proxy.recon[0, 0].numpy(), real.decoded[..., 0].astype(np.float32))
+    assert np.array_equal(out.proxy.recon[0, 0].detach().numpy(), real.decoded[..., 0].astype(np.float32))
     assert float(out.proxy.rate_bits[0]) == 8 * real.nbytes
     log = Log()
     train(model, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path, log=log, name="p")
@@ -146,9 +147,22 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
     assert np.mean(mse[-8:]) < 0.8 * np.mean(mse[:8]), mse
 
 
-def test_real_codec_in_the_loop_is_refused_for_a_pre_processor() -> None:
-    with pytest.raises(ValueError, match="codec_in_loop: real needs role: post_only"):
-        cfg(300.0, 1, codec_in_loop="real")
+@pytest.mark.parametrize("straight_through", [False, True])
+def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_through: bool) -> None:
+    """codec_in_loop real / real_ste for the full sandwich: g is fed the real decoder's B̂, and f
+    still gets a gradient (through the proxy pass, or straight through it)."""
+    c = cfg(300.0, 1, codec_in_loop="real_ste" if straight_through else "real")
+    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    src = images[1][:48, :48]
+    out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2),
+                                        straight_through)
+    assert (via_proxy is None) == straight_through
+    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    assert np.array_equal(out.proxy.recon[0].detach().permute(1, 2, 0).numpy(), real.decoded.astype(np.float32))
+    loss = out.recon.square().mean() + (via_proxy.square().mean() if via_proxy is not None else 0)
+    loss.backward()
+    assert model.pre is not None
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.pre.parameters())
 
 
 def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
@@ -296,9 +310,13 @@ def test_flags_follow_what_the_run_minimises() -> None:
     assert check_objective(yuv, checks[0])[0] == "real_psnr_yuv"
     assert _flags(model, lp, checks, []) == []  # LPIPS fell: improved, though PSNR fell
     assert _flags(model, yuv, checks, []) == []  # PSNR-YUV rose by 0.5 dB
-    assert "real-codec PSNR did not improve" in _flags(model, plain, checks, [])[0]
+    assert "real-codec PSNR ended below where training started" in _flags(model, plain, checks, [])[0]
+    flat = [checks[0], {**checks[1], "real_psnr": 30.05}]
+    assert "real-codec PSNR did not improve" in _flags(model, plain, flat, [])[0]
     worse = [checks[0], {**checks[1], "real_lpips": 0.2}]
     assert "real-codec LPIPS-alex did not improve" in _flags(model, lp, worse, [])[0]
+    worse = [checks[0], {**checks[1], "real_lpips": 0.25}]
+    assert "LPIPS-alex ended below where training started" in _flags(model, lp, worse, [])[0]
 
 
 def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:

@@ -87,11 +87,17 @@ def _save(img: Image.Image, save_kw: dict[str, Any], expected: list[list[int]],
 
 def encode_gray_flat(plane: np.ndarray, step: float, optimize: bool = True) -> bytes:
     """Bytes of one H x W uint8 plane as a flat-table 4:0:0 JPEG (the proxy calibration's target)."""
+    return encode_gray_table(plane, flat_table(step), optimize)
+
+
+def encode_gray_table(plane: np.ndarray, table: list[int], optimize: bool = True) -> bytes:
+    """Bytes of one H x W uint8 plane as a 4:0:0 JPEG with the 64-entry ``table`` (natural order):
+    how the proxy calibration codes one component of a standard-table JPEG on its own."""
     if plane.ndim != 2 or plane.dtype != np.uint8:
-        raise ValueError(f"encode_gray_flat needs an H x W uint8 plane, got {plane.shape} {plane.dtype}")
-    table = flat_table(step)
+        raise ValueError(f"encode_gray_table needs an H x W uint8 plane, got {plane.shape} {plane.dtype}")
+    table = [int(v) for v in table]
     return _save(Image.fromarray(np.ascontiguousarray(plane)), {"qtables": [table],
-                 "optimize": optimize}, [table], step)
+                 "optimize": optimize}, [table], table[0])
 
 
 @CODECS.register("jpeg")

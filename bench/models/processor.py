@@ -79,6 +79,8 @@ class Processor(nn.Module):
             sum and the output scaling stay in float32: bf16 keeps 8 significant bits, about one
             grey level on the MLP's output (METHOD §10).
         down, pad: U-Net options, see :class:`~bench.models.unet.UNet`.
+        residual: output s·y without the offset m: a correction added to a conventional path
+            (a sandwich wrapping its anchor's codec, :mod:`bench.wrapped`).
     """
 
     def __init__(self, in_ch: int, out_ch: int,
@@ -87,7 +89,7 @@ class Processor(nn.Module):
                  mlp_hidden: int = 16, mlp_depth: int = 1, alpha0: float = 0.0,
                  m: float = 128.0, s: float = 255.0, resample: Resample = "none",
                  autocast_bf16: bool = False, down: Down = "decimate",
-                 pad: Pad = "replicate") -> None:
+                 pad: Pad = "replicate", residual: bool = False) -> None:
         super().__init__()
         check_choice("resample", resample, ("none", "down2", "up2"))
         if (encoder is None) != (decoder is None):
@@ -97,7 +99,7 @@ class Processor(nn.Module):
             raise ValueError(f"scale s must be positive, got {s}")
         self.in_ch, self.out_ch = in_ch, out_ch
         self.m, self.s = float(m), float(s)
-        self.resample, self.autocast_bf16 = resample, autocast_bf16
+        self.resample, self.autocast_bf16, self.residual = resample, autocast_bf16, residual
         self.mlp = sin_mlp(in_ch, out_ch, mlp_hidden, mlp_depth)
         self.unet: UNet | None = None
         if encoder is None:
@@ -131,6 +133,17 @@ class Processor(nn.Module):
         last.weight[:, : self.in_ch, 0, 0] = matrix.to(last.weight.dtype) / gain
         last.bias.zero_()
 
+    @torch.no_grad()
+    def start_at_zero(self) -> None:
+        """Output exactly 0 (a residual that starts as "no change"): the MLP's and the U-Net's last
+        layers at zero. Both still get gradients on the first step (their inputs are nonzero)."""
+        last = self.mlp[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        if self.unet is not None:
+            self.unet.head.weight.zero_()
+            self.unet.head.bias.zero_()
+
     def forward(self, x: Tensor, out_size: tuple[int, int] | None = None) -> Tensor:
         """``N x in_ch x H x W`` on the pixel scale -> ``N x out_ch x H' x W'``, cropped to
         ``out_size`` when given (g with ``up2`` after an odd-sized source)."""
@@ -147,7 +160,7 @@ class Processor(nn.Module):
             if h % 2 or w % 2:
                 y = F.pad(y, (0, w % 2, 0, h % 2), mode="replicate")
             y = downsample2(y, "bicubic")
-        out = self.s * y + self.m
+        out = self.s * y if self.residual else self.s * y + self.m
         if out_size is not None:
             if out_size[0] > out.shape[-2] or out_size[1] > out.shape[-1]:
                 raise ValueError(f"cannot crop a {tuple(out.shape[-2:])} output to {out_size}")
@@ -156,4 +169,4 @@ class Processor(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
-                f"resample={self.resample}, autocast_bf16={self.autocast_bf16}")
+                f"resample={self.resample}, autocast_bf16={self.autocast_bf16}, residual={self.residual}")

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from bench.codecs.video import VideoCodec, VideoEncodeResult, get_video_codec
+from bench.checkpoint import load_checkpoint
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
 from bench.sandwich import Sandwich, SandwichOutput
 from bench.scenarios import Scenario
@@ -94,7 +95,7 @@ class VideoSandwich(Sandwich):
 
     def load_image_checkpoint(self, path: Path) -> list[str]:
         """Start f and g from an image sandwich's ``final.pt``; returns the tensors taken."""
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = load_checkpoint(path)
         weights = state.get("model", state) if isinstance(state, dict) else None
         if not isinstance(weights, dict):
             raise ValueError(f"{path} holds no model state dict")

@@ -1,0 +1,60 @@
+"""Same codec, same start: an untrained wrapping sandwich (init: conventional) *is* its anchor.
+
+For every shipped image experiment whose sandwich wraps a codec method, the untrained sandwich,
+through the real codec, gives the anchor's bytes and reconstruction (hence every metric) at
+every one of the anchor's rate points, on real images of odd size.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines.conventional import ConventionalCodec
+from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
+from bench.data import load_image
+from bench.metrics import METRICS
+from bench.sandwich_method import SandwichMember
+from bench.scenarios import SCENARIOS
+from bench.wrapped import WrappedCodec
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+CASES = {"grayscale": "gray400", "lowres": "lowres", "rgb": "rgb420", "lpips": "perceptual", "hdr": "hdr"}
+
+
+def _wrapping_members(name: str) -> list[tuple[SandwichMethodConfig, CodecMethodConfig]]:
+    cfg = load_config(EXPERIMENTS / f"{name}.yaml", profile="quick")
+    codecs = {m.name: m for m in cfg.methods if isinstance(m, CodecMethodConfig)}
+    return [(m, codecs[m.wraps]) for m in cfg.methods if isinstance(m, SandwichMethodConfig) and m.wraps]
+
+
+def _source(scenario: str, data_dir: Path) -> np.ndarray:
+    if scenario == "hdr":
+        img = load_image(data_dir / "hdr" / "hdr_room.png")
+        return SCENARIOS.get("hdr").to_source(img, "hdr_room")[:77, :91]
+    img = load_image(data_dir / "kodak" / "kodim05.png")
+    return SCENARIOS.get(scenario).to_source(img, "kodim05")[:77, :91]  # odd sides: padding paths too
+
+
+@pytest.mark.parametrize("experiment", sorted(CASES))
+def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Path) -> None:
+    scenario = SCENARIOS.get(CASES[experiment])
+    members = _wrapping_members(experiment)
+    assert members, f"experiments/{experiment}.yaml has no sandwich that wraps a codec method"
+    src = _source(scenario.name, data_dir)
+    for m, anchor_cfg in members:
+        assert all(net.init == "conventional" for net in (m.pre, m.post))
+        wrapped = WrappedCodec.of(anchor_cfg, scenario.bottleneck, src.shape[2])
+        member = SandwichMember(m, scenario, m.lambdas[0], src.shape[2], seed=0, wrapped=wrapped)
+        member.result = object()  # type: ignore[assignment]  # untrained: evaluate the start as is
+        anchor = ConventionalCodec(anchor_cfg)
+        assert member.rate_points() == list(anchor_cfg.rate_points)
+        for q in anchor_cfg.rate_points:
+            ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
+            assert ours.nbytes == theirs.nbytes, (m.name, q)
+            assert np.array_equal(ours.decoded, theirs.decoded), (m.name, q)
+            for key in scenario.default_metrics[:2]:
+                metric = METRICS.get(key)
+                assert (metric.compute(src, ours.decoded, scenario.bitdepth)
+                        == metric.compute(src, theirs.decoded, scenario.bitdepth))
