@@ -14,17 +14,17 @@ GRAY = REPO / "experiments" / "grayscale.yaml"
 
 
 def test_reference_resolves_to_the_runs_config_hash_folder(tmp_path: Path) -> None:
-    ref = RunModelRef(experiment=GRAY, profile="quick", method="sandwich.g600")
+    ref = RunModelRef(experiment=GRAY, profile="flat", method="sandwich-flat.g600")
     check_run_model_ref(ref)
-    with pytest.raises(BenchError, match=r"train it first with `bench run .*grayscale.yaml --profile quick"):
+    with pytest.raises(BenchError, match=r"train it first with `bench run .*grayscale.yaml --profile flat"):
         run_model_path(ref, tmp_path)
-    cfg = load_config(GRAY, "quick")
-    final = tmp_path / "grayscale" / cfg.config_hash()[:12] / "methods" / "sandwich.g600" / "final.pt"
+    cfg = load_config(GRAY, "flat")
+    final = tmp_path / "grayscale" / cfg.config_hash()[:12] / "methods" / "sandwich-flat.g600" / "final.pt"
     final.parent.mkdir(parents=True)
     final.write_bytes(b"weights")
     assert run_model_path(ref, tmp_path) == final
 
 
 def test_unknown_member_is_refused_at_plan_time() -> None:
-    with pytest.raises(ValueError, match=r"no sandwich member 'sandwich.g601'; choose from: sandwich.g600"):
-        check_run_model_ref(RunModelRef(experiment=GRAY, profile="quick", method="sandwich.g601"))
+    with pytest.raises(ValueError, match=r"no sandwich member 'sandwich-flat.g601'; choose from: sandwich-flat.g600"):
+        check_run_model_ref(RunModelRef(experiment=GRAY, profile="flat", method="sandwich-flat.g601"))
