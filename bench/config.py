@@ -162,10 +162,15 @@ class NetConfig(_Optional):
         return self
 
 
-class ProxyConfig(_Strict):
+class ProxyConfig(_Optional):
+    _default_hidden = {"rate_gradient": "rounded"}
+
     quantizer: Literal["ste", "noise", "soft"] = "ste"
     rate: Literal["jpeg", "hevc", "gaussian", "laplacian"] = "jpeg"
     learn_step: bool = True
+    rate_gradient: Literal["rounded", "unrounded"] = Field(
+        default="rounded", description="unrounded: the calibrated rate's gradient is that of Σ ln(1 + |X/Δ|), so it also "
+        "reaches coefficients that round to 0 (rounded: only nonzero ones)")
 
 
 class TrainConfig(_Optional):

@@ -108,10 +108,12 @@ class Sandwich(nn.Module):
                      else _processor(cfg.post, c_b, source_channels, self.k, up, bf16, res))
         if wrapped is None:
             self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
-                                    rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour)
+                                    rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour,
+                                    rate_gradient=cfg.proxy.rate_gradient)
         else:  # the wrapped codec's quantiser (tables per rate point), chroma format and colour transform
             self.proxy = ImageProxy(step=1.0, quantizer=cfg.proxy.quantizer, subsampling=wrapped.subsampling,
-                                    rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour)
+                                    rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour,
+                                    rate_gradient=cfg.proxy.rate_gradient)
         self.rate_point = wrapped.rate_points[len(wrapped.rate_points) // 2] if wrapped else None
         self.source_channels, self.bottleneck_channels = source_channels, c_b
 

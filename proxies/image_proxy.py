@@ -60,12 +60,20 @@ class ImageProxy(nn.Module):
             ``"gaussian"``/``"laplacian"`` (calibration-free), see :mod:`proxies.rate`.
         learn_step: train θ (else Δ stays at ``step``).
         colour: ``"none"`` (every channel coded as given) or ``"ycbcr"`` (3 channels, JFIF).
+        rate_gradient: ``"rounded"``: ∂N through round_STE(X/Δ), zero for every coefficient that
+            rounds to 0; ``"unrounded"``: the same forward N, with the gradient of Σ ln(1 + |X/Δ|),
+            so the rate also pulls on the small coefficients whose crossing to ±1 is what costs
+            real bits (the distortion's straight-through gradient pushes exactly those up).
     """
 
     def __init__(self, step: float = 8.0, quantizer: str = "ste",
                  subsampling: Literal["444", "420"] = "444", rate: RateModel | str = "jpeg",
-                 learn_step: bool = True, colour: Literal["none", "ycbcr"] = "none") -> None:
+                 learn_step: bool = True, colour: Literal["none", "ycbcr"] = "none",
+                 rate_gradient: Literal["rounded", "unrounded"] = "rounded") -> None:
         super().__init__()
+        if rate_gradient not in ("rounded", "unrounded"):
+            raise ValueError(f"unknown rate_gradient {rate_gradient!r}; choose from: rounded, unrounded")
+        self.rate_gradient = rate_gradient
         if colour not in ("none", "ycbcr"):
             raise ValueError(f"unknown colour {colour!r}; choose from: none, ycbcr")
         self.colour = colour
@@ -81,6 +89,8 @@ class ImageProxy(nn.Module):
     def config(self) -> dict[str, str]:
         """The experiment knobs of this proxy, ready to log."""
         out = {"quantizer": self.quantizer, "subsampling": self.subsampling, "rate": self.rate.name}
+        if self.rate_gradient != "rounded":
+            out["rate_gradient"] = self.rate_gradient
         return out if self.colour == "none" else {**out, "colour": self.colour}
 
     def extra_repr(self) -> str:
@@ -105,11 +115,12 @@ class ImageProxy(nn.Module):
             if delta.ndim and tuple(delta.shape) != (x.shape[1], 8, 8):
                 raise ValueError(f"a per-frequency step must be C x 8 x 8 = {x.shape[1]} x 8 x 8, "
                                  f"got {tuple(delta.shape)}")
-            groups, recons, c0 = [], [], 0
+            groups, recons, deltas, c0 = [], [], [], 0
             for pixels, padded in self._planes(x):
                 coeffs = block_dct(padded - LEVEL_SHIFT)
                 cg = pixels.shape[1]
                 d = delta[c0:c0 + cg][None, :, None, None] if delta.ndim else delta  # 1 x Cg x 1 x 1 x 8 x 8
+                deltas.append(d)
                 c0 += cg
                 y = coeffs / d
                 groups.append(CodedPlanes(pixels, coeffs, ste_round(y)))
@@ -120,6 +131,9 @@ class ImageProxy(nn.Module):
             if self.colour == "ycbcr":
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
+            if self.rate_gradient == "unrounded":  # same value; the gradient also reaches coefficients at 0
+                soft = sum(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
+                count = count + (soft - soft.detach())
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
                            est.header_bits)
