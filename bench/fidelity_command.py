@@ -69,12 +69,39 @@ def fidelity_command(
                                   help="Use only the first N images (sorted by file name)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object (summary and "
                                                         "per_item) instead of a table."),
+    gradients: bool = typer.Option(False, "--gradients", help="Also measure gradient fidelity: the cosine "
+                                   "between the proxy's gradient (distortion: ste / noise / real-in-the-loop; "
+                                   "rate: rounded / unrounded) and finite differences of the real JPEG."),
+    directions: int = typer.Option(48, "--directions", min=2, help="--gradients: random directions per crop."),
 ) -> None:
-    """Measure the proxy's rate and PSNR error against the real codec, and time both."""
+    """Measure the proxy's rate and PSNR error against the real codec (and, with --gradients, how its
+    gradients point against the real codec's), and time both."""
     from bench.fidelity import run_fidelity
 
     result = run_fidelity(codec, data, parse_steps(steps), max_items)
+    if gradients:
+        from bench.gradient_fidelity import run_gradient_fidelity
+
+        if codec != "jpeg":
+            raise typer.BadParameter("--gradients measures the JPEG proxy; use --codec jpeg")
+        result["gradients"] = run_gradient_fidelity(data, parse_steps(steps), max_items, directions=directions)
     if json_out:
         print(json.dumps(json_safe(result), allow_nan=False))
     else:
         _print_table(result)
+        if gradients:
+            _print_gradients(result["gradients"])
+
+
+def _print_gradients(result: dict) -> None:
+    table = Table(title=f"gradient cosine, proxy vs finite differences of the real JPEG ({result['n_items']} "
+                        f"crops of {result['crop']}², {result['directions']} directions, ε = {result['eps']:g}; "
+                        "mean [min, max] over crops)")
+    keys = ("distortion_ste", "distortion_noise", "distortion_real", "rate_rounded", "rate_unrounded")
+    table.add_column("step", justify="right")
+    for k in keys:
+        table.add_column(k.replace("_", " "), justify="right")
+    for row in result["per_step"]:
+        cells = [f"{row[k]['mean']:+.2f} [{row[k]['min']:+.2f}, {row[k]['max']:+.2f}]" if row[k] else "n/a" for k in keys]
+        table.add_row(f"{row['step']:g}", *cells)
+    Console().print(table)

@@ -130,12 +130,18 @@ class Sandwich(nn.Module):
             b = self._conventional(s)
         return floor_ste(b / 2**self.k) if self.k else b
 
-    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int]) -> Tensor:
-        """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``."""
+    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int], frozen_post: bool = False) -> Tensor:
+        """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``; ``frozen_post``
+        runs g with its weights detached (gradients reach B̂, not g)."""
         x = b_hat * 2**self.k + 2 ** (self.k - 1) if self.k else b_hat
         if self.wrapped is not None:  # the anchor's reconstruction plus g's correction
             base = self.wrapped.inverse(x, out_size, self.source_channels)
-            return base if self.post is None else base + self.post(x, out_size=out_size)
+            if self.post is None:
+                return base
+            if frozen_post:
+                params = {n: p.detach() for n, p in self.post.named_parameters()}
+                return base + torch.func.functional_call(self.post, params, (x,), {"out_size": out_size})
+            return base + self.post(x, out_size=out_size)
         if self.post is not None:
             return self.post(x, out_size=out_size)
         return self._conventional_inverse(x, out_size)
@@ -184,12 +190,12 @@ class Sandwich(nn.Module):
         """The real codec in the loop: every crop is coded by the real codec at the current rate point.
 
         Returns (output whose Ŝ is g of the *real* decoded B̂, Ŝ through the proxy or None).
-        Default: g trains on the real B̂ (detached: the codec is not differentiable) while f learns
-        through the proxy pass, whose quantiser is not the real one: with the real B̂ in f's
-        forward, a straight-through gradient teaches f to pre-add the negative of the codec's own
-        quantisation error, which the real quantiser does not reward (bits rise, PSNR does not;
-        measured, see docs/design.md). ``straight_through``: f gets the real B̂ passed straight
-        through the proxy instead (one pass; the proxy's Jacobian with the quantiser as identity)."""
+        Default: g trains on the real B̂ only (detached: the codec is not differentiable) while f
+        learns through the proxy pass, with g frozen there so g never fits the proxy's artefacts.
+        With the real B̂ in f's forward, a straight-through gradient teaches f to pre-add the
+        negative of the codec's own quantisation error, which the real quantiser does not reward
+        (its gradient cosine with the real codec's is negative: ``bench fidelity --gradients``).
+        ``straight_through``: f gets the real B̂ passed straight through the proxy instead."""
         b = self.encode_side(s)
         out = self.proxy(b, self.codec_steps())
         param = self.eval_param()
@@ -201,7 +207,7 @@ class Sandwich(nn.Module):
         if straight_through or self.pre is None:
             b_hat = out.recon + (real - out.recon).detach()
             return SandwichOutput(self.decode_side(b_hat, size), b, out._replace(recon=b_hat)), None
-        via_proxy = self.decode_side(out.recon, size)
+        via_proxy = self.decode_side(out.recon, size, frozen_post=True)
         return SandwichOutput(self.decode_side(real, size), b, out._replace(recon=real)), via_proxy
 
     # -- evaluation through the real codec -----------------------------------------------------
