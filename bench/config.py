@@ -229,6 +229,9 @@ class VideoSandwichConfig(_Strict):
         "finished image run under the same --out, whose pre/post weights start the training")
 
 
+DEFAULT_STEP_FACTORS = [0.5, 0.7, 1.0, 1.4, 2.0]
+
+
 class SandwichMethodConfig(_MethodBase, _Optional):
     """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
 
@@ -237,7 +240,7 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     kind: Literal["sandwich"]
     role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
     lambdas: list[float] = Field(min_length=1, description="rate weights gamma (one model each)")
-    step_factors: list[float] = Field(default_factory=lambda: [0.5, 0.7, 1.0, 1.4, 2.0], min_length=1,
+    step_factors: list[float] = Field(default_factory=lambda: list(DEFAULT_STEP_FACTORS), min_length=1,
                                       description="real-codec steps as multiples of each model's trained step")
     pre: NetConfig = Field(default_factory=NetConfig)
     post: NetConfig = Field(default_factory=NetConfig)
@@ -252,7 +255,7 @@ class SandwichMethodConfig(_MethodBase, _Optional):
 
     @model_validator(mode="after")
     def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:
-        if self.wraps is not None and "step_factors" in self.model_fields_set:
+        if self.wraps is not None and self.step_factors != DEFAULT_STEP_FACTORS:
             raise ValueError("step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
                              f"method's rate points, so drop step_factors (or wraps: {self.wraps})")
         if self.wraps is None and self.train.rate_points is not None:

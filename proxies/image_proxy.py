@@ -60,10 +60,11 @@ class ImageProxy(nn.Module):
             ``"gaussian"``/``"laplacian"`` (calibration-free), see :mod:`proxies.rate`.
         learn_step: train θ (else Δ stays at ``step``).
         colour: ``"none"`` (every channel coded as given) or ``"ycbcr"`` (3 channels, JFIF).
-        rate_gradient: ``"rounded"``: ∂N through round_STE(X/Δ), zero for every coefficient that
-            rounds to 0; ``"unrounded"``: the same forward N, with the gradient of Σ ln(1 + |X/Δ|),
-            so the rate also pulls on the small coefficients whose crossing to ±1 is what costs
-            real bits (the distortion's straight-through gradient pushes exactly those up).
+        rate_gradient: ``"rounded"``: N = Σ ln(1 + |round(X/Δ)|) (STE), whose gradient is zero for
+            every coefficient that rounds to 0; ``"unrounded"``: N = Σ ln(1 + |X/Δ|), so the rate also
+            pulls on the small coefficients whose crossing to ±1 is what costs real bits. The
+            calibration fits a on the same N, so R̂'s forward value is the real bits either way and
+            the gradient's scale matches the count it differentiates.
     """
 
     def __init__(self, step: float = 8.0, quantizer: str = "ste",
@@ -131,9 +132,8 @@ class ImageProxy(nn.Module):
             if self.colour == "ycbcr":
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
-            if self.rate_gradient == "unrounded":  # same value; the gradient also reaches coefficients at 0
-                soft = sum(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
-                count = count + (soft - soft.detach())
+            if self.rate_gradient == "unrounded":  # the count the rate is calibrated on and differentiated
+                count = sum(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
                            est.header_bits)

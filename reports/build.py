@@ -20,7 +20,7 @@ from reports.figures import rd_figures, training_figures
 from reports.load import RunData
 from reports.narrative import paragraphs
 from reports.pdf import PdfReport
-from reports.tables import Table, all_notes, bd_table, complexity_table, runs_table
+from reports.tables import Table, all_notes, bd_table, complexity_table, runs_table, start_table
 from reports.visual import run_panels
 
 FORMATS = ("html", "md", "tex", "pdf")
@@ -102,8 +102,9 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         comp = compare(runs)
+        start = start_table(comp)
         c = Content(title(comp), comp, paragraphs(comp, opts.rates), runs_table(comp), [],
-                    [bd_table(comp, m) for m in comp.metrics], complexity_table(comp))
+                    [bd_table(comp, m) for m in comp.metrics] + ([start] if start else []), complexity_table(comp))
         pdf = PdfReport(tmp / "report.pdf") if "pdf" in opts.formats else None
         if pdf:
             pdf.text(c.title, c.paragraphs)

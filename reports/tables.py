@@ -81,6 +81,29 @@ def bd_table(comp: Comparison, metric: str) -> Table:
     return t
 
 
+def start_table(comp: Comparison) -> Table | None:
+    """Each wrapping sandwich against its untrained start (the codec method it wraps), with the
+    run's flags: a trained member below where it started is shown, never left out."""
+    t = Table("vs_start", "Trained sandwich vs its untrained start (the same codec)",
+              ["Run", "Method", "Start", "Metric", "BD-rate [%]", "95% CI", "BD-PSNR [dB]", "95% CI", "Flags"],
+              "lllllrrrl")
+    for run in comp.runs:
+        summary = run.summary
+        for name, comp_ in (summary.get("vs_start") or {}).items():
+            flags = " | ".join(summary["methods"].get(name, {}).get("flags", [])) or "none"
+            for e in comp_["bd"]:
+                ci = e.get("ci95") or {}
+                t.rows.append([summary["run_id"], name, comp_["start"], e["metric"],
+                               _signed(e.get("bd_rate_pct"), 2) or t.na(e.get("reason")),
+                               _ci(ci.get("bd_rate_pct"), 2) or DASH,
+                               _signed(e.get("bd_psnr_db"), 3) or t.na(e.get("bd_psnr_reason") or e.get("reason")),
+                               _ci(ci.get("bd_psnr_db"), 3) or DASH, flags])
+    if not t.rows:
+        return None
+    t.notes.append("The untrained sandwich reproduces its start bit for bit, so these figures are what training did.")
+    return t
+
+
 def _bd_cells(t: Table, r: BDRow, anchor_col: bool, has_db: bool) -> list[str]:
     d, ci = r.data, r.data.get("ci95") or {}
     cells = [r.entry.label, r.entry.role] + ([r.anchor.label] if anchor_col else [])

@@ -46,17 +46,17 @@ def test_tables_follow_libjpeg_scaling() -> None:
 
 
 def test_unrounded_rate_gradient_reaches_zero_coefficients() -> None:
-    """Same forward rate; the gradient of Σ ln(1+|X/Δ|) also pulls on coefficients that round to 0."""
+    """Same forward rate (the real bits); the count Σ ln(1+|X/Δ|) also has a gradient where every
+    coefficient rounds to 0, and the calibrated rate's gradient is nonzero on a textured patch."""
     torch.manual_seed(0)
-    x = (128 + 2 * torch.randn(1, 1, 16, 16)).requires_grad_()
-    grads = {}
-    for mode in ("rounded", "unrounded"):
-        proxy = ImageProxy(step=20.0, learn_step=False, rate_gradient=mode)
-        out = proxy(x)
-        grads[mode] = (torch.autograd.grad(out.log_count.sum(), x)[0], float(out.rate_bits[0]), out.log_count.item())
-    assert grads["rounded"][1] == grads["unrounded"][1] and grads["rounded"][2] == grads["unrounded"][2]
-    assert grads["rounded"][0].abs().sum() == 0  # every coefficient of this flat patch rounds to 0 except DC
-    assert grads["unrounded"][0].abs().sum() > 0
+    flat = (128 + 2 * torch.randn(1, 1, 16, 16)).requires_grad_()
+    textured = (128 + 30 * torch.randn(1, 1, 16, 16)).requires_grad_()
+    out = {m: ImageProxy(step=20.0, learn_step=False, rate_gradient=m) for m in ("rounded", "unrounded")}
+    count_grad = {m: torch.autograd.grad(p(flat).log_count.sum(), flat)[0] for m, p in out.items()}
+    assert count_grad["rounded"].abs().sum() == 0 and count_grad["unrounded"].abs().sum() > 0
+    rates = {m: p(textured) for m, p in out.items()}
+    assert float(rates["rounded"].rate_bits[0]) == float(rates["unrounded"].rate_bits[0])
+    assert torch.autograd.grad(rates["unrounded"].rate_bits.sum(), textured)[0].abs().sum() > 0
 
 
 def test_wrapping_a_codec_that_does_not_fit_the_bottleneck_is_refused() -> None:
