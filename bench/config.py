@@ -50,16 +50,22 @@ VIDEO_KEYS = ("frames", "start", "fps", "crop")
 
 
 class DatasetConfig(_Optional):
-    """A named set (``kodak``, ``bsds500``, ``skimage`` ...), a folder + glob, or video clips.
+    """A named set (``kodak``, ``bsds500``, ``skimage``, ``highbit`` ...), a folder + glob, or video clips.
+
+    ``crop`` [h, w] also applies to stills: each eval image is cut to its centred h x w (or kept
+    whole where smaller), so large high-bit photographs fit a quick budget.
 
     ``video``: clips (``.y4m``, ``.yuv`` named ``name_WxH_FPSfps``, or a folder of PNG frames), each
     one item; ``frames`` from ``start``, ``fps`` for files that do not carry it, ``crop`` [h, w]
     (centred, even) for small tests.
     """
 
-    _unset_hidden = ("video", *VIDEO_KEYS)
+    _unset_hidden = ("video", *VIDEO_KEYS, "groups")
 
     set: str | None = None
+    groups: dict[str, list[str]] | None = Field(
+        default=None, description="item groups (name -> file stems) whose BD is also reported apart "
+        "(the named set highbit brings its core and hard groups)")
     folder: Path | None = None
     glob: str = "*"
     max_items: int | None = Field(default=None, ge=1)
@@ -79,7 +85,7 @@ class DatasetConfig(_Optional):
         if sum(x is not None for x in (self.set, self.folder, self.video)) != 1:
             raise ValueError("give exactly one of 'set' (a named set), 'folder' (+ 'glob') or 'video' (clips)")
         if self.video is None:
-            given = [k for k in VIDEO_KEYS if getattr(self, k) is not None]
+            given = [k for k in VIDEO_KEYS if getattr(self, k) is not None and k != "crop"]
             if given:
                 raise ValueError(f"{', '.join(given)}: only for video clips (give 'video')")
         if self.crop is not None and (min(self.crop) < 16 or self.crop[0] % 2 or self.crop[1] % 2):

@@ -10,7 +10,7 @@ import hashlib
 import json
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from bench.config import DatasetConfig
 from bench.errors import DataError
 from bench.paths import data_root
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".exr", ".hdr"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".exr", ".hdr", ".avif", ".y4m"}
 
 # Photographs shipped inside the scikit-image wheel: the embedded default needs no download.
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
@@ -41,7 +41,17 @@ def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
         "hdr": (root / "hdr", "*"),
         "iqa-calibration": (root / "reference" / "iqa_calibration" / "ref", "*.bmp"),
         "skimage": (_skimage_root(), SKIMAGE_PHOTOS),
+        "highbit": (root, [f"highbit/{n}" for n in HIGHBIT_FILES] + ["hdr/hdr_room.png"]),
     }
+
+
+# shared/data/highbit/SOURCES.md: 10/12/16-bit stills; "core" low bits are smooth and predictable,
+# "hard" ones noise-like (a good method gains on core and does not hallucinate on hard).
+HIGHBIT_FILES = ("weld_16bit.png", "sunset-hlg_f0_1920x1080_yuv420p10.y4m", "trace_171_1024_12bit.png",
+                 "seine_hdr_srgb.avif", "lights-hlg_f0_crop1920x1080_x960y540_yuv420p10.y4m", "spring_float16.tif")
+NAMED_GROUPS = {"highbit": {"core": ("weld_16bit", "sunset-hlg_f0_1920x1080_yuv420p10", "trace_171_1024_12bit",
+                                     "seine_hdr_srgb"),
+                            "hard": ("lights-hlg_f0_crop1920x1080_x960y540_yuv420p10", "spring_float16", "hdr_room")}}
 
 
 def named_set_names() -> list[str]:
@@ -64,12 +74,17 @@ class Item:
     def load(self) -> np.ndarray:
         return load_image(self.path)
 
+    def depth(self) -> int | None:
+        """True bit depth of an integer image deeper than 8 bits (sBIT, stream depth), else None."""
+        return load_image_depth(self.path)[1]
+
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
     root: Path
     items: tuple[Item, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> item names (reported apart)
 
     def manifest(self) -> list[dict[str, str]]:
         return [{"name": it.name, "file": str(it.path.relative_to(self.root)), "sha256": it.sha256}
@@ -117,7 +132,13 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
     names = [it.name for it in items]
     if len(set(names)) != len(names):
         raise DataError(f"{where}: two images share a file stem in {root}; names must be unique")
-    return Dataset(name, root, items)
+    wanted = cfg.groups if cfg.groups is not None else NAMED_GROUPS.get(cfg.set or "", {})
+    unknown = sorted({n for members in wanted.values() for n in members} - {it.name for it in items})
+    if cfg.groups is not None and unknown:
+        raise DataError(f"{where}.groups: no eval item named {', '.join(unknown)}; items are named by file stem, "
+                        f"e.g. {names[0]}")
+    groups = {g: tuple(n for n in members if n in names) for g, members in wanted.items()}
+    return Dataset(name, root, items, {g: m for g, m in groups.items() if m})
 
 
 def check_no_overlap(train: Dataset, evaluation: Dataset) -> None:
@@ -182,16 +203,33 @@ def _load_exr(path: Path) -> np.ndarray | None:
 
 
 def load_image(path: Path) -> np.ndarray:
-    """Decode an image file to H x W x C; raise DataError (naming the file) if it cannot."""
+    """Decode an image file to H x W x C; raise DataError (naming the file) if it cannot.
+
+    Integer images deeper than 8 bits come as uint16 on the 16-bit scale (:mod:`bench.highbit`)."""
+    return load_image_depth(path)[0]
+
+
+def load_image_depth(path: Path) -> tuple[np.ndarray, int | None]:
+    """(image, true bit depth of a deeper-than-8-bit integer image or None), see :func:`load_image`."""
+    from bench import highbit
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image not found: {path}")
     suffix = path.suffix.lower()
-    if suffix in {".png", ".tif", ".tiff", ".exr", ".hdr"}:
-        img = _load_exr(path) if suffix == ".exr" else _load_opencv(path)
+    depth: int | None = None
+    if suffix in highbit.STREAM_SUFFIXES:
+        img, depth = highbit.read_stream_still(path)
+    elif suffix in {".png", ".tif", ".tiff", ".exr", ".hdr"}:
+        if suffix in {".tif", ".tiff"}:
+            img = highbit.read_tiff(path)
+        else:
+            img = _load_exr(path) if suffix == ".exr" else _load_opencv(path)
         if img is None:
             raise DataError(f"cannot decode {path}: not a readable {suffix} image (truncated or corrupt?)")
-        if img.dtype not in (np.uint8, np.uint16):
+        if img.dtype == np.uint16:
+            img, depth = highbit.scale_png16(img, path) if suffix == ".png" else (img, 16)
+        elif img.dtype != np.uint8:
             img = img.astype(np.float32)
     else:
         try:
@@ -202,7 +240,7 @@ def load_image(path: Path) -> np.ndarray:
             raise DataError(f"cannot decode {path}: {exc} (truncated or not an image?)") from None
     if img.ndim == 2:
         img = img[:, :, None]
-    return np.ascontiguousarray(img)
+    return np.ascontiguousarray(img), depth
 
 
 def bitdepth_of(img: np.ndarray) -> int:

@@ -5,7 +5,7 @@ folder or an unreadable image stops the run with one line and leaves nothing beh
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from baselines.reference import PublishedCurve
 from bench.codecs import CODECS
 from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, MethodConfig,
                           ReferenceMethodConfig, SandwichMethodConfig)
-from bench.data import Dataset, check_no_overlap, expand_path, resolve_dataset
+from bench.data import Dataset, check_no_overlap, expand_path, load_image_depth, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics import METRICS
@@ -36,6 +36,7 @@ class Plan:
     sources: dict[str, np.ndarray]  # video: T x H x W x 3 frames per clip
     video: bool = False
     stills_set: Dataset | None = None  # video: stills a sandwich trains on with synthetic motion
+    depths: dict[str, int] = field(default_factory=dict)  # items shallower than the scenario: true bit depth
 
     @property
     def metrics(self) -> list[str]:
@@ -135,18 +136,30 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     if learned and train_set is None:
         raise ConfigError(f"data.train: methods {', '.join(learned)} are trained, so the experiment needs a "
                           "train set (e.g. data.train: {set: bsds500})")
-    sources = {}
+    sources, depths = {}, {}
     for it in eval_set.items:
         try:
-            sources[it.name] = scenario.to_source(it.load(), it.name)
+            img, depth = load_image_depth(it.path)
+            sources[it.name] = centre_crop(scenario.to_source(img, it.name), cfg.data.eval.crop)
         except BenchError:
             raise
         except Exception as exc:  # anything else while decoding is still a bad input file
             raise DataError(f"cannot use {it.path}: {exc}") from None
+        if depth is not None and 8 < depth < scenario.bitdepth:
+            depths[it.name] = depth  # held on the scenario's scale, measured at its own depth
     channels = {src.shape[2] for src in sources.values()}
     if len(channels) != 1:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     n_channels = channels.pop()
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
                for built in _build_method(i, m, scenario, n_channels, eval_set, cfg)]
-    return Plan(cfg, scenario, eval_set, train_set, methods, references, sources)
+    return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, depths=depths)
+
+
+def centre_crop(img: np.ndarray, crop: tuple[int, int] | None) -> np.ndarray:
+    """The centred ``crop`` = (h, w) of an image (each side kept whole where it is smaller)."""
+    if crop is None:
+        return img
+    h, w = min(crop[0], img.shape[0]), min(crop[1], img.shape[1])
+    y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+    return np.ascontiguousarray(img[y:y + h, x:x + w])

@@ -21,6 +21,7 @@ from bench.config import ExperimentConfig, load_config
 from bench.errors import BenchError
 from bench.io_utils import save_png, write_json_atomic, write_text_atomic
 from bench.method import Method, PrepareContext
+from bench.highbit import to_depth
 from bench.metrics import compute_metrics
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
@@ -89,7 +90,13 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
         h, w = src.shape[:2]
         row = {"item": it.name, "sha256": it.sha256, "nbytes": res.nbytes,
                "bpp": 8.0 * res.nbytes / (h * w), "encode_s": res.encode_s, "decode_s": res.decode_s}
-        row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
+        depth = plan.depths.get(it.name)
+        if depth is None:
+            row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
+        else:  # a 10/12-bit source held on the 16-bit scale: measured at its own depth and peak
+            row.update(compute_metrics(to_depth(src, depth), to_depth(res.decoded, depth), plan.metrics,
+                                       bitdepth=depth))
+            row["bitdepth"] = depth
         if it.name in keep:
             root = recon_dir.parents[2]
             row["recon"] = save_png(recon_dir / f"{it.name}.png", res.decoded).relative_to(root).as_posix()

@@ -102,10 +102,14 @@ class Sandwich(nn.Module):
         down = "down2" if spec.factor == 2 else "none"
         up = "up2" if spec.factor == 2 else "none"
         bf16, res = cfg.train.bf16, wrapped is not None
+        # A wrapping sandwich serves every rate point of its codec with one f and one g, so both see
+        # the rate point as one more input plane (the codec's own parameter, scaled to [-1/2, 1/2]).
+        self.conditioned = wrapped is not None and len(wrapped.rate_points) > 1
+        extra = int(self.conditioned)
         self.pre = (None if cfg.role == "post_only"
-                    else _processor(cfg.pre, source_channels, c_b, self.k, down, bf16, res))
+                    else _processor(cfg.pre, source_channels + extra, c_b, self.k, down, bf16, res))
         self.post = (None if cfg.role == "pre_only"
-                     else _processor(cfg.post, c_b, source_channels, self.k, up, bf16, res))
+                     else _processor(cfg.post, c_b + extra, source_channels, self.k, up, bf16, res))
         if wrapped is None:
             self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
                                     rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour,
@@ -123,7 +127,7 @@ class Sandwich(nn.Module):
         if self.wrapped is not None:  # the anchor's adaptation plus f's correction
             b = self.wrapped.forward_batch(s)
             if self.pre is not None:
-                b = b + self.pre(s)
+                b = b + self.pre(self._with_rate_point(s, self.pre))
         elif self.pre is not None:
             b = self.pre(s)
         else:
@@ -138,13 +142,24 @@ class Sandwich(nn.Module):
             base = self.wrapped.inverse(x, out_size, self.source_channels)
             if self.post is None:
                 return base
+            xc = self._with_rate_point(x, self.post)
             if frozen_post:
                 params = {n: p.detach() for n, p in self.post.named_parameters()}
-                return base + torch.func.functional_call(self.post, params, (x,), {"out_size": out_size})
-            return base + self.post(x, out_size=out_size)
+                return base + torch.func.functional_call(self.post, params, (xc,), {"out_size": out_size})
+            return base + self.post(xc, out_size=out_size)
         if self.post is not None:
             return self.post(x, out_size=out_size)
         return self._conventional_inverse(x, out_size)
+
+    def _with_rate_point(self, x: Tensor, net: Processor) -> Tensor:
+        """``x`` plus a constant plane that tells a conditioned net the current rate point: after
+        the net's own normalisation it reads (p - lo) / (hi - lo) - 1/2 over the wrapped points."""
+        if not self.conditioned or self.wrapped is None or self.rate_point is None:
+            return x
+        lo, hi = min(self.wrapped.rate_points), max(self.wrapped.rate_points)
+        level = (float(self.rate_point) - lo) / (hi - lo) - 0.5
+        plane = x.new_full((x.shape[0], 1, *x.shape[-2:]), net.m + net.s * level)
+        return torch.cat([x, plane], dim=1)
 
     def codec_steps(self, rate_point: float | None = None) -> Tensor | None:
         """The proxy's quantiser for a rate point of the wrapped codec (None: the learnt Δ)."""
@@ -243,6 +258,8 @@ class Sandwich(nn.Module):
 
     def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult, np.ndarray]:
         """(Ŝ, the real codec's result, B) for one source at the real codec parameter ``step``."""
+        if self.wrapped is not None:
+            self.rate_point = step
         b = self.bottleneck_image(source, device)
         res = self.real_codec().encode(b, step, 8)
         return self.reconstruct(res.decoded, source.shape[:2], device), res, b

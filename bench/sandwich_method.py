@@ -26,13 +26,14 @@ class LastBottleneck:
     """B does not depend on the codec's step or QP: compute it once per item (image or clip) and
     reuse it for the whole sweep; only the latest item is kept. Returns (B, seconds it took)."""
 
-    def __init__(self, make: Callable[[np.ndarray], np.ndarray]) -> None:
-        self._make = make
+    def __init__(self, make: Callable[[np.ndarray], np.ndarray],
+                 variant: Callable[[], object] = lambda: None) -> None:
+        self._make, self._variant = make, variant
         self._key: str | None = None
         self._value: tuple[np.ndarray, float] | None = None
 
     def __call__(self, source: np.ndarray) -> tuple[np.ndarray, float]:
-        key = hashlib.sha1(source.tobytes()).hexdigest() + str(source.shape)
+        key = hashlib.sha1(source.tobytes()).hexdigest() + str(source.shape) + repr(self._variant())
         if key != self._key or self._value is None:
             t0 = time.perf_counter()
             self._value, self._key = (self._make(source), time.perf_counter() - t0), key
@@ -52,7 +53,9 @@ class SandwichMember(Method):
         self.wrapped = wrapped
         self.device = "cpu"
         self.result: TrainResult | None = None
-        self._bottleneck = LastBottleneck(lambda src: self.model.bottleneck_image(src, self.device))
+        # B is computed once per item for the whole sweep, unless f sees the rate point
+        self._bottleneck = LastBottleneck(lambda src: self.model.bottleneck_image(src, self.device),
+                                          lambda: self.model.rate_point if self.model.conditioned else None)
 
     def rate_points(self) -> list[float]:
         """The wrapped codec's own rate points, else multiples of the trained step."""
@@ -78,6 +81,8 @@ class SandwichMember(Method):
         if self.result is None:
             raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
         step = self.real_step(rate_point)
+        if self.wrapped is not None:
+            self.model.rate_point = rate_point  # a conditioned f and g see the point they code at
         b, t_pre = self._bottleneck(source)
         res = self.model.real_codec().encode(b, step, 8)
         t0 = time.perf_counter()

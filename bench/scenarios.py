@@ -82,8 +82,10 @@ def hdr_to_16bit(img: np.ndarray) -> np.ndarray:
 
 
 def _hdr16(img: np.ndarray, name: str) -> np.ndarray:
+    if img.shape[2] == 1 and img.dtype == np.uint16:  # a deep gray source: coded as RGB with equal channels
+        img = np.repeat(img, 3, axis=2)
     if img.shape[2] < 3:
-        raise DataError(f"item {name!r} has {img.shape[2]} channel(s); the hdr scenario needs RGB")
+        raise DataError(f"item {name!r} has {img.shape[2]} channel(s); the hdr scenario needs RGB or 16-bit gray")
     img = img[:, :, :3]
     if img.dtype == np.uint16:
         return np.ascontiguousarray(img)
@@ -109,7 +111,7 @@ for _s in (
              _RGB_METRICS, _rgb8, Bottleneck(1, "444", codec_options=_jpeg("gray"))),
     Scenario("lowres", "RGB through a 4:4:4 codec at half resolution (HR over LR)", 3, 8, _RGB_METRICS, _rgb8,
              Bottleneck(3, "444", factor=2, codec_options=_jpeg("raw", chroma="444"))),
-    Scenario("hdr", "16-bit RGB through an 8-bit 4:4:4 codec; 16-bit PSNR", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
+    Scenario("hdr", "10-16-bit RGB (or gray) through an 8-bit 4:4:4 codec; PSNR at each source's true depth", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
              _hdr16, Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
              transfer=HDR_TRANSFER),
     Scenario("perceptual", "RGB through a 4:4:4 JPEG (its own YCbCr, flat tables), trained for LPIPS (+ MSE anchor)", 3, 8,
@@ -122,16 +124,24 @@ for _s in (
 
 
 def msb_saturation_db(bitdepth: int, coded_bits: int = 8) -> float:
-    """PSNR of perfect ``coded_bits`` MSBs with mid-point LSBs: the ceiling of a shallow codec
-    carrying a deeper source (16 over 8 bits: MSE = (256² - 1)/12, 58.96 dB; METHOD §6)."""
+    """PSNR of perfect ``coded_bits`` MSBs with mid-point LSBs over uniformly spread low bits: the
+    ceiling of a shallow codec carrying a deeper source. The k dropped bits take 2^k values around
+    a mid-point 2^(k-1) that sits ½ above their mean, so MSE = (4^k - 1)/12 + 1/4 (METHOD §6):
+    16 over 8 bits 58.96 dB, 12 bits 58.92 dB, 10 bits 58.43 dB."""
     k = bitdepth - coded_bits
-    return 10 * math.log10(((1 << bitdepth) - 1) ** 2 * 12 / ((1 << k) ** 2 - 1))
+    mse = ((1 << k) ** 2 - 1) / 12 + 0.25
+    return 10 * math.log10(((1 << bitdepth) - 1) ** 2 / mse)
 
 
-def reference_lines(scenario: Scenario, metrics: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Horizontal lines every RD plot of the scenario should show (the 8-bit saturation for HDR)."""
+def reference_lines(scenario: Scenario, metrics: list[str],
+                    depths: tuple[int, ...] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Horizontal lines every RD plot of the scenario should show: the 8-bit saturation for HDR, at
+    each true source depth present (10, 12, 16 bits: 59.19, 58.98, 58.96 dB)."""
     if scenario.bitdepth <= 8 or scenario.bottleneck is None:
         return {}
-    sat = msb_saturation_db(scenario.bitdepth, 8)
-    label = f"8-bit saturation ({sat:.2f} dB: perfect 8 MSBs, mid-point LSBs)"
-    return {m: [{"value": sat, "label": label}] for m in metrics if m.startswith("psnr")}
+    lines = []
+    for depth in sorted(set(depths) | {scenario.bitdepth}):
+        sat = msb_saturation_db(depth, 8)
+        lines.append({"value": sat, "label": f"8-bit saturation at {depth} bits ({sat:.2f} dB: perfect 8 MSBs, "
+                                             "mid-point LSBs)", "bitdepth": depth})
+    return {m: lines for m in metrics if m.startswith("psnr")}

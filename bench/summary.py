@@ -71,12 +71,12 @@ def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[st
 
 
 def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]], anchor: str | None = None,
-               only: list[str] | None = None) -> list[dict[str, Any]]:
+               only: list[str] | None = None, items: list[str] | None = None) -> list[dict[str, Any]]:
     """One entry per (method, metric) against the anchor (default: the experiment's), with a paired
-    bootstrap CI over items; ``only`` restricts the methods compared."""
+    bootstrap CI over items (default: all); ``only`` restricts the methods compared."""
     anchor = anchor or plan.cfg.anchor_name()
     a = curves[anchor]
-    items = [it.name for it in plan.eval_set.items]
+    items = items or [it.name for it in plan.eval_set.items]
     rate = plan.rate_key
     entries = []
     for name, t in curves.items():
@@ -147,6 +147,21 @@ def start_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> tuple[di
     return out, flags
 
 
+def group_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """BD against the anchor on each item group of the eval set alone (e.g. highbit's core and hard)."""
+    out = {}
+    for group, names in plan.eval_set.groups.items():
+        keep = set(names)
+        sub = {}
+        for name, c in curves.items():
+            if c["cells"] is None:
+                continue
+            cells = [{**cell, "rows": [r for r in cell["rows"] if r["item"] in keep]} for cell in c["cells"]]
+            sub[name] = {**c, "cells": cells, "rd": aggregate(cells, plan.metrics, plan.rate_keys)}
+        out[group] = {"items": list(names), "bd": bd_entries(plan, sub, items=list(names))}
+    return out
+
+
 def conventional_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each sandwich family against every conventional codec method of the file (the strongest included)."""
     sandwiches = [mc.name for mc in plan.cfg.methods if mc.kind == "sandwich" and mc.name in curves]
@@ -174,7 +189,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
     plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
-    lines = reference_lines(plan.scenario, plan.metrics)
+    lines = reference_lines(plan.scenario, plan.metrics, tuple(plan.depths.values()))
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
         fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}",
@@ -204,6 +219,8 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     versus = conventional_comparisons(plan, curves)
     if versus:
         summary["vs_codecs"] = versus
+    if plan.eval_set.groups:
+        summary["groups"] = group_comparisons(plan, curves)
     if plan.video:
         from bench.video.proxy_fidelity import cells_summary
 
