@@ -180,7 +180,7 @@ class ProxyConfig(_Optional):
 
 
 class TrainConfig(_Optional):
-    _default_hidden = {"distortion": "rgb", "lr_schedule": "constant"}
+    _default_hidden = {"distortion": "rgb", "lr_schedule": "constant", "pre_lr_scale": 1.0}
     _unset_hidden = ("rate_points",)
 
     steps: int = Field(default=1500, ge=1)
@@ -190,6 +190,8 @@ class TrainConfig(_Optional):
     lr_schedule: Literal["constant", "cosine"] = Field(
         default="constant", description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
         "(Adam keeps moving every weight by ~lr per step at a constant lr)")
+    pre_lr_scale: float = Field(default=1.0, gt=0, le=1, description="f's learning rate as a fraction of lr "
+                                "(f's signal through the proxy is weak; see bench fidelity --gradients)")
     step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
