@@ -62,7 +62,7 @@ def _probe(plane: np.ndarray, step: float, directions: int, eps: float, rng: np.
     v_t = torch.from_numpy(vs).float()
     s_t = torch.from_numpy(plane).float()[None, None]
     real_dec = torch.from_numpy(target.code(plane, step).decoded.astype(np.float32))[None, None]
-    grads: dict[str, np.ndarray] = {}
+    grads: dict[str, torch.Tensor] = {}
     for option in DISTORTION_OPTIONS:
         proxy = ImageProxy(step=step, quantizer="noise" if option == "noise" else "ste", learn_step=False)
         proxy.train(option == "noise")
@@ -73,7 +73,7 @@ def _probe(plane: np.ndarray, step: float, directions: int, eps: float, rng: np.
         d = ((s_t - recon) ** 2).sum()
         grads[f"distortion_{option}"] = torch.autograd.grad(d, b)[0][0, 0]
     for option in RATE_OPTIONS:
-        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()
+        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()  # type: ignore[arg-type]
         b = s_t.clone().requires_grad_()
         grads[f"rate_{option}"] = torch.autograd.grad(proxy(b).rate_bits.sum(), b)[0][0, 0]
     out: dict = {}

@@ -166,6 +166,8 @@ class Sandwich(nn.Module):
         if self.wrapped is None:
             return None
         point = self.rate_point if rate_point is None else rate_point
+        if point is None:
+            raise ValueError("a wrapping sandwich needs a rate point to code at")
         return self.wrapped.steps(point, self.bottleneck_channels)
 
     def _conventional(self, s: Tensor) -> Tensor:
@@ -218,7 +220,7 @@ class Sandwich(nn.Module):
         planes = b.detach().round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
         decoded = np.stack([codec.encode(img, param, 8).decoded for img in planes]).astype(np.float32)
         real = torch.from_numpy(decoded).permute(0, 3, 1, 2).to(out.recon)
-        size = tuple(s.shape[-2:])
+        size = (int(s.shape[-2]), int(s.shape[-1]))
         if straight_through or self.pre is None:
             b_hat = out.recon + (real - out.recon).detach()
             return SandwichOutput(self.decode_side(b_hat, size), b, out._replace(recon=b_hat)), None

@@ -16,7 +16,7 @@ forward value and takes its gradient from a torch twin (Lanczos3 ↑2 of :mod:`p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -82,14 +82,14 @@ class WrappedCodec:
         return get_codec(self.codec_name, **self.options)
 
     @property
-    def colour(self) -> str:
+    def colour(self) -> Literal["none", "ycbcr"]:
         """The proxy's colour mode: JFIF YCbCr when the codec converts (mode rgb)."""
         return "ycbcr" if self.options.get("mode", "rgb") == "rgb" else "none"
 
     @property
-    def subsampling(self) -> str:
+    def subsampling(self) -> Literal["444", "420"]:
         mode = self.options.get("mode", "rgb")
-        return str(self.options.get("chroma", "420")) if mode in ("rgb", "raw") else "444"
+        return "420" if mode in ("rgb", "raw") and str(self.options.get("chroma", "420")) == "420" else "444"
 
     def steps(self, rate_point: float, channels: int) -> Tensor:
         """The real codec's quantiser for ``rate_point`` as the proxy's ``C x 8 x 8`` step: the scaled
