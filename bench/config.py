@@ -61,8 +61,11 @@ class DatasetConfig(_Optional):
     """
 
     _unset_hidden = ("video", *VIDEO_KEYS, "groups")
+    _default_hidden = {"box_average": 1}
 
     set: str | None = None
+    box_average: int = Field(default=1, ge=1, description="> 1: 8-bit images become deep (16-bit) sources, each "
+                             "the mean of box x box blocks (4: 12 significant bits), for training high-bit scenarios")
     groups: dict[str, list[str]] | None = Field(
         default=None, description="item groups (name -> file stems) whose BD is also reported apart "
         "(the named set highbit brings its core and hard groups)")

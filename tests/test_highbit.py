@@ -92,3 +92,35 @@ def test_run_measures_each_item_at_its_depth_and_reports_groups(tmp_path: Path) 
     cell = json.loads((run_dir / "cells" / "msb8" / "100.json").read_text())
     rows = {r["item"]: r for r in cell["rows"]}
     assert rows["trace_171_1024_12bit"]["bitdepth"] == 12 and "bitdepth" not in rows["weld_16bit"]
+
+
+def test_box_average_makes_a_deep_training_source(data_dir: Path) -> None:
+    from bench.config import DatasetConfig
+    from bench.data import box_deepen, resolve_dataset
+
+    ramp = np.repeat(np.arange(0, 256, 16, dtype=np.uint8)[None, :, None], 4, axis=0).repeat(3, axis=2)
+    deep = box_deepen(np.ascontiguousarray(ramp[:, :4]), 2)  # 4x4 -> 2x2, means of 0,16 and 32,48
+    assert deep.dtype == np.uint16 and deep[0, 0, 0] == 8 * 257 and deep[0, 1, 0] == 40 * 257
+    item = resolve_dataset(DatasetConfig(set="bsds500", box_average=2, max_items=1), "t").items[0]
+    img = item.load()
+    assert img.dtype == np.uint16 and img.shape[0] in (160, 240)
+    assert len(np.unique(img)) > 256  # more distinct levels than the 8-bit original
+    assert SCENARIOS.get("hdr").to_source(img, item.name).dtype == np.uint16
+
+
+def test_f_trains_at_its_own_learning_rate() -> None:
+    import torch
+
+    from bench.config import SandwichMethodConfig, TrainConfig
+    from bench.sandwich import Sandwich
+    from bench.train import param_groups
+
+    net = {"encoder": [4], "decoder": [4, 4]}
+    cfg = SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [1], "pre": net, "post": net})
+    model = Sandwich(SCENARIOS.get("rgb444"), cfg, 3, step=8.0)
+    groups = param_groups(model, TrainConfig(lr=1e-3, pre_lr_scale=0.05))
+    assert [g["lr"] for g in groups] == [1e-3, pytest.approx(5e-5)]
+    pre = {id(p) for p in model.pre.parameters()}
+    assert {id(p) for p in groups[1]["params"]} == pre and not pre & {id(p) for p in groups[0]["params"]}
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    assert isinstance(groups[0]["params"][0], torch.nn.Parameter)
