@@ -118,8 +118,16 @@ def proxy_bench_command(
     target: str = typer.Option("jpeg", "--target", help="Calibration codec: jpeg or hevc."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Timed runs per figure (median)."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    codec_in_loop: bool = typer.Option(False, "--codec-in-loop", help="Instead: time one full training step of a "
+                                       "slim sandwich wrapping JPEG 4:2:0 for each train.codec_in_loop mode."),
 ) -> None:
     """Time the proxy (forward + backward), its real-codec calibration and a slim-U-Net step."""
+    if codec_in_loop:
+        from bench.loop_bench import loop_benchmark
+
+        loop = loop_benchmark(batch, min(size, 128), repeats)
+        print(json.dumps(loop) if json_out else "\n".join(f"  {k:22s} {v}" for k, v in loop.items()))
+        return
     result = proxy_benchmark(batch, channels, size, device, target, repeats=repeats)
     if json_out:
         print(json.dumps(result))
