@@ -16,7 +16,6 @@ Models trained here are never the published ones; the method's label says so.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from baselines.compressai_import import import_compressai
 from baselines.compressai_zoo import new_model
+from bench.checkpoint import save_checkpoint
 from bench.data import Item, random_crop
 from bench.errors import DataError
 from bench.method import RunLog
@@ -139,10 +139,7 @@ def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: 
     ckpt = {"finished": True, "spec": spec.stamp(), "state_dict": model.state_dict(),
             "final": {"loss": float(tail[:, 0].mean()), "bpp_loss": float(tail[:, 1].mean()),
                       "aux_loss": float(tail[:, 2].mean()), "steps_averaged": len(tail)}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    save_checkpoint(path, ckpt)  # atomic under a unique temporary name: two runs may train the same model
     return ckpt
 
 
