@@ -70,7 +70,7 @@ class Item:
     name: str
     path: Path
     sha256: str
-    box: int = 1  # > 1: an 8-bit photo box-averaged into a deep (16-bit) source, see :func:`box_deepen`
+    box: int = field(default=1, kw_only=True)  # > 1: an 8-bit photo box-averaged into a deep source (box_deepen)
 
     def load(self) -> np.ndarray:
         img = load_image(self.path)
@@ -134,7 +134,7 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         where_box = f"{where}.box_average"
         if cfg.box_average > 16:
             raise DataError(f"{where_box}: at most 16 (each side of the box), got {cfg.box_average}")
-    items = tuple(Item(f.stem, f, sha256_file(f), cfg.box_average) for f in files)
+    items = tuple(Item(f.stem, f, sha256_file(f), box=cfg.box_average) for f in files)
     names = [it.name for it in items]
     if len(set(names)) != len(names):
         raise DataError(f"{where}: two images share a file stem in {root}; names must be unique")
