@@ -308,13 +308,13 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any
     is about 0 with noise, negative with straight-through rounding: ``bench fidelity --gradients``),
     so at g's lr f random-walks away from its start (measured: −2 to −3 dB at the first check)."""
     pre = getattr(model, "pre", None)
-    pre_ids = {id(p) for p in pre.parameters()} if pre is not None else set()
+    if pre is None or cfg.pre_lr_scale == 1.0:  # one group, as checkpoints before pre_lr_scale hold
+        return [{"params": list(model.parameters()), "lr": cfg.lr, "base_lr": cfg.lr}]
+    pre_ids = {id(p) for p in pre.parameters()}
     rest = [p for p in model.parameters() if id(p) not in pre_ids]
-    groups = [{"params": rest, "lr": cfg.lr, "base_lr": cfg.lr}]
-    if pre_ids:
-        lr = cfg.lr * cfg.pre_lr_scale
-        groups.append({"params": [p for p in model.parameters() if id(p) in pre_ids], "lr": lr, "base_lr": lr})
-    return groups
+    lr = cfg.lr * cfg.pre_lr_scale
+    return [{"params": rest, "lr": cfg.lr, "base_lr": cfg.lr},
+            {"params": [p for p in model.parameters() if id(p) in pre_ids], "lr": lr, "base_lr": lr}]
 
 
 def _run_check(hooks: TrainHooks, model: Any, step_no: int, steps: int, name: str, log: RunLog,
@@ -364,7 +364,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     for it in bar:
         if cfg.lr_schedule == "cosine":  # from the step count alone, so a resumed run continues the same curve
             for group in opt.param_groups:
-                group["lr"] = group["base_lr"] * 0.5 * (1 + math.cos(math.pi * it / cfg.steps))
+                group["lr"] = group.get("base_lr", cfg.lr) * 0.5 * (1 + math.cos(math.pi * it / cfg.steps))
         terms = hooks.loss(model, hooks.batch(rng))
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
