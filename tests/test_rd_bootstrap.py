@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -74,8 +73,6 @@ def test_pairing_requires_the_same_items():
         bootstrap_bd(ar, aq, tr[:-1], tq[:-1])
 
 
-def test_default_1000_resamples_are_fast():
-    t0 = time.perf_counter()
-    ci = bootstrap_bd(*_items(0.1))
+def test_default_1000_resamples_are_all_finite():
+    ci = bootstrap_bd(*_items(0.1))  # its speed target is a benchmark: benchmarks/speed.py
     assert ci.n_boot == 1000 and ci.n_finite_rate == 1000
-    assert time.perf_counter() - t0 < 5.0
