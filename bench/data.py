@@ -73,12 +73,13 @@ class Item:
     box: int = field(default=1, kw_only=True)  # > 1: an 8-bit photo box-averaged into a deep source (box_deepen)
 
     def load(self) -> np.ndarray:
-        img = load_image(self.path)
-        return box_deepen(img, self.box) if self.box > 1 else img
+        return self.load_with_depth()[0]
 
-    def depth(self) -> int | None:
-        """True bit depth of an integer image deeper than 8 bits (sBIT, stream depth), else None."""
-        return load_image_depth(self.path)[1]
+    def load_with_depth(self) -> tuple[np.ndarray, int | None]:
+        """(image, true bit depth of an integer image deeper than 8 bits, else None)."""
+        if self.box > 1:
+            return box_deepen(load_image(self.path), self.box), None
+        return load_image_depth(self.path)
 
 
 @dataclass(frozen=True)

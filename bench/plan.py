@@ -15,7 +15,7 @@ from baselines.reference import PublishedCurve
 from bench.codecs import CODECS
 from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, MethodConfig,
                           ReferenceMethodConfig, SandwichMethodConfig)
-from bench.data import Dataset, check_no_overlap, expand_path, load_image_depth, resolve_dataset
+from bench.data import Dataset, check_no_overlap, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics import METRICS
@@ -139,7 +139,7 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     sources, depths = {}, {}
     for it in eval_set.items:
         try:
-            img, depth = load_image_depth(it.path)
+            img, depth = it.load_with_depth()
             sources[it.name] = centre_crop(scenario.to_source(img, it.name), cfg.data.eval.crop)
         except BenchError:
             raise

@@ -154,8 +154,9 @@ class Sandwich(nn.Module):
     def _with_rate_point(self, x: Tensor, net: Processor) -> Tensor:
         """``x`` plus a constant plane that tells a conditioned net the current rate point: after
         the net's own normalisation it reads (p - lo) / (hi - lo) - 1/2 over the wrapped points."""
-        if not self.conditioned or self.wrapped is None or self.rate_point is None:
+        if not self.conditioned or self.rate_point is None:
             return x
+        assert self.wrapped is not None  # conditioned implies wrapped
         lo, hi = min(self.wrapped.rate_points), max(self.wrapped.rate_points)
         level = (float(self.rate_point) - lo) / (hi - lo) - 0.5
         plane = x.new_full((x.shape[0], 1, *x.shape[-2:]), net.m + net.s * level)

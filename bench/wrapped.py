@@ -94,8 +94,7 @@ class WrappedCodec:
     def steps(self, rate_point: float, channels: int) -> Tensor:
         """The real codec's quantiser for ``rate_point`` as the proxy's ``C x 8 x 8`` step: the scaled
         luma table for component 0, the chroma table for the others (flat tables: Δ everywhere)."""
-        codec = self.codec()
-        if codec.options()["tables"] == "flat":
+        if self.options.get("tables", "standard") == "flat":
             return torch.tensor(float(np.clip(np.rint(rate_point), 1, 255)))
         tables = standard_tables(int(rate_point), colour=channels > 1)
         rows = [tables[0]] + [tables[-1]] * (channels - 1)
@@ -112,9 +111,9 @@ class WrappedCodec:
 
     def forward_batch(self, s: Tensor) -> Tensor:
         """``a(S)`` for an ``N x C x H x W`` batch (no gradient: nothing before it is learnt)."""
-        arr = s.detach().permute(0, 2, 3, 1).cpu().numpy()
         if self.adapt == "none" or self.adapt.startswith("msb"):
             return s.detach()
+        arr = s.detach().permute(0, 2, 3, 1).cpu().numpy()
         out = np.stack([self.forward_float(a.astype(np.float32)) for a in arr])
         return torch.from_numpy(out).permute(0, 3, 1, 2).to(s)
 
