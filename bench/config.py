@@ -152,6 +152,7 @@ class NetConfig(_Optional):
     """One processor (METHOD §2): sin-MLP branch + alpha * U-Net branch."""
 
     _default_hidden = {"init": "random"}
+    _unset_hidden = ("residual_scale",)
 
     encoder: list[int] = Field(default_factory=lambda: [32])
     decoder: list[int] = Field(default_factory=lambda: [32, 32])
@@ -162,6 +163,10 @@ class NetConfig(_Optional):
     init: Literal["random", "conventional"] = Field(
         default="random", description="conventional: the MLP starts as the scenario's usual map (identity, "
         "BT.601 luma, gray replicated) and the U-Net's last layer at zero, so training starts at the baseline")
+    residual_scale: float | None = Field(
+        default=None, gt=0, description="a residual net (a sandwich that wraps a codec method): one unit of its output "
+        "in grey levels of the 8-bit bottleneck (default 255, full scale). Small corrections (a dequantiser's half "
+        "grey level) need a small unit, or each Adam step moves the output by grey levels")
 
     @model_validator(mode="after")
     def _conventional_needs_alpha(self) -> NetConfig:
@@ -199,11 +204,13 @@ class TrainConfig(_Optional):
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
-    distortion: Literal["rgb", "yuv611", "psnr-yuv", "psnr"] = Field(
+    distortion: Literal["rgb", "yuv611", "psnr-yuv", "psnr", "relative"] = Field(
         default="rgb", description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
         "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
         "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element); psnr, −PSNR in dB "
-        "per sample on the source channels (a sweep of qualities then counts each point in dB, as BD-PSNR does)")
+        "per sample on the source channels; relative (a sandwich that wraps a codec method), the MSE over the wrapped "
+        "codec's own mean MSE at the rate point, times 10/ln 10: dB gained near the start, each point counted alike "
+        "as BD-PSNR counts it, without −PSNR's per-crop weights that let flat crops rule")
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real", "real_ste"] = Field(
         default="proxy", description="real: every crop is also coded by the real codec; g trains on its decoded "
@@ -248,6 +255,7 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
 
     _unset_hidden = ("video", "wraps")
+    _default_hidden = {"post_flag": False}
 
     kind: Literal["sandwich"]
     role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
@@ -264,12 +272,22 @@ class SandwichMethodConfig(_MethodBase, _Optional):
         default=None, description="a codec method of this experiment whose configuration the sandwich wraps: its "
         "codec and options, its adaptation as the starting path (f, g residuals; init: conventional starts them at "
         "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)")
+    post_flag: bool = Field(
+        default=False, description="the encoder decides per image whether g runs (on when it lowers the squared "
+        "error against the source) and signals it in one byte counted in the rate, as HEVC's SAO and VVC's ALF "
+        "switch their loop filters; needs wraps (off, the decoder gives the wrapped codec's reconstruction)")
 
     @model_validator(mode="after")
     def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:
         if self.wraps is not None and self.step_factors != DEFAULT_STEP_FACTORS:
             raise ValueError("step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
                              f"method's rate points, so drop step_factors (or wraps: {self.wraps})")
+        if self.wraps is None and self.train.distortion == "relative":
+            raise ValueError("train.distortion relative measures the MSE against the wrapped codec's own at each rate "
+                             "point; set wraps or choose another distortion")
+        if self.post_flag and (self.wraps is None or self.role == "pre_only"):
+            raise ValueError("post_flag switches g off for the wrapped codec's own reconstruction; it needs wraps "
+                             "and a post-processor (role sandwich or post_only)")
         if self.wraps is None and self.train.rate_points is not None:
             raise ValueError("train.rate_points picks rate points of the wrapped codec; set wraps or drop it")
         return self

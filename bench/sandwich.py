@@ -70,7 +70,8 @@ def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, b
                residual: bool = False) -> Processor:
     p = Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
                   mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
-                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16, residual=residual)
+                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16, residual=residual,
+                  residual_scale=None if cfg.residual_scale is None else cfg.residual_scale * 2**k)
     if cfg.init == "conventional":
         if residual:
             p.start_at_zero()
@@ -134,13 +135,15 @@ class Sandwich(nn.Module):
             b = self._conventional(s)
         return floor_ste(b / 2**self.k) if self.k else b
 
-    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int], frozen_post: bool = False) -> Tensor:
+    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int], frozen_post: bool = False,
+                    use_post: bool = True) -> Tensor:
         """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``; ``frozen_post``
-        runs g with its weights detached (gradients reach B̂, not g)."""
+        runs g with its weights detached (gradients reach B̂, not g); ``use_post=False`` (a wrapping
+        sandwich) gives the wrapped codec's own reconstruction, as when a post flag switches g off."""
         x = b_hat * 2**self.k + 2 ** (self.k - 1) if self.k else b_hat
         if self.wrapped is not None:  # the anchor's reconstruction plus g's correction
             base = self.wrapped.inverse(x, out_size, self.source_channels)
-            if self.post is None:
+            if self.post is None or not use_post:
                 return base
             xc = self._with_rate_point(x, self.post)
             if frozen_post:
@@ -247,10 +250,11 @@ class Sandwich(nn.Module):
         return b.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
     @torch.inference_mode()
-    def reconstruct(self, decoded_b: np.ndarray, out_size: tuple[int, int], device: str = "cpu") -> np.ndarray:
+    def reconstruct(self, decoded_b: np.ndarray, out_size: tuple[int, int], device: str = "cpu",
+                    use_post: bool = True) -> np.ndarray:
         """Ŝ from the real decoder's B̂, rounded to the source's integer grid."""
         x = torch.from_numpy(decoded_b.astype(np.float32)).permute(2, 0, 1)[None].to(device)
-        y = self.decode_side(x, out_size)[0].permute(1, 2, 0).cpu().numpy()
+        y = self.decode_side(x, out_size, use_post=use_post)[0].permute(1, 2, 0).cpu().numpy()
         peak = (1 << self.bitdepth) - 1
         return np.clip(np.rint(y), 0, peak).astype(np.uint8 if self.bitdepth <= 8 else np.uint16)
 

@@ -22,6 +22,9 @@ from bench.train import TrainResult, train
 from bench.wrapped import WrappedCodec
 
 
+POST_FLAG_BYTES = 1  # post_flag: one bit per image, sent as a byte next to the codec's bitstream
+
+
 class LastBottleneck:
     """B does not depend on the codec's step or QP: compute it once per item (image or clip) and
     reuse it for the whole sweep; only the latest item is kept. Returns (B, seconds it took)."""
@@ -88,8 +91,21 @@ class SandwichMember(Method):
         t0 = time.perf_counter()
         recon = self.model.reconstruct(res.decoded, source.shape[:2], self.device)
         t_post = time.perf_counter() - t0
-        return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
-                          {"real_step": step, "pre_s": t_pre, "post_s": t_post}, bottleneck=b)
+        nbytes, extra = res.nbytes, {"real_step": step, "pre_s": t_pre, "post_s": t_post}
+        if self.cfg.post_flag:
+            recon, on = self._switched(source, res.decoded, recon)
+            nbytes += POST_FLAG_BYTES
+            extra["post_on"] = float(on)
+        return ItemResult(recon, nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command, extra,
+                          bottleneck=b)
+
+    def _switched(self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The encoder's post flag: g's output where it is closer to the source than the wrapped codec's
+        own reconstruction (the decoder reads the flag; the encoder has the source to decide)."""
+        without = self.model.reconstruct(decoded, source.shape[:2], self.device, use_post=False)
+        src = source.astype(np.float64)
+        on = float(np.mean((with_post - src) ** 2)) < float(np.mean((without - src) ** 2))
+        return (with_post if on else without), on
 
     def describe(self) -> dict[str, Any]:
         r = self.result

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from baselines.conventional import ConventionalCodec
 from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import METRICS
-from bench.sandwich_method import SandwichMember
+from bench.sandwich_method import POST_FLAG_BYTES, SandwichMember
 from bench.scenarios import SCENARIOS
 from bench.wrapped import WrappedCodec
 
@@ -53,9 +54,34 @@ def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Pat
         assert member.rate_points() == list(anchor_cfg.rate_points)
         for q in anchor_cfg.rate_points:
             ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
-            assert ours.nbytes == theirs.nbytes, (m.name, q)
+            assert ours.nbytes == theirs.nbytes + (POST_FLAG_BYTES if m.post_flag else 0), (m.name, q)
             assert np.array_equal(ours.decoded, theirs.decoded), (m.name, q)
             for key in scenario.default_metrics[:2]:
                 metric = METRICS.get(key)
                 assert (metric.compute(src, ours.decoded, scenario.bitdepth)
                         == metric.compute(src, theirs.decoded, scenario.bitdepth))
+
+
+def test_post_flag_switches_a_harmful_g_off(data_dir: Path) -> None:
+    """post_flag: where g moves the image away from the source, the encoder switches it off and the
+    decoder gives the wrapped codec's reconstruction; the flag's byte is counted."""
+    cfg = load_config(EXPERIMENTS / "hdr.yaml")
+    codecs = {m.name: m for m in cfg.methods if isinstance(m, CodecMethodConfig)}
+    post_only = next(m for m in cfg.methods if isinstance(m, SandwichMethodConfig) and m.role == "post_only")
+    m = post_only.model_copy(update={"post_flag": True})
+    scenario = SCENARIOS.get("hdr")
+    src = _source("hdr", data_dir)
+    member = SandwichMember(m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, 3))
+    member.result = object()  # type: ignore[assignment]
+    anchor = ConventionalCodec(codecs[m.wraps])
+    q = codecs[m.wraps].rate_points[-1]
+    with torch.no_grad():
+        member.model.post.mlp[-1].bias.fill_(0.05)  # g adds a constant: a worse image everywhere
+    ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
+    assert ours.extra["post_on"] == 0.0
+    assert np.array_equal(ours.decoded, theirs.decoded)
+    assert ours.nbytes == theirs.nbytes + POST_FLAG_BYTES
+    with torch.no_grad():
+        member.model.post.mlp[-1].bias.fill_(0.0)
+    flagged = member.run(src, scenario.bitdepth, q)
+    assert np.array_equal(flagged.decoded, theirs.decoded)  # g = 0: the tie goes to the codec's own

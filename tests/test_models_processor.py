@@ -174,3 +174,15 @@ def test_bad_arguments_are_refused():
         Processor(3, 3, None, None, mlp_depth=-1)
     with pytest.raises(ValueError, match="scale s must be positive"):
         Processor(3, 3, None, None, s=0)
+
+
+def test_residual_scale_sets_the_output_unit_of_a_residual_net():
+    torch.manual_seed(0)
+    full = Processor(3, 3, SLIM_ENCODER, SLIM_DECODER, alpha0=1.0, m=128.0, s=255.0, residual=True)
+    small = Processor(3, 3, SLIM_ENCODER, SLIM_DECODER, alpha0=1.0, m=128.0, s=255.0, residual=True,
+                      residual_scale=4.0)
+    small.load_state_dict(full.state_dict())
+    x = torch.rand(1, 3, 16, 16) * 255
+    assert torch.allclose(small(x), full(x) * 4.0 / 255.0, atol=1e-5)
+    with pytest.raises(ValueError, match="residual_scale"):
+        Processor(3, 3, None, None, residual=True, residual_scale=0.0)

@@ -79,8 +79,11 @@ class Processor(nn.Module):
             sum and the output scaling stay in float32: bf16 keeps 8 significant bits, about one
             grey level on the MLP's output (METHOD §10).
         down, pad: U-Net options, see :class:`~bench.models.unet.UNet`.
-        residual: output s·y without the offset m: a correction added to a conventional path
+        residual: output r·y without the offset m: a correction added to a conventional path
             (a sandwich wrapping its anchor's codec, :mod:`bench.wrapped`).
+        residual_scale: r, the residual's output unit on the pixel scale (default s). Adam moves
+            the output by about lr·r per step, so a correction of a fraction of a grey level needs
+            r of a few grey levels (measured on hdr: at r = s a dequantiser never left zero).
     """
 
     def __init__(self, in_ch: int, out_ch: int,
@@ -89,7 +92,7 @@ class Processor(nn.Module):
                  mlp_hidden: int = 16, mlp_depth: int = 1, alpha0: float = 0.0,
                  m: float = 128.0, s: float = 255.0, resample: Resample = "none",
                  autocast_bf16: bool = False, down: Down = "decimate",
-                 pad: Pad = "replicate", residual: bool = False) -> None:
+                 pad: Pad = "replicate", residual: bool = False, residual_scale: float | None = None) -> None:
         super().__init__()
         check_choice("resample", resample, ("none", "down2", "up2"))
         if (encoder is None) != (decoder is None):
@@ -99,6 +102,9 @@ class Processor(nn.Module):
             raise ValueError(f"scale s must be positive, got {s}")
         self.in_ch, self.out_ch = in_ch, out_ch
         self.m, self.s = float(m), float(s)
+        self.r = float(residual_scale) if residual_scale is not None else self.s
+        if self.r <= 0:
+            raise ValueError(f"residual_scale must be positive, got {residual_scale}")
         self.resample, self.autocast_bf16, self.residual = resample, autocast_bf16, residual
         self.mlp = sin_mlp(in_ch, out_ch, mlp_hidden, mlp_depth)
         self.unet: UNet | None = None
@@ -160,7 +166,7 @@ class Processor(nn.Module):
             if h % 2 or w % 2:
                 y = F.pad(y, (0, w % 2, 0, h % 2), mode="replicate")
             y = downsample2(y, "bicubic")
-        out = self.s * y if self.residual else self.s * y + self.m
+        out = self.r * y if self.residual else self.s * y + self.m
         if out_size is not None:
             if out_size[0] > out.shape[-2] or out_size[1] > out.shape[-1]:
                 raise ValueError(f"cannot crop a {tuple(out.shape[-2:])} output to {out_size}")
