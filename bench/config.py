@@ -204,13 +204,11 @@ class TrainConfig(_Optional):
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
-    distortion: Literal["rgb", "yuv611", "psnr-yuv", "psnr", "relative"] = Field(
+    distortion: Literal["rgb", "yuv611", "psnr-yuv", "psnr"] = Field(
         default="rgb", description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
         "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
         "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element); psnr, −PSNR in dB "
-        "per sample on the source channels; relative (a sandwich that wraps a codec method), the MSE over the wrapped "
-        "codec's own mean MSE at the rate point, times 10/ln 10: dB gained near the start, each point counted alike "
-        "as BD-PSNR counts it, without −PSNR's per-crop weights that let flat crops rule")
+        "per sample on the source channels (a sweep of qualities then counts each point in dB, as BD-PSNR does)")
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real", "real_ste"] = Field(
         default="proxy", description="real: every crop is also coded by the real codec; g trains on its decoded "
@@ -282,9 +280,6 @@ class SandwichMethodConfig(_MethodBase, _Optional):
         if self.wraps is not None and self.step_factors != DEFAULT_STEP_FACTORS:
             raise ValueError("step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
                              f"method's rate points, so drop step_factors (or wraps: {self.wraps})")
-        if self.wraps is None and self.train.distortion == "relative":
-            raise ValueError("train.distortion relative measures the MSE against the wrapped codec's own at each rate "
-                             "point; set wraps or choose another distortion")
         if self.post_flag and (self.wraps is None or self.role == "pre_only"):
             raise ValueError("post_flag switches g off for the wrapped codec's own reconstruction; it needs wraps "
                              "and a post-processor (role sandwich or post_only)")

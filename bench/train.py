@@ -94,7 +94,6 @@ PSNR_RGB_EPS = 0.01  # MSE floor of the psnr loss (68 dB): high enough for 16-bi
 def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(distortion per sample as the loss uses it, MSE per sample for the log).
 
-    ``relative``: the plain MSE here; :func:`loss_terms` divides it by the wrapped codec's own.
     ``psnr``: −PSNR per sample in dB (0..255 scale). Why: BD-PSNR averages dB over the rate range,
     while an MSE loss over a sweep of qualities is ruled by the low ones (MSE 30 at q30, 0.5 at q100),
     so a net trained on it got worse at the top points (measured on hdr: −1 dB at q100)."""
@@ -106,15 +105,9 @@ def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tu
     return mse, mse
 
 
-DB_PER_RELATIVE_MSE = 10 / math.log(10)  # d(-PSNR)/d(MSE/MSE0) at MSE = MSE0
-
-
 def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
-               lpips: torch.nn.Module | None = None, mse_start: float | None = None) -> dict[str, torch.Tensor]:
-    """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale;
-    ``mse_start``: the wrapped codec's own mean MSE at this rate point (``distortion: relative``)."""
-    if cfg.distortion == "relative" and mse_start is None:
-        raise ValueError("distortion relative needs the wrapped codec's MSE at the rate point (mse_start)")
+               lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
     via_proxy = None
     if cfg.codec_in_loop == "proxy":
         out = model(s)
@@ -126,8 +119,6 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
 
     def distortion(recon: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         d, mse = distortion_term(s / scale, recon / scale, cfg.distortion)
-        if mse_start is not None and cfg.distortion == "relative":
-            d = d * (DB_PER_RELATIVE_MSE / max(mse_start, 1e-6))
         dist = cfg.mse_weight * d
         if lpips is not None and cfg.lpips_weight > 0:
             peak = 255.0 * scale
@@ -236,10 +227,9 @@ class TrainHooks:
 
 
 def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], points: list[float], device: str,
-                  lpips: torch.nn.Module | None) -> dict[float, tuple[float, float]]:
-    """(-dD/dR, mean MSE) of the wrapped codec itself (its adaptation, no nets) at each rate point, on
-    training crops, in the loss's own units (D as the loss measures it, R in bits per element; with
-    ``distortion: relative`` D is the MSE over that point's mean MSE, times 10/ln 10).
+                  lpips: torch.nn.Module | None) -> dict[float, float]:
+    """-dD/dR of the wrapped codec itself (its adaptation, no nets) at each rate point, on training crops,
+    in the loss's own units (D as the loss measures it, R in bits per element).
 
     Why: one λ cannot suit a whole quality sweep (the codec's slope changes ~10x from q20 to q92);
     weighing the rate by the codec's own slope makes every step of training a move *off* the
@@ -249,31 +239,25 @@ def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], po
     wrapped = model.wrapped
     assert wrapped is not None
     codec = ConventionalCodec(wrapped.method_config())
-    curve, mses = [], {}
+    curve = []
     for p in sorted(points, key=float):
-        d, r, e = [], [], []
+        d, r = [], []
         for crop in crops:
             res = codec.run(crop, model.bitdepth, p)
             s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
             rec = torch.from_numpy(res.decoded.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
-            loss_d, mse = distortion_term(s, rec, cfg.distortion)
-            dist = cfg.mse_weight * loss_d
-            e.append(float(mse.mean()))
+            dist = cfg.mse_weight * distortion_term(s, rec, cfg.distortion)[0]
             if lpips is not None and cfg.lpips_weight > 0:
                 with torch.no_grad():
                     dist = dist + cfg.lpips_weight * lpips(rec / 255 * 2 - 1, s / 255 * 2 - 1).flatten()
             d.append(float(dist.mean()))
             r.append(8.0 * res.nbytes / crop.size)
-        mses[p] = float(np.mean(e))
         curve.append((p, float(np.mean(r)), float(np.mean(d))))
     curve.sort(key=lambda t: t[1])
     out = {}
     for i, (p, _, _) in enumerate(curve):
         lo, hi = curve[max(i - 1, 0)], curve[min(i + 1, len(curve) - 1)]
-        slope = max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0)
-        if cfg.distortion == "relative":  # in units of this point's own MSE (the loss's scale there)
-            slope *= DB_PER_RELATIVE_MSE / max(mses[p], 1e-6)
-        out[p] = (slope, mses[p])
+        out[p] = max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0)
     return out
 
 
@@ -292,17 +276,12 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         lpips = get_lpips("alex", device)
     check_point = model.rate_point
     points = list(cfg.rate_points or (model.wrapped.rate_points if model.wrapped else []))
-    weights: dict[float, float] = {p: gamma for p in points}
-    mse_start: dict[float, float] = {}
+    weights = {p: gamma for p in points}
     if model.wrapped is not None:  # γ multiplies the wrapped codec's own D-R slope at each point
         slope_rng = np.random.default_rng(seed + 2)
         crops = [random_crop(images[i % len(images)], cfg.crop, slope_rng) for i in range(8)]
-        curve = anchor_slopes(model, cfg, crops, points, device, lpips)
-        weights = {p: gamma * curve[p][0] for p in points}
-        if cfg.distortion == "relative":
-            mse_start = {p: curve[p][1] for p in points}
-            print("[bench] the wrapped codec's MSE per rate point (distortion relative): "
-                  + ", ".join(f"{p:g}: {v:.3g}" for p, v in mse_start.items()), file=sys.stderr, flush=True)
+        slopes = anchor_slopes(model, cfg, crops, points, device, lpips)
+        weights = {p: gamma * slopes[p] for p in points}
         print(f"[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
               + ", ".join(f"{p:g}: {w:.3g}" for p, w in weights.items()), file=sys.stderr, flush=True)
 
@@ -312,9 +291,7 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
 
     def loss(m: Sandwich, b: tuple[torch.Tensor, float | None]) -> dict[str, torch.Tensor]:
         m.rate_point = b[1] if b[1] is not None else m.rate_point
-        point = b[1]
-        return loss_terms(m, b[0], weights.get(point, gamma) if point is not None else gamma, cfg, lpips,
-                          mse_start.get(point) if point is not None else None)
+        return loss_terms(m, b[0], weights.get(b[1], gamma) if b[1] is not None else gamma, cfg, lpips)
 
     def check(m: Sandwich) -> dict[str, float]:
         m.rate_point = check_point

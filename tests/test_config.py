@@ -100,7 +100,6 @@ def test_a_later_net_option_left_at_its_default_keeps_the_config_hash() -> None:
 
 @pytest.mark.parametrize("extra, message", [
     ({"post_flag": True}, "post_flag switches g off for the wrapped codec's own reconstruction"),
-    ({"train": {"distortion": "relative"}}, "distortion relative measures the MSE against the wrapped codec"),
 ])
 def test_options_of_a_wrapping_sandwich_need_wraps(extra: dict, message: str) -> None:
     doc = {"name": "s", "scenario": "gray400", "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500"}},
