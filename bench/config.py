@@ -271,9 +271,9 @@ class SandwichMethodConfig(_MethodBase, _Optional):
         "codec and options, its adaptation as the starting path (f, g residuals; init: conventional starts them at "
         "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)")
     post_flag: bool = Field(
-        default=False, description="the encoder decides per image whether g runs (on when it lowers the squared "
-        "error against the source) and signals it in one byte counted in the rate, as HEVC's SAO and VVC's ALF "
-        "switch their loop filters; needs wraps (off, the decoder gives the wrapped codec's reconstruction)")
+        default=False, description="the encoder decides per 64x64 block whether g's output is used (where it "
+        "lowers the squared error against the source) and sends one bit per block, counted in the rate, as HEVC's "
+        "SAO and VVC's ALF switch their loop filters; needs wraps (off: the wrapped codec's own reconstruction)")
 
     @model_validator(mode="after")
     def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:

@@ -22,7 +22,20 @@ from bench.train import TrainResult, train
 from bench.wrapped import WrappedCodec
 
 
-POST_FLAG_BYTES = 1  # post_flag: one bit per image, sent as a byte next to the codec's bitstream
+FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
+
+
+def flag_bytes(blocks: int) -> int:
+    """The post flags' side information: one bit per block, packed into bytes."""
+    return -(-blocks // 8)
+
+
+def block_sums(err: np.ndarray) -> np.ndarray:
+    """Sum of an H x W (x C) array over each FLAG_BLOCK² block (the last row/column of blocks partial)."""
+    h, w = err.shape[:2]
+    e = err.reshape(h, w, -1).sum(-1)
+    e = np.pad(e, ((0, -h % FLAG_BLOCK), (0, -w % FLAG_BLOCK)))
+    return e.reshape(e.shape[0] // FLAG_BLOCK, FLAG_BLOCK, e.shape[1] // FLAG_BLOCK, FLAG_BLOCK).sum((1, 3))
 
 
 class LastBottleneck:
@@ -94,18 +107,21 @@ class SandwichMember(Method):
         nbytes, extra = res.nbytes, {"real_step": step, "pre_s": t_pre, "post_s": t_post}
         if self.cfg.post_flag:
             recon, on = self._switched(source, res.decoded, recon)
-            nbytes += POST_FLAG_BYTES
-            extra["post_on"] = float(on)
+            nbytes += flag_bytes(on.size)
+            extra["post_on"] = float(on.mean())
         return ItemResult(recon, nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command, extra,
                           bottleneck=b)
 
-    def _switched(self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray) -> tuple[np.ndarray, bool]:
-        """The encoder's post flag: g's output where it is closer to the source than the wrapped codec's
-        own reconstruction (the decoder reads the flag; the encoder has the source to decide)."""
+    def _switched(self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The encoder's post flags: per FLAG_BLOCK² block, g's output where it is closer to the source
+        than the wrapped codec's own reconstruction (the decoder reads the flags; the encoder has the
+        source to decide). Returns (Ŝ, flags as a blocks-high x blocks-wide bool array)."""
         without = self.model.reconstruct(decoded, source.shape[:2], self.device, use_post=False)
         src = source.astype(np.float64)
-        on = float(np.mean((with_post - src) ** 2)) < float(np.mean((without - src) ** 2))
-        return (with_post if on else without), on
+        gain = block_sums((without - src) ** 2) - block_sums((with_post - src) ** 2)
+        on = gain > 0
+        mask = np.kron(on, np.ones((FLAG_BLOCK, FLAG_BLOCK), bool))[: source.shape[0], : source.shape[1]]
+        return np.where(mask[..., None], with_post, without), on
 
     def describe(self) -> dict[str, Any]:
         r = self.result

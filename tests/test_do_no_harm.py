@@ -16,7 +16,7 @@ from baselines.conventional import ConventionalCodec
 from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import METRICS
-from bench.sandwich_method import POST_FLAG_BYTES, SandwichMember
+from bench.sandwich_method import FLAG_BLOCK, SandwichMember, flag_bytes
 from bench.scenarios import SCENARIOS
 from bench.wrapped import WrappedCodec
 
@@ -38,6 +38,10 @@ def _source(scenario: str, data_dir: Path) -> np.ndarray:
     return SCENARIOS.get(scenario).to_source(img, "kodim05")[:165, :171]  # odd sides: padding paths too
 
 
+def _flag_bytes(src: np.ndarray) -> int:
+    return flag_bytes(-(-src.shape[0] // FLAG_BLOCK) * -(-src.shape[1] // FLAG_BLOCK))
+
+
 @pytest.mark.parametrize("experiment", sorted(CASES))
 def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Path) -> None:
     scenario = SCENARIOS.get(CASES[experiment])
@@ -54,7 +58,7 @@ def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Pat
         assert member.rate_points() == list(anchor_cfg.rate_points)
         for q in anchor_cfg.rate_points:
             ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
-            assert ours.nbytes == theirs.nbytes + (POST_FLAG_BYTES if m.post_flag else 0), (m.name, q)
+            assert ours.nbytes == theirs.nbytes + (_flag_bytes(src) if m.post_flag else 0), (m.name, q)
             assert np.array_equal(ours.decoded, theirs.decoded), (m.name, q)
             for key in scenario.default_metrics[:2]:
                 metric = METRICS.get(key)
@@ -62,9 +66,9 @@ def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Pat
                         == metric.compute(src, theirs.decoded, scenario.bitdepth))
 
 
-def test_post_flag_switches_a_harmful_g_off(data_dir: Path) -> None:
-    """post_flag: where g moves the image away from the source, the encoder switches it off and the
-    decoder gives the wrapped codec's reconstruction; the flag's byte is counted."""
+def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
+    """post_flag: per 64² block the encoder keeps g's output only where it is closer to the source;
+    elsewhere the decoder gives the wrapped codec's reconstruction. The flags' bits are counted."""
     cfg = load_config(EXPERIMENTS / "hdr.yaml")
     codecs = {m.name: m for m in cfg.methods if isinstance(m, CodecMethodConfig)}
     post_only = next(m for m in cfg.methods if isinstance(m, SandwichMethodConfig) and m.role == "post_only")
@@ -73,15 +77,19 @@ def test_post_flag_switches_a_harmful_g_off(data_dir: Path) -> None:
     src = _source("hdr", data_dir)
     member = SandwichMember(m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, 3))
     member.result = object()  # type: ignore[assignment]
-    anchor = ConventionalCodec(codecs[m.wraps])
     q = codecs[m.wraps].rate_points[-1]
+    theirs = ConventionalCodec(codecs[m.wraps]).run(src, scenario.bitdepth, q)
     with torch.no_grad():
-        member.model.post.mlp[-1].bias.fill_(0.05)  # g adds a constant: a worse image everywhere
-    ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
-    assert ours.extra["post_on"] == 0.0
-    assert np.array_equal(ours.decoded, theirs.decoded)
-    assert ours.nbytes == theirs.nbytes + POST_FLAG_BYTES
-    with torch.no_grad():
-        member.model.post.mlp[-1].bias.fill_(0.0)
-    flagged = member.run(src, scenario.bitdepth, q)
-    assert np.array_equal(flagged.decoded, theirs.decoded)  # g = 0: the tie goes to the codec's own
+        member.model.post.mlp[-1].bias.fill_(0.05)  # g adds a constant: worse everywhere
+    ours = member.run(src, scenario.bitdepth, q)
+    assert ours.extra["post_on"] == 0.0 and np.array_equal(ours.decoded, theirs.decoded)
+    assert ours.nbytes == theirs.nbytes + _flag_bytes(src) == theirs.nbytes + 2  # 3 x 3 blocks: 9 bits in 2 bytes
+
+    # g's output exact on the top-left block and off by a constant elsewhere: kept there only
+    b_hat = member.model.real_codec().encode(member.model.bottleneck_image(src), q, 8).decoded
+    with_post = theirs.decoded.astype(np.int64) + 3000
+    with_post[:FLAG_BLOCK, :FLAG_BLOCK] = src[:FLAG_BLOCK, :FLAG_BLOCK]
+    recon, on = member._switched(src, b_hat, with_post)
+    assert on.shape == (3, 3) and on[0, 0] and on.sum() == 1
+    assert np.array_equal(recon[:FLAG_BLOCK, :FLAG_BLOCK], src[:FLAG_BLOCK, :FLAG_BLOCK])
+    assert np.array_equal(recon[FLAG_BLOCK:], theirs.decoded[FLAG_BLOCK:])
