@@ -11,7 +11,9 @@ bottleneck's quantiles found by bisection on the learned density, which a short 
 has not reached), so the checkpoint holds exactly the tables the entropy coder will use.
 
 One checkpoint per quality, written atomically, marked finished and stamped with its training
-spec: a re-run loads it instead of training again; a checkpoint from another spec is retrained.
+spec and the sha256 of its training set's manifest (item names and contents): a re-run loads it
+instead of training again; a checkpoint from another spec or other training images is retrained,
+and the terminal says why.
 Models trained here are never the published ones; the method's label says so.
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bench.checkpoint import save_checkpoint
 from bench.data import Item, random_crop
 from bench.errors import DataError
 from bench.method import RunLog
+from bench.reuse import dict_changed
 
 AUX_LR = 1e-3
 CLIP_NORM = 1.0
@@ -81,20 +84,31 @@ def _batch(items: Sequence[Item], spec: TrainSpec, rng: np.random.Generator) -> 
     return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
 
 
-def load_finished(path: Path, spec: TrainSpec) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it is finished and was trained with ``spec``."""
+def load_finished(path: Path, spec: TrainSpec, train_hash: str) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it is finished and was trained with ``spec`` on the training set
+    whose manifest hashes to ``train_hash``. Checkpoints from before the hash was stored are taken:
+    their file name already carries it (``baselines.learned``)."""
     if not path.is_file():
         return None
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a torn or foreign file: train again
         return None
-    if ckpt.get("finished") and ckpt.get("spec") == spec.stamp():
-        return ckpt
-    return None
+    if not ckpt.get("finished"):
+        return None
+    if ckpt.get("spec") != spec.stamp():
+        why = dict_changed(ckpt.get("spec") or {}, spec.stamp(), "training spec")
+        _say(f"{path.name}: {'; '.join(why) or 'no training spec recorded'}; training again")
+        return None
+    if ckpt.get("train", train_hash) != train_hash:
+        _say(f"{path.name}: trained on other images (training set manifest sha256 {str(ckpt['train'])[:12]}, "
+             f"now {train_hash[:12]}); training again")
+        return None
+    return ckpt
 
 
-def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: RunLog) -> dict[str, Any]:
+def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: RunLog,
+          train_hash: str) -> dict[str, Any]:
     """Train one quality, log its curves, write its finished checkpoint; return the checkpoint dict."""
     cai = import_compressai()
     torch.manual_seed(spec.seed * 1000 + spec.quality)
@@ -136,7 +150,7 @@ def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: 
     tail = np.asarray(history[-LOG_LAST:])
     _say(f"train {spec.arch} q={spec.quality}: done in {time.perf_counter() - t0:.0f} s, last {len(tail)} steps: "
          f"loss {tail[:, 0].mean():.4g}, bpp {tail[:, 1].mean():.4g} -> {path}")
-    ckpt = {"finished": True, "spec": spec.stamp(), "state_dict": model.state_dict(),
+    ckpt = {"finished": True, "spec": spec.stamp(), "train": train_hash, "state_dict": model.state_dict(),
             "final": {"loss": float(tail[:, 0].mean()), "bpp_loss": float(tail[:, 1].mean()),
                       "aux_loss": float(tail[:, 2].mean()), "steps_averaged": len(tail)}}
     save_checkpoint(path, ckpt)  # atomic under a unique temporary name: two runs may train the same model

@@ -20,7 +20,7 @@ import numpy as np
 from baselines import resize
 from bench.codecs import get_codec
 from bench.config import CodecMethodConfig
-from bench.method import ItemResult, Method
+from bench.method import ItemResult, Method, class_modules
 
 BT601_LUMA = np.array([0.299, 0.587, 0.114])
 MSB_BITS = {"msb8": 8, "msb10": 10, "msb12": 12}
@@ -82,3 +82,6 @@ class ConventionalCodec(Method):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe()}
+
+    def code_modules(self) -> tuple[str, ...]:
+        return (*class_modules(self), "baselines.resize", *class_modules(self.codec))

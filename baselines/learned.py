@@ -27,7 +27,7 @@ from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import Dataset, sha256_file
 from bench.errors import BenchError
-from bench.method import ItemResult, Method, PrepareContext
+from bench.method import ItemResult, Method, PrepareContext, class_modules
 
 
 class CompressAIMethod(Method):
@@ -72,7 +72,7 @@ class CompressAIMethod(Method):
             spec = self.spec(q, ctx.seed)
             train_hash = self.train_set.manifest_hash() if self.train_set else ctx.train_hash
             path = self._checkpoint_path(spec, ctx, train_hash)
-            ckpt = load_finished(path, spec) or train(spec, items, ctx.device, path, ctx.log)
+            ckpt = load_finished(path, spec, train_hash) or train(spec, items, ctx.device, path, ctx.log, train_hash)
             self._models[q], self._files[q], self._final[q] = model_from_checkpoint(ckpt), path, ckpt["final"]
 
     def _checkpoint_path(self, spec: TrainSpec, ctx: PrepareContext, train_hash: str) -> Path:
@@ -123,3 +123,7 @@ class CompressAIMethod(Method):
                             "data": (f"{self.train_set.name} sha256:{self.train_set.manifest_hash()}"
                                      if self.train_set else "the experiment's data.train")}
         return out
+
+    def code_modules(self) -> tuple[str, ...]:
+        """The stream layout and round-trip checks, the architectures, the MSB split."""
+        return (*class_modules(self), "baselines.compressai_codec", "baselines.compressai_zoo", "baselines.conventional")

@@ -49,6 +49,14 @@ class PrepareContext:
     out: Path | None = None  # the --out folder (other experiments' runs live under it)
 
 
+def class_modules(obj: object) -> tuple[str, ...]:
+    """The project's modules that define ``obj``'s class and its bases (for ``code_modules``); this
+    module's interface computes nothing, so it is left out."""
+    names = (c.__module__ for c in type(obj).__mro__)
+    ours = (n for n in names if n != __name__ and n.split(".")[0] in ("bench", "baselines", "proxies"))
+    return tuple(dict.fromkeys(ours))
+
+
 class Method(ABC):
     name: str
     role: str
@@ -69,3 +77,8 @@ class Method(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """Provenance for results ``meta``: codec, options, versions."""
+
+    def code_modules(self) -> tuple[str, ...]:
+        """Modules whose source decides what ``run`` returns; a finished cell is recomputed when one of
+        them changes (``bench.reuse``). List what computes the output, not what merely calls it."""
+        return class_modules(self)

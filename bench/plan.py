@@ -20,6 +20,7 @@ from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics import METRICS
 from bench.registry import UnknownNameError
+from bench.results import rate_key
 from bench.sandwich_method import SandwichMember
 from bench.scenarios import SCENARIOS, Scenario
 from bench.wrapped import WrappedCodec
@@ -116,7 +117,47 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     if cfg.data.eval.video is not None:
         from bench.video.plan import build_video_plan
 
-        return build_video_plan(cfg)
+        plan = build_video_plan(cfg)
+    else:
+        plan = _build_image_plan(cfg)
+    check_cell_keys(cfg, plan.methods)
+    return plan
+
+
+def check_cell_keys(cfg: ExperimentConfig, methods: list[Method]) -> None:
+    """Every (method, rate point) must file under its own cell, ``cells/<method>/<rate key>.json`` (and MLflow
+    run ``<method>@<rate key>``): two rate points or two λ that print alike would share one silently."""
+    entry = {mc.name: (i, mc) for i, mc in enumerate(cfg.methods)}
+    names: set[str] = set()
+    for m in methods:
+        i, mc = entry[m.family or m.name]
+        where = f"methods.{i} ({mc.name})"
+        if m.name in names:
+            if isinstance(mc, SandwichMethodConfig):
+                alike = [g for g in mc.lambdas if f"{mc.name}.g{g:g}" == m.name]
+                if len(alike) > 1:
+                    a, b = alike[:2]
+                    same = f"{a!r} is listed twice" if a == b else f"{a!r} and {b!r} both name the member {m.name!r}"
+                    raise ConfigError(f"{where}.lambdas: {same} (γ keeps 6 significant digits); list each λ once, "
+                                      "differing within 6 significant digits")
+            raise ConfigError(f"{where}: the name {m.name!r} is taken by another method; rename one")
+        names.add(m.name)
+        if isinstance(mc, SandwichMethodConfig) and mc.wraps is not None:
+            continue  # the wrapped codec's rate points, checked on that method
+        field = "step_factors" if isinstance(mc, SandwichMethodConfig) else (
+            "qualities" if isinstance(mc, CompressAIMethodConfig) else "rate_points")
+        seen: dict[str, float] = {}
+        for rp in m.rate_points():
+            key = rate_key(rp)
+            if key in seen:
+                same = f"{rp!r} is listed twice" if seen[key] == rp else f"{seen[key]!r} and {rp!r} both file as {key!r}"
+                raise ConfigError(f"{where}.{field}: {same} (cells/{m.name}/{key}.json keeps 6 significant digits); "
+                                  "list each rate point once, differing within 6 significant digits")
+            seen[key] = rp
+
+
+def _build_image_plan(cfg: ExperimentConfig) -> Plan:
+    """The image experiment's plan (``bench.video.plan`` builds video ones)."""
     try:
         scenario = SCENARIOS.get(cfg.scenario)
     except UnknownNameError as exc:

@@ -1,8 +1,9 @@
 """Per-cell records on disk, and their aggregation into CompressAI-schema results.
 
 A *cell* is one (method, rate point) over all eval items. Each finished cell is one JSON file
-under ``cells/``; its existence is what "finished" means for resuming. Results, points.csv and
-summary.json are derived from the cells at the end and written atomically.
+under ``cells/``, holding what it was computed from (``inputs``, ``meta``): a resumed run reuses
+it only when those match (``bench.reuse``). Results, points.csv and summary.json are derived from
+the cells at the end and written atomically.
 """
 from __future__ import annotations
 

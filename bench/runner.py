@@ -1,9 +1,13 @@
 """``bench run``: plan -> (train) -> evaluate every cell through the real codec -> aggregate -> track.
 
 The run folder is ``<out>/<experiment>/<run_id>`` where ``run_id`` is derived from the resolved
-config, so re-running the same experiment finds its folder and resumes: finished cells (one JSON
-each) are skipped, unfinished ones redone. ``summary.json`` is written last and only when every
-cell is done; its presence is what "this run is complete" means.
+config, so re-running the same experiment finds its folder and resumes: a finished cell (one JSON
+each) is reused when what it was computed from is unchanged (``bench.reuse``: item contents, metric
+set, the method's description and code), otherwise recomputed with one line saying why.
+``summary.json`` is written last and only when every cell is done; its presence is what "this run
+is complete" means. It describes the cells on disk, so it is removed just before the first cell is
+written, never earlier: a re-run that fails before that (a bad tracking URI, a plan error) leaves
+the finished run as it was.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from bench.metrics import compute_metrics
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
 from bench.results import cell_path, load_cell, rate_key, save_cell
+from bench.reuse import EVAL_CODE, VIDEO_EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
 from bench.summary import finalize
 from bench.tracking import Tracker, default_tracking_uri
 
@@ -196,13 +201,12 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
     plan = build_plan(cfg)
     run_dir = (Path(opts.out) / cfg.name / cfg.config_hash()[:12]).resolve()
+    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name,
+                      artifact_root=Path(opts.out) / "mlartifacts" / cfg.name)
     if opts.fresh and run_dir.exists():
         say(f"--fresh: removing {run_dir}")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "summary.json").unlink(missing_ok=True)  # a resumed run is not complete until it ends
-    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name,
-                      artifact_root=Path(opts.out) / "mlartifacts" / cfg.name)
     parent = _start(plan, run_dir, tracker, Path(config_path))
     state = {"mlflow_run_id": parent, "tracking_uri": tracker.uri}
     try:
@@ -231,21 +235,49 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     return run_dir
 
 
+def _reusable(plan: Plan, run_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]],
+                                                    dict[tuple[str, float], dict[str, Any]]]:
+    """(cell inputs per method, description per method, the finished cells that may be reused);
+    prints one line per method whose finished cells are refused, saying why."""
+    items = item_digests(plan.eval_set.items)
+    sources = {name: array_digest(src) for name, src in plan.sources.items()}
+    eval_code = VIDEO_EVAL_CODE if plan.video else EVAL_CODE
+    inputs, metas, reuse = {}, {}, {}
+    for m in plan.methods:
+        inputs[m.name] = cell_inputs(items, sources, plan.metrics, source_digests((*m.code_modules(), *eval_code)))
+        metas[m.name] = m.describe()
+        refused: dict[str, int] = {}
+        for rp in m.rate_points():
+            cell = load_cell(cell_path(run_dir, m.name, rp))
+            if cell is None:
+                continue
+            why = cell_changes(cell, inputs[m.name], metas[m.name])
+            if why is None:
+                reuse[(m.name, rp)] = cell
+            else:
+                refused[why] = refused.get(why, 0) + 1
+        if refused:
+            n = sum(refused.values())
+            say(f"recomputing {n} cell{'s' if n > 1 else ''} of {m.name}: {' | '.join(refused)}")
+    return inputs, metas, reuse
+
+
 def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[dict[str, Any]]:
     todo = [(m, rp) for m in plan.methods for rp in m.rate_points()]
     cells, skipped = [], 0
     logged = {r.info.run_name: r.info.run_id for r in tracker.child_runs(parent)}
     say(f"evaluate: {len(todo)} cells (method x rate point) over {len(plan.eval_set.items)} items")
+    inputs, metas, reuse = _reusable(plan, run_dir)
     for i, (m, rp) in enumerate(todo, 1):
         path = cell_path(run_dir, m.name, rp)
-        cell = load_cell(path)
-        if cell is not None and cell.get("n_items") == len(plan.eval_set.items):
+        cell = reuse.get((m.name, rp))
+        if cell is not None:
             skipped += 1
         else:
+            (run_dir / "summary.json").unlink(missing_ok=True)  # the run is complete again only when it ends
             t0 = time.perf_counter()
             cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp))
-            cell["n_items"] = len(plan.eval_set.items)
-            cell["meta"] = m.describe()
+            cell.update(inputs=inputs[m.name], meta=metas[m.name])
             save_cell(path, cell)
             say(f"  [{i}/{len(todo)}] {m.name} @ {rp:g}: done in {time.perf_counter() - t0:.1f} s")
         if cell.get("mlflow_parent") != parent:  # not yet logged to this parent run

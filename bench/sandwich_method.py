@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from bench.config import SandwichMethodConfig
-from bench.method import ItemResult, Method, PrepareContext
+from bench.method import ItemResult, Method, PrepareContext, class_modules
 from bench.models.complexity import count_params
+from bench.reuse import item_digests, plain
 from bench.sandwich import Sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
 from bench.train import TrainResult, train
@@ -84,8 +85,16 @@ class SandwichMember(Method):
         self.device = ctx.device
         self.model.to(ctx.device)
         self.result = train(self.model, self.cfg.train, self.gamma, images, device=ctx.device, seed=ctx.seed,
-                            workdir=ctx.workdir, log=ctx.log, name=self.name)
+                            workdir=ctx.workdir, log=ctx.log, name=self.name, inputs=self.train_inputs(ctx))
         self.model.eval()
+
+    def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
+        """What the trained weights depend on (``bench.train.inputs_changed``): the training items'
+        contents and everything of the configuration that training reads (not the evaluation sweep)."""
+        wrapped = self.wrapped.method_config().model_dump(mode="json") if self.wrapped else None
+        return plain({"items": item_digests(ctx.train_items), "scenario": self.scenario.name, "gamma": self.gamma,
+                      "seed": ctx.seed, "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"}),
+                      "wraps": wrapped})
 
     def real_step(self, rate_point: float) -> float:
         """The real codec's parameter for a rate point (a wrapped codec takes its own)."""
@@ -134,4 +143,11 @@ class SandwichMember(Method):
                 "train": self.cfg.train.model_dump(), "params": params,
                 "trained_step": r.step_size if r else None, "train_steps": r.steps if r else None,
                 "train_seconds": r.seconds if r else None, "flags": r.flags if r else [],
+                "weights_sha256": r.weights if r else None, "codec_version": codec.version(),
                 "transfer": self.scenario.transfer}
+
+    def code_modules(self) -> tuple[str, ...]:
+        """The nets, the wrapped adaptation (baselines' numpy code), the colour and resampling maps, the codec."""
+        return (*class_modules(self), *class_modules(self.model), "bench.models", "bench.wrapped",
+                "baselines.conventional", "baselines.resize", "proxies.colour", "proxies.resample",
+                *class_modules(self.model.real_codec()))

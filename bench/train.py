@@ -23,12 +23,14 @@ from tqdm import tqdm
 
 from bench.checkpoint import load_checkpoint, save_checkpoint
 from bench.config import TrainConfig
-from bench.data import random_crop
+from bench.data import random_crop, sha256_file
 from bench.method import RunLog
+from bench.reuse import dict_changed, items_changed
 from bench.sandwich import Sandwich
 from proxies.colour import linear_ycbcr
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
+TRAIN_ITEM_KEYS = ("items", "stills")  # keys of a model's training inputs that map item names to sha256
 
 
 @dataclass
@@ -38,6 +40,7 @@ class TrainResult:
     flags: list[str] = field(default_factory=list)
     checks: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    weights: str = ""  # sha256 of final.pt: a cell computed with other weights is recomputed
 
 
 def _psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
@@ -332,15 +335,54 @@ def _run_check(hooks: TrainHooks, model: Any, step_no: int, steps: int, name: st
     return check
 
 
+def inputs_changed(state: dict[str, Any], inputs: dict[str, Any] | None) -> str | None:
+    """Why a checkpoint may not be reused for training ``inputs`` (None: it may).
+
+    ``inputs`` is plain data: ``items`` (and, for video, ``stills``), {name: sha256} of what it trains
+    on, and the rest (method configuration, λ, seed, scenario), compared key by key. The training code
+    is not part of it: retraining costs hours, and behaviour changes come with config keys. A
+    checkpoint written before inputs were recorded is taken as it is (its run folder already pins the
+    configuration; retraining every existing model would cost hours); the caller says so."""
+    if "inputs" not in state:
+        return None
+    old, new = state["inputs"] or {}, inputs or {}
+    why = [f"training {key}: {change}" for key in TRAIN_ITEM_KEYS
+           for change in items_changed(old.get(key, {}), new.get(key, {}))]
+    why += dict_changed({k: v for k, v in old.items() if k not in TRAIN_ITEM_KEYS},
+                        {k: v for k, v in new.items() if k not in TRAIN_ITEM_KEYS}, "training configuration")
+    return "; ".join(why) or None
+
+
+def finished_model(workdir: Path, inputs: dict[str, Any] | None, device: str = "cpu") -> dict[str, Any] | None:
+    """The ``final.pt`` state in ``workdir`` if it was trained from ``inputs``, else None."""
+    final = workdir / FINAL
+    if not final.is_file():
+        return None
+    state = load_checkpoint(final, device)
+    return state if inputs_changed(state, inputs) is None else None
+
+
 def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
-          seed: int, workdir: Path, log: RunLog, name: str, hooks: TrainHooks | None = None) -> TrainResult:
-    """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened."""
+          seed: int, workdir: Path, log: RunLog, name: str, hooks: TrainHooks | None = None,
+          inputs: dict[str, Any] | None = None) -> TrainResult:
+    """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened.
+
+    ``inputs`` (plain data, see :func:`inputs_changed`) is stored in every checkpoint: a finished or
+    half-done model trained from other inputs is trained again, and the terminal says why. The old
+    ``final.pt`` stays until the new one replaces it."""
     workdir.mkdir(parents=True, exist_ok=True)
     final = workdir / FINAL
     if final.is_file():
         state = load_checkpoint(final, device)
-        model.load_state_dict(state["model"])
-        return TrainResult(state["steps"], model.trained_step(), state["flags"], state["checks"], state["seconds"])
+        why = inputs_changed(state, inputs)
+        if why is None:
+            if "inputs" not in state:
+                print(f"[bench] {name}: {final} has no record of its training inputs (written by an older bench); "
+                      "reused as it is, delete it to retrain", file=sys.stderr, flush=True)
+            model.load_state_dict(state["model"])
+            return TrainResult(state["steps"], model.trained_step(), state["flags"], state["checks"],
+                               state["seconds"], sha256_file(final))
+        print(f"[bench] retraining {name}: {why}", file=sys.stderr, flush=True)
     torch.manual_seed(seed)
     model.to(device).train()
     opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
@@ -348,13 +390,17 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     hooks = hooks or image_hooks(model, cfg, gamma, images, device, seed)
     start, checks, seconds = 0, [], 0.0
     ckpt = workdir / CHECKPOINT
-    if ckpt.is_file():
-        state = load_checkpoint(ckpt, device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        start, checks, seconds = state["steps"], state["checks"], state["seconds"]
+    half = load_checkpoint(ckpt, device) if ckpt.is_file() else None
+    why = inputs_changed(half, inputs) if half is not None else None
+    if why is not None:
+        print(f"[bench] {name}: not resuming {ckpt.name} ({why}); training from the start", file=sys.stderr,
+              flush=True)
+    elif half is not None:
+        model.load_state_dict(half["model"])
+        opt.load_state_dict(half["optimizer"])
+        rng.bit_generator.state = half["rng"]
+        torch.set_rng_state(half["torch_rng"])
+        start, checks, seconds = half["steps"], half["checks"], half["seconds"]
         print(f"[bench] {name}: resuming training at step {start}", file=sys.stderr)
     if start == 0:  # the untrained model's real-codec figure: what "improved" is measured against
         checks.append(_run_check(hooks, model, 0, cfg.steps, name, log, None))
@@ -382,13 +428,13 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
         if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
             save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
                          "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,
-                         "seconds": time.perf_counter() - t0})
+                         "seconds": time.perf_counter() - t0, "inputs": inputs})
     seconds = time.perf_counter() - t0
     flags = hooks.flags(model, checks)
     for f in flags:
         print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
     log.tags({"flags": " | ".join(flags) or "none"})
     save_checkpoint(final, {"model": model.state_dict(), "steps": cfg.steps, "flags": flags, "checks": checks,
-                  "seconds": seconds})
+                  "seconds": seconds, "inputs": inputs})
     ckpt.unlink(missing_ok=True)
-    return TrainResult(cfg.steps, model.trained_step(), flags, checks, seconds)
+    return TrainResult(cfg.steps, model.trained_step(), flags, checks, seconds, sha256_file(final))

@@ -24,7 +24,7 @@ from baselines import resize
 from baselines.conventional import rgb_to_luma
 from bench.codecs.video import VideoCodec, get_video_codec
 from bench.config import CodecMethodConfig
-from bench.method import ItemResult, Method
+from bench.method import ItemResult, Method, class_modules
 
 VIDEO_ADAPTS = ("none", "luma", "half_bicubic", "half_lanczos")
 
@@ -92,3 +92,6 @@ class VideoCodecMethod(VideoMethod):
     def describe(self) -> dict[str, Any]:
         return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe(),
                 "gop": "IPPP (one I frame, low-delay P)", "rate": "elementary stream bytes x fps / frames"}
+
+    def code_modules(self) -> tuple[str, ...]:
+        return (*class_modules(self), "baselines.conventional", "baselines.resize", *class_modules(self.codec))

@@ -18,13 +18,14 @@ import numpy as np
 from bench.codecs.video import kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
-from bench.method import ItemResult, PrepareContext
+from bench.method import ItemResult, PrepareContext, class_modules
 from bench.metrics.psnr import plane_psnr
 from bench.models.complexity import count_params
+from bench.reuse import item_digests, plain
 from bench.sandwich import initial_step, seeded_init
 from bench.sandwich_method import LastBottleneck
 from bench.scenarios import Scenario
-from bench.train import TrainResult, train
+from bench.train import TrainResult, finished_model, train
 from bench.video.dataset import VideoItem
 from bench.video.methods import VideoMethod
 from bench.video.run_ref import check_run_model_ref, run_model_path
@@ -51,7 +52,6 @@ class VideoSandwichMember(VideoMethod):
             raise ValueError(f"video.init_from: checkpoint not found: {expand_path(self.video.init_from)}")
         self.device = "cpu"
         self.result: TrainResult | None = None
-        self.init_note = "random"
         self._bottleneck = LastBottleneck(lambda frames: self.model.bottleneck_frames(frames, self.device))
 
     def rate_points(self) -> list[float]:
@@ -62,22 +62,34 @@ class VideoSandwichMember(VideoMethod):
         if not items:
             raise ValueError(f"method {self.name!r} needs training data: set data.train or data.train_stills")
         self.device = ctx.device
-        if self.video.init_from is not None and not (ctx.workdir / "final.pt").is_file():
-            ref = self.video.init_from
-            path = run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
-            self.init_note = f"{path} ({len(self.model.load_image_checkpoint(path))} tensors of pre/post)"
+        inputs = self.train_inputs(ctx)
+        start: dict[str, str] = {}  # where training starts, tagged only when it trains now (a reused model keeps its tag)
+        if finished_model(ctx.workdir, inputs) is None:
+            start["init_from"] = "random"
+            if self.video.init_from is not None:
+                ref = self.video.init_from
+                path = run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
+                start["init_from"] = f"{path} ({len(self.model.load_image_checkpoint(path))} tensors of pre/post)"
         self.model.to(ctx.device)
         clips = [it.load() for it in items if isinstance(it, VideoItem)]
         stills = [self.scenario.to_source(it.load(), it.name) for it in items if not isinstance(it, VideoItem)]
         sampler = ClipSampler(clips, stills, frames=self.video.frames, crop=self.cfg.train.crop,
                               still_fraction=self.video.still_fraction, max_shift=self.video.max_shift,
                               max_zoom=self.video.max_zoom)
-        ctx.log.tags({"train_data": sampler.describe(), "init_from": self.init_note,
+        ctx.log.tags({"train_data": sampler.describe(), **start,
                       "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))"})
         hooks = video_hooks(self.model, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
         self.result = train(self.model, self.cfg.train, self.gamma, [], device=ctx.device, seed=ctx.seed,
-                            workdir=ctx.workdir, log=ctx.log, name=self.name, hooks=hooks)
+                            workdir=ctx.workdir, log=ctx.log, name=self.name, hooks=hooks, inputs=inputs)
         self.model.eval()
+
+    def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
+        """What the trained weights depend on (``bench.train.inputs_changed``): the clips' and stills'
+        contents and the configuration training reads. ``video.init_from`` counts by its name, not by
+        the starting weights' contents: a reused model no longer needs that file."""
+        return plain({"items": item_digests(ctx.train_items), "stills": item_digests(self.stills),
+                      "scenario": self.scenario.name, "gamma": self.gamma, "seed": ctx.seed,
+                      "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"})})
 
     def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
         if self.result is None:
@@ -104,6 +116,11 @@ class VideoSandwichMember(VideoMethod):
                 "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
                 "train": self.cfg.train.model_dump(), "video": self.video.model_dump(mode="json"), "params": params,
                 "trained_step": r.step_size if r else None, **(self.model.steps() if r else {}),
-                "qp_at_factor_1": self.model.real_qp() if r else None, "init_from": self.init_note,
+                "qp_at_factor_1": self.model.real_qp() if r else None,
                 "train_steps": r.steps if r else None, "train_seconds": r.seconds if r else None,
-                "flags": r.flags if r else []}
+                "flags": r.flags if r else [], "weights_sha256": r.weights if r else None}
+
+    def code_modules(self) -> tuple[str, ...]:
+        """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""
+        return (*class_modules(self), *class_modules(self.model), "bench.models", "bench.video.train_clips",
+                "proxies", *class_modules(self.model.real_video_codec()))
