@@ -93,7 +93,7 @@ class SandwichMember(Method):
         contents and everything of the configuration that training reads (not the evaluation sweep)."""
         wrapped = self.wrapped.method_config().model_dump(mode="json") if self.wrapped else None
         return plain({"items": item_digests(ctx.train_items), "scenario": self.scenario.name, "gamma": self.gamma,
-                      "seed": ctx.seed, "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"}),
+                      "seed": ctx.seed, "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors", "post_flag"}),
                       "wraps": wrapped})
 
     def real_step(self, rate_point: float) -> float:
