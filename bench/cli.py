@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bench.errors import BenchError
 
@@ -84,12 +85,19 @@ def _register_commands() -> None:
     app.command("ui")(ui_command)
 
 
+def print_error(message: str) -> None:
+    """One ``error:`` line with the message as written: a Text is never parsed as rich markup, so a
+    path such as ``runs/[draft]/x.png`` prints as it is; line breaks (a tool's stderr) become `` / ``."""
+    one_line = " / ".join(part.strip() for part in message.splitlines() if part.strip())
+    err.print(Text.assemble(("error:", "red"), " ", one_line), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     _register_commands()
     try:
         app()
     except BenchError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -10,6 +10,7 @@ import copy
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -18,6 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandle
                       field_validator, model_serializer, model_validator)
 
 from bench.errors import ConfigError
+from bench.image_header import DEFAULT_MAX_PIXELS
 
 Role = Literal["sandwich", "baseline", "post_only", "pre_only", "learned", "reference"]
 
@@ -61,7 +63,7 @@ class DatasetConfig(_Optional):
     """
 
     _unset_hidden = ("video", *VIDEO_KEYS, "groups")
-    _default_hidden = {"box_average": 1}
+    _default_hidden = {"box_average": 1, "max_pixels": DEFAULT_MAX_PIXELS}
 
     set: str | None = None
     box_average: int = Field(default=1, ge=1, description="> 1: 8-bit images become deep (16-bit) sources, each "
@@ -72,6 +74,8 @@ class DatasetConfig(_Optional):
     folder: Path | None = None
     glob: str = "*"
     max_items: int | None = Field(default=None, ge=1)
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1, description="largest image (or video frame) "
+                            "accepted, in pixels, checked from file headers before anything is decoded")
     video: list[Path] | None = Field(default=None, min_length=1)
     frames: int | None = Field(default=None, ge=1)
     start: int | None = Field(default=None, ge=0, description="first frame (default 0)")
@@ -274,6 +278,14 @@ class SandwichMethodConfig(_MethodBase, _Optional):
         default=False, description="the encoder decides per 64x64 block whether g's output is used (where it "
         "lowers the squared error against the source) and sends one bit per block, counted in the rate, as HEVC's "
         "SAO and VVC's ALF switch their loop filters; needs wraps (off: the wrapped codec's own reconstruction)")
+
+    @field_validator("step_factors")
+    @classmethod
+    def _positive_step_factors(cls, v: list[float]) -> list[float]:
+        bad = [f for f in v if not math.isfinite(f) or f <= 0]
+        if bad:
+            raise ValueError(f"step_factors multiply the trained step, so each must be a finite number > 0; got {bad}")
+        return v
 
     @model_validator(mode="after")
     def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from bench.config import DatasetConfig
 from bench.errors import DataError
+from bench.image_header import check_pixels
 from bench.paths import data_root
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".exr", ".hdr", ".avif", ".y4m"}
@@ -135,6 +136,8 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         where_box = f"{where}.box_average"
         if cfg.box_average > 16:
             raise DataError(f"{where_box}: at most 16 (each side of the box), got {cfg.box_average}")
+    for f in files:  # from the headers, before anything is decoded (a tiny PNG can hold gigapixels)
+        check_pixels(f, cfg.max_pixels, f"{where}.max_pixels")
     items = tuple(Item(f.stem, f, sha256_file(f), box=cfg.box_average) for f in files)
     names = [it.name for it in items]
     if len(set(names)) != len(names):

@@ -44,9 +44,9 @@ def png_sbit(path: Path) -> int | None:
 
 
 def _ffmpeg() -> str:
-    import imageio_ffmpeg
+    from bench.codecs.ffmpeg_tools import find_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(find_ffmpeg())
 
 
 def stream_depth_and_size(path: Path) -> tuple[int, int, int]:
@@ -107,9 +107,14 @@ def scale_png16(img: np.ndarray, path: Path) -> tuple[np.ndarray, int]:
 
 
 def to_depth(img: np.ndarray, depth: int) -> np.ndarray:
-    """A 16-bit-scale image brought to ``depth`` bits (rounded to that grid)."""
+    """A 16-bit-scale image brought to ``depth`` bits (rounded to that grid), a block of rows at a time
+    (a whole float64 copy of a large image is gigabytes)."""
+    from bench.metrics.common import row_blocks
+
     shift = 16 - depth
     if shift <= 0:
         return img
-    x = np.rint(img.astype(np.float64) / (1 << shift))
-    return np.clip(x, 0, (1 << depth) - 1).astype(np.uint16)
+    out = np.empty(img.shape, np.uint16)
+    for rows in row_blocks(img.shape[0], 8 * img[:1].size):
+        out[rows] = np.clip(np.rint(img[rows].astype(np.float64) / (1 << shift)), 0, (1 << depth) - 1)
+    return out

@@ -54,13 +54,20 @@ class Plan:
         return ("kbps", "bpp") if self.video else ("bpp",)
 
 
-def _build_codec(where: str, m: CodecMethodConfig) -> Method:
+def _build_codec(where: str, m: CodecMethodConfig) -> ConventionalCodec:
+    """The codec method, with its options and every rate point checked against the codec's range."""
     if m.codec not in CODECS:
         raise ConfigError(f"{where}.codec: unknown codec {m.codec!r}; choose from: {', '.join(CODECS.names())}")
     try:
-        return ConventionalCodec(m)
+        method = ConventionalCodec(m)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}.options: {exc}") from None
+    for j, point in enumerate(m.rate_points):
+        try:
+            method.codec.check_param(point)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.rate_points.{j}: {exc}") from None
+    return method
 
 
 def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int,
@@ -78,6 +85,11 @@ def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, cha
             wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, channels)
         except ValueError as exc:
             raise ConfigError(f"{where}.{exc}") from None
+        foreign = [p for p in m.train.rate_points or [] if p not in wrapped.rate_points]
+        if foreign:
+            own = ", ".join(f"{p:g}" for p in wrapped.rate_points)
+            raise ConfigError(f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
+                              f"points of {m.wraps!r} ({own}); pick from those")
     try:
         return [SandwichMember(m, scenario, gamma, channels, seed, wrapped) for gamma in m.lambdas]
     except (TypeError, ValueError) as exc:
@@ -100,10 +112,8 @@ def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario,
 
 def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset,
                   cfg: ExperimentConfig) -> list[Method]:
-    """The harness methods one config entry stands for (a sandwich gives one per lambda)."""
+    """The harness methods a learned config entry stands for (a sandwich gives one per lambda)."""
     where = f"methods.{i} ({m.name})"
-    if isinstance(m, CodecMethodConfig):
-        return [_build_codec(where, m)]
     if isinstance(m, SandwichMethodConfig):
         codecs = {c.name: c for c in cfg.methods if isinstance(c, CodecMethodConfig)}
         return _build_sandwich(where, m, scenario, channels, cfg.seed, codecs)
@@ -167,6 +177,9 @@ def _build_image_plan(cfg: ExperimentConfig) -> Plan:
             raise ConfigError(f"evaluation.metrics.{j}: unknown metric {key!r}; choose from: {', '.join(METRICS.names())}")
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods
                   if isinstance(m, ReferenceMethodConfig)]
+    # codec methods first: their options and rate points need no data, so a bad one fails before any is read
+    codec_methods = {i: _build_codec(f"methods.{i} ({m.name})", m) for i, m in enumerate(cfg.methods)
+                     if isinstance(m, CodecMethodConfig)}
     eval_set = resolve_dataset(cfg.data.eval, "data.eval")
     train_set = resolve_dataset(cfg.data.train, "data.train") if cfg.data.train else None
     if train_set is not None:
@@ -193,7 +206,8 @@ def _build_image_plan(cfg: ExperimentConfig) -> Plan:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     n_channels = channels.pop()
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build_method(i, m, scenario, n_channels, eval_set, cfg)]
+               for built in ([codec_methods[i]] if i in codec_methods
+                             else _build_method(i, m, scenario, n_channels, eval_set, cfg))]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, depths=depths)
 
 

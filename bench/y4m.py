@@ -97,6 +97,9 @@ def read_y4m_header(path: Path) -> Y4MHeader:
             fps = Fraction(int(num), int(den or 1))
         except (KeyError, ValueError, ZeroDivisionError):
             raise DataError(f"{path}: y4m header lacks a valid W, H or F: {line[:80]!r}") from None
+        if width < 1 or height < 1 or fps <= 0:
+            raise DataError(f"{path}: y4m header gives size {width}x{height} at {fps} fps; width, height and "
+                            "frame rate must be positive (a damaged or hand-written header?)")
         m = _C_TAG.match(params.get("C", "420jpeg"))
         if not m:
             raise DataError(f"{path}: unsupported y4m colour space C{params['C']} "

@@ -59,7 +59,7 @@ def test_video_keys_need_video() -> None:
     ({**BASELINE, "options": {"chroma": "420"}}, "adapt 'luma' and options chroma '400' go together"),
     ({**BASELINE, "adapt": "msb8", "options": {}}, "adapt 'msb8' is not for video"),
     ({**BASELINE, "options": {"chroma": "400", "preset": "warp"}}, "option 'preset' must be one of"),
-    ({**BASELINE, "rate_points": [32.5]}, "integer QPs"),
+    ({**BASELINE, "rate_points": [32.5]}, r"rate_points.0: x265 qp must be an integer in 0..51, got 32.5"),
 ])
 def test_video_method_errors(method: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -54,6 +54,12 @@ class Codec(ABC):
         """Encode ``image`` (H x W x C) at ``param`` and decode it again with the real decoder."""
 
     @abstractmethod
+    def check_param(self, param: float) -> None:
+        """Raise ValueError, naming the valid range, for a rate parameter this codec cannot take.
+
+        The plan checks every rate point with it, so a bad one fails before any work, not mid-run."""
+
+    @abstractmethod
     def version(self) -> str:
         """The library/binary version that actually runs (e.g. ``libjpeg-turbo 3.0.4``)."""
 

@@ -102,7 +102,7 @@ def check_aom_preset(name: str, preset: str | int | None) -> int:
 
 def check_qp(name: str, param: float, max_qp: int) -> int:
     if not float(param).is_integer() or not 0 <= param <= max_qp:
-        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param}")
+        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param:g}")
     return int(param)
 
 
@@ -154,13 +154,13 @@ def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, m
         raw_in.write_bytes(np.concatenate(flat, axis=1).tobytes())  # frame by frame: Y U V
         t0 = time.perf_counter()
         command = run_encoder(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
-                               f"{pw}x{ph}", *input_args, "-i", str(raw_in), "-frames:v",
+                               f"{pw}x{ph}", *input_args, "-i", f"file:{raw_in}", "-frames:v",
                                str(frames), "-an", "-c:v", encoder, *encoder_args, "-threads",
-                               str(threads), "-f", muxer, str(stream)], name, encoder, qp)
+                               str(threads), "-f", muxer, f"file:{stream}"], name, encoder, qp)
         t1 = time.perf_counter()
         decode_command = run_encoder(["-loglevel", "warning", "-threads", str(threads), "-i",
-                                      str(stream), "-f", "rawvideo", "-pix_fmt", fmt,
-                                      str(raw_out)], name, encoder, qp)
+                                      f"file:{stream}", "-f", "rawvideo", "-pix_fmt", fmt,
+                                      f"file:{raw_out}"], name, encoder, qp)
         t2 = time.perf_counter()
         bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
     sizes = [p[0].size for p in planes]
@@ -197,6 +197,9 @@ class FfmpegEncoder(ABC):
     @abstractmethod
     def _check_preset(self, preset: str | int | None) -> str | int:
         """Validate ``preset`` and return it, or the default when None."""
+
+    def check_param(self, param: float) -> None:
+        check_qp(self.name, param, self.max_qp)
 
     def options(self) -> dict[str, Any]:
         return {"chroma": self.chroma, "colour": self.colour, "preset": self.preset,

@@ -1,7 +1,9 @@
 """Locate the ffmpeg binary and ask it what it can do.
 
 Default: the static build bundled in the ``imageio-ffmpeg`` wheel (it has libx264, libx265,
-libaom, SVT-AV1 and libvmaf); ``$SANDWICH_FFMPEG`` overrides it. Debian's ffmpeg has no libvmaf.
+libaom, SVT-AV1 and libvmaf); ``$SANDWICH_FFMPEG`` overrides it, and so does imageio-ffmpeg's own
+``$IMAGEIO_FFMPEG_EXE``. Debian's ffmpeg has no libvmaf. Whichever is chosen must answer
+``-version`` before it is used, so a wrong path fails in one line instead of mid-run.
 """
 from __future__ import annotations
 
@@ -17,21 +19,41 @@ FIX_HINT = ("install the imageio-ffmpeg wheel (pip install imageio-ffmpeg, it bu
             "ffmpeg with x264/x265/libaom/libvmaf) or set SANDWICH_FFMPEG=/path/to/ffmpeg")
 
 
+def _resolve(name: str) -> Path:
+    return Path(name) if os.sep in name else Path(shutil.which(name) or name)
+
+
+def _working(path: Path, source: str, fix: str) -> Path:
+    """``path`` once it has run ``-version`` as an ffmpeg does; else a BenchError naming ``source``."""
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise BenchError(f"{source} is not an executable file; {fix}")
+    try:
+        proc = subprocess.run([str(path), "-version"], capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchError(f"{source} does not run ({exc}); {fix}") from None
+    if proc.returncode != 0 or not proc.stdout.startswith(b"ffmpeg version"):
+        raise BenchError(f"{source} is not a working ffmpeg (`{path} -version` exited with {proc.returncode}"
+                         f"{'' if proc.returncode else ' without an ffmpeg version line'}); {fix}")
+    return path
+
+
 @functools.cache
 def find_ffmpeg() -> Path:
     """Return the ffmpeg to use, or raise a BenchError that says how to get one."""
     env = os.environ.get("SANDWICH_FFMPEG")
     if env:
-        path = Path(env) if os.sep in env else Path(shutil.which(env) or env)
-        if not path.is_file() or not os.access(path, os.X_OK):
-            raise BenchError(f"SANDWICH_FFMPEG={env!r} is not an executable file; {FIX_HINT}")
-        return path
+        return _working(_resolve(env), f"SANDWICH_FFMPEG={env!r}", FIX_HINT)
+    imageio_env = os.environ.get("IMAGEIO_FFMPEG_EXE")
+    if imageio_env:  # imageio-ffmpeg returns it unchecked
+        return _working(_resolve(imageio_env), f"IMAGEIO_FFMPEG_EXE={imageio_env!r}",
+                        "point it at a working ffmpeg, or unset it to use the one bundled with imageio-ffmpeg")
     try:
         import imageio_ffmpeg
 
-        return Path(imageio_ffmpeg.get_ffmpeg_exe())
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
     except Exception as exc:  # the wheel is missing or its binary is not there
         raise BenchError(f"no ffmpeg found ({exc}); {FIX_HINT}") from None
+    return _working(_resolve(exe), f"imageio-ffmpeg's ffmpeg {exe}", FIX_HINT)
 
 
 def _query(*args: str) -> str:

@@ -51,6 +51,10 @@ class Jpeg12Codec(Codec):
     def options(self) -> dict[str, Any]:
         return {"chroma": self.chroma}
 
+    def check_param(self, param: float) -> None:
+        if not float(param).is_integer() or not 1 <= param <= 100:
+            raise ValueError(f"jpeg12 quality must be an integer in 1..100, got {param:g}")
+
     def version(self) -> str:
         return f"{imagecodecs.jpeg8_version()} (imagecodecs {imagecodecs.__version__})"
 
@@ -65,8 +69,7 @@ class Jpeg12Codec(Codec):
         check_bitdepth(img, bitdepth)
         if img.shape[2] not in (1, 3):
             raise ValueError(f"jpeg12 takes 1 or 3 channels, got {img.shape[2]}")
-        if not float(param).is_integer() or not 1 <= param <= 100:
-            raise ValueError(f"jpeg12 quality must be an integer in 1..100, got {param}")
+        self.check_param(param)
         quality = int(param)
         data_in = np.ascontiguousarray(img[:, :, 0] if img.shape[2] == 1 else img)
         kw: dict[str, Any] = {} if img.shape[2] == 1 else {"subsampling": self.chroma}

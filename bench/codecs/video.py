@@ -79,6 +79,10 @@ class VideoCodec(ABC):
         """Encode all frames of ``video`` and decode them again with the real decoder."""
 
     @abstractmethod
+    def check_param(self, param: float) -> None:
+        """Raise ValueError, naming the valid range, for a QP this codec cannot take (checked at plan time)."""
+
+    @abstractmethod
     def version(self) -> str:
         """The ffmpeg and encoder versions that actually run."""
 

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench.image_header import DEFAULT_MAX_PIXELS
+
 # Keys where lower is better, for the table's "better" column (pyiqa extras included).
 _LOWER_IS_BETTER = {"lpips_alex", "lpips_vgg", "pyiqa_dists", "pyiqa_gmsd"}
 
@@ -23,12 +25,14 @@ def metrics_command(
     ref: Annotated[Path, typer.Argument(help="reference image or .y4m clip")],
     dist: Annotated[Path, typer.Argument(help="distorted image or .y4m clip")],
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object, not a table")] = False,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=1, help="largest image or frame accepted, in "
+                                            "pixels (read from the file headers)")] = DEFAULT_MAX_PIXELS,
 ) -> None:
     """PSNR (RGB, Y, YUV), MS-SSIM, LPIPS (alex, vgg), VMAF and VMAF-NEG of DIST against REF."""
     # Imported here so that torch loads only when this command runs, not for every `bench` call.
     from bench.metrics.pair import metrics_for_pair
 
-    result = metrics_for_pair(ref, dist)
+    result = metrics_for_pair(ref, dist, max_pixels)
     meta = result.pop("meta")
     if json_out:
         typer.echo(json.dumps({**{k: _json_value(v) for k, v in result.items()}, "meta": meta},

@@ -2,9 +2,11 @@
 
 Images are numpy ``H x W x C`` (``H x W`` is taken as one channel): uint8 for 8-bit, uint16 for
 9–16-bit with an explicit ``bitdepth``. Floats are refused: metrics measure what a decoder
-outputs, so round first. All arithmetic here is float64.
+outputs, so round first. All arithmetic here is float64, over blocks of rows (:func:`row_blocks`).
 """
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -13,6 +15,18 @@ from bench.errors import DataError
 # BT.601 luma weights (full-range YCbCr as in JPEG/JFIF and CompressAI's ``rgb2ycbcr`` family).
 BT601_KR, BT601_KB = 0.299, 0.114
 BT601_LUMA = np.array([BT601_KR, 1.0 - BT601_KR - BT601_KB, BT601_KB])
+
+
+# Metrics convert a block of rows at a time, so no image is ever held whole in float64: one such
+# copy of an 8000x8000 RGB image is 1.5 GB, and a metric makes several.
+BLOCK_BYTES = 32 << 20
+
+
+def row_blocks(height: int, row_bytes: int, budget: int = BLOCK_BYTES) -> Iterator[slice]:
+    """Consecutive row slices covering ``height`` rows, each at most ``budget`` bytes (one row at least)."""
+    step = max(1, budget // max(1, row_bytes))
+    for start in range(0, height, step):
+        yield slice(start, min(height, start + step))
 
 
 def peak(bitdepth: int) -> float:

@@ -4,6 +4,12 @@ Distance = Σ_layers mean_xy( w_l · (f̂_l(x) - f̂_l(y))² ), where f̂ are ba
 ScalingLayer (shift [-.030, -.088, -.188], scale [.458, .448, .450]) and unit-normalised over
 channels, and w_l are the v0.1 linear (1x1 conv) weights. Inputs are NCHW RGB in [-1, 1].
 
+Images larger than one tile are scored tile by tile (:func:`tiled_distance`): each tile's core is
+computed with a halo of context wider than any tap's receptive field and starts on the taps' common
+grid, so every tap value is the untiled network's (up to float32 summation order) and the per-layer
+means are assembled exactly. Why: VGG16 keeps 64 float32 channels per pixel in its first layers, so an
+untiled 8000x8000 pair needs over 30 GB; a tile needs a few hundred MB whatever the image size.
+
 Weights, all offline and none fetched at run time:
 - linear layers: ``weights/v0.1/{alex,vgg}.pth`` shipped in the ``lpips`` wheel (located with
   ``find_spec``; importing ``lpips`` would import torchvision, which breaks here);
@@ -43,6 +49,12 @@ _TAPS = {"alex": (1, 4, 7, 9, 11), "vgg": (3, 8, 15, 22, 29)}
 _CHANNELS = {"alex": (64, 192, 384, 256, 256), "vgg": (64, 128, 256, 512, 512)}
 # Smallest side whose deepest tap is still at least 1x1 (AlexNet: stride-4 conv + 2 pools).
 MIN_SIDE = {"alex": 31, "vgg": 16}
+# Tiling: a tile's core side (AlexNet's first layer has stride 4, so its tiles can be 4x larger for the
+# same memory), the context around it (alex's conv5 sees 195 pixels, VGG's conv5_3 212: every tap of a
+# core pixel lies within 128 pixels of it), and the period of every tap's grid in input pixels.
+TILE = {"alex": 1024, "vgg": 512}
+HALO = 128
+GRID = 16
 
 
 def _package_dir(name: str) -> Path | None:
@@ -144,6 +156,11 @@ def _sha12(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+def _first(v: int | str | tuple[int, ...]) -> int:
+    """A square layer's kernel size, stride or padding as one number."""
+    return v if isinstance(v, int) else int(v[0])
+
+
 def _unit(f: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     """Normalise each feature vector over channels (LPIPS ``normalize_tensor``)."""
     return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + eps)
@@ -177,10 +194,24 @@ class LPIPS(nn.Module):
             "backbone": f"{paths[f'{net}-backbone'].name} sha256:{_sha12(paths[f'{net}-backbone'])}",
         }
 
-    def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        if min(x.shape[-2:]) < MIN_SIDE[self.net]:
+    def check_size(self, height: int, width: int) -> None:
+        if min(height, width) < MIN_SIDE[self.net]:
             raise DataError(f"LPIPS-{self.net} needs at least {MIN_SIDE[self.net]}x"
-                            f"{MIN_SIDE[self.net]} pixels, got {x.shape[-1]}x{x.shape[-2]}")
+                            f"{MIN_SIDE[self.net]} pixels, got {width}x{height}")
+
+    def tap_grid(self, side: int) -> list[tuple[int, int]]:
+        """(size, stride in input pixels) of every tap along an input side of ``side`` pixels."""
+        grid, stride = [], 1
+        for i, layer in enumerate(self.features):
+            if isinstance(layer, nn.Conv2d | nn.MaxPool2d):
+                k, s, p = (_first(v) for v in (layer.kernel_size, layer.stride, layer.padding))
+                side, stride = (side + 2 * p - k) // s + 1, stride * s
+            if i in _TAPS[self.net]:
+                grid.append((side, stride))
+        return grid
+
+    def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        self.check_size(*x.shape[-2:])
         x = (x - self.shift) / self.scale
         out = []
         for i, layer in enumerate(self.features):
@@ -254,11 +285,50 @@ class ReferenceCache:
 _REFERENCES = ReferenceCache()
 
 
-def lpips_distance(ref: np.ndarray, dist: np.ndarray, net: str = "alex", bitdepth: int = 8) -> float:
-    """LPIPS between two H x W x C images (RGB, or gray repeated to RGB); ``ref``'s backbone taps
-    are cached (:class:`ReferenceCache`)."""
+def _owned(start: int, stop: int, side: int, size: int, stride: int) -> tuple[int, int]:
+    """The tap indices a tile core [start, stop) of an input side owns: the tiles' shares partition the tap."""
+    return start // stride, size if stop == side else stop // stride
+
+
+@torch.no_grad()
+def tiled_distance(model: LPIPS, ref: np.ndarray, dist: np.ndarray, bitdepth: int, tile: int | None = None) -> float:
+    """LPIPS of two checked H x W x C images computed over ``tile``-sized cores with a :data:`HALO` of context.
+
+    Each tap's spatial mean is the sum of what the cores own over the untiled tap's size."""
+    tile = tile or TILE[model.net]
+    if tile % GRID:
+        raise ValueError(f"LPIPS tiles must be a multiple of {GRID} pixels, got {tile}")
+    (h, w), taps = ref.shape[:2], model.lins
+    model.check_size(h, w)
+    rows, cols = model.tap_grid(h), model.tap_grid(w)
+    sums = [0.0] * len(taps)
+    for y0 in range(0, h, tile):
+        y1, ty0 = min(h, y0 + tile), max(0, y0 - HALO)
+        for x0 in range(0, w, tile):
+            x1, tx0 = min(w, x0 + tile), max(0, x0 - HALO)
+            window = (slice(ty0, min(h, y1 + HALO)), slice(tx0, min(w, x1 + HALO)))
+            pair = torch.cat([to_lpips_input(ref[window], bitdepth), to_lpips_input(dist[window], bitdepth)])
+            for k, (lin, f) in enumerate(zip(taps, model._taps(pair), strict=True)):
+                (hs, s), (ws, _) = rows[k], cols[k]
+                (r0, r1), (c0, c1) = _owned(y0, y1, h, hs, s), _owned(x0, x1, w, ws, s)
+                d = lin((_unit(f[:1]) - _unit(f[1:])) ** 2)[0, 0]
+                sums[k] += float(d[r0 - ty0 // s:r1 - ty0 // s, c0 - tx0 // s:c1 - tx0 // s].sum(dtype=torch.float64))
+    return sum(total / (rows[k][0] * cols[k][0]) for k, total in enumerate(sums))
+
+
+def lpips_distance(ref: np.ndarray, dist: np.ndarray, net: str = "alex", bitdepth: int = 8,
+                   cache: bool = True) -> float:
+    """LPIPS between two H x W x C images (RGB, or gray repeated to RGB).
+
+    An image within one tile (and its halo) is scored whole, with ``ref``'s backbone taps cached
+    (:class:`ReferenceCache`) unless ``cache`` is off (video frames are each seen once); a larger one
+    by :func:`tiled_distance`, uncached (its taps would not fit the cache anyway)."""
     ref, dist = check_pair(ref, dist, bitdepth)
     model = get_lpips(net)
+    if max(ref.shape[:2]) > TILE[net] + 2 * HALO:
+        return tiled_distance(model, ref, dist, bitdepth)
     with torch.no_grad():
+        if not cache:
+            return float(model(to_lpips_input(ref, bitdepth), to_lpips_input(dist, bitdepth))[0])
         units = _REFERENCES.units(model, ref, bitdepth)
         return float(model.from_reference_units(units, to_lpips_input(dist, bitdepth))[0])

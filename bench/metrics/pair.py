@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import DataError
+from bench.image_header import DEFAULT_MAX_PIXELS, check_pixels
 from bench.metrics import compute_metrics
 from bench.metrics.common import BT601_KB, BT601_KR, peak
 from bench.metrics.iqa_extra import extra_metrics
@@ -126,12 +127,14 @@ def _video_pair(ref_path: Path, dist_path: Path) -> dict:
     return out
 
 
-def metrics_for_pair(ref_path: Path, dist_path: Path) -> dict:
-    """All metrics for two images or two .y4m clips, plus a ``meta`` dict describing the pair."""
+def metrics_for_pair(ref_path: Path, dist_path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """All metrics for two images or two .y4m clips, plus a ``meta`` dict describing the pair; an image
+    (or frame) larger than ``max_pixels`` is refused from its header, before it is decoded."""
     ref_path, dist_path = Path(ref_path), Path(dist_path)
     for p in (ref_path, dist_path):
         if not p.is_file():
             raise DataError(f"file not found: {p}")
+        check_pixels(p, max_pixels, "--max-pixels")
     videos = [p.suffix.lower() == ".y4m" for p in (ref_path, dist_path)]
     if videos[0] != videos[1]:
         raise DataError(f"cannot compare a clip with an image: {ref_path.name} vs {dist_path.name}")

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.errors import DataError
 from bench.metrics import psnr
-from bench.metrics.common import check_pair, peak
+from bench.metrics.common import check_pair
 from bench.video.clip import Clip
 from bench.video.io import write_yuv
 
@@ -109,25 +109,18 @@ def _psnr_rgb(p: _Pair) -> list[float]:
 
 
 def _ms_ssim(p: _Pair) -> list[float]:
-    import torch
+    from bench.metrics.msssim import ms_ssim_rgb
 
-    from bench.metrics.msssim import ms_ssim
-
-    ref, dist = (torch.from_numpy(x.astype(np.float64)).permute(0, 3, 1, 2) for x in p.rgb)
-    return [float(v) for v in ms_ssim(ref, dist, peak(p.bitdepth))]
+    ref, dist = p.rgb
+    return p.per_frame(lambda t: ms_ssim_rgb(ref[t], dist[t], p.bitdepth))
 
 
 def _lpips(net: str) -> Callable[[_Pair], list[float]]:
     def run(p: _Pair) -> list[float]:
-        import torch
-
-        from bench.metrics.lpips import get_lpips, to_lpips_input
+        from bench.metrics.lpips import lpips_distance
 
         ref, dist = p.rgb
-        model = get_lpips(net)
-        with torch.no_grad():
-            return [float(model(to_lpips_input(r, p.bitdepth), to_lpips_input(d, p.bitdepth))[0])
-                    for r, d in zip(ref, dist, strict=True)]
+        return p.per_frame(lambda t: lpips_distance(ref[t], dist[t], net, p.bitdepth, cache=False))
 
     return run
 

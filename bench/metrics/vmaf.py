@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.codecs.ffmpeg_tools import has_filter, run_ffmpeg
 from bench.errors import BenchError, DataError
-from bench.metrics.common import check_pair, peak, rgb_to_ycbcr
+from bench.metrics.common import check_pair, peak, rgb_to_ycbcr, row_blocks
 from bench.y4m import read_y4m_header, y4m_frames, yuv_frame_bytes
 
 MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg")
@@ -82,15 +82,19 @@ def _container_depth(bitdepth: int) -> int:
 
 
 def image_to_yuv444(img: np.ndarray, bitdepth: int) -> tuple[np.ndarray, int]:
-    """RGB (or gray) H x W x C to a 3 x H x W BT.601 limited-range integer array and its depth."""
-    rgb = np.repeat(img[..., :1], 3, axis=2) if img.shape[2] == 1 else img[..., :3]
-    y, cb, cr = rgb_to_ycbcr(rgb, bitdepth)  # full range, d-bit scale
+    """RGB (or gray) H x W x C to a 3 x H x W BT.601 limited-range integer array and its depth,
+    converted a block of rows at a time (no whole-image float64 copy)."""
     pk, mid = peak(bitdepth), 2.0 ** (bitdepth - 1)
     depth = _container_depth(bitdepth)
-    planes = np.stack([16 + 219 * y / pk, 128 + 224 * (cb - mid) / pk,
-                       128 + 224 * (cr - mid) / pk]) * 2.0 ** (depth - 8)
-    dtype = np.uint8 if depth == 8 else np.uint16
-    return np.clip(np.rint(planes), 0, 2**depth - 1).astype(dtype), depth
+    out = np.empty((3, *img.shape[:2]), np.uint8 if depth == 8 else np.uint16)
+    for rows in row_blocks(img.shape[0], 8 * 3 * img.shape[1]):
+        part = img[rows]
+        rgb = np.repeat(part[..., :1], 3, axis=2) if part.shape[2] == 1 else part[..., :3]
+        y, cb, cr = rgb_to_ycbcr(rgb, bitdepth)  # full range, d-bit scale
+        planes = np.stack([16 + 219 * y / pk, 128 + 224 * (cb - mid) / pk,
+                           128 + 224 * (cr - mid) / pk]) * 2.0 ** (depth - 8)
+        out[:, rows] = np.clip(np.rint(planes), 0, 2**depth - 1)
+    return out, depth
 
 
 def vmaf_image(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str = "vmaf_v0.6.1",
@@ -106,7 +110,7 @@ def vmaf_image(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str 
         paths = [Path(tmp) / "dist.yuv", Path(tmp) / "ref.yuv"]
         for path, planes in zip(paths, (dist_yuv, ref_yuv), strict=True):
             path.write_bytes(planes.astype(planes.dtype.newbyteorder("<")).tobytes())
-        ins = [["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-i", str(p)] for p in paths]
+        ins = [["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-i", f"file:{p}"] for p in paths]
         return _summary(_run(ins[0], ins[1], model, n_threads, Path(tmp)), model)["vmaf"]
 
 
@@ -132,7 +136,7 @@ def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
     if size == 0 or size % frame:
         raise DataError(f"{path}: {size} bytes is not a whole number of {width}x{height} "
                         f"{pix_fmt} frames ({frame} bytes each); check width, height and pix_fmt")
-    args = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-i", str(path)]
+    args = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-i", f"file:{path}"]
     return _Clip(args, width, height, pix_fmt, size // frame, None)
 
 
@@ -153,7 +157,7 @@ def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None
         return _raw_clip(raw, hdr.width, hdr.height, "yuv420p" if depth == 8 else f"yuv420p{depth}le")
     if hdr.pix_fmt not in PIX_FMTS:
         raise DataError(f"{path}: libvmaf cannot take {hdr.pix_fmt}; choose from {sorted(PIX_FMTS)}")
-    return _Clip(["-f", "yuv4mpegpipe", "-i", str(path)], hdr.width, hdr.height, hdr.pix_fmt,
+    return _Clip(["-f", "yuv4mpegpipe", "-i", f"file:{path}"], hdr.width, hdr.height, hdr.pix_fmt,
                  hdr.n_frames, hdr.color_range)
 
 

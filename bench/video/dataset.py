@@ -21,6 +21,7 @@ import numpy as np
 from bench.config import DatasetConfig
 from bench.data import Dataset, Item, expand_path, sha256_file
 from bench.errors import DataError
+from bench.image_header import check_pixels
 from bench.video.io import parse_yuv_name, read_png_frames, read_video
 
 
@@ -85,6 +86,18 @@ def _content(path: Path) -> tuple[str, tuple[str, ...]]:
     return hashlib.sha256("".join(parts).encode()).hexdigest(), parts
 
 
+def _check_frame_size(path: Path, max_pixels: int, key: str) -> None:
+    """Frame size from the y4m header, the raw file's name or each PNG's header, before any decoding."""
+    if path.is_dir():
+        for frame in sorted(path.glob("*.png")):
+            check_pixels(frame, max_pixels, key)
+    elif path.suffix.lower() == ".yuv":
+        named = parse_yuv_name(path)
+        check_pixels(path, max_pixels, key, (named.width, named.height))
+    elif path.suffix.lower() == ".y4m":
+        check_pixels(path, max_pixels, key)
+
+
 def resolve_video_dataset(cfg: DatasetConfig, where: str) -> Dataset:
     """One item per clip, in the order given; each clip must exist and hold the frames asked for."""
     assert cfg.video is not None
@@ -94,6 +107,7 @@ def resolve_video_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         raise DataError(f"{where}.video: not found: {', '.join(missing)}")
     items = []
     for path in paths[: cfg.max_items]:
+        _check_frame_size(path, cfg.max_pixels, f"{where}.max_pixels")
         sha, parts = _content(path)
         name = path.name.removesuffix(path.suffix) if path.is_file() else path.name
         items.append(VideoItem(name, path, sha, _fps(path, cfg.fps), cfg.frames, cfg.start or 0,

@@ -65,8 +65,6 @@ class VideoCodecMethod(VideoMethod):
         if (cfg.adapt == "luma") != gray:
             raise ValueError("adapt 'luma' and options chroma '400' go together (a 4:0:0 stream carries "
                              "the luma only)")
-        if any(not float(q).is_integer() for q in cfg.rate_points):
-            raise ValueError(f"video rate points are integer QPs, got {cfg.rate_points}")
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)

@@ -40,9 +40,15 @@ def _build(i: int, m: MethodConfig, scenario: Scenario, stills: Dataset | None, 
             raise ConfigError(f"{where}.codec: {m.codec!r} is not a video codec; a video experiment takes: "
                               f"{', '.join(VIDEO_CODECS.names())}")
         try:
-            return [VideoCodecMethod(m)]
+            method = VideoCodecMethod(m)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
+        for j, point in enumerate(m.rate_points):
+            try:
+                method.codec.check_param(point)
+            except ValueError as exc:
+                raise ConfigError(f"{where}.rate_points.{j}: {exc}") from None
+        return [method]
     if isinstance(m, SandwichMethodConfig):
         from bench.video.sandwich_method import VideoSandwichMember
 
@@ -68,6 +74,9 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
         if isinstance(m, SandwichMethodConfig) and m.train.codec_in_loop != "proxy":
             raise ConfigError(f"methods.{i} ({m.name}).train.codec_in_loop: a video sandwich trains through the proxy")
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods if isinstance(m, ReferenceMethodConfig)]
+    # codec methods first: their options and QPs need no data, so a bad one fails before any clip is read
+    codec_methods = {i: _build(i, m, scenario, None, cfg.seed) for i, m in enumerate(cfg.methods)
+                     if isinstance(m, CodecMethodConfig)}
     eval_set = resolve_video_dataset(cfg.data.eval, "data.eval")
     train_cfg = cfg.data.train
     train_set = None
@@ -89,5 +98,5 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
         except Exception as exc:  # anything else while decoding is still a bad input file
             raise DataError(f"cannot use {it.path}: {exc}") from None
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in _build(i, m, scenario, stills, cfg.seed)]
+               for built in codec_methods.get(i) or _build(i, m, scenario, stills, cfg.seed)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, video=True, stills_set=stills)
