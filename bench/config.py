@@ -208,11 +208,10 @@ class TrainConfig(_Optional):
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
-    distortion: Literal["rgb", "yuv611", "psnr-yuv", "psnr"] = Field(
+    distortion: Literal["rgb", "yuv611", "psnr-yuv"] = Field(
         default="rgb", description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
         "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
-        "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element); psnr, −PSNR in dB "
-        "per sample on the source channels (a sweep of qualities then counts each point in dB, as BD-PSNR does)")
+        "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element)")
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real", "real_ste"] = Field(
         default="proxy", description="real: every crop is also coded by the real codec; g trains on its decoded "

@@ -329,15 +329,3 @@ def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
     recon, _, _ = model.code_real(crop, 8, "cpu")
     assert check["real_lpips"] == pytest.approx(lpips_distance(crop, recon, "alex"), abs=1e-4)
 
-
-def test_psnr_distortion_is_minus_psnr_per_sample() -> None:
-    from bench.train import PSNR_RGB_EPS, distortion_term
-
-    s = torch.zeros(2, 3, 8, 8)
-    recon = s.clone()
-    recon[0] += 2.0  # MSE 4
-    d, mse = distortion_term(s, recon, "psnr")
-    assert mse.tolist() == [4.0, 0.0]
-    assert d[0].item() == pytest.approx(-10 * np.log10(255**2 / (4 + PSNR_RGB_EPS)), abs=1e-4)
-    assert d[1].item() == pytest.approx(-10 * np.log10(255**2 / PSNR_RGB_EPS), abs=1e-3)  # floored, finite
-
