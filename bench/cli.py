@@ -1,6 +1,7 @@
 """The ``bench`` command line. Every user error ends as one ``error:`` line and exit code 2."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bench import interrupts
 from bench.errors import BenchError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -29,7 +31,10 @@ def run(
     """Run (or resume) an experiment; the last line printed is the run folder."""
     from bench.runner import RunOptions, run_experiment
 
-    run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+    try:
+        run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+    except interrupts.Terminated:  # typer turns every KeyboardInterrupt into exit code 130
+        raise typer.Exit(128 + signal.SIGTERM) from None
     print(run_dir)
 
 
@@ -85,6 +90,7 @@ def _register_commands() -> None:
 
 
 def main() -> None:
+    interrupts.install()  # SIGTERM unwinds like Ctrl-C: runs end KILLED
     _register_commands()
     try:
         app()
