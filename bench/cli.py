@@ -1,6 +1,7 @@
 """The ``bench`` command line. Every user error ends as one ``error:`` line and exit code 2."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bench import interrupts
 from bench.errors import BenchError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -30,7 +32,10 @@ def run(
     """Run (or resume) an experiment; the last line printed is the run folder."""
     from bench.runner import RunOptions, run_experiment
 
-    run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+    try:
+        run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+    except interrupts.Terminated:  # typer turns every KeyboardInterrupt into exit code 130
+        raise typer.Exit(128 + signal.SIGTERM) from None
     print(run_dir)
 
 
@@ -93,6 +98,7 @@ def print_error(message: str) -> None:
 
 
 def main() -> None:
+    interrupts.install()  # SIGTERM unwinds like Ctrl-C: runs end KILLED
     _register_commands()
     try:
         app()

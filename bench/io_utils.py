@@ -1,12 +1,32 @@
 """Atomic file writes: a killed process never leaves a half-written file that looks finished."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
+
+from bench.errors import BenchError
+
+# A write the disk refused, and what the user does about it.
+_DISK_FIXES = {errno.ENOSPC: "free space on that disk", errno.EDQUOT: "free some of your disk quota",
+               errno.EFBIG: "raise the file size limit (ulimit -f)", errno.EROFS: "make that file system writable",
+               errno.EACCES: "make that folder writable for you", errno.EPERM: "make that folder writable for you"}
+
+
+def disk_error(exc: OSError, path: Path) -> BenchError | None:
+    """One line for a write the disk refused (full, read-only, no permission); None for anything else.
+
+    ``path`` names the place when the error does not (a failed ``write`` carries no file name).
+    """
+    fix = _DISK_FIXES.get(exc.errno or 0)
+    if fix is None:
+        return None
+    return BenchError(f"cannot write {exc.filename or path}: {exc.strerror}; {fix} or pass another --out, then "
+                      "re-run (finished cells are kept)")
 
 
 def json_safe(obj: Any) -> Any:
@@ -23,18 +43,26 @@ def json_safe(obj: Any) -> Any:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write through a uniquely named temporary file created with the process umask (mkstemp's is 0600)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        err = disk_error(exc, path)
+        if err is None:
+            raise
+        raise err from None
 
 
 def save_png(path: Path, img: Any) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from tqdm import tqdm
 
 from bench.config import ExperimentConfig, load_config
 from bench.errors import BenchError
-from bench.io_utils import save_png, write_json_atomic, write_text_atomic
+from bench.interrupts import Terminated
+from bench.io_utils import disk_error, save_png, write_json_atomic, write_text_atomic
+from bench.locks import RUN_LOCK, run_folder_lock
 from bench.method import Method, PrepareContext
 from bench.highbit import to_depth
 from bench.metrics import compute_metrics
@@ -125,6 +128,8 @@ class TrainRunLog:
     def _run(self) -> str:
         if self.run_id is None:
             old = [r.info.run_id for r in self.tracker.child_runs(self.parent) if r.info.run_name == self.name]
+            if old:  # a resumed training continues its curves in the same child run
+                self.tracker.reopen(old[0])
             self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, {"kind": "training"})
         return self.run_id
 
@@ -134,9 +139,9 @@ class TrainRunLog:
     def tags(self, values: dict[str, str]) -> None:
         self.tracker.set_tags(self._run(), values)
 
-    def close(self) -> None:
+    def close(self, status: str = "FINISHED") -> None:
         if self.run_id is not None:
-            self.tracker.end(self.run_id, "FINISHED")
+            self.tracker.end(self.run_id, status)
 
 
 def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
@@ -152,37 +157,42 @@ def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
     return out
 
 
-def _start(plan: Plan, run_dir: Path, tracker: Tracker, source_yaml: Path) -> str:
-    """Write the run's config, open (or reopen) the parent MLflow run, log what is static."""
+def _start(plan: Plan, run_dir: Path, tracker: Tracker) -> str:
+    """Open the parent MLflow run, or reopen the one ``state.json`` names (its tags follow a moved folder)."""
     cfg = plan.cfg
-    state_path = run_dir / "state.json"
-    state = _read_json(state_path)
-    resume_id = state.get("mlflow_run_id") if state.get("tracking_uri") == tracker.uri else None
     tags = {"scenario": cfg.scenario, "dataset": plan.eval_set.name, "git_sha": git_sha(),
             "config_hash": cfg.config_hash(), "experiment": cfg.name, "profile": cfg.profile or "",
             "run_dir": str(run_dir)}
-    run_id = tracker.start_parent(f"{cfg.name}-{run_dir.name}", tags, resume_id)
-    write_json_atomic(state_path, {"mlflow_run_id": run_id, "tracking_uri": tracker.uri,
-                                   "status": "running", "started": time.time()})
-    if run_id != resume_id:
-        write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.canonical(), sort_keys=False))
-        shutil.copyfile(source_yaml, run_dir / "experiment.yaml")
-        write_json_atomic(run_dir / "environment.json", environment())
-        tracker.log_params(run_id, {"seed": cfg.seed, "scenario": cfg.scenario, "anchor": cfg.anchor_name(),
-                                    "metrics": ",".join(plan.metrics), "n_eval_items": len(plan.eval_set.items),
-                                    "eval_manifest_sha256": plan.eval_set.manifest_hash(),
-                                    "methods": ",".join(m.name for m in cfg.methods)})
-        for f in ("config.yaml", "experiment.yaml", "environment.json"):
-            tracker.log_artifact(run_id, run_dir / f, "config")
-        tracker.log_dataset(run_id, plan.eval_set.manifest(), plan.eval_set.name, str(plan.eval_set.root),
-                            plan.eval_set.manifest_hash(), "eval")
-        if plan.train_set is not None:
-            tracker.log_dataset(run_id, plan.train_set.manifest(), plan.train_set.name,
-                                str(plan.train_set.root), plan.train_set.manifest_hash(), "train")
-        if plan.stills_set is not None:
-            tracker.log_dataset(run_id, plan.stills_set.manifest(), plan.stills_set.name,
-                                str(plan.stills_set.root), plan.stills_set.manifest_hash(), "train_stills")
-    return run_id
+    return tracker.start_parent(f"{cfg.name}-{run_dir.name}", tags,
+                                _read_json(run_dir / "state.json").get("mlflow_run_id"))
+
+
+def _log_static(plan: Plan, run_dir: Path, tracker: Tracker, run_id: str, source_yaml: Path) -> None:
+    """The run's config, environment and datasets, once per parent run.
+
+    The params go last: their presence says the rest was logged, so a run that failed part-way
+    through here logs it again when resumed.
+    """
+    cfg = plan.cfg
+    if "methods" in tracker.params(run_id):
+        return
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(cfg.canonical(), sort_keys=False))
+    shutil.copyfile(source_yaml, run_dir / "experiment.yaml")
+    write_json_atomic(run_dir / "environment.json", environment())
+    for f in ("config.yaml", "experiment.yaml", "environment.json"):
+        tracker.log_artifact(run_id, run_dir / f, "config")
+    tracker.log_dataset(run_id, plan.eval_set.manifest(), plan.eval_set.name, str(plan.eval_set.root),
+                        plan.eval_set.manifest_hash(), "eval")
+    if plan.train_set is not None:
+        tracker.log_dataset(run_id, plan.train_set.manifest(), plan.train_set.name,
+                            str(plan.train_set.root), plan.train_set.manifest_hash(), "train")
+    if plan.stills_set is not None:
+        tracker.log_dataset(run_id, plan.stills_set.manifest(), plan.stills_set.name,
+                            str(plan.stills_set.root), plan.stills_set.manifest_hash(), "train_stills")
+    tracker.log_params(run_id, {"seed": cfg.seed, "scenario": cfg.scenario, "anchor": cfg.anchor_name(),
+                                "metrics": ",".join(plan.metrics), "n_eval_items": len(plan.eval_set.items),
+                                "eval_manifest_sha256": plan.eval_set.manifest_hash(),
+                                "methods": ",".join(m.name for m in cfg.methods)})
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -195,43 +205,69 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def run_experiment(config_path: Path, opts: RunOptions) -> Path:
-    """Run (or resume) one experiment; return its folder. All checks happen before any work."""
+    """Run (or resume) one experiment; return its folder. All checks happen before any work.
+
+    One process at a time per run folder (a second one is refused, naming the first's pid); a
+    disk that refuses a write (full, read-only) ends as one error line wherever it happens.
+    """
     cfg = _with_max_items(load_config(config_path, opts.profile), opts.max_items)
     device = resolve_device(opts.device)
     say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
     plan = build_plan(cfg)
     run_dir = (Path(opts.out) / cfg.name / cfg.config_hash()[:12]).resolve()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with run_folder_lock(run_dir, cfg.name):
+            return _run_locked(plan, run_dir, opts, device, Path(config_path))
+    except OSError as exc:
+        err = disk_error(exc, Path(opts.out).resolve())
+        if err is None:
+            raise
+        raise err from None
+
+
+def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config_path: Path) -> Path:
+    cfg = plan.cfg
+    # The store opens before anything in the folder changes: a store that fails keeps the last summary.
     tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name,
                       artifact_root=Path(opts.out) / "mlartifacts" / cfg.name)
-    if opts.fresh and run_dir.exists():
-        say(f"--fresh: removing {run_dir}")
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    parent = _start(plan, run_dir, tracker, Path(config_path))
+    if opts.fresh:
+        say(f"--fresh: removing what {run_dir} holds")
+        for p in run_dir.iterdir():
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.name != RUN_LOCK:
+                p.unlink()
+    parent = _start(plan, run_dir, tracker)
     state = {"mlflow_run_id": parent, "tracking_uri": tracker.uri}
     try:
+        write_json_atomic(run_dir / "state.json", {**state, "status": "running", "started": time.time()})
+        _log_static(plan, run_dir, tracker, parent, config_path)
         ctx_items = plan.train_set.items if plan.train_set else ()
         train_hash = plan.train_set.manifest_hash() if plan.train_set else ""
         shared = (Path(opts.out) / "models").resolve()
         for m in plan.methods:
             log = TrainRunLog(tracker, parent, f"train:{m.name}")
-            m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
-                                     shared, train_hash, Path(opts.out).resolve()))
+            try:
+                m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
+                                         shared, train_hash, Path(opts.out).resolve()))
+            except BaseException as exc:
+                _record_end(lambda: log.close(_ended(exc)))
+                raise
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
         say("aggregate: results, points.csv, plots, summary")
         finalize(plan, run_dir, cells, tracker, parent)
-    except KeyboardInterrupt:
-        tracker.end(parent, "KILLED")
-        write_json_atomic(run_dir / "state.json", {**state, "status": "interrupted"})
-        say(f"interrupted: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
+        tracker.end(parent, "FINISHED")
+        write_json_atomic(run_dir / "state.json", {**state, "status": "complete"})
+    except BaseException as exc:
+        status = _ended(exc)
+        _record_end(lambda: tracker.end(parent, status), lambda: write_json_atomic(
+            run_dir / "state.json", {**state, "status": "interrupted" if status == "KILLED" else "failed"}))
+        if status == "KILLED":
+            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            say(f"{how}: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
         raise
-    except BaseException:
-        tracker.end(parent, "FAILED")
-        write_json_atomic(run_dir / "state.json", {**state, "status": "failed"})
-        raise
-    tracker.end(parent, "FINISHED")
-    write_json_atomic(run_dir / "state.json", {**state, "status": "complete"})
     return run_dir
 
 
@@ -260,6 +296,23 @@ def _reusable(plan: Plan, run_dir: Path) -> tuple[dict[str, dict[str, Any]], dic
             n = sum(refused.values())
             say(f"recomputing {n} cell{'s' if n > 1 else ''} of {m.name}: {' | '.join(refused)}")
     return inputs, metas, reuse
+
+
+def _ended(exc: BaseException) -> str:
+    """MLflow's status for a run stopped by ``exc``: Ctrl-C and SIGTERM (raised as KeyboardInterrupt) kill it."""
+    return "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+
+
+def _record_end(*steps: Callable[[], None]) -> None:
+    """Mark runs ended on the way out; a store or disk failing here too must not hide why the run stopped."""
+    failed = []
+    for step in steps:
+        try:
+            step()
+        except (BenchError, OSError) as exc:
+            failed.append(str(exc))
+    if failed:
+        say(f"could not record how the run ended ({failed[0][:200]}); a re-run resumes and ends it")
 
 
 def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[dict[str, Any]]:

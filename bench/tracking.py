@@ -1,18 +1,27 @@
 """MLflow tracking: one parent run per ``bench run``, one nested child per method x rate point.
 
 Uses ``MlflowClient`` with explicit run ids (no global active run), so a resumed run logs into
-the same parent and a cell's child run is created only once the cell is finished.
+the same parent and a cell's child run is created only once the cell is finished. Every call
+into MLflow goes through ``_Guarded``: a store that fails (unreachable server, corrupt or
+read-only sqlite file, full disk) ends as one ``TrackingError`` line instead of a traceback.
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+import re
+import sqlite3
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from bench.errors import BenchError
+from bench.interrupts import deferred
+from bench.locks import exclusive
 
 # MLflow's alembic migrations and dataset warnings are noise on the console.
 for _name in ("alembic", "mlflow"):
@@ -20,10 +29,109 @@ for _name in ("alembic", "mlflow"):
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 NESTED_TAG = "mlflow.parentRunId"
+NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 
 
 def default_tracking_uri(out_dir: Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'mlflow.db'}"
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI; None for other stores."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+class TrackingError(BenchError):
+    """The tracking store failed; ``code`` is MLflow's error code where it gave one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _hint(uri: str, text: str) -> str:
+    """What the user does about a failing store, from what the failure says."""
+    db = sqlite_path(uri)
+    low = text.lower()
+    if db and ("not a database" in low or "malformed" in low):
+        return (f"{db} is not a readable MLflow store: move it aside (mv {db} {db}.broken) and re-run; finished "
+                "cells are kept and logged to a new store")
+    if "readonly" in low or "read-only" in low:
+        return "the store is read-only: make it writable, or pass another --out or --tracking-uri"
+    if "disk is full" in low or "no space" in low:
+        return "the disk is full: free space, then re-run (finished cells are kept)"
+    if "database is locked" in low:
+        return "another process holds the sqlite store; for parallel runs log to an MLflow server (--tracking-uri)"
+    if not _database(uri):
+        return "is the server running and is the address right? start it or pass another --tracking-uri"
+    return "fix the store or pass another --tracking-uri, then re-run (finished cells are kept)"
+
+
+def _error(uri: str, exc: Exception) -> TrackingError:
+    text = str(exc).strip()
+    reason = re.search(r"\[Errno -?\d+\] [^'\")]+", text)  # requests buries it in a page of context
+    first = reason.group(0) if reason else (text.splitlines()[0] if text else type(exc).__name__)
+    return TrackingError(f"MLflow tracking store {uri} failed ({first[:200]}); {_hint(uri, text)}",
+                         getattr(exc, "error_code", None))
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """What a failing store raises; anything else is a bug and stays a traceback."""
+    from alembic.util import CommandError
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return MlflowException, SQLAlchemyError, CommandError, OSError, sqlite3.Error
+
+
+def _database(uri: str) -> bool:
+    """A store the client opens itself through SQLAlchemy (sqlite, PostgreSQL ...), not a server over HTTP."""
+    return not uri.startswith(("http:", "https:", "databricks"))
+
+
+class _Guarded:
+    """An ``MlflowClient`` whose store failures are ``TrackingError``s.
+
+    On a database store an interrupt waits for the call to end (``bench.interrupts``): raised inside
+    it, the connection would keep the database locked. An HTTP call stays interruptible (its
+    retries can take minutes).
+    """
+
+    def __init__(self, client: Any, uri: str) -> None:
+        self._client, self._uri = client, uri
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        fn = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                with deferred() if _database(self._uri) else nullcontext():
+                    return fn(*args, **kwargs)
+            except _store_errors() as exc:
+                raise _error(self._uri, exc) from None
+
+        return call
+
+
+@contextmanager
+def _first_contact(uri: str) -> Iterator[None]:
+    """MLflow retries an HTTP call for about four minutes; a server that is not there at the start says so at once."""
+    key = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
+    old = os.environ.get(key)
+    if not _database(uri):
+        os.environ[key] = "2"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+
+
+def _local_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
 
 
 class Tracker:
@@ -36,34 +144,82 @@ class Tracker:
         self.uri = uri
         for name in ("mlflow", "alembic"):  # mlflow sets its own level on import
             logging.getLogger(name).setLevel(logging.WARNING)
-        try:
-            mlflow.set_tracking_uri(uri)
-            self.client = MlflowClient(tracking_uri=uri)
+        mlflow.set_tracking_uri(uri)
+        db = sqlite_path(uri)
+        # Two runs opening a new sqlite store together race on its schema migration (MlflowClient
+        # migrates on creation), and two runs of one experiment name on creating the experiment:
+        # one process at a time, through a lock file beside the database.
+        with exclusive(db.with_name(db.name + ".lock")) if db else _first_contact(uri):
+            try:
+                self.client = _Guarded(MlflowClient(tracking_uri=uri), uri)
+            except _store_errors() as exc:
+                raise _error(uri, exc) from None
             exp = self.client.get_experiment_by_name(experiment)
             if exp is None:
                 # a sqlite store would otherwise put artifacts in ./mlruns of whatever the cwd is
-                location = artifact_root.resolve().as_uri() if artifact_root and uri.startswith("sqlite:") else None
+                location = artifact_root.resolve().as_uri() if artifact_root and db else None
                 self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
-            else:
-                self.experiment_id = exp.experiment_id
-        except Exception as exc:
-            raise BenchError(f"cannot open the MLflow tracking store {uri}: {exc}") from None
+                return
+            self.experiment_id = exp.experiment_id
+            if exp.lifecycle_stage == "deleted":
+                raise TrackingError(self._deleted(experiment))
+            if db and artifact_root:
+                self._repoint(db, exp.artifact_location, artifact_root.resolve().as_uri())
+
+    def _deleted(self, experiment: str) -> str:
+        uri, eid = self.uri, self.experiment_id
+        fix = f"restore it (MLFLOW_TRACKING_URI={uri} mlflow experiments restore --experiment-id {eid})"
+        if sqlite_path(uri):
+            fix += f" or delete it for good with its runs (mlflow gc --backend-store-uri {uri} --experiment-ids {eid})"
+        return f"MLflow experiment {experiment!r} (id {eid}) is deleted in {uri}; {fix}, then re-run"
+
+    def _repoint(self, db: Path, old: str, new: str) -> None:
+        """A moved ``--out``: the store names the old artefact folder (absolute ``file://``), which is gone.
+
+        MLflow has no call that moves an experiment's artefact location, so the experiment's and its
+        runs' locations are rewritten in the sqlite file itself (under the store lock).
+        """
+        old_path = _local_path(old)
+        if old == new or old_path is None or old_path.exists():
+            return
+        try:
+            with sqlite3.connect(db) as con:
+                con.execute("UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) "
+                            "WHERE experiment_id = ? AND substr(artifact_uri, 1, ?) = ?",
+                            (new, len(old) + 1, self.experiment_id, len(old), old))
+                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+                            (new, self.experiment_id))
+            con.close()
+        except sqlite3.Error as exc:
+            raise _error(self.uri, exc) from None
 
     def start_parent(self, run_name: str, tags: dict[str, str], resume_id: str | None) -> str:
-        """Reuse ``resume_id`` when the store still has it, otherwise start a new parent run."""
+        """Reopen ``resume_id`` when this store holds it (live, same experiment), else start a new parent run.
+
+        A run id is a random uuid, so finding it here means this is its store, even moved with ``--out``.
+        """
         if resume_id:
             try:
                 run = self.client.get_run(resume_id)
-                if run.info.experiment_id == self.experiment_id:
-                    self.client.update_run(resume_id, status="RUNNING")
+            except TrackingError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+            else:
+                if run.info.experiment_id == self.experiment_id and run.info.lifecycle_stage == "active":
+                    self.reopen(resume_id)
+                    self.set_tags(resume_id, tags)
                     return resume_id
-            except Exception:
-                pass
         run = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags)
         return run.info.run_id
 
+    def reopen(self, run_id: str) -> None:
+        self.client.update_run(run_id, status="RUNNING")
+
     def end(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status=status)
+
+    def params(self, run_id: str) -> dict[str, str]:
+        return dict(self.client.get_run(run_id).data.params)
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
@@ -94,12 +250,13 @@ class Tracker:
 
     def child(self, parent_id: str, name: str, params: dict[str, Any], metrics: dict[str, float],
               tags: dict[str, str]) -> str:
-        """A finished child run (created, filled and closed in one go)."""
-        run = self.client.create_run(self.experiment_id, run_name=name,
-                                     tags={NESTED_TAG: parent_id, **tags})
-        self.log_params(run.info.run_id, params)
-        self.log_metrics(run.info.run_id, metrics)
-        self.client.set_terminated(run.info.run_id, status="FINISHED")
+        """A finished child run (created, filled and closed in one go: an interrupt waits for it)."""
+        with deferred() if _database(self.uri) else nullcontext():
+            run = self.client.create_run(self.experiment_id, run_name=name,
+                                         tags={NESTED_TAG: parent_id, **tags})
+            self.log_params(run.info.run_id, params)
+            self.log_metrics(run.info.run_id, metrics)
+            self.client.set_terminated(run.info.run_id, status="FINISHED")
         return run.info.run_id
 
     def delete_run(self, run_id: str) -> None:

@@ -4,8 +4,9 @@ a failed build never leaves a half-written report that looks finished.
 """
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,8 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
     out = Path(out)
     _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    tmp.mkdir()  # with the process umask: mkdtemp's 0700 would become the report folder's mode
     try:
         comp = compare(runs)
         start = start_table(comp)
