@@ -198,7 +198,8 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
         improved = last > first + 0.1 if higher else last < 0.99 * first  # +0.1 dB, or 1 % less LPIPS
         worse = last < first if higher else last > first
         shown = f"{first:.2f} -> {last:.2f} dB" if higher else f"{first:.4f} -> {last:.4f}"
-        where = f"at step {checks[-1]['real_step']:g}" + (", from the untrained start" if checks[0].get("iteration") == 0 else "")
+        where = (f"on {len(crops)} training check images at step {checks[-1]['real_step']:g}"
+                 + (", from the untrained start" if checks[0].get("iteration") == 0 else ""))
         if worse:
             flags.append(f"real-codec {label} ended below where training started ({shown} {where}): "
                          "a bug to find, not a result")
