@@ -117,6 +117,7 @@ def test_header_sizes_are_the_decoded_sizes(data_dir: Path, name: str) -> None:
     (0, "jpeg quality must be an integer in 1..100, got 0"),
     (150, "jpeg quality must be an integer in 1..100, got 150"),
     (30.5, "jpeg quality must be an integer in 1..100, got 30.5"),
+    (30.0000001, "jpeg quality must be an integer in 1..100, got 30.0000001"),
     (math.nan, "jpeg quality must be an integer in 1..100, got nan"),
 ])
 def test_rate_points_outside_the_codec_fail_the_plan_before_any_data(tmp_path: Path, point: float,

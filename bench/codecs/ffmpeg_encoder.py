@@ -102,7 +102,7 @@ def check_aom_preset(name: str, preset: str | int | None) -> int:
 
 def check_qp(name: str, param: float, max_qp: int) -> int:
     if not float(param).is_integer() or not 0 <= param <= max_qp:
-        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param:g}")
+        raise ValueError(f"{name} qp must be an integer in 0..{max_qp}, got {param:.12g}")
     return int(param)
 
 

@@ -51,7 +51,7 @@ ANNEX_K_CHROMA = np.array([
 def flat_table(step: float) -> list[int]:
     """The 64 entries of the flat table for step Δ: rint(Δ) clipped to [1, 255]."""
     if not np.isfinite(step) or step <= 0:
-        raise ValueError(f"jpeg flat-table step must be a finite number > 0, got {step:g}")
+        raise ValueError(f"jpeg flat-table step must be a finite number > 0, got {step:.12g}")
     return [int(np.clip(np.rint(step), 1, 255))] * 64
 
 
@@ -64,7 +64,7 @@ def standard_tables(quality: int, colour: bool) -> list[list[int]]:
 
 def _check_quality(quality: float) -> int:
     if not float(quality).is_integer() or not 1 <= quality <= 100:
-        raise ValueError(f"jpeg quality must be an integer in 1..100, got {quality:g}")
+        raise ValueError(f"jpeg quality must be an integer in 1..100, got {quality:.12g}")
     return int(quality)
 
 

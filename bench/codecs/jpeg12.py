@@ -53,7 +53,7 @@ class Jpeg12Codec(Codec):
 
     def check_param(self, param: float) -> None:
         if not float(param).is_integer() or not 1 <= param <= 100:
-            raise ValueError(f"jpeg12 quality must be an integer in 1..100, got {param:g}")
+            raise ValueError(f"jpeg12 quality must be an integer in 1..100, got {param:.12g}")
 
     def version(self) -> str:
         return f"{imagecodecs.jpeg8_version()} (imagecodecs {imagecodecs.__version__})"
