@@ -76,9 +76,9 @@ def list_names() -> None:
 
 def _register_commands() -> None:
     """Commands whose code lives beside what they run (metrics, RD math, proxies)."""
-    from bench.fidelity_command import fidelity_command
+    from sandwich.diagnostics.command import fidelity_command
     from bench.metrics.command import metrics_command
-    from bench.proxy_bench import proxy_bench_command
+    from sandwich.diagnostics.proxy_speed import proxy_bench_command
     from bench.rd_command import bdrate_command
     from reports.command import report_command, ui_command
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,7 +54,7 @@ def class_modules(obj: object) -> tuple[str, ...]:
     """The project's modules that define ``obj``'s class and its bases (for ``code_modules``); this
     module's interface computes nothing, so it is left out."""
     names = (c.__module__ for c in type(obj).__mro__)
-    ours = (n for n in names if n != __name__ and n.split(".")[0] in ("bench", "baselines", "proxies"))
+    ours = (n for n in names if n != __name__ and n.split(".")[0] in ("bench", "baselines", "sandwich", "proxies"))
     return tuple(dict.fromkeys(ours))
 
 
@@ -82,3 +83,15 @@ class Method(ABC):
         """Modules whose source decides what ``run`` returns; a finished cell is recomputed when one of
         them changes (``bench.reuse``). List what computes the output, not what merely calls it."""
         return class_modules(self)
+
+
+class VideoMethod(Method):
+    """A method whose items are clips; ``run`` (one image) does not apply."""
+
+    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        raise TypeError(f"method {self.name!r} codes whole clips: call run_clip(frames, fps, rate_point)")
+
+    @abstractmethod
+    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+        """Code ``T x H x W x 3`` frames at ``rate_point`` through the real codec; decoded frames
+        on the source grid, ``nbytes`` the real stream's size."""

@@ -9,21 +9,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from baselines.conventional import ConventionalCodec
-from baselines.learned import CompressAIMethod
-from baselines.reference import PublishedCurve
-from bench.codecs import CODECS
-from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, MethodConfig,
-                          ReferenceMethodConfig, SandwichMethodConfig)
+from bench.builders import BuildContext, build_methods
+from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, ReferenceMethodConfig,
+                          SandwichMethodConfig)
 from bench.data import Dataset, check_no_overlap, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics import METRICS
 from bench.registry import UnknownNameError
+from bench.published import PublishedCurve
 from bench.results import rate_key
-from bench.sandwich_method import SandwichMember
 from bench.scenarios import SCENARIOS, Scenario
-from bench.wrapped import WrappedCodec
 
 
 @dataclass
@@ -52,74 +48,6 @@ class Plan:
     def rate_keys(self) -> tuple[str, ...]:
         """Every rate column the rows carry (video keeps bpp per frame beside kbps)."""
         return ("kbps", "bpp") if self.video else ("bpp",)
-
-
-def _build_codec(where: str, m: CodecMethodConfig) -> ConventionalCodec:
-    """The codec method, with its options and every rate point checked against the codec's range."""
-    if m.codec not in CODECS:
-        raise ConfigError(f"{where}.codec: unknown codec {m.codec!r}; choose from: {', '.join(CODECS.names())}")
-    try:
-        method = ConventionalCodec(m)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}.options: {exc}") from None
-    for j, point in enumerate(m.rate_points):
-        try:
-            method.codec.check_param(point)
-        except ValueError as exc:
-            raise ConfigError(f"{where}.rate_points.{j}: {exc}") from None
-    return method
-
-
-def _build_sandwich(where: str, m: SandwichMethodConfig, scenario: Scenario, channels: int,
-                    seed: int, codecs: dict[str, CodecMethodConfig]) -> list[Method]:
-    if scenario.bottleneck is None:
-        sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
-        raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
-                          f"use one of: {sandwich}")
-    wrapped = None
-    if m.wraps is not None:
-        if m.wraps not in codecs:
-            raise ConfigError(f"{where}.wraps: {m.wraps!r} is not a codec method of this experiment; choose from: "
-                              f"{', '.join(codecs) or '(none)'}")
-        try:
-            wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, channels)
-        except ValueError as exc:
-            raise ConfigError(f"{where}.{exc}") from None
-        foreign = [p for p in m.train.rate_points or [] if p not in wrapped.rate_points]
-        if foreign:
-            own = ", ".join(f"{p:g}" for p in wrapped.rate_points)
-            raise ConfigError(f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
-                              f"points of {m.wraps!r} ({own}); pick from those")
-    try:
-        return [SandwichMember(m, scenario, gamma, channels, seed, wrapped) for gamma in m.lambdas]
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def _build_compressai(where: str, m: CompressAIMethodConfig, scenario: Scenario, channels: int,
-                      eval_set: Dataset) -> Method:
-    if channels != 3 or (scenario.bitdepth != 8 and m.adapt != "msb8"):
-        hint = "; set adapt: msb8 to code the 8 most significant bits" if channels == 3 else ""
-        raise ConfigError(f"{where}: CompressAI codecs take 8-bit RGB; scenario {scenario.name!r} gives "
-                          f"{scenario.bitdepth}-bit images with {channels} channel(s){hint}")
-    folder = expand_path(m.checkpoint_dir) if m.checkpoint_dir is not None else None
-    own = None
-    if m.train is not None and m.train.data is not None:
-        own = resolve_dataset(m.train.data, f"{where}.train.data")
-        check_no_overlap(own, eval_set)
-    return CompressAIMethod(m, folder, own)
-
-
-def _build_method(i: int, m: MethodConfig, scenario: Scenario, channels: int, eval_set: Dataset,
-                  cfg: ExperimentConfig) -> list[Method]:
-    """The harness methods a learned config entry stands for (a sandwich gives one per lambda)."""
-    where = f"methods.{i} ({m.name})"
-    if isinstance(m, SandwichMethodConfig):
-        codecs = {c.name: c for c in cfg.methods if isinstance(c, CodecMethodConfig)}
-        return _build_sandwich(where, m, scenario, channels, cfg.seed, codecs)
-    if isinstance(m, CompressAIMethodConfig):
-        return [_build_compressai(where, m, scenario, channels, eval_set)]
-    raise ConfigError(f"{where}: method kind {m.kind!r} cannot be built here")
 
 
 def build_plan(cfg: ExperimentConfig) -> Plan:
@@ -178,7 +106,8 @@ def _build_image_plan(cfg: ExperimentConfig) -> Plan:
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods
                   if isinstance(m, ReferenceMethodConfig)]
     # codec methods first: their options and rate points need no data, so a bad one fails before any is read
-    codec_methods = {i: _build_codec(f"methods.{i} ({m.name})", m) for i, m in enumerate(cfg.methods)
+    early = BuildContext(cfg, scenario, video=False)
+    codec_methods = {i: build_methods(i, m, early) for i, m in enumerate(cfg.methods)
                      if isinstance(m, CodecMethodConfig)}
     eval_set = resolve_dataset(cfg.data.eval, "data.eval")
     train_set = resolve_dataset(cfg.data.train, "data.train") if cfg.data.train else None
@@ -204,10 +133,9 @@ def _build_image_plan(cfg: ExperimentConfig) -> Plan:
     channels = {src.shape[2] for src in sources.values()}
     if len(channels) != 1:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
-    n_channels = channels.pop()
+    ctx = BuildContext(cfg, scenario, video=False, channels=channels.pop(), eval_set=eval_set)
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in ([codec_methods[i]] if i in codec_methods
-                             else _build_method(i, m, scenario, n_channels, eval_set, cfg))]
+               for built in codec_methods.get(i) or build_methods(i, m, ctx)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, depths=depths)
 
 

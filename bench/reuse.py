@@ -15,7 +15,7 @@ Why source files and not the git sha: any commit (a README line, a report templa
 invalidate every cell of every run, so people would learn to ignore or delete the check. The
 modules listed are those a cell's numbers come from, so an edit there recomputes the cells it may
 change and nothing else. Trained models are keyed by their training inputs only (item contents and
-the method's configuration, see ``bench.train``): retraining costs hours, and this project changes
+the method's configuration, see ``sandwich.train``): retraining costs hours, and this project changes
 training behaviour through new config keys, which the configuration already covers.
 """
 from __future__ import annotations

@@ -222,7 +222,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     if plan.eval_set.groups:
         summary["groups"] = group_comparisons(plan, curves)
     if plan.video:
-        from bench.video.proxy_fidelity import cells_summary
+        from sandwich.diagnostics.video_fidelity import cells_summary
 
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated

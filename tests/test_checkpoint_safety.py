@@ -45,8 +45,8 @@ def test_training_refuses_a_crafted_final_checkpoint(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     _crafted(tmp_path / "final.pt", marker)
     code = ("import numpy as np, torch\n"
-            "from bench.config import SandwichMethodConfig\nfrom bench.sandwich import Sandwich\n"
-            "from bench.scenarios import SCENARIOS\nfrom bench.train import train\n"
+            "from bench.config import SandwichMethodConfig\nfrom sandwich.model import Sandwich\n"
+            "from bench.scenarios import SCENARIOS\nfrom sandwich.train import train\n"
             "from bench.errors import BenchError\n"
             "net = {'encoder': [4], 'decoder': [4, 4], 'alpha0': 1.0}\n"
             "c = SandwichMethodConfig.model_validate({'name': 't', 'kind': 'sandwich', 'lambdas': [1.0],"

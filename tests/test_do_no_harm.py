@@ -16,9 +16,9 @@ from baselines.conventional import ConventionalCodec
 from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import METRICS
-from bench.sandwich_method import FLAG_BLOCK, SandwichMember, flag_bytes
+from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from bench.scenarios import SCENARIOS
-from bench.wrapped import WrappedCodec
+from sandwich.wrapped import WrappedCodec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 CASES = {"grayscale": "gray400", "lowres": "lowres", "rgb": "rgb420", "lpips": "perceptual", "hdr": "hdr"}

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from bench.gradient_fidelity import _cosine, run_gradient_fidelity
+from sandwich.diagnostics.gradients import _cosine, run_gradient_fidelity
 
 
 def test_cosine_of_a_vector_with_itself_and_its_negative() -> None:

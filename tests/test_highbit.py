@@ -112,8 +112,8 @@ def test_f_trains_at_its_own_learning_rate() -> None:
     import torch
 
     from bench.config import SandwichMethodConfig, TrainConfig
-    from bench.sandwich import Sandwich
-    from bench.train import param_groups
+    from sandwich.model import Sandwich
+    from sandwich.train import param_groups
 
     net = {"encoder": [4], "decoder": [4, 4]}
     cfg = SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [1], "pre": net, "post": net})

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.models import (SLIM_DECODER, SLIM_ENCODER, Processor, complexity_summary,
+from sandwich.nets import (SLIM_DECODER, SLIM_ENCODER, Processor, complexity_summary,
                           count_params, fps, macs_per_pixel, unet_macs_per_pixel)
 
 SLIM = (SLIM_ENCODER, SLIM_DECODER)

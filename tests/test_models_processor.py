@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from bench.models import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
+from sandwich.nets import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
 from proxies.resample import downsample2, lanczos3_up2
 
 SMALL = {"encoder": [8, 8], "decoder": [8, 8, 8]}

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.models import UNet, count_params, macs_per_pixel, unet_macs_per_pixel
+from sandwich.nets import UNet, count_params, macs_per_pixel, unet_macs_per_pixel
 
 # Guleryuz et al., arXiv:2402.05887, Table II (C_in = C_out = 3): encoder, decoder, params, MACs/px.
 TABLE_II = [

@@ -10,9 +10,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from bench.errors import BenchError, DataError
-from bench.fidelity import run_fidelity
-from bench.fidelity_command import fidelity_command
-from bench.proxy_bench import SlimUNet, proxy_bench_command, proxy_benchmark
+from sandwich.diagnostics.fidelity import run_fidelity
+from sandwich.diagnostics.command import fidelity_command
+from sandwich.diagnostics.proxy_speed import SlimUNet, proxy_bench_command, proxy_benchmark
 
 
 @pytest.fixture(scope="module")

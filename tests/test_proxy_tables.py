@@ -8,7 +8,7 @@ import torch
 from bench.codecs import get_codec
 from bench.config import CodecMethodConfig
 from bench.scenarios import SCENARIOS
-from bench.wrapped import WrappedCodec
+from sandwich.wrapped import WrappedCodec
 from proxies.image_proxy import ImageProxy
 
 
@@ -70,7 +70,7 @@ def test_wrapping_a_codec_that_does_not_fit_the_bottleneck_is_refused() -> None:
 
 
 def test_codec_in_loop_benchmark_times_every_mode() -> None:
-    from bench.loop_bench import MODES, loop_benchmark
+    from sandwich.diagnostics.loop_speed import MODES, loop_benchmark
 
     res = loop_benchmark(batch=1, crop=32, repeats=1)
     assert all(res[f"{m}_ms"] > 0 for m in MODES) and res["real_vs_proxy"] > 0

@@ -25,9 +25,9 @@ from bench.data import sha256_file
 from bench.errors import ConfigError
 from bench.plan import build_plan
 from bench.runner import RunOptions, run_experiment
-from bench.sandwich import Sandwich
+from sandwich.model import Sandwich
 from bench.scenarios import SCENARIOS
-from bench.train import train
+from sandwich.train import train
 
 REPO = Path(__file__).resolve().parent.parent
 CROP = 48

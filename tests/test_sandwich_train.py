@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from bench.config import SandwichMethodConfig
-from bench.sandwich import Sandwich
+from sandwich.model import Sandwich
 from bench.scenarios import SCENARIOS
-from bench.train import loss_terms, real_check, train
+from sandwich.train import loss_terms, real_check, train
 
 
 class Log:
@@ -233,7 +233,7 @@ def test_cosine_schedule_ends_near_zero_lr(images, tmp_path: Path) -> None:
 def test_yuv611_distortion_weighs_planes_like_psnr_yuv(images) -> None:
     """yuv611 = (6·MSE_Y + MSE_Cb + MSE_Cr) / 8 on JFIF YCbCr, checked against the metric's own conversion."""
     from bench.metrics.psnr import rgb_to_ycbcr
-    from bench.train import squared_error
+    from sandwich.train import squared_error
 
     ref = images[0][:32, :32].astype(np.float64)
     rng = np.random.default_rng(1)
@@ -252,7 +252,7 @@ def test_psnr_yuv_loss_is_minus_the_metric_per_frame(images) -> None:
     """psnr-yuv = −(6·PSNR_Y + PSNR_Cb + PSNR_Cr)/8 per frame (MSE floored by PSNR_EPS), averaged over a
     clip's frames as psnr-yuv scores a sequence; checked against the metric's own conversion."""
     from bench.metrics.psnr import psnr_yuv, rgb_to_ycbcr
-    from bench.train import PSNR_EPS, distortion_term
+    from sandwich.train import PSNR_EPS, distortion_term
 
     rng = np.random.default_rng(2)
     ref = np.stack([images[0][:32, :32], images[1][:32, :32]]).astype(np.float64)
@@ -300,7 +300,7 @@ def test_the_experiment_seed_fixes_the_initial_weights() -> None:
 def test_flags_follow_what_the_run_minimises() -> None:
     """The "did not improve" flag reads LPIPS for LPIPS-trained runs and PSNR-YUV for the YUV losses."""
     from bench.config import TrainConfig
-    from bench.train import _flags, check_objective
+    from sandwich.train import _flags, check_objective
 
     model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
     checks = [{"real_psnr": 30.0, "real_psnr_yuv": 33.0, "real_lpips": 0.20, "real_step": 8.0},
@@ -321,7 +321,7 @@ def test_flags_follow_what_the_run_minimises() -> None:
 
 def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
     from bench.metrics.lpips import get_lpips, lpips_distance
-    from bench.train import real_check
+    from sandwich.train import real_check
 
     model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 1), 3, step=8.0)
     crop = images[1][:64, :64]

@@ -7,7 +7,7 @@ import pytest
 
 from bench.config import RunModelRef, load_config
 from bench.errors import BenchError
-from bench.video.run_ref import check_run_model_ref, run_model_path
+from sandwich.run_ref import check_run_model_ref, run_model_path
 
 REPO = Path(__file__).resolve().parent.parent
 GRAY = REPO / "experiments" / "grayscale.yaml"

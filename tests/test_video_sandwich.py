@@ -11,13 +11,13 @@ import torch
 
 from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig
 from bench.data import load_image
-from bench.sandwich import Sandwich
+from sandwich.model import Sandwich
 from bench.scenarios import SCENARIOS
 from bench.video.dataset import resolve_video_dataset
-from bench.video.methods import VideoCodecMethod
-from bench.video.sandwich import VideoSandwich
-from bench.video.train import video_loss_terms
-from bench.video.train_clips import ClipSampler, camera_path, luma8, render
+from baselines.video import VideoCodecMethod
+from sandwich.video_model import VideoSandwich
+from sandwich.video_train import video_loss_terms
+from sandwich.train_clips import ClipSampler, camera_path, luma8, render
 from proxies.flow import warp
 
 

@@ -19,7 +19,7 @@ from bench.io_utils import save_png
 from bench.metrics.video import sequence_metrics
 from bench.plan import Plan
 from bench.provenance import git_sha
-from bench.video.methods import VideoMethod
+from bench.method import VideoMethod
 
 
 def evaluate_video_cell(plan: Plan, method: VideoMethod, rate_point: float, recon_dir: Path) -> dict[str, Any]:

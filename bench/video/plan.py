@@ -7,18 +7,17 @@ sandwich`` is the per-frame sandwich trained through the video proxy.
 """
 from __future__ import annotations
 
-from baselines.reference import PublishedCurve
-from bench.codecs.video import VIDEO_CODECS
-from bench.config import CodecMethodConfig, ExperimentConfig, MethodConfig, ReferenceMethodConfig, SandwichMethodConfig
+from bench.builders import BuildContext, build_methods
+from bench.config import CodecMethodConfig, ExperimentConfig, ReferenceMethodConfig, SandwichMethodConfig
 from bench.data import Dataset, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.metrics.video import VIDEO_METRICS
 from bench.plan import Plan
+from bench.published import PublishedCurve
 from bench.registry import UnknownNameError
 from bench.scenarios import SCENARIOS, Scenario
 from bench.video.dataset import check_no_video_overlap, resolve_video_dataset
-from bench.video.methods import VideoCodecMethod
 
 VIDEO_SCENARIOS = ("rgb", "rgb444", "gray400", "lowres", "perceptual")
 
@@ -33,36 +32,6 @@ def _scenario(cfg: ExperimentConfig) -> Scenario:
         raise ConfigError(f"scenario: {exc}") from None
 
 
-def _build(i: int, m: MethodConfig, scenario: Scenario, stills: Dataset | None, seed: int) -> list[Method]:
-    where = f"methods.{i} ({m.name})"
-    if isinstance(m, CodecMethodConfig):
-        if m.codec not in VIDEO_CODECS:
-            raise ConfigError(f"{where}.codec: {m.codec!r} is not a video codec; a video experiment takes: "
-                              f"{', '.join(VIDEO_CODECS.names())}")
-        try:
-            method = VideoCodecMethod(m)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        for j, point in enumerate(m.rate_points):
-            try:
-                method.codec.check_param(point)
-            except ValueError as exc:
-                raise ConfigError(f"{where}.rate_points.{j}: {exc}") from None
-        return [method]
-    if isinstance(m, SandwichMethodConfig):
-        from bench.video.sandwich_method import VideoSandwichMember
-
-        if scenario.bottleneck is None:
-            raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; use "
-                              "gray400, rgb444, lowres or perceptual")
-        try:
-            return [VideoSandwichMember(m, scenario, gamma, stills.items if stills else (), seed)
-                    for gamma in m.lambdas]
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    raise ConfigError(f"{where}: method kind {m.kind!r} is not available for video (use codec or sandwich)")
-
-
 def build_video_plan(cfg: ExperimentConfig) -> Plan:
     """Resolve and check a video experiment; decode every eval clip to RGB frames."""
     scenario = _scenario(cfg)
@@ -70,12 +39,10 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
         if key not in VIDEO_METRICS:
             raise ConfigError(f"evaluation.metrics.{j}: {key!r} is not a sequence metric; choose from: "
                               f"{', '.join(VIDEO_METRICS)}")
-    for i, m in enumerate(cfg.methods):
-        if isinstance(m, SandwichMethodConfig) and m.train.codec_in_loop != "proxy":
-            raise ConfigError(f"methods.{i} ({m.name}).train.codec_in_loop: a video sandwich trains through the proxy")
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods if isinstance(m, ReferenceMethodConfig)]
     # codec methods first: their options and QPs need no data, so a bad one fails before any clip is read
-    codec_methods = {i: _build(i, m, scenario, None, cfg.seed) for i, m in enumerate(cfg.methods)
+    early = BuildContext(cfg, scenario, video=True)
+    codec_methods = {i: build_methods(i, m, early) for i, m in enumerate(cfg.methods)
                      if isinstance(m, CodecMethodConfig)}
     eval_set = resolve_video_dataset(cfg.data.eval, "data.eval")
     train_cfg = cfg.data.train
@@ -97,6 +64,7 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
             raise
         except Exception as exc:  # anything else while decoding is still a bad input file
             raise DataError(f"cannot use {it.path}: {exc}") from None
+    ctx = BuildContext(cfg, scenario, video=True, eval_set=eval_set, stills=stills)
     methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in codec_methods.get(i) or _build(i, m, scenario, stills, cfg.seed)]
+               for built in codec_methods.get(i) or build_methods(i, m, ctx)]
     return Plan(cfg, scenario, eval_set, train_set, methods, references, sources, video=True, stills_set=stills)

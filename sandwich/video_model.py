@@ -1,7 +1,7 @@
 """The video sandwich: the image sandwich's per-frame f and g around a video codec.
 
 Guleryuz et al., arXiv 2402.05887, §IV-D and Fig. 6; METHOD §4, §6 (scenarios 8-11). f and g are
-the same :class:`~bench.models.processor.Processor` nets, applied frame by frame; only the codec in
+the same :class:`~sandwich.nets.processor.Processor` nets, applied frame by frame; only the codec in
 the middle changes: in training :class:`~proxies.video_proxy.VideoProxy` (I frame + motion-
 compensated P frames, with source flow), at evaluation a real low-delay-P encoder (x265 by default)
 at QP = round(4 + 6·log2 Δ) (``proxies.calibration.step_to_qp``, HEVC's Qstep = 2^((QP-4)/6)), where
@@ -23,10 +23,10 @@ from torch import Tensor
 from bench.codecs.video import VideoCodec, VideoEncodeResult, get_video_codec
 from bench.checkpoint import load_checkpoint
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
-from bench.sandwich import Sandwich, SandwichOutput
+from sandwich.model import Sandwich, SandwichOutput
 from bench.scenarios import Scenario
-from bench.video.methods import encode_frames
-from bench.video.train_clips import luma8
+from baselines.video import encode_frames
+from sandwich.train_clips import luma8
 from proxies.calibration import qp_to_step, step_to_qp
 from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy

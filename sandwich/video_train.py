@@ -1,4 +1,4 @@
-"""Training the video sandwich with ``bench.train``'s loop (checkpoints, resume, logging, flags).
+"""Training the video sandwich with ``sandwich.train``'s loop (checkpoints, resume, logging, flags).
 
 Loss per clip (METHOD §5; "video also divides by frames"), 0..255 scale::
 
@@ -19,9 +19,9 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
-from bench.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
-from bench.video.sandwich import VideoSandwich
-from bench.video.train_clips import ClipSampler
+from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
+from sandwich.video_model import VideoSandwich
+from sandwich.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
 
 CHECK_FPS = Fraction(25)  # bits per pixel do not depend on it; the stream's timing info does not either

@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from bench.errors import BenchError
-from bench.fidelity import list_images, luma8
+from sandwich.diagnostics.fidelity import list_images, luma8
 from proxies.calibration import make_target
 from proxies.image_proxy import ImageProxy
 

@@ -4,7 +4,7 @@ Rate points are the config's ``step_factors``: each evaluates QP = round(4 + 6·
 the member's trained step Δ (factor 2 is +6 QP), so every model is swept around the rate it was
 trained for, and the family's curve is the Pareto frontier of all members, as for images. Training
 data: clips of the train set (windows, DIS flow) and stills with synthetic camera motion (see
-``bench.video.train_clips``); what was used is tagged on the training run.
+``sandwich.train_clips``); what was used is tagged on the training run.
 """
 from __future__ import annotations
 
@@ -20,18 +20,18 @@ from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, PrepareContext, class_modules
 from bench.metrics.psnr import plane_psnr
-from bench.models.complexity import count_params
+from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from bench.sandwich import initial_step, seeded_init
-from bench.sandwich_method import LastBottleneck
+from sandwich.model import initial_step, seeded_init
+from sandwich.member import LastBottleneck
 from bench.scenarios import Scenario
-from bench.train import TrainResult, finished_model, train
+from sandwich.train import TrainResult, finished_model, train
 from bench.video.dataset import VideoItem
-from bench.video.methods import VideoMethod
-from bench.video.run_ref import check_run_model_ref, run_model_path
-from bench.video.sandwich import VideoSandwich
-from bench.video.train import video_hooks
-from bench.video.train_clips import ClipSampler
+from bench.method import VideoMethod
+from sandwich.run_ref import check_run_model_ref, run_model_path
+from sandwich.video_model import VideoSandwich
+from sandwich.video_train import video_hooks
+from sandwich.train_clips import ClipSampler
 
 
 class VideoSandwichMember(VideoMethod):
@@ -84,7 +84,7 @@ class VideoSandwichMember(VideoMethod):
         self.model.eval()
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
-        """What the trained weights depend on (``bench.train.inputs_changed``): the clips' and stills'
+        """What the trained weights depend on (``sandwich.train.inputs_changed``): the clips' and stills'
         contents and the configuration training reads. ``video.init_from`` counts by its name, not by
         the starting weights' contents: a reused model no longer needs that file."""
         return plain({"items": item_digests(ctx.train_items), "stills": item_digests(self.stills),
@@ -122,5 +122,5 @@ class VideoSandwichMember(VideoMethod):
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""
-        return (*class_modules(self), *class_modules(self.model), "bench.models", "bench.video.train_clips",
+        return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.train_clips",
                 "proxies", *class_modules(self.model.real_video_codec()))

@@ -14,7 +14,6 @@ low-delay-P encode of all frames, so the rate (kbps) needs the frame rate, which
 """
 from __future__ import annotations
 
-from abc import abstractmethod
 from fractions import Fraction
 from typing import Any
 
@@ -24,21 +23,9 @@ from baselines import resize
 from baselines.conventional import rgb_to_luma
 from bench.codecs.video import VideoCodec, get_video_codec
 from bench.config import CodecMethodConfig
-from bench.method import ItemResult, Method, class_modules
+from bench.method import ItemResult, VideoMethod, class_modules
 
 VIDEO_ADAPTS = ("none", "luma", "half_bicubic", "half_lanczos")
-
-
-class VideoMethod(Method):
-    """A method whose items are clips; ``run`` (one image) does not apply."""
-
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
-        raise TypeError(f"method {self.name!r} codes whole clips: call run_clip(frames, fps, rate_point)")
-
-    @abstractmethod
-    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
-        """Code ``T x H x W x 3`` frames at ``rate_point`` through the real codec; decoded frames
-        on the source grid, ``nbytes`` the real stream's size."""
 
 
 def encode_frames(codec: VideoCodec, frames: np.ndarray, qp: float, fps: Fraction) -> tuple[np.ndarray, Any]:

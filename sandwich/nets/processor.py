@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.models.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
+from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
 from proxies.resample import downsample2, lanczos3_up2
 
 Resample = Literal["none", "down2", "up2"]
@@ -78,9 +78,9 @@ class Processor(nn.Module):
             float32). The MLP, which carries the image itself, normalisation, resampling, the α
             sum and the output scaling stay in float32: bf16 keeps 8 significant bits, about one
             grey level on the MLP's output (METHOD §10).
-        down, pad: U-Net options, see :class:`~bench.models.unet.UNet`.
+        down, pad: U-Net options, see :class:`~sandwich.nets.unet.UNet`.
         residual: output r·y without the offset m: a correction added to a conventional path
-            (a sandwich wrapping its anchor's codec, :mod:`bench.wrapped`).
+            (a sandwich wrapping its anchor's codec, :mod:`sandwich.wrapped`).
         residual_scale: r, the residual's output unit on the pixel scale (default s). Adam moves
             the output by about lr·r per step, so a correction of a fraction of a grey level needs
             r of a few grey levels (measured on hdr: at r = s a dequantiser never left zero).

@@ -13,7 +13,7 @@ is trained: the bottleneck is the source itself. Reported per rate model:
 Every video sandwich run reports the same figures for its trained bottlenecks on the evaluation
 clips (``cells_summary``: ``proxy_fidelity`` in ``summary.json``).
 
-Run: ``python -m bench.video.proxy_fidelity [--frames 10] [--qps 22 27 32 37 42] [--out f.json]``
+Run: ``python -m sandwich.diagnostics.video_fidelity [--frames 10] [--qps 22 27 32 37 42] [--out f.json]``
 """
 from __future__ import annotations
 

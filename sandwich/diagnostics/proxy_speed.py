@@ -123,7 +123,7 @@ def proxy_bench_command(
 ) -> None:
     """Time the proxy (forward + backward), its real-codec calibration and a slim-U-Net step."""
     if codec_in_loop:
-        from bench.loop_bench import loop_benchmark
+        from sandwich.diagnostics.loop_speed import loop_benchmark
 
         loop = loop_benchmark(batch, min(size, 128), repeats)
         print(json.dumps(loop) if json_out else "\n".join(f"  {k:22s} {v}" for k, v in loop.items()))

@@ -17,10 +17,10 @@ import torch
 from bench.config import CodecMethodConfig, SandwichMethodConfig
 from bench.data import load_image
 from bench.paths import data_root
-from bench.sandwich import Sandwich
+from sandwich.model import Sandwich
 from bench.scenarios import SCENARIOS
-from bench.train import loss_terms
-from bench.wrapped import WrappedCodec
+from sandwich.train import loss_terms
+from sandwich.wrapped import WrappedCodec
 
 MODES = ("proxy", "real", "real_ste")
 

@@ -15,12 +15,12 @@ import numpy as np
 
 from bench.config import SandwichMethodConfig
 from bench.method import ItemResult, Method, PrepareContext, class_modules
-from bench.models.complexity import count_params
+from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from bench.sandwich import Sandwich, initial_step, quantise_step, seeded_init
+from sandwich.model import Sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
-from bench.train import TrainResult, train
-from bench.wrapped import WrappedCodec
+from sandwich.train import TrainResult, train
+from sandwich.wrapped import WrappedCodec
 
 
 FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
@@ -89,7 +89,7 @@ class SandwichMember(Method):
         self.model.eval()
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
-        """What the trained weights depend on (``bench.train.inputs_changed``): the training items'
+        """What the trained weights depend on (``sandwich.train.inputs_changed``): the training items'
         contents and everything of the configuration that training reads (not the evaluation sweep)."""
         wrapped = self.wrapped.method_config().model_dump(mode="json") if self.wrapped else None
         return plain({"items": item_digests(ctx.train_items), "scenario": self.scenario.name, "gamma": self.gamma,
@@ -148,6 +148,6 @@ class SandwichMember(Method):
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the wrapped adaptation (baselines' numpy code), the colour and resampling maps, the codec."""
-        return (*class_modules(self), *class_modules(self.model), "bench.models", "bench.wrapped",
+        return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.wrapped",
                 "baselines.conventional", "baselines.resize", "proxies.colour", "proxies.resample",
                 *class_modules(self.model.real_codec()))

@@ -26,9 +26,9 @@ from torch import Tensor, nn
 
 from bench.codecs import Codec, EncodeResult, get_codec
 from bench.config import NetConfig, SandwichMethodConfig
-from bench.models.processor import Processor
+from sandwich.nets.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
-from bench.wrapped import WrappedCodec
+from sandwich.wrapped import WrappedCodec
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.config import ExperimentConfig, RunModelRef, SandwichMethodConfig, load_config
 from bench.data import expand_path
 from bench.errors import BenchError
-from bench.train import FINAL
+from sandwich.train import FINAL
 
 
 def _load(ref: RunModelRef) -> ExperimentConfig:

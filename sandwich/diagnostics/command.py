@@ -1,4 +1,4 @@
-"""``bench fidelity``: the image proxy against the real codec (see :mod:`bench.fidelity`)."""
+"""``bench fidelity``: the image proxy against the real codec (see :mod:`sandwich.diagnostics.fidelity`)."""
 from __future__ import annotations
 
 import json
@@ -76,11 +76,11 @@ def fidelity_command(
 ) -> None:
     """Measure the proxy's rate and PSNR error against the real codec (and, with --gradients, how its
     gradients point against the real codec's), and time both."""
-    from bench.fidelity import run_fidelity
+    from sandwich.diagnostics.fidelity import run_fidelity
 
     result = run_fidelity(codec, data, parse_steps(steps), max_items)
     if gradients:
-        from bench.gradient_fidelity import run_gradient_fidelity
+        from sandwich.diagnostics.gradients import run_gradient_fidelity
 
         if codec != "jpeg":
             raise typer.BadParameter("--gradients measures the JPEG proxy; use --codec jpeg")

@@ -26,7 +26,7 @@ from bench.config import TrainConfig
 from bench.data import random_crop, sha256_file
 from bench.method import RunLog
 from bench.reuse import dict_changed, items_changed
-from bench.sandwich import Sandwich
+from sandwich.model import Sandwich
 from proxies.colour import linear_ycbcr
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
@@ -217,7 +217,7 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
 @dataclass(frozen=True)
 class TrainHooks:
     """What the loop needs from one kind of data: a batch, the loss terms, a real-codec check and the
-    end-of-run flags. Images use :func:`image_hooks`; video clips ``bench.video.train.video_hooks``."""
+    end-of-run flags. Images use :func:`image_hooks`; video clips ``sandwich.video_train.video_hooks``."""
 
     batch: Callable[[np.random.Generator], Any]
     loss: Callable[[Any, Any], dict[str, torch.Tensor]]

@@ -1,0 +1,53 @@
+"""Builder for the ``sandwich`` method kind (registered with ``bench.builders``): one member per λ."""
+from __future__ import annotations
+
+from bench.builders import BUILDERS, BuildContext
+from bench.config import MethodConfig, SandwichMethodConfig
+from bench.errors import ConfigError
+from bench.method import Method
+from bench.scenarios import SCENARIOS
+from sandwich.member import SandwichMember
+from sandwich.wrapped import WrappedCodec
+
+
+@BUILDERS.register("sandwich")
+def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Method]:
+    assert isinstance(m, SandwichMethodConfig)
+    scenario = ctx.scenario
+    if scenario.bottleneck is None:
+        sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
+        raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
+                          f"use one of: {sandwich}")
+    if ctx.video:
+        return _video_members(where, m, ctx)
+    wrapped = None
+    if m.wraps is not None:
+        codecs = ctx.codec_configs()
+        if m.wraps not in codecs:
+            raise ConfigError(f"{where}.wraps: {m.wraps!r} is not a codec method of this experiment; choose from: "
+                              f"{', '.join(codecs) or '(none)'}")
+        try:
+            wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, ctx.channels)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{exc}") from None
+        foreign = [p for p in m.train.rate_points or [] if p not in wrapped.rate_points]
+        if foreign:
+            own = ", ".join(f"{p:g}" for p in wrapped.rate_points)
+            raise ConfigError(f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
+                              f"points of {m.wraps!r} ({own}); pick from those")
+    try:
+        return [SandwichMember(m, scenario, gamma, ctx.channels, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _video_members(where: str, m: SandwichMethodConfig, ctx: BuildContext) -> list[Method]:
+    from sandwich.video_member import VideoSandwichMember
+
+    if m.train.codec_in_loop != "proxy":
+        raise ConfigError(f"{where}.train.codec_in_loop: a video sandwich trains through the proxy")
+    stills = ctx.stills.items if ctx.stills else ()
+    try:
+        return [VideoSandwichMember(m, ctx.scenario, gamma, stills, ctx.cfg.seed) for gamma in m.lambdas]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Proxy diagnostics: fidelity of rate, distortion and gradient to the real codec; speed."""
