@@ -20,7 +20,7 @@ import numpy as np
 from baselines import resize
 from bench.codecs import get_codec
 from bench.config import CodecMethodConfig
-from bench.method import ItemResult, Method, class_modules
+from bench.method import FrameMethod, ItemResult, class_modules
 
 BT601_LUMA = np.array([0.299, 0.587, 0.114])
 MSB_BITS = {"msb8": 8, "msb10": 10, "msb12": 12}
@@ -44,7 +44,7 @@ def msb_up(decoded: np.ndarray, bitdepth: int, bits: int) -> np.ndarray:
     return (decoded.astype(np.uint16) << k) + (1 << (k - 1))
 
 
-class ConventionalCodec(Method):
+class ConventionalCodec(FrameMethod):
     def __init__(self, cfg: CodecMethodConfig) -> None:
         self.cfg = cfg
         self.name, self.role = cfg.name, cfg.role
@@ -54,7 +54,7 @@ class ConventionalCodec(Method):
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)
 
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+    def run_frame(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
         adapt, h, w = self.cfg.adapt, source.shape[0], source.shape[1]
         coded_depth = bitdepth
         if adapt == "luma":

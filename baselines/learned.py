@@ -27,10 +27,10 @@ from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import Dataset, sha256_file
 from bench.errors import BenchError
-from bench.method import ItemResult, Method, PrepareContext, class_modules
+from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
 
 
-class CompressAIMethod(Method):
+class CompressAIMethod(FrameMethod):
     def __init__(self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None,
                  train_set: Dataset | None = None) -> None:
         self.cfg, self.arch = cfg, ARCHS[cfg.arch]
@@ -84,7 +84,7 @@ class CompressAIMethod(Method):
         key = json.dumps({"spec": spec.stamp(), "train": train_hash}, sort_keys=True)
         return ctx.shared / "compressai" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
 
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+    def run_frame(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
         deep = self.cfg.adapt == "msb8" and bitdepth > 8
         coded_in = msb_down(source, bitdepth, 8) if deep else source
         if coded_in.dtype != np.uint8 or coded_in.shape[2] != 3:

@@ -1,8 +1,7 @@
-"""Video methods: a whole sequence in, the real stream's bytes and the decoded frames out.
+"""Video codec methods: a whole clip in, the real stream's bytes and the decoded frames out.
 
-:class:`VideoMethod` is a harness :class:`~bench.method.Method` whose unit is a clip
-(``T x H x W x 3`` uint8 RGB at its real frame rate) instead of an image: the stream is one
-low-delay-P encode of all frames, so the rate (kbps) needs the frame rate, which ``run_clip`` gets.
+The stream is one low-delay-P encode of all frames (``T x H x W x 3`` uint8 RGB), so the rate
+(kbps) needs the clip's real frame rate, which its :class:`~bench.source.Source` carries.
 
 :class:`VideoCodecMethod` is the plain codec with the conventional adaptations, frame by frame
 (the helpers of ``baselines.conventional`` and ``baselines.resize``):
@@ -23,7 +22,8 @@ from baselines import resize
 from baselines.conventional import rgb_to_luma
 from bench.codecs.video import VideoCodec, get_video_codec
 from bench.config import CodecMethodConfig
-from bench.method import ItemResult, VideoMethod, class_modules
+from bench.method import ItemResult, Method, class_modules
+from bench.source import Source
 
 VIDEO_ADAPTS = ("none", "luma", "half_bicubic", "half_lanczos")
 
@@ -40,7 +40,7 @@ def encode_frames(codec: VideoCodec, frames: np.ndarray, qp: float, fps: Fractio
     return res.decoded, res
 
 
-class VideoCodecMethod(VideoMethod):
+class VideoCodecMethod(Method):
     def __init__(self, cfg: CodecMethodConfig) -> None:
         if cfg.adapt not in VIDEO_ADAPTS:
             raise ValueError(f"adapt {cfg.adapt!r} is not for video; choose from: {', '.join(VIDEO_ADAPTS)}")
@@ -56,7 +56,8 @@ class VideoCodecMethod(VideoMethod):
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)
 
-    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+    def run(self, source: Source, rate_point: float) -> ItemResult:
+        frames, fps = source.frames, source.stream_fps()
         adapt, (h, w) = self.cfg.adapt, frames.shape[1:3]
         if adapt == "luma":
             coded = rgb_to_luma(frames, 8)

@@ -1,18 +1,19 @@
 """What every compared method looks like to the harness: rate points in, real bytes + pixels out.
 
-A method is evaluated per (rate point, item): it gets the source image and returns the real
-bitstream size and the reconstruction on the source's pixel grid. Learned methods train in
+A method is evaluated per (rate point, item): it gets the item's frames (:class:`bench.source.Source`,
+one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid. Learned methods train in
 ``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from bench.source import Source
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ class Method(ABC):
         """Train or load what the method needs; plain codecs need nothing."""
 
     @abstractmethod
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
-        """Code ``source`` at ``rate_point`` through the real codec and reconstruct it."""
+    def run(self, source: Source, rate_point: float) -> ItemResult:
+        """Code ``source`` at ``rate_point`` through the real codec; ``decoded`` is shaped like its frames."""
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -85,13 +86,18 @@ class Method(ABC):
         return class_modules(self)
 
 
-class VideoMethod(Method):
-    """A method whose items are clips; ``run`` (one image) does not apply."""
+class FrameMethod(Method):
+    """A method that codes each frame on its own (an image codec; all-intra on a clip).
 
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
-        raise TypeError(f"method {self.name!r} codes whole clips: call run_clip(frames, fps, rate_point)")
+    Subclasses implement ``run_frame``; the frames' bytes and times add up, the first frame's command,
+    extras and bottleneck stand for the item."""
 
     @abstractmethod
-    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
-        """Code ``T x H x W x 3`` frames at ``rate_point`` through the real codec; decoded frames
-        on the source grid, ``nbytes`` the real stream's size."""
+    def run_frame(self, image: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+        """Code one ``H x W x C`` frame at ``rate_point``; ``decoded`` is ``H x W x C``."""
+
+    def run(self, source: Source, rate_point: float) -> ItemResult:
+        coded = [self.run_frame(frame, source.bitdepth, rate_point) for frame in source.frames]
+        first = coded[0]
+        return replace(first, decoded=np.stack([c.decoded for c in coded]), nbytes=sum(c.nbytes for c in coded),
+                       encode_s=sum(c.encode_s for c in coded), decode_s=sum(c.decode_s for c in coded))

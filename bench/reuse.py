@@ -32,8 +32,7 @@ import numpy as np
 from bench.io_utils import json_safe
 from bench.paths import REPO_ROOT
 
-EVAL_CODE = ("bench.metrics", "bench.highbit")  # every cell's metric values come from these
-VIDEO_EVAL_CODE = ("bench.metrics", "bench.video.evaluate")
+EVAL_CODE = ("bench.metrics", "bench.highbit", "bench.evaluate")  # every cell's rates and metric values
 
 
 def source_digests(modules: Iterable[str]) -> dict[str, str]:

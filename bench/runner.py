@@ -20,20 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tqdm import tqdm
 
 from bench.config import ExperimentConfig, load_config
+from bench.evaluate import evaluate_cell
 from bench.errors import BenchError
 from bench.interrupts import Terminated
-from bench.io_utils import disk_error, save_png, write_json_atomic, write_text_atomic
+from bench.io_utils import disk_error, write_json_atomic, write_text_atomic
 from bench.locks import RUN_LOCK, run_folder_lock
-from bench.method import Method, PrepareContext
-from bench.highbit import to_depth
-from bench.metrics import compute_metrics
+from bench.method import PrepareContext
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
 from bench.results import cell_path, load_cell, rate_key, save_cell
-from bench.reuse import EVAL_CODE, VIDEO_EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
+from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
 from bench.summary import finalize
 from bench.tracking import Tracker, default_tracking_uri
 
@@ -72,50 +70,6 @@ def _with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
         return cfg
     ev = cfg.data.eval.model_copy(update={"max_items": n})
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"eval": ev})})
-
-
-def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path) -> dict[str, Any]:
-    """Every eval item through the method at one rate point; per-item rows, nothing averaged.
-
-    Reconstructions of the first ``evaluation.visual_items`` items are kept (lossless PNG) for
-    visual comparisons in reports.
-    """
-    if plan.video:
-        from bench.video.evaluate import evaluate_video_cell
-
-        return evaluate_video_cell(plan, method, rate_point, recon_dir)
-    rows, commands = [], []
-    keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
-    bitdepth = plan.scenario.bitdepth
-    items = plan.eval_set.items
-    for it in tqdm(items, desc=f"{method.name} @ {rate_point:g}", leave=False, file=sys.stderr,
-                   disable=not sys.stderr.isatty()):
-        src = plan.sources[it.name]
-        res = method.run(src, bitdepth, rate_point)
-        if res.decoded.shape != src.shape:
-            raise BenchError(f"method {method.name!r} returned shape {res.decoded.shape} for "
-                             f"{it.name} of shape {src.shape}")
-        h, w = src.shape[:2]
-        row = {"item": it.name, "sha256": it.sha256, "nbytes": res.nbytes,
-               "bpp": 8.0 * res.nbytes / (h * w), "encode_s": res.encode_s, "decode_s": res.decode_s}
-        depth = plan.depths.get(it.name)
-        if depth is None:
-            row.update(compute_metrics(src, res.decoded, plan.metrics, bitdepth=bitdepth))
-        else:  # a 10/12-bit source held on the 16-bit scale: measured at its own depth and peak
-            row.update(compute_metrics(to_depth(src, depth), to_depth(res.decoded, depth), plan.metrics,
-                                       bitdepth=depth))
-            row["bitdepth"] = depth
-        if it.name in keep:
-            root = recon_dir.parents[2]
-            row["recon"] = save_png(recon_dir / f"{it.name}.png", res.decoded).relative_to(root).as_posix()
-            if res.bottleneck is not None:
-                row["bottleneck"] = save_png(recon_dir / f"{it.name}.bottleneck.png",
-                                             res.bottleneck).relative_to(root).as_posix()
-        row.update({k: v for k, v in res.extra.items() if isinstance(v, int | float | str)})
-        rows.append(row)
-        commands.append(res.command)
-    return {"method": method.name, "role": method.role, "rate_point": rate_point, "rows": rows,
-            "command": commands[0] if commands else "", "git_sha": git_sha(), "complete": True}
 
 
 class TrainRunLog:
@@ -252,7 +206,8 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
                 m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
                                          shared, train_hash, Path(opts.out).resolve()))
             except BaseException as exc:
-                _record_end(lambda: log.close(_ended(exc)))
+                ended = _ended(exc)
+                _record_end(lambda: log.close(ended))
                 raise
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
@@ -276,11 +231,10 @@ def _reusable(plan: Plan, run_dir: Path) -> tuple[dict[str, dict[str, Any]], dic
     """(cell inputs per method, description per method, the finished cells that may be reused);
     prints one line per method whose finished cells are refused, saying why."""
     items = item_digests(plan.eval_set.items)
-    sources = {name: array_digest(src) for name, src in plan.sources.items()}
-    eval_code = VIDEO_EVAL_CODE if plan.video else EVAL_CODE
+    sources = {name: array_digest(src.frames) for name, src in plan.sources.items()}
     inputs, metas, reuse = {}, {}, {}
     for m in plan.methods:
-        inputs[m.name] = cell_inputs(items, sources, plan.metrics, source_digests((*m.code_modules(), *eval_code)))
+        inputs[m.name] = cell_inputs(items, sources, plan.metrics, source_digests((*m.code_modules(), *EVAL_CODE)))
         metas[m.name] = m.describe()
         refused: dict[str, int] = {}
         for rp in m.rate_points():

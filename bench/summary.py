@@ -189,7 +189,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
     plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
-    lines = reference_lines(plan.scenario, plan.metrics, tuple(plan.depths.values()))
+    lines = reference_lines(plan.scenario, plan.metrics, plan.measured_depths)
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
         fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bench.config import SandwichMethodConfig
-from bench.method import ItemResult, Method, PrepareContext, class_modules
+from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
 from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
 from sandwich.model import Sandwich, initial_step, quantise_step, seeded_init
@@ -57,7 +57,7 @@ class LastBottleneck:
         return self._value
 
 
-class SandwichMember(Method):
+class SandwichMember(FrameMethod):
     def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int,
                  seed: int, wrapped: WrappedCodec | None = None) -> None:
         self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
@@ -102,7 +102,7 @@ class SandwichMember(Method):
             return rate_point
         return quantise_step(self.model.trained_step() * rate_point)
 
-    def run(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
+    def run_frame(self, source: np.ndarray, bitdepth: int, rate_point: float) -> ItemResult:
         if self.result is None:
             raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
         step = self.real_step(rate_point)

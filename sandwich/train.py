@@ -281,7 +281,7 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         crops = [random_crop(images[i % len(images)], cfg.crop, slope_rng) for i in range(8)]
         slopes = anchor_slopes(model, cfg, crops, points, device, lpips)
         weights = {p: gamma * slopes[p] for p in points}
-        print(f"[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
+        print("[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
               + ", ".join(f"{p:g}: {w:.3g}" for p, w in weights.items()), file=sys.stderr, flush=True)
 
     def batch(rng: np.random.Generator) -> tuple[torch.Tensor, float | None]:

@@ -9,7 +9,6 @@ data: clips of the train set (windows, DIS flow) and stills with synthetic camer
 from __future__ import annotations
 
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 from bench.codecs.video import kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
-from bench.method import ItemResult, PrepareContext, class_modules
+from bench.method import ItemResult, Method, PrepareContext, class_modules
 from bench.metrics.psnr import plane_psnr
 from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
@@ -27,14 +26,14 @@ from sandwich.member import LastBottleneck
 from bench.scenarios import Scenario
 from sandwich.train import TrainResult, finished_model, train
 from bench.video.dataset import VideoItem
-from bench.method import VideoMethod
+from bench.source import Source
 from sandwich.run_ref import check_run_model_ref, run_model_path
 from sandwich.video_model import VideoSandwich
 from sandwich.video_train import video_hooks
 from sandwich.train_clips import ClipSampler
 
 
-class VideoSandwichMember(VideoMethod):
+class VideoSandwichMember(Method):
     def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float,
                  stills: tuple[Item, ...] = (), seed: int = 0) -> None:
         self.cfg, self.scenario, self.gamma, self.stills = cfg, scenario, gamma, stills
@@ -91,7 +90,8 @@ class VideoSandwichMember(VideoMethod):
                       "scenario": self.scenario.name, "gamma": self.gamma, "seed": ctx.seed,
                       "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"})})
 
-    def run_clip(self, frames: np.ndarray, fps: Fraction, rate_point: float) -> ItemResult:
+    def run(self, source: Source, rate_point: float) -> ItemResult:
+        frames, fps = source.frames, source.stream_fps()
         if self.result is None:
             raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
         qp = self.model.real_qp(rate_point)

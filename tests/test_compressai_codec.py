@@ -65,7 +65,7 @@ def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_pat
     """A fresh decoder (a new model from the checkpoint) rebuilds the run's pixels from the bytes."""
     source = kodim(23)[40:90, 200:300].copy()  # 50 x 100: padded to 64 x 128 for coding
     method = prepared(tiny_cfg(arch), tmp_path, train_items)
-    res = method.run(source, 8, 3.0)
+    res = method.run_frame(source, 8, 3.0)
     assert res.decoded.shape == source.shape and res.decoded.dtype == np.uint8
     assert res.nbytes > 0 and res.extra["header_bytes"] == header_bytes(ARCHS[arch].n_strings)
 
@@ -125,7 +125,7 @@ def test_pretrained_file_in_checkpoint_dir_is_used(tmp_path: Path, train_items, 
     published.prepare(PrepareContext(tmp_path / "w", (), "cpu", 0, NoLog()))
     assert published.label == "bmshj2018-hyperprior (published weights)"
     source = kodim(5)[:64, :64].copy()
-    a, b = trained.run(source, 8, 3), published.run(source, 8, 3)
+    a, b = trained.run_frame(source, 8, 3), published.run_frame(source, 8, 3)
     assert a.nbytes == b.nbytes and np.array_equal(a.decoded, b.decoded)
     shutil.rmtree(zoo)
 
@@ -133,4 +133,4 @@ def test_pretrained_file_in_checkpoint_dir_is_used(tmp_path: Path, train_items, 
 def test_rejects_non_rgb8_sources(tmp_path: Path, train_items) -> None:
     method = prepared(tiny_cfg("bmshj2018-factorized"), tmp_path, train_items)
     with pytest.raises(BenchError, match="8-bit RGB"):
-        method.run(np.zeros((64, 64, 1), np.uint8), 8, 3)
+        method.run_frame(np.zeros((64, 64, 1), np.uint8), 8, 3)

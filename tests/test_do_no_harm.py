@@ -57,7 +57,7 @@ def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Pat
         anchor = ConventionalCodec(anchor_cfg)
         assert member.rate_points() == list(anchor_cfg.rate_points)
         for q in anchor_cfg.rate_points:
-            ours, theirs = member.run(src, scenario.bitdepth, q), anchor.run(src, scenario.bitdepth, q)
+            ours, theirs = member.run_frame(src, scenario.bitdepth, q), anchor.run_frame(src, scenario.bitdepth, q)
             assert ours.nbytes == theirs.nbytes + (_flag_bytes(src) if m.post_flag else 0), (m.name, q)
             assert np.array_equal(ours.decoded, theirs.decoded), (m.name, q)
             for key in scenario.default_metrics[:2]:
@@ -78,10 +78,10 @@ def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
     member = SandwichMember(m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, 3))
     member.result = object()  # type: ignore[assignment]
     q = codecs[m.wraps].rate_points[-1]
-    theirs = ConventionalCodec(codecs[m.wraps]).run(src, scenario.bitdepth, q)
+    theirs = ConventionalCodec(codecs[m.wraps]).run_frame(src, scenario.bitdepth, q)
     with torch.no_grad():
         member.model.post.mlp[-1].bias.fill_(0.05)  # g adds a constant: worse everywhere
-    ours = member.run(src, scenario.bitdepth, q)
+    ours = member.run_frame(src, scenario.bitdepth, q)
     assert ours.extra["post_on"] == 0.0 and np.array_equal(ours.decoded, theirs.decoded)
     assert ours.nbytes == theirs.nbytes + _flag_bytes(src) == theirs.nbytes + 2  # 3 x 3 blocks: 9 bits in 2 bytes
 

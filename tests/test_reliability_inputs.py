@@ -96,7 +96,7 @@ def test_max_pixels_is_the_key_that_moves_the_limit(tmp_path: Path) -> None:
     Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(tmp_path / "a.png")
     with pytest.raises(DataError, match=r"a.png is 64x48 \(3,072 pixels\), more than data.eval.max_pixels = 3,000"):
         build_plan(parse_config(image_doc(tmp_path, max_pixels=3000)))
-    assert build_plan(parse_config(image_doc(tmp_path, max_pixels=3072))).sources["a"].shape == (48, 64, 3)
+    assert build_plan(parse_config(image_doc(tmp_path, max_pixels=3072))).sources["a"].frames.shape == (1, 48, 64, 3)
     # the default stays out of the dump, so existing experiments keep their config hash and run folder
     assert "max_pixels" not in parse_config(image_doc(tmp_path)).canonical()["data"]["eval"]
     assert DatasetConfig(set="kodak").max_pixels == DEFAULT_MAX_PIXELS == 8192 * 8192

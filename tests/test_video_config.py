@@ -26,7 +26,7 @@ def test_a_video_eval_set_plans_with_fps_frames_and_crop() -> None:
     assert plan.video and plan.rate_key == "kbps"
     item = plan.eval_set.items[0]
     assert item.fps == 50 and len(item.parts) == 100  # every frame of the folder is hashed
-    assert plan.sources[item.name].shape == (2, 32, 48, 3)
+    assert plan.sources[item.name].frames.shape == (2, 32, 48, 3) and plan.sources[item.name].fps == item.fps
 
 
 def test_image_configs_dump_no_video_keys() -> None:

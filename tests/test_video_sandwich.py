@@ -13,6 +13,7 @@ from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig
 from bench.data import load_image
 from sandwich.model import Sandwich
 from bench.scenarios import SCENARIOS
+from bench.source import Source
 from bench.video.dataset import resolve_video_dataset
 from baselines.video import VideoCodecMethod
 from sandwich.video_model import VideoSandwich
@@ -103,7 +104,7 @@ def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.nda
     assert model.proxy.config()["colour"] == "ycbcr"
     clip = foreman[:3, :64, :96]
     anchor = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"},
-                                                rate_points=[30])).run_clip(clip, Fraction(30), 30)
+                                                rate_points=[30])).run(Source("clip", clip, 8, Fraction(30)), 30)
     _, res, real_b = model.code_clip(clip, 30, Fraction(30), b=clip)  # B = S: exactly the anchor's stream
     assert res.nbytes == anchor.nbytes and np.array_equal(res.decoded, anchor.decoded)
     bits, proxy_b = model.proxy_estimate(clip, clip, 30)
@@ -131,8 +132,8 @@ def test_kbps_is_stream_bytes_at_the_real_frame_rate(foreman: np.ndarray) -> Non
     method = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", adapt="half_lanczos",
                                                 options={"chroma": "444"}, rate_points=[30]))
     clip = foreman[:4]
-    at30 = method.run_clip(clip, Fraction(30), 30)
-    at60 = method.run_clip(clip, Fraction(60), 30)
+    at30 = method.run(Source("clip", clip, 8, Fraction(30)), 30)
+    at60 = method.run(Source("clip", clip, 8, Fraction(60)), 30)
     assert at30.decoded.shape == clip.shape
     assert at30.extra["kbps"] == pytest.approx(8 * at30.nbytes * 30 / 4 / 1000)
     assert abs(at60.nbytes - at30.nbytes) <= 4  # same pictures; only the stream's timing info differs
