@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -22,10 +21,11 @@ from bench.metrics import compute_metrics
 from bench.metrics.video import sequence_metrics
 from bench.plan import Plan
 from bench.provenance import git_sha
+from bench.records import Cell, Row
 from bench.source import Source
 
 
-def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path) -> dict[str, Any]:
+def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path) -> Cell:
     """Rows (one per item) for one (method, rate point)."""
     rows, commands = [], []
     keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
@@ -36,41 +36,36 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
         if res.decoded.shape != src.frames.shape:
             raise BenchError(f"method {method.name!r} returned frames shaped {res.decoded.shape} for "
                              f"{it.name} shaped {src.frames.shape}")
-        row = {"item": it.name, "sha256": it.sha256, **_rates(src, res.nbytes),
-               "encode_s": res.encode_s, "decode_s": res.decode_s, **_quality(src, res.decoded, plan.metrics)}
+        t, h, w = src.frames.shape[:3]
+        row = Row(it.name, it.sha256, res.nbytes, 8.0 * res.nbytes / (t * h * w), res.encode_s, res.decode_s, {},
+                  extra={k: v for k, v in res.extra.items() if isinstance(v, int | float | str)})
+        if src.fps is not None:
+            row.kbps, row.frames, row.fps = 8.0 * res.nbytes * float(src.fps) / t / 1000.0, t, float(src.fps)
+        _measure(row, src, res.decoded, plan.metrics)
         if it.name in keep:
-            row.update(_keep_visuals(recon_dir, it.name, res))
-        row.update({k: v for k, v in res.extra.items() if isinstance(v, int | float | str) and k not in row})
+            row.recon, row.bottleneck = _keep_visuals(recon_dir, it.name, res)
         rows.append(row)
         commands.append(res.command)
-    cell = {"method": method.name, "role": method.role, "rate_point": rate_point, "rows": rows,
-            "command": commands[0] if commands else "", "git_sha": git_sha(), "complete": True}
-    return {**cell, "unit": "sequence"} if plan.video else cell
+    return Cell(method.name, method.role, rate_point, rows, commands[0] if commands else "", git_sha(),
+                "sequence" if plan.video else None)
 
 
-def _rates(src: Source, nbytes: int) -> dict[str, Any]:
-    t, h, w = src.frames.shape[:3]
-    if src.fps is None:
-        return {"nbytes": nbytes, "bpp": 8.0 * nbytes / (t * h * w)}
-    return {"nbytes": nbytes, "kbps": 8.0 * nbytes * float(src.fps) / t / 1000.0, "bpp": 8.0 * nbytes / (t * h * w),
-            "frames": t, "fps": float(src.fps)}
-
-
-def _quality(src: Source, decoded: np.ndarray, metrics: list[str]) -> dict[str, Any]:
+def _measure(row: Row, src: Source, decoded: np.ndarray, metrics: list[str]) -> None:
     if src.fps is not None:
         scores = sequence_metrics(src.frames, decoded, metrics, bitdepth=src.bitdepth)
-        return {**scores.sequence, "per_frame": scores.per_frame}
+        row.values, row.per_frame = dict(scores.sequence), scores.per_frame
+        return
     ref, dist, depth = src.image, decoded[0], src.bitdepth
-    if src.measured_depth is None:
-        return compute_metrics(ref, dist, metrics, bitdepth=depth)
-    # a 10/12-bit source held on the 16-bit scale: measured at its own depth and peak
-    depth = src.measured_depth
-    return {**compute_metrics(to_depth(ref, depth), to_depth(dist, depth), metrics, bitdepth=depth), "bitdepth": depth}
+    if src.measured_depth is not None:  # a 10/12-bit source held on the 16-bit scale: its own depth and peak
+        depth = row.bitdepth = src.measured_depth
+        ref, dist = to_depth(ref, depth), to_depth(dist, depth)
+    row.values = dict(compute_metrics(ref, dist, metrics, bitdepth=depth))
 
 
-def _keep_visuals(recon_dir: Path, name: str, res: ItemResult) -> dict[str, str]:
+def _keep_visuals(recon_dir: Path, name: str, res: ItemResult) -> tuple[str, str | None]:
+    """(reconstruction, bottleneck) PNGs of the first frame, relative to the run folder."""
     root = recon_dir.parents[2]
-    kept = {"recon": save_png(recon_dir / f"{name}.png", res.decoded[0]).relative_to(root).as_posix()}
-    if res.bottleneck is not None:
-        kept["bottleneck"] = save_png(recon_dir / f"{name}.bottleneck.png", res.bottleneck).relative_to(root).as_posix()
-    return kept
+    recon = save_png(recon_dir / f"{name}.png", res.decoded[0]).relative_to(root).as_posix()
+    if res.bottleneck is None:
+        return recon, None
+    return recon, save_png(recon_dir / f"{name}.bottleneck.png", res.bottleneck).relative_to(root).as_posix()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.io_utils import write_json_atomic, write_text_atomic
+from bench.records import Cell
 
 ROW_FIXED = ("method", "role", "rate_point", "item", "bpp", "nbytes", "encode_s", "decode_s")
 
@@ -31,34 +32,32 @@ def cell_path(run_dir: Path, method: str, rate_point: float) -> Path:
     return run_dir / "cells" / method / f"{rate_key(rate_point)}.json"
 
 
-def save_cell(path: Path, cell: dict[str, Any]) -> None:
-    write_json_atomic(path, cell)
+def save_cell(path: Path, cell: Cell) -> None:
+    write_json_atomic(path, cell.to_json())
 
 
-def load_cell(path: Path) -> dict[str, Any] | None:
-    """A cell file that does not parse is treated as unfinished (it will be redone)."""
+def load_cell(path: Path) -> Cell | None:
+    """A cell file that does not parse, or was not finished, is treated as unfinished (it will be redone)."""
     try:
-        cell = json.loads(path.read_text())
-    except (OSError, ValueError):
+        doc = json.loads(path.read_text())
+        return Cell.from_json(doc) if isinstance(doc, dict) and doc.get("complete") is True else None
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return cell if isinstance(cell, dict) and cell.get("complete") is True else None
 
 
-def cell_means(cell: dict[str, Any], metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, float]:
+def _number(v: object) -> float:
+    return np.nan if v is None else float(v)  # type: ignore[arg-type]
+
+
+def cell_means(cell: Cell, metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, float]:
     """Mean over items of the rate(s) (bpp; video also kbps) and each metric for one cell (NaN where a
     value is missing)."""
-    rows = cell["rows"]
-    out = {rate: float(np.mean([r[rate] for r in rows])) for rate in rates}
-    for key in metrics:
-        vals = [np.nan if r.get(key) is None else float(r[key]) for r in rows]
-        out[key] = float(np.mean(vals))
-    return out
+    return {key: float(np.mean([_number(r.get(key)) for r in cell.rows])) for key in (*rates, *metrics)}
 
 
-def aggregate(cells: list[dict[str, Any]], metrics: list[str],
-              rates: tuple[str, ...] = ("bpp",)) -> dict[str, list[float]]:
+def aggregate(cells: list[Cell], metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, list[float]]:
     """CompressAI style: mean over items of per-item values, one entry per cell, in the given order."""
-    out: dict[str, list[float]] = {"rate_point": [float(c["rate_point"]) for c in cells]}
+    out: dict[str, list[float]] = {"rate_point": [float(c.rate_point) for c in cells]}
     means = [cell_means(c, metrics, rates) for c in cells]
     for key in [*rates, *metrics]:
         out[key] = [m[key] for m in means]
@@ -73,27 +72,27 @@ def results_document(name: str, description: str, curve: dict[str, list[float]],
             "meta": {**meta, "rate_points": curve["rate_point"]}}
 
 
-def points_csv(cells: list[dict[str, Any]], metrics: list[str]) -> str:
+def points_csv(cells: list[Cell], metrics: list[str]) -> str:
     """Long table: one row per method x rate point x item."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore",
                             lineterminator="\n")
     writer.writeheader()
-    for c in sorted(cells, key=lambda c: (c["method"], c["rate_point"])):
-        for r in c["rows"]:
-            writer.writerow({"method": c["method"], "role": c["role"], "rate_point": c["rate_point"], **r})
+    for c in sorted(cells, key=lambda c: (c.method, c.rate_point)):
+        for r in c.rows:
+            writer.writerow({"method": c.method, "role": c.role, "rate_point": c.rate_point, **r.to_json()})
     return buf.getvalue()
 
 
-def per_item_matrix(cells: list[dict[str, Any]], key: str, items: list[str]) -> np.ndarray:
+def per_item_matrix(cells: list[Cell], key: str, items: list[str]) -> np.ndarray:
     """``[n_items, n_cells]`` of one column, items and cells in the given order (for bootstraps)."""
     out = np.full((len(items), len(cells)), np.nan)
     index = {name: i for i, name in enumerate(items)}
     for j, c in enumerate(cells):
-        for r in c["rows"]:
+        for r in c.rows:
             v = r.get(key)
-            if r["item"] in index and v is not None:
-                out[index[r["item"]], j] = float(v)
+            if r.item in index and v is not None:
+                out[index[r.item], j] = float(v)
     return out
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from bench.io_utils import json_safe
 from bench.paths import REPO_ROOT
+from bench.records import Cell
 
 EVAL_CODE = ("bench.metrics", "bench.highbit", "bench.evaluate")  # every cell's rates and metric values
 
@@ -119,10 +120,10 @@ def cell_inputs(items: Mapping[str, str], sources: Mapping[str, str], metrics: l
     return {"items": dict(items), "sources": dict(sources), "metrics": sorted(metrics), "code": dict(code)}
 
 
-def cell_changes(cell: Mapping[str, Any], inputs: Mapping[str, Any], meta: Mapping[str, Any]) -> str | None:
+def cell_changes(cell: Cell, inputs: Mapping[str, Any], meta: Mapping[str, Any]) -> str | None:
     """Why a finished cell may not be reused (None: it may)."""
-    old = cell.get("inputs")
-    if not isinstance(old, dict) or "meta" not in cell:
+    old = cell.inputs
+    if not old or not cell.meta:
         return "no record of what it was computed from (written by an older bench)"
     why = items_changed(old.get("items", {}), inputs["items"])
     if not why:
@@ -131,7 +132,7 @@ def cell_changes(cell: Mapping[str, Any], inputs: Mapping[str, Any], meta: Mappi
         gone, new = set(old.get("metrics", [])) - set(inputs["metrics"]), set(inputs["metrics"]) - set(old.get("metrics", []))
         why.append("metric set changed (" + ", ".join([*(f"+{k}" for k in sorted(new)), *(f"-{k}" for k in sorted(gone))])
                    + ")")
-    old_meta, new_meta = cell["meta"], plain(meta)
+    old_meta, new_meta = cell.meta, plain(meta)
     if old_meta.get("weights_sha256") != new_meta.get("weights_sha256"):  # the rest of meta follows from it
         why.append("its trained weights changed")
     else:

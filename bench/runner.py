@@ -30,6 +30,7 @@ from bench.locks import RUN_LOCK, run_folder_lock
 from bench.method import PrepareContext
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
+from bench.records import Cell
 from bench.results import cell_path, load_cell, rate_key, save_cell
 from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
 from bench.summary import finalize
@@ -98,16 +99,18 @@ class TrainRunLog:
             self.tracker.end(self.run_id, status)
 
 
-def _cell_metrics(cell: dict[str, Any], metrics: list[str]) -> dict[str, float]:
-    rows = cell["rows"]
-    out = {"bpp": sum(r["bpp"] for r in rows) / len(rows)}
-    if all("kbps" in r for r in rows):  # video: the real stream's bit rate
-        out["kbps"] = sum(r["kbps"] for r in rows) / len(rows)
+def _cell_metrics(cell: Cell, metrics: list[str]) -> dict[str, float]:
+    """The cell's means over items, as its MLflow child run logs them (a metric missing on an item is skipped)."""
+    rows = cell.rows
+    out = {"bpp": sum(r.bpp for r in rows) / len(rows)}
+    kbps = [r.kbps for r in rows if r.kbps is not None]
+    if len(kbps) == len(rows):  # video: the real stream's bit rate
+        out["kbps"] = sum(kbps) / len(rows)
     for k in metrics:
-        vals = [r[k] for r in rows if r.get(k) is not None]
+        vals = [v for r in rows if (v := r.values.get(k)) is not None]
         if vals:
             out[k] = sum(vals) / len(vals)
-    out["encode_s"] = sum(r["encode_s"] for r in rows) / len(rows)
+    out["encode_s"] = sum(r.encode_s for r in rows) / len(rows)
     return out
 
 
@@ -227,7 +230,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
 
 
 def _reusable(plan: Plan, run_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]],
-                                                    dict[tuple[str, float], dict[str, Any]]]:
+                                                    dict[tuple[str, float], Cell]]:
     """(cell inputs per method, description per method, the finished cells that may be reused);
     prints one line per method whose finished cells are refused, saying why."""
     items = item_digests(plan.eval_set.items)
@@ -269,7 +272,7 @@ def _record_end(*steps: Callable[[], None]) -> None:
         say(f"could not record how the run ended ({failed[0][:200]}); a re-run resumes and ends it")
 
 
-def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[dict[str, Any]]:
+def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> list[Cell]:
     todo = [(m, rp) for m in plan.methods for rp in m.rate_points()]
     cells, skipped = [], 0
     logged = {r.info.run_name: r.info.run_id for r in tracker.child_runs(parent)}
@@ -284,19 +287,19 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
             (run_dir / "summary.json").unlink(missing_ok=True)  # the run is complete again only when it ends
             t0 = time.perf_counter()
             cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp))
-            cell.update(inputs=inputs[m.name], meta=metas[m.name])
+            cell.inputs, cell.meta = inputs[m.name], metas[m.name]
             save_cell(path, cell)
             say(f"  [{i}/{len(todo)}] {m.name} @ {rp:g}: done in {time.perf_counter() - t0:.1f} s")
-        if cell.get("mlflow_parent") != parent:  # not yet logged to this parent run
+        if cell.mlflow_parent != parent:  # not yet logged to this parent run
             metrics = _cell_metrics(cell, plan.metrics)
             stale = logged.get(f"{m.name}@{rp:g}")
             if stale:  # a recomputed cell replaces its earlier child run instead of duplicating it
                 tracker.delete_run(stale)
-            cell["mlflow_run_id"] = tracker.child(
+            cell.mlflow_run_id = tracker.child(
                 parent, f"{m.name}@{rp:g}", {"method": m.name, "role": m.role, "rate_point": rp,
-                                             **{f"meta.{k}": v for k, v in cell["meta"].items()}},
+                                             **{f"meta.{k}": v for k, v in cell.meta.items()}},
                 metrics, {"method": m.name, "role": m.role})
-            cell["mlflow_parent"] = parent
+            cell.mlflow_parent = parent
             save_cell(path, cell)
         cells.append(cell)
     if skipped:

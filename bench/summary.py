@@ -6,6 +6,7 @@ rebuilt from the run folder. ``summary.json`` is written last: its presence mark
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ import numpy as np
 from bench import plots
 from bench.io_utils import write_json_atomic
 from bench.metrics import METRICS
+from bench.method import Method
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
+from bench.records import BDEntry, Cell, MethodSummary, Summary
 from bench.scenarios import reference_lines
 from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
@@ -32,7 +35,21 @@ def _axis(metric: str) -> tuple[bool, bool]:
     return metric_axis(metric) or (True, False)
 
 
-def _family_frontier(plan: Plan, group: list[tuple[Any, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+@dataclass
+class Curve:
+    """One line of the RD plots and BD table: a measured method (its cells), a family (the Pareto frontier of
+    its members' cells, members kept apart) or a published curve (no cells)."""
+
+    label: str
+    role: str
+    kind: str  # measured or published
+    rd: dict[str, list[float]]
+    cells: list[Cell] | None
+    meta: dict[str, Any]
+    members: dict[str, Curve] | None = None
+
+
+def _family_frontier(plan: Plan, group: list[tuple[Method, list[Cell]]]) -> list[Cell]:
     """The cells on the Pareto frontier of all members' mean (bpp, first metric) points, by bpp."""
     cells = [c for _, member_cells in group for c in member_cells]
     key = plan.metrics[0]
@@ -43,35 +60,34 @@ def _family_frontier(plan: Plan, group: list[tuple[Any, list[dict[str, Any]]]]) 
     return [cells[i] for i in idx]
 
 
-def _method_curves(plan: Plan, cells: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """name -> {label, role, kind, rd, cells, meta}: plain methods, families (Pareto over their
-    members, one per lambda), then the published curves. Members are kept under ``members``."""
-    out: dict[str, dict[str, Any]] = {}
-    families: dict[str, list[tuple[Any, list[dict[str, Any]]]]] = {}
+def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
+    """Plain methods, families (Pareto over their members, one per lambda), then the published curves."""
+    out: dict[str, Curve] = {}
+    families: dict[str, list[tuple[Method, list[Cell]]]] = {}
     for m in plan.methods:
-        mine = sorted((c for c in cells if c["method"] == m.name), key=lambda c: c["rate_point"])
+        mine = sorted((c for c in cells if c.method == m.name), key=lambda c: c.rate_point)
         if m.family:
             families.setdefault(m.family, []).append((m, mine))
             continue
-        out[m.name] = {"label": m.label, "role": m.role, "kind": "measured",
-                       "rd": aggregate(mine, plan.metrics, plan.rate_keys), "cells": mine, "meta": m.describe()}
+        out[m.name] = Curve(m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine,
+                            m.describe())
     for fam, group in families.items():
         chosen = _family_frontier(plan, group)
         cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
-        members = {m.name: {"rd": aggregate(mc, plan.metrics, plan.rate_keys), "meta": m.describe()} for m, mc in group}
-        out[fam] = {"label": cfg.label or fam, "role": group[0][0].role, "kind": "measured",
-                    "rd": aggregate(chosen, plan.metrics, plan.rate_keys), "cells": chosen, "members": members,
-                    "meta": {"frontier": [{"member": c["method"], "rate_point": c["rate_point"]} for c in chosen],
-                             "frontier_metric": plan.metrics[0], "members": list(members)}}
+        role = group[0][0].role
+        members = {m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc,
+                                 m.describe()) for m, mc in group}
+        out[fam] = Curve(cfg.label or fam, role, "measured", aggregate(chosen, plan.metrics, plan.rate_keys), chosen,
+                         {"frontier": [{"member": c.method, "rate_point": c.rate_point} for c in chosen],
+                          "frontier_metric": plan.metrics[0], "members": list(members)}, members)
     for ref in plan.references:
         rd = {"bpp": ref.results["bpp"], **{k: v for k, v in ref.results.items() if k != "bpp"}}
-        out[ref.name] = {"label": ref.label, "role": "reference", "kind": "published", "rd": rd,
-                         "cells": None, "meta": ref.describe()}
+        out[ref.name] = Curve(ref.label, "reference", "published", rd, None, ref.describe())
     return out
 
 
-def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]], anchor: str | None = None,
-               only: list[str] | None = None, items: list[str] | None = None) -> list[dict[str, Any]]:
+def bd_entries(plan: Plan, curves: dict[str, Curve], anchor: str | None = None,
+               only: list[str] | None = None, items: list[str] | None = None) -> list[BDEntry]:
     """One entry per (method, metric) against the anchor (default: the experiment's), with a paired
     bootstrap CI over items (default: all); ``only`` restricts the methods compared."""
     anchor = anchor or plan.cfg.anchor_name()
@@ -83,27 +99,25 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]], anchor: str | None
         if name == anchor or (only is not None and name not in only):
             continue
         for metric in plan.metrics:
-            entry: dict[str, Any] = {"method": name, "role": t["role"], "anchor": anchor, "metric": metric}
-            if metric not in t["rd"] or metric not in a["rd"]:
-                entry.update(bd_rate_pct=None, bd_psnr_db=None, ci95={"bd_rate_pct": None, "bd_psnr_db": None},
-                             overlap=None, reason=f"metric {metric!r} missing from "
-                             f"{name if metric not in t['rd'] else anchor}")
+            entry = BDEntry(method=name, role=t.role, anchor=anchor, metric=metric, bd_rate_pct=None, bd_psnr_db=None,
+                            ci95={"bd_rate_pct": None, "bd_psnr_db": None}, overlap=None)
+            missing = next((f"metric {metric!r} missing from {n}" for n, c in ((name, t), (anchor, a))
+                            if metric not in c.rd), None)
+            missing = missing or next((f"no {rate} rates for {n}" for n, c in ((name, t), (anchor, a))
+                                       if rate not in c.rd), None)
+            if missing:
+                entry["reason"] = missing
                 entries.append(entry)
                 continue
             higher, is_db = _axis(metric)
-            hull = "members" in t or "members" in a  # a family's union of models: use its frontier
-            if rate not in t["rd"] or rate not in a["rd"]:
-                entry.update(bd_rate_pct=None, bd_psnr_db=None, ci95={"bd_rate_pct": None, "bd_psnr_db": None},
-                             overlap=None, reason=f"no {rate} rates for {name if rate not in t['rd'] else anchor}")
-                entries.append(entry)
-                continue
-            res = bd(a["rd"][rate], a["rd"][metric], t["rd"][rate], t["rd"][metric],
-                     higher_is_better=higher, is_db=is_db, hull=hull)
+            hull = t.members is not None or a.members is not None  # a family's union of models: use its frontier
+            res = bd(a.rd[rate], a.rd[metric], t.rd[rate], t.rd[metric], higher_is_better=higher, is_db=is_db,
+                     hull=hull)
             entry["hull"] = hull
-            entry.update({k: v for k, v in res.to_dict().items()})
-            if a["cells"] is not None and t["cells"] is not None and plan.cfg.evaluation.bootstrap > 0:
-                ci = bootstrap_bd(per_item_matrix(a["cells"], rate, items), per_item_matrix(a["cells"], metric, items),
-                                  per_item_matrix(t["cells"], rate, items), per_item_matrix(t["cells"], metric, items),
+            entry.update(res.to_dict())  # type: ignore[typeddict-item]
+            if a.cells is not None and t.cells is not None and plan.cfg.evaluation.bootstrap > 0:
+                ci = bootstrap_bd(per_item_matrix(a.cells, rate, items), per_item_matrix(a.cells, metric, items),
+                                  per_item_matrix(t.cells, rate, items), per_item_matrix(t.cells, metric, items),
                                   n_boot=plan.cfg.evaluation.bootstrap, seed=plan.cfg.seed,
                                   higher_is_better=higher, is_db=is_db, hull=hull).to_dict()
                 entry["ci95"] = {"bd_rate_pct": ci["bd_rate_ci"], "bd_psnr_db": ci["bd_psnr_ci"],
@@ -116,7 +130,7 @@ def bd_entries(plan: Plan, curves: dict[str, dict[str, Any]], anchor: str | None
     return entries
 
 
-def _worse_than(entry: dict[str, Any]) -> str | None:
+def _worse_than(entry: BDEntry) -> str | None:
     """How an entry shows the method below its comparison (None: it is not, or cannot be compared)."""
     higher, is_db = _axis(entry["metric"])
     ci = entry.get("ci95") or {}
@@ -129,7 +143,7 @@ def _worse_than(entry: dict[str, Any]) -> str | None:
     return None
 
 
-def start_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def start_comparisons(plan: Plan, curves: dict[str, Curve]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Every wrapping sandwich against its own untrained start (the codec method it wraps, which the
     untrained sandwich reproduces bit for bit), and the flags of those that ended below it."""
     out: dict[str, Any] = {}
@@ -147,29 +161,29 @@ def start_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> tuple[di
     return out, flags
 
 
-def group_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def group_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, Any]:
     """BD against the anchor on each item group of the eval set alone (e.g. highbit's core and hard)."""
     out = {}
     for group, names in plan.eval_set.groups.items():
         keep = set(names)
         sub = {}
         for name, c in curves.items():
-            if c["cells"] is None:
+            if c.cells is None:
                 continue
-            cells = [{**cell, "rows": [r for r in cell["rows"] if r["item"] in keep]} for cell in c["cells"]]
-            sub[name] = {**c, "cells": cells, "rd": aggregate(cells, plan.metrics, plan.rate_keys)}
+            cells = [cell.only(keep) for cell in c.cells]
+            sub[name] = replace(c, cells=cells, rd=aggregate(cells, plan.metrics, plan.rate_keys))
         out[group] = {"items": list(names), "bd": bd_entries(plan, sub, items=list(names))}
     return out
 
 
-def conventional_comparisons(plan: Plan, curves: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def conventional_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, list[BDEntry]]:
     """Each sandwich family against every conventional codec method of the file (the strongest included)."""
     sandwiches = [mc.name for mc in plan.cfg.methods if mc.kind == "sandwich" and mc.name in curves]
     codecs = [mc.name for mc in plan.cfg.methods if mc.kind == "codec" and mc.name != plan.cfg.anchor_name()]
     return {c: bd_entries(plan, curves, anchor=c, only=sandwiches) for c in codecs if sandwiches}
 
 
-def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tracker, parent: str) -> dict[str, Any]:
+def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, parent: str) -> Summary:
     cfg = plan.cfg
     curves = _method_curves(plan, cells)
     dataset = plan.eval_set.name
@@ -177,18 +191,18 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
                    "scenario": cfg.scenario, "dataset": dataset, "n_items": len(plan.eval_set.items),
                    "eval_manifest_sha256": plan.eval_set.manifest_hash(), "mlflow_run_id": parent}
     for name, c in curves.items():
-        if c["kind"] != "measured":
+        if c.cells is None:
             continue
-        meta = {**common_meta, **c["meta"], "role": c["role"], "commands": [cell["command"] for cell in c["cells"]]}
-        doc = results_document(name, plan_description(plan, name), c["rd"], meta)
+        meta = {**common_meta, **c.meta, "role": c.role, "commands": [cell.command for cell in c.cells]}
+        doc = results_document(name, plan_description(plan, name), c.rd, meta)
         write_results(run_dir / "results" / dataset / f"{name}.json", doc)
-        for member, mc in c.get("members", {}).items():
-            doc = results_document(member, f"{name}: one lambda model, all swept steps", mc["rd"],
-                                   {**common_meta, **mc["meta"], "role": c["role"]})
+        for member, mc in (c.members or {}).items():
+            doc = results_document(member, f"{name}: one lambda model, all swept steps", mc.rd,
+                                   {**common_meta, **mc.meta, "role": c.role})
             write_results(run_dir / "results" / dataset / "members" / f"{member}.json", doc)
     write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
-    plot_methods = {n: {"label": c["label"], "role": c["role"], "rd": c["rd"]} for n, c in curves.items()}
+    plot_methods = {n: {"label": c.label, "role": c.role, "rd": c.rd} for n, c in curves.items()}
     lines = reference_lines(plan.scenario, plan.metrics, plan.measured_depths)
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
@@ -204,18 +218,16 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
         for f in fl:
             print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
         tracker.set_tags(parent, {f"flags.{name}": " | ".join(fl)})
-    summary = {"experiment": cfg.name, "run_id": run_dir.name, "scenario": cfg.scenario, "dataset": dataset,
-               **({"rate": "kbps"} if plan.video else {}),
-               "profile": cfg.profile, "anchor": cfg.anchor_name(), "metrics": plan.metrics,
-               "mlflow_run_id": parent, "git_sha": git_sha(), "config_hash": cfg.config_hash(),
-               "methods": {n: {"label": c["label"], "role": c["role"], "kind": c["kind"], "rd": c["rd"],
-                               **({"members": {k: v["rd"] for k, v in c["members"].items()},
-                                   "flags": [f for v in c["members"].values() for f in v["meta"].get("flags", [])]
-                                   + start_flags.get(n, [])}
-                                  if "members" in c else {})}
-                           for n, c in curves.items()},
-               "bd": entries, **({"reference_lines": lines} if lines else {}),
-               **({"vs_start": vs_start} if vs_start else {})}
+    summary = Summary(experiment=cfg.name, run_id=run_dir.name, scenario=cfg.scenario, dataset=dataset,
+                      profile=cfg.profile, anchor=cfg.anchor_name(), metrics=plan.metrics, mlflow_run_id=parent,
+                      git_sha=git_sha(), config_hash=cfg.config_hash(),
+                      methods={n: _method_summary(c, start_flags.get(n, [])) for n, c in curves.items()}, bd=entries)
+    if plan.video:
+        summary["rate"] = "kbps"
+    if lines:
+        summary["reference_lines"] = lines
+    if vs_start:
+        summary["vs_start"] = vs_start
     versus = conventional_comparisons(plan, curves)
     if versus:
         summary["vs_codecs"] = versus
@@ -235,6 +247,14 @@ def finalize(plan: Plan, run_dir: Path, cells: list[dict[str, Any]], tracker: Tr
     write_json_atomic(run_dir / "summary.json", summary)
     tracker.log_artifact(parent, run_dir / "summary.json")
     return summary
+
+
+def _method_summary(c: Curve, start_flags: list[str]) -> MethodSummary:
+    out = MethodSummary(label=c.label, role=c.role, kind=c.kind, rd=c.rd)
+    if c.members is not None:
+        out["members"] = {k: v.rd for k, v in c.members.items()}
+        out["flags"] = [f for v in c.members.values() for f in v.meta.get("flags", [])] + start_flags
+    return out
 
 
 def plan_description(plan: Plan, name: str) -> str:

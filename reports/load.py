@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bench.errors import BenchError
+from bench.records import Cell, Summary
 from bench.results import cell_path
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -27,7 +28,7 @@ class RunData:
     """One complete run: its summary, per-item points and where its files are."""
 
     root: Path  # the run folder, or the local copy of the parent run's artifacts
-    summary: dict[str, Any]
+    summary: Summary
     points: list[dict[str, Any]]
     config: dict[str, Any] | None
     environment: dict[str, Any]
@@ -68,7 +69,7 @@ class RunData:
                 return found
         return {}
 
-    def cells(self, method: str) -> list[dict[str, Any]]:
+    def cells(self, method: str) -> list[Cell]:
         """The cells behind the method's curve, in curve order; empty unless the folder is local.
 
         A family's curve is its Pareto frontier over member cells (``meta.frontier``).
@@ -79,7 +80,7 @@ class RunData:
         rate_points = self.summary["methods"].get(method, {}).get("rd", {}).get("rate_point") or []
         where = [(f["member"], f["rate_point"]) for f in frontier] if frontier else [(method, rp) for rp in rate_points]
         paths = [cell_path(self.root, m, rp) for m, rp in where]
-        return [json.loads(p.read_text()) for p in paths if p.is_file()]
+        return [Cell.from_json(json.loads(p.read_text())) for p in paths if p.is_file()]
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from bench.errors import BenchError
+from bench.records import Cell, Row
 from reports.compare import Comparison, Entry
 from reports.load import RunData
 
@@ -66,10 +66,10 @@ def original(run: RunData, item: str, sha256: str | None) -> tuple[np.ndarray, i
     return scenario.to_source(items[item].load(), item), scenario.bitdepth
 
 
-def closest_row(cells: list[dict[str, Any]], item: str, target: float) -> dict[str, Any] | None:
+def closest_row(cells: list[Cell], item: str, target: float) -> Row | None:
     """The item's row with a saved reconstruction whose bpp is closest to ``target`` (in log bpp)."""
-    rows = [r for c in cells for r in c["rows"] if r["item"] == item and r.get("recon") and r["bpp"] > 0]
-    return min(rows, key=lambda r: abs(math.log(r["bpp"] / target))) if rows else None
+    rows = [r for c in cells for r in c.rows if r.item == item and r.recon and r.bpp > 0]
+    return min(rows, key=lambda r: abs(math.log(r.bpp / target))) if rows else None
 
 
 def crop_box(ref: np.ndarray, dist: np.ndarray, size: int, stride: int = 8) -> tuple[int, int, int]:
@@ -121,12 +121,12 @@ def composite(tiles: list[Tile], path: Path) -> Path:
     return path
 
 
-def _caption(label: str, row: dict[str, Any], metric: str, width: int) -> str:
+def _caption(label: str, row: Row, metric: str, width: int) -> str:
     chars = max(12, width // 6)
     name = label if len(label) <= chars else label[: chars - 1] + "…"
     value = row.get(metric)
     shown = f"{value:.2f}" if isinstance(value, float) else "n/a"
-    return f"{name}\n{row['bpp']:.3f} bpp, {metric} {shown}"
+    return f"{name}\n{row.bpp:.3f} bpp, {metric} {shown}"
 
 
 def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | None, target: float,
@@ -142,7 +142,7 @@ def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | 
         return [], [f"{prefix}no measured method, nothing was reconstructed"]
     measured.sort(key=lambda e: e is not anchor)  # the anchor (when measured) leads and picks the crop
     cells = {e.key: run.cells(e.method) for e in measured}
-    saved = list(dict.fromkeys(r["item"] for c in cells[measured[0].key] for r in c["rows"] if r.get("recon")))
+    saved = list(dict.fromkeys(r.item for c in cells[measured[0].key] for r in c.rows if r.recon))
     if not saved:
         return [], [f"{prefix}no reconstructions were saved (evaluation.visual_items: 0)"]
     wanted = items or saved[:limit]
@@ -156,26 +156,26 @@ def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | 
     return panels, notes
 
 
-def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list[dict[str, Any]]],
+def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list[Cell]],
            folder: Path, target: float, size: int, prefix: str) -> Panel:
     from bench.data import load_image
 
     metric = run.summary["metrics"][0]
     chosen = [(e, r) for e in measured if (r := closest_row(cells[e.key], item, target))]
-    src, bitdepth = original(run, item, chosen[0][1].get("sha256"))
+    src, bitdepth = original(run, item, chosen[0][1].sha256)
     ref = to_display(src, bitdepth)
-    recons = [to_display(load_image(run.root / r["recon"]), bitdepth) for _, r in chosen]
-    box = crop_box(src, load_image(run.root / chosen[0][1]["recon"]), size)
+    recons = [to_display(load_image(run.root / str(r.recon)), bitdepth) for _, r in chosen]
+    box = crop_box(src, load_image(run.root / str(chosen[0][1].recon)), size)
     y, x, side = box
     tiles = [Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
              Tile("original", ref[y:y + side, x:x + side])]
     for (e, r), img in zip(chosen, recons):
         label = e.label + (" (anchor)" if e.method == run.summary["anchor"] else "")
         tiles.append(Tile(_caption(label, r, metric, side), img[y:y + side, x:x + side]))
-        if r.get("bottleneck"):
-            code = to_display(load_image(run.root / r["bottleneck"]))
+        if r.bottleneck:
+            code = to_display(load_image(run.root / r.bottleneck))
             tiles.append(Tile(f"{e.label}\nneural code (full image)", thumbnail(code, side)))
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run.tag or 'run'}_{item}")
     png = composite(tiles, folder / f"visual_{stem}.png")
-    alt = "; ".join(f"{e.label} at {r['bpp']:.3f} bpp" for e, r in chosen)
+    alt = "; ".join(f"{e.label} at {r.bpp:.3f} bpp" for e, r in chosen)
     return Panel(f"{prefix}{item}, target {target:g} bpp", png, f"Crops of {item}: original; {alt}")

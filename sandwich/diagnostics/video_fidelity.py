@@ -32,6 +32,7 @@ from bench.metrics.psnr import plane_psnr
 from bench.paths import data_root
 from bench.video import read_png_frames, read_video
 from bench.video.clip import clip_from_rgb
+from bench.records import Cell
 from proxies.calibration import qp_to_step
 from proxies.flow import sequence_flow, to_uint8
 from proxies.video_proxy import VideoProxy
@@ -110,18 +111,18 @@ def summarise(results: dict[str, list[dict]], rates: list[str]) -> dict[str, dic
     return summary
 
 
-def cells_summary(cells: list[dict]) -> dict[str, dict]:
+def cells_summary(cells: list[Cell]) -> dict[str, dict]:
     """The same figures for a run's video sandwich members: every evaluated (clip, QP) whose row
     holds ``proxy_kbps`` (the trained model's bottleneck through the proxy at that QP) against the
     real stream's kbps, one entry per member, with the per-point pairs kept."""
     by_member: dict[str, dict[str, list[dict]]] = {}
     for cell in cells:
-        for row in cell.get("rows", []):
-            if "proxy_kbps" in row and "kbps" in row:
-                clips = by_member.setdefault(cell["method"], {})
-                clips.setdefault(row["item"], []).append(
-                    {"qp": row.get("qp"), "x265_kbps": row["kbps"], "proxy_kbps": row["proxy_kbps"],
-                     "proxy_b_psnr": row.get("proxy_b_psnr")})
+        for row in cell.rows:
+            if "proxy_kbps" in row.extra and row.kbps is not None:
+                clips = by_member.setdefault(cell.method, {})
+                clips.setdefault(row.item, []).append(
+                    {"qp": row.extra.get("qp"), "x265_kbps": row.kbps, "proxy_kbps": row.extra["proxy_kbps"],
+                     "proxy_b_psnr": row.extra.get("proxy_b_psnr")})
     out = {}
     for member, clips in sorted(by_member.items()):
         for rows in clips.values():
