@@ -18,6 +18,7 @@ from bench.metrics import METRICS
 from bench.method import Method
 from bench.plan import Plan
 from bench.provenance import git_sha
+from bench.proxy_fidelity import cells_summary
 from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
 from bench.records import BDEntry, Cell, MethodSummary, Summary
 from bench.scenarios import reference_lines
@@ -234,8 +235,6 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     if plan.eval_set.groups:
         summary["groups"] = group_comparisons(plan, curves)
     if plan.video:
-        from sandwich.diagnostics.video_fidelity import cells_summary
-
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated
             summary["proxy_fidelity"] = fidelity

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from bench.video import read_video
-from sandwich.diagnostics.video_fidelity import load_luma, measure, summarise
+from bench.proxy_fidelity import summarise
+from sandwich.diagnostics.video_fidelity import load_luma, measure
 from proxies import flow as flow_mod
 from proxies.flow import resize_flow, sequence_flow, warp
 from proxies.resample import downsample2

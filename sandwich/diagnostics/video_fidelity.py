@@ -11,7 +11,7 @@ is trained: the bottleneck is the source itself. Reported per rate model:
   calibrated per image), then the mean and max |relative error| at the other QPs.
 
 Every video sandwich run reports the same figures for its trained bottlenecks on the evaluation
-clips (``cells_summary``: ``proxy_fidelity`` in ``summary.json``).
+clips (``bench.proxy_fidelity``: ``proxy_fidelity`` in ``summary.json``).
 
 Run: ``python -m sandwich.diagnostics.video_fidelity [--frames 10] [--qps 22 27 32 37 42] [--out f.json]``
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from bench.metrics.psnr import plane_psnr
 from bench.paths import data_root
 from bench.video import read_png_frames, read_video
 from bench.video.clip import clip_from_rgb
-from bench.records import Cell
+from bench.proxy_fidelity import summarise
 from proxies.calibration import qp_to_step
 from proxies.flow import sequence_flow, to_uint8
 from proxies.video_proxy import VideoProxy
@@ -87,48 +86,6 @@ def measure(luma: np.ndarray, fps: float, qps: list[int], rates: list[str]) -> l
             row[f"{rate}_inter"] = float(out.inter_fraction[0, 1:].mean())
         rows.append(row)
     return rows
-
-
-def summarise(results: dict[str, list[dict]], rates: list[str]) -> dict[str, dict]:
-    """Correlation, uncalibrated ratio and per-clip-calibrated error for each rate model."""
-    summary = {}
-    for rate in rates:
-        real = np.array([r["x265_kbps"] for rows in results.values() for r in rows])
-        est = np.array([r[f"{rate}_kbps"] for rows in results.values() for r in rows])
-        errors = []
-        for rows in results.values():
-            mid = rows[len(rows) // 2]
-            scale = mid["x265_kbps"] / mid[f"{rate}_kbps"]
-            errors += [abs(scale * r[f"{rate}_kbps"] / r["x265_kbps"] - 1) for r in rows if r is not mid]
-        ratio = est / real
-        summary[rate] = {
-            "pearson_log": float(np.corrcoef(np.log(est), np.log(real))[0, 1]) if real.size > 2 else math.nan,
-            "ratio_median": float(np.median(ratio)), "ratio_min": float(ratio.min()),
-            "ratio_max": float(ratio.max()),
-            "calibrated_error_mean": float(np.mean(errors)) if errors else math.nan,
-            "calibrated_error_max": float(np.max(errors)) if errors else math.nan,
-            "points": int(real.size)}
-    return summary
-
-
-def cells_summary(cells: list[Cell]) -> dict[str, dict]:
-    """The same figures for a run's video sandwich members: every evaluated (clip, QP) whose row
-    holds ``proxy_kbps`` (the trained model's bottleneck through the proxy at that QP) against the
-    real stream's kbps, one entry per member, with the per-point pairs kept."""
-    by_member: dict[str, dict[str, list[dict]]] = {}
-    for cell in cells:
-        for row in cell.rows:
-            if "proxy_kbps" in row.extra and row.kbps is not None:
-                clips = by_member.setdefault(cell.method, {})
-                clips.setdefault(row.item, []).append(
-                    {"qp": row.extra.get("qp"), "x265_kbps": row.kbps, "proxy_kbps": row.extra["proxy_kbps"],
-                     "proxy_b_psnr": row.extra.get("proxy_b_psnr")})
-    out = {}
-    for member, clips in sorted(by_member.items()):
-        for rows in clips.values():
-            rows.sort(key=lambda r: r["x265_kbps"])
-        out[member] = {**summarise(clips, ["proxy"]).get("proxy", {}), "points_by_clip": clips}
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
