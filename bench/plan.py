@@ -15,7 +15,7 @@ from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentC
 from bench.data import Dataset, check_no_overlap, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
-from bench.metrics import METRICS
+from bench.metrics import check_metric
 from bench.registry import UnknownNameError
 from bench.published import PublishedCurve
 from bench.results import rate_key
@@ -101,8 +101,10 @@ def _build_image_plan(cfg: ExperimentConfig) -> Plan:
     except UnknownNameError as exc:
         raise ConfigError(f"scenario: {exc}") from None
     for j, key in enumerate(cfg.evaluation.metrics):
-        if key not in METRICS:
-            raise ConfigError(f"evaluation.metrics.{j}: unknown metric {key!r}; choose from: {', '.join(METRICS.names())}")
+        try:
+            check_metric(key, "image")
+        except UnknownNameError as exc:
+            raise ConfigError(f"evaluation.metrics.{j}: {exc}") from None
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods
                   if isinstance(m, ReferenceMethodConfig)]
     # codec methods first: their options and rate points need no data, so a bad one fails before any is read

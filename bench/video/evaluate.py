@@ -2,7 +2,7 @@
 
 The rate is the real stream's: ``kbps = 8 · bytes · fps / frames / 1000`` at the clip's real frame
 rate (``bench.codecs.video.kbps``), and ``bpp`` = 8 · bytes / (frames · H · W) beside it. Quality is
-``bench.metrics.video.sequence_metrics`` on the RGB frames (per-frame values kept, the sequence value
+``bench.metrics.sequence_metrics`` on the RGB frames (per-frame values kept, the sequence value
 is their mean; VMAF pooled by libvmaf over the whole clip).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tqdm import tqdm
 from bench.codecs.video import kbps
 from bench.errors import BenchError
 from bench.io_utils import save_png
-from bench.metrics.video import sequence_metrics
+from bench.metrics import sequence_metrics
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.method import VideoMethod
@@ -37,7 +37,7 @@ def evaluate_video_cell(plan: Plan, method: VideoMethod, rate_point: float, reco
         scores = sequence_metrics(src, res.decoded, plan.metrics, bitdepth=8)
         row = {"item": it.name, "sha256": it.sha256, "nbytes": res.nbytes, "kbps": kbps(res.nbytes, n, it.fps),
                "bpp": 8.0 * res.nbytes / (n * h * w), "frames": n, "fps": float(it.fps),
-               "encode_s": res.encode_s, "decode_s": res.decode_s, **scores.sequence,
+               "encode_s": res.encode_s, "decode_s": res.decode_s, **scores.pooled,
                "per_frame": scores.per_frame}
         if it.name in keep:
             root = recon_dir.parents[2]

@@ -12,7 +12,7 @@ from bench.config import CodecMethodConfig, ExperimentConfig, ReferenceMethodCon
 from bench.data import Dataset, expand_path, resolve_dataset
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
-from bench.metrics.video import VIDEO_METRICS
+from bench.metrics import check_metric
 from bench.plan import Plan
 from bench.published import PublishedCurve
 from bench.registry import UnknownNameError
@@ -36,9 +36,10 @@ def build_video_plan(cfg: ExperimentConfig) -> Plan:
     """Resolve and check a video experiment; decode every eval clip to RGB frames."""
     scenario = _scenario(cfg)
     for j, key in enumerate(cfg.evaluation.metrics):
-        if key not in VIDEO_METRICS:
-            raise ConfigError(f"evaluation.metrics.{j}: {key!r} is not a sequence metric; choose from: "
-                              f"{', '.join(VIDEO_METRICS)}")
+        try:
+            check_metric(key, "video")
+        except UnknownNameError as exc:
+            raise ConfigError(f"evaluation.metrics.{j}: {exc}") from None
     references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods if isinstance(m, ReferenceMethodConfig)]
     # codec methods first: their options and QPs need no data, so a bad one fails before any clip is read
     early = BuildContext(cfg, scenario, video=True)
