@@ -28,6 +28,7 @@ from bench.metrics.frames import FramePair, SequencePair, StoredPlanes
 from bench.registry import Registry, UnknownNameError
 
 Modality = Literal["image", "video"]
+VMAF_MODELS = {"vmaf": "vmaf_v0.6.1", "vmaf-neg": "vmaf_v0.6.1neg"}  # key -> libvmaf's built-in model
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,8 @@ _add("ms-ssim-rgb", MeanOfFrames(lambda f: f.ms_ssim_rgb), "MS-SSIM per channel,
 _add("ms-ssim-rgb-db", MeanOfFrames(_ms_ssim_db), "-10 log10(1 - MS-SSIM)", modalities=("image",))
 _add("lpips-alex", _lpips("alex"), "LPIPS v0.1, AlexNet", higher_is_better=False, unit="")
 _add("lpips-vgg", _lpips("vgg"), "LPIPS v0.1, VGG16", higher_is_better=False, unit="")
-_add("vmaf", _vmaf("vmaf_v0.6.1"), "VMAF vmaf_v0.6.1 (libvmaf), pooled mean over the frames in order",
-     unit="")
-_add("vmaf-neg", _vmaf("vmaf_v0.6.1neg"), "VMAF NEG vmaf_v0.6.1neg (libvmaf), pooled mean over the "
-     "frames in order", unit="")
+for _key, _model in VMAF_MODELS.items():
+    _add(_key, _vmaf(_model), f"VMAF {_model} (libvmaf), pooled mean over the frames in order", unit="")
 
 
 def metric_names(modality: Modality) -> list[str]:
