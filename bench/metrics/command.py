@@ -12,6 +12,7 @@ from rich.table import Table
 
 from bench.image_header import DEFAULT_MAX_PIXELS
 
+
 def _json_value(v: object) -> object:
     """inf/NaN are not JSON: null, as in the result files (e.g. PSNR of identical images)."""
     return None if isinstance(v, float) and not math.isfinite(v) else v
