@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +111,19 @@ def test_this_environment_has_no_pyiqa(pair) -> None:
     if importlib.util.find_spec("pyiqa") is not None:
         pytest.skip("pyiqa installed here by choice")
     assert not available() and extra_metrics(*pair) == {}
+
+
+def test_scoring_loads_no_video_or_data_io() -> None:
+    """The issue's complaint: metrics imported bench.video, bench.data and bench.y4m."""
+    code = """
+import sys
+import numpy as np
+from bench.metrics import METRICS, sequence_metrics
+frames = np.random.default_rng(0).integers(0, 256, (2, 176, 176, 3), dtype=np.uint8)
+sequence_metrics(frames, frames[::-1].copy(), [k for k in METRICS.names() if k != "ms-ssim-rgb-db"])
+print(sorted(m for m in sys.modules if m.split(".")[:2] in (["bench", "video"], ["bench", "data"], ["bench", "y4m"])))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+                         env=env)
+    assert out.stdout.strip() == "[]"

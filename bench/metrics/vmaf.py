@@ -29,7 +29,6 @@ from bench.codecs.ffmpeg_tools import has_filter, run_ffmpeg
 from bench.errors import BenchError, DataError
 from bench.metrics.common import check_pair, peak, rgb_to_ycbcr, row_blocks
 from bench.metrics.frames import SequencePair, StoredPlanes
-from bench.y4m import read_y4m_header, y4m_frames, yuv_frame_bytes
 
 MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg")
 IMAGE_MATRIX = "BT.601 limited range, YUV 4:4:4"  # how vmaf_image converts RGB
@@ -176,6 +175,8 @@ class _Clip(NamedTuple):
 
 def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
     """A raw .yuv input (its size must be whole frames)."""
+    from bench.y4m import yuv_frame_bytes  # file I/O only: scoring arrays and clips never loads it
+
     frame = yuv_frame_bytes(width, height, pix_fmt)
     size = path.stat().st_size
     if size == 0 or size % frame:
@@ -194,6 +195,8 @@ def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None
             raise DataError(f"pix_fmt {pix_fmt!r} is not one libvmaf takes; choose from "
                             f"{sorted(PIX_FMTS)}")
         return _raw_clip(path, width, height, pix_fmt)
+    from bench.y4m import read_y4m_header
+
     hdr = read_y4m_header(path)
     if hdr.chroma == "mono":
         depth = _container_depth(hdr.bitdepth)
@@ -233,6 +236,8 @@ def vmaf_video(ref_path: Path, dist_path: Path, *, width: int | None = None,
 
 def _write_mono_as_420(src: Path, dst: Path, bitdepth: int) -> None:
     """Luma scaled to the container depth (9 -> 10 bit etc.), chroma at mid-grey."""
+    from bench.y4m import y4m_frames
+
     depth = _container_depth(bitdepth)
     dtype = np.dtype("<u1" if depth == 8 else "<u2")
     with open(dst, "wb") as out:
