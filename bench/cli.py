@@ -63,13 +63,14 @@ def list_names() -> None:
     from bench.codecs.video import VIDEO_CODECS
     from bench.config import method_kinds
     from bench.data import named_set_names
-    from bench.metrics import METRICS
+    from bench.metrics import METRICS, metric_names
     from bench.scenarios import SCENARIOS
 
+    video = metric_names("video")
     console = Console()
     for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", method_kinds()),
                          ("codecs", CODECS.names()), ("video codecs (data.eval.video)", VIDEO_CODECS.names()),
-                         ("metrics", METRICS.names()),
+                         ("metrics", [k if k in video else f"{k} (images only)" for k in METRICS.names()]),
                          ("named datasets", named_set_names())):
         console.print(f"[bold]{title}[/]: {', '.join(names)}")
 

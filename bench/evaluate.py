@@ -17,8 +17,7 @@ from bench.errors import BenchError
 from bench.highbit import to_depth
 from bench.io_utils import save_png
 from bench.method import ItemResult, Method
-from bench.metrics import compute_metrics
-from bench.metrics.video import sequence_metrics
+from bench.metrics import sequence_metrics
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.records import Cell, Row
@@ -51,15 +50,14 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
 
 
 def _measure(row: Row, src: Source, decoded: np.ndarray, metrics: list[str]) -> None:
-    if src.fps is not None:
-        scores = sequence_metrics(src.frames, decoded, metrics, bitdepth=src.bitdepth)
-        row.values, row.per_frame = dict(scores.sequence), scores.per_frame
-        return
-    ref, dist, depth = src.image, decoded[0], src.bitdepth
+    ref, dist, depth = src.frames, decoded, src.bitdepth
     if src.measured_depth is not None:  # a 10/12-bit source held on the 16-bit scale: its own depth and peak
         depth = row.bitdepth = src.measured_depth
-        ref, dist = to_depth(ref, depth), to_depth(dist, depth)
-    row.values = dict(compute_metrics(ref, dist, metrics, bitdepth=depth))
+        ref, dist = (np.stack([to_depth(f, depth) for f in frames]) for frames in (ref, dist))  # by rows per frame
+    scores = sequence_metrics(ref, dist, metrics, bitdepth=depth)
+    row.values = dict(scores.pooled)
+    if src.fps is not None:  # a clip keeps its per-frame values beside the sequence value
+        row.per_frame = scores.per_frame
 
 
 def _keep_visuals(recon_dir: Path, name: str, res: ItemResult) -> tuple[str, str | None]:

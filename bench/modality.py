@@ -7,29 +7,26 @@ Everything else (methods, cells, metrics, summary) is shared.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Literal
 
 import numpy as np
 
 from bench.config import ExperimentConfig
 from bench.data import Dataset, Item, check_no_overlap, resolve_dataset
 from bench.errors import ConfigError
-from bench.metrics import METRICS
-from bench.metrics.video import VIDEO_METRICS
+from bench.metrics import check_metric
+from bench.registry import UnknownNameError
 from bench.scenarios import SCENARIOS, Scenario
 from bench.source import Source
 from bench.video.dataset import VideoItem, check_no_video_overlap, resolve_video_dataset
 
 
 class Modality(ABC):
-    name: str
-    metric_kind: str  # how the error names the metrics this modality takes
+    name: Literal["image", "video"]  # also the metric registry's modality
     rate_keys: tuple[str, ...]  # every rate column a row carries; the first is the RD axis
 
     @abstractmethod
     def scenario_names(self) -> list[str]: ...
-
-    @abstractmethod
-    def metric_names(self) -> list[str]: ...
 
     @abstractmethod
     def datasets(self, cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
@@ -40,21 +37,18 @@ class Modality(ABC):
         """The eval item as the methods code it."""
 
     def check_metrics(self, cfg: ExperimentConfig) -> None:
-        allowed = self.metric_names()
         for j, key in enumerate(cfg.evaluation.metrics):
-            if key not in allowed:
-                what = f"unknown metric {key!r}" if key not in METRICS else f"{key!r} is not {self.metric_kind}"
-                raise ConfigError(f"evaluation.metrics.{j}: {what}; choose from: {', '.join(allowed)}")
+            try:
+                check_metric(key, self.name)
+            except UnknownNameError as exc:
+                raise ConfigError(f"evaluation.metrics.{j}: {exc}") from None
 
 
 class ImageModality(Modality):
-    name, rate_keys, metric_kind = "image", ("bpp",), "an image metric"
+    name, rate_keys = "image", ("bpp",)
 
     def scenario_names(self) -> list[str]:
         return SCENARIOS.names()
-
-    def metric_names(self) -> list[str]:
-        return METRICS.names()
 
     def datasets(self, cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
         eval_set = resolve_dataset(cfg.data.eval, "data.eval")
@@ -74,14 +68,11 @@ class ImageModality(Modality):
 class VideoModality(Modality):
     """Eval items are clips (8-bit RGB frames at their real frame rate); rates are kbps, bpp beside."""
 
-    name, rate_keys, metric_kind = "video", ("kbps", "bpp"), "a sequence metric"
+    name, rate_keys = "video", ("kbps", "bpp")
     SCENARIOS = ("rgb", "rgb444", "gray400", "lowres", "perceptual")
 
     def scenario_names(self) -> list[str]:
         return [n for n in SCENARIOS.names() if n in self.SCENARIOS]
-
-    def metric_names(self) -> list[str]:
-        return list(VIDEO_METRICS)
 
     def datasets(self, cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None, Dataset | None]:
         eval_set = resolve_video_dataset(cfg.data.eval, "data.eval")

@@ -30,10 +30,18 @@ def _summary(r: dict[str, Any], metric: str) -> str:
 def bdrate_command(
     anchor: Path,
     test: Path,
-    metric: Annotated[str, typer.Option(help="Result key, e.g. psnr-rgb, ms-ssim-db-rgb.")] = "psnr-rgb",
+    metric: Annotated[str, typer.Option(help="Result key, e.g. psnr-rgb, ms-ssim-rgb-db (bench list shows "
+                                              "the metrics).")] = "psnr-rgb",
     hull: Annotated[bool, typer.Option(help="Reduce each curve to its Pareto frontier first.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
     """BD-rate of TEST against ANCHOR (CompressAI-schema results JSON); negative = TEST saves bits."""
-    result = bdrate_files(anchor, test, metric=metric, hull=hull)
+    from bench.metrics import METRICS
+
+    # A registry metric declares its direction and dB-ness; another result key is read from its name.
+    axis: dict[str, bool] = {}
+    if metric in METRICS:
+        m = METRICS.get(metric)
+        axis = {"higher_is_better": m.higher_is_better, "is_db": m.is_db}
+    result = bdrate_files(anchor, test, metric=metric, hull=hull, **axis)
     typer.echo(json.dumps(result) if json_out else _summary(result, metric))

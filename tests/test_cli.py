@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.metrics import METRICS
+
 REPO = Path(__file__).resolve().parent.parent
 COMMANDS = ["run", "doctor", "list", "metrics", "bdrate", "fidelity", "bench-proxy", "report", "ui"]
 
@@ -52,6 +54,9 @@ def test_list_names_what_configs_can_use() -> None:
     out = cli("list").stdout
     for name in ("rgb", "jpeg", "hevc", "av1", "jpeg12", "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
         assert name in out
+    metrics = next(line for line in out.splitlines() if line.startswith("metrics:"))
+    assert metrics.split(": ", 1)[1].split(", ") == [k if k != "ms-ssim-rgb-db" else f"{k} (images only)"
+                                                     for k in METRICS.names()]
 
 
 def test_metrics_json_for_a_real_jpeg_pair(tmp_path: Path, data_dir: Path) -> None:
@@ -62,9 +67,9 @@ def test_metrics_json_for_a_real_jpeg_pair(tmp_path: Path, data_dir: Path) -> No
     proc = cli("metrics", str(ref), str(dist), "--json")
     assert proc.returncode == 0, proc.stderr
     m = json.loads(proc.stdout)
-    for key in ("psnr_rgb", "psnr_y", "ms_ssim", "lpips_alex", "lpips_vgg", "vmaf", "vmaf_neg"):
-        assert isinstance(m[key], float), key
-    assert 25 < m["psnr_rgb"] < 35 and 0.9 < m["ms_ssim"] < 1 and 0 < m["lpips_alex"] < 0.5 and 40 < m["vmaf"] < 97.5
+    assert set(m) - {"meta"} == set(METRICS.names())  # the registry's keys, as in result files
+    assert all(isinstance(m[key], float) for key in METRICS.names())
+    assert 25 < m["psnr-rgb"] < 35 and 0.9 < m["ms-ssim-rgb"] < 1 and 0 < m["lpips-alex"] < 0.5 and 40 < m["vmaf"] < 97.5
 
 
 def test_metrics_size_mismatch_is_one_line(tmp_path: Path, data_dir: Path) -> None:
@@ -82,3 +87,14 @@ def test_bdrate_json_matches_published_pair(data_dir: Path) -> None:
     r = json.loads(proc.stdout)
     assert r["reason"] is None and -65 < r["bd_rate_pct"] < -40 and r["bd_psnr_db"] > 3
     assert set(r) >= {"bd_rate_pct", "bd_rate_pct_akima", "bd_psnr_db", "overlap", "reason"}
+
+
+def test_bdrate_takes_the_registry_key_and_its_axis(data_dir: Path) -> None:
+    """ms-ssim-rgb-db is derived from the files' ms-ssim-rgb and, as the registry says, BD'd in dB."""
+    from bench.rd import bdrate_files
+
+    ref = data_dir / "reference" / "compressai_kodak"
+    files = ref / "jpeg.json", ref / "bpg_444_x265_ycbcr.json"
+    proc = cli("bdrate", *map(str, files), "--metric", "ms-ssim-rgb-db", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == bdrate_files(*files, metric="ms-ssim-rgb-db", higher_is_better=True, is_db=True)

@@ -12,12 +12,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from bench.errors import DataError
-from bench.metrics import compute_metrics
+from bench.metrics import METRICS, compute_metrics
 from bench.metrics.command import metrics_command
 from bench.metrics.pair import metrics_for_pair
 from bench.y4m import write_y4m, y4m_frames
 
-KEYS = {"psnr_rgb", "psnr_y", "psnr_yuv", "ms_ssim", "lpips_alex", "lpips_vgg", "vmaf", "vmaf_neg"}
+KEYS = set(METRICS.names())  # the registry spelling, as in result files
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,8 @@ def test_image_pair_has_every_metric(files: dict[str, Path]) -> None:
     assert set(out) - {"meta"} == KEYS
     ref = np.asarray(Image.open(files["ref.png"]))
     dist = np.asarray(Image.open(files["dist.jpg"]).convert("RGB"))
-    assert out["psnr_rgb"] == compute_metrics(ref, dist, ["psnr-rgb"])["psnr-rgb"]
-    assert 20 < out["psnr_rgb"] < 40 and 0 < out["lpips_alex"] < 0.5 and 50 < out["vmaf"] < 97.4
+    assert {k: out[k] for k in KEYS} == compute_metrics(ref, dist, KEYS)
+    assert 20 < out["psnr-rgb"] < 40 and 0 < out["lpips-alex"] < 0.5 and 50 < out["vmaf"] < 97.4
     assert out["meta"] == {"kind": "image", "width": 208, "height": 176, "channels": 3,
                            "bitdepth": 8, "vmaf_input": "BT.601 limited range, YUV 4:4:4",
                            "notes": []}
@@ -52,20 +52,21 @@ def test_16bit_png_is_read_at_16_bit(files: dict[str, Path]) -> None:
     eight = metrics_for_pair(files["ref.png"], files["dist.jpg"])
     sixteen = metrics_for_pair(files["ref16.png"], files["dist16.png"])
     assert sixteen["meta"]["bitdepth"] == 16
-    for key in ("psnr_rgb", "psnr_y", "psnr_yuv", "ms_ssim"):
+    for key in ("psnr-rgb", "psnr-y", "psnr-yuv", "psnr-yuv-pooled", "ms-ssim-rgb", "ms-ssim-rgb-db"):
         assert sixteen[key] == pytest.approx(eight[key], abs=1e-6)
 
 
 def test_small_images_skip_what_cannot_run_with_a_note(files: dict[str, Path], tmp_path: Path) -> None:
     out = metrics_for_pair(files["small.png"], files["small.png"])
-    assert "ms_ssim" not in out and out["psnr_rgb"] == float("inf") and "vmaf" in out
-    assert out["meta"]["notes"] == ["ms_ssim skipped: needs at least 161x161 pixels, got 120x100"]
+    assert "ms-ssim-rgb" not in out and out["psnr-rgb"] == float("inf") and "vmaf" in out
+    assert out["meta"]["notes"] == [f"{k} skipped: needs at least 161x161 pixels, got 120x100"
+                                    for k in ("ms-ssim-rgb", "ms-ssim-rgb-db")]
     tiny = tmp_path / "tiny.png"
     Image.open(files["small.png"]).crop((0, 0, 40, 16)).save(tiny)
     out = metrics_for_pair(tiny, tiny)
-    assert set(out) - {"meta"} == KEYS - {"ms_ssim", "vmaf", "vmaf_neg", "lpips_alex"}
-    assert "vmaf_neg skipped: needs at least 17x17 pixels, got 40x16" in out["meta"]["notes"]
-    assert "lpips_alex skipped: needs at least 31x31 pixels, got 40x16" in out["meta"]["notes"]
+    assert set(out) - {"meta"} == KEYS - {"ms-ssim-rgb", "ms-ssim-rgb-db", "vmaf", "vmaf-neg", "lpips-alex"}
+    assert "vmaf-neg skipped: needs at least 17x17 pixels, got 40x16" in out["meta"]["notes"]
+    assert "lpips-alex skipped: needs at least 31x31 pixels, got 40x16" in out["meta"]["notes"]
 
 
 def test_bad_inputs_raise_one_line_data_errors(files: dict[str, Path], data_dir: Path) -> None:
@@ -92,11 +93,11 @@ def test_y4m_pair_averages_frames_and_runs_vmaf_once_per_model(data_dir: Path,
     write_y4m(tmp_path / "ref.y4m", crop)
     write_y4m(tmp_path / "dist.y4m", noisy)
     out = metrics_for_pair(tmp_path / "ref.y4m", tmp_path / "dist.y4m")
-    assert set(out) - {"meta"} == KEYS and out["meta"]["frames"] == 2
+    assert set(out) - {"meta"} == KEYS - {"ms-ssim-rgb-db"} and out["meta"]["frames"] == 2  # an image metric
     per_frame = [10 * np.log10(255**2 / np.mean((a[0].astype(float) - b[0]) ** 2))
                  for a, b in zip(crop, noisy, strict=True)]
-    assert out["psnr_y"] == pytest.approx(np.mean(per_frame), abs=1e-9)
-    assert 25 < out["psnr_rgb"] < out["psnr_y"] + 3 and 0 < out["vmaf"] < 99
+    assert out["psnr-y"] == pytest.approx(np.mean(per_frame), abs=1e-9)
+    assert 25 < out["psnr-rgb"] < out["psnr-y"] + 3 and 0 < out["vmaf"] < 99
     write_y4m(tmp_path / "three.y4m", crop + crop[:1])
     with pytest.raises(DataError, match="clips differ: .* 2 frames, three.y4m is .* 3 frames"):
         metrics_for_pair(tmp_path / "ref.y4m", tmp_path / "three.y4m")
@@ -109,8 +110,8 @@ def test_cli_prints_json_or_a_table(files: dict[str, Path]) -> None:
     res = runner.invoke(app, [str(files["ref.png"]), str(files["ref.png"]), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data) - {"meta"} == KEYS and data["psnr_rgb"] is None and data["ms_ssim"] == 1.0
+    assert set(data) - {"meta"} == KEYS and data["psnr-rgb"] is None and data["ms-ssim-rgb"] == 1.0
     res = runner.invoke(app, [str(files["ref.png"]), str(files["dist.jpg"])])
-    assert res.exit_code == 0 and "lpips_vgg" in res.stdout and "208x176, 8-bit" in res.stdout
+    assert res.exit_code == 0 and "lpips-vgg" in res.stdout and "208x176, 8-bit" in res.stdout
     res = runner.invoke(app, [str(files["ref.png"]), str(files["small.png"])])
     assert res.exit_code != 0 and isinstance(res.exception, DataError)

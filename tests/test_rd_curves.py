@@ -38,7 +38,7 @@ def test_load_and_curve(kodak_ref: Path):
 def test_ms_ssim_db_is_derived_when_missing(kodak_ref: Path):
     res = load_results(kodak_ref / "jpeg.json")
     _, lin = curve(res, "ms-ssim-rgb")
-    _, db = curve(res, "ms-ssim-db-rgb")
+    _, db = curve(res, "ms-ssim-rgb-db")
     assert db == pytest.approx(-10 * np.log10(1 - lin))
 
 
@@ -79,7 +79,7 @@ def test_null_values_reach_bd_as_a_reason(tmp_path: Path, kodak_ref: Path):
 
 def test_metric_axis():
     assert metric_axis("psnr-rgb") == (True, True)
-    assert metric_axis("ms-ssim-db-rgb") == (True, True)
+    assert metric_axis("ms-ssim-rgb-db") == (True, True)
     assert metric_axis("ms-ssim-rgb") == (True, False)
     assert metric_axis("lpips-alex") == (False, False)
     assert metric_axis("lpips-psnr") == (True, True)

@@ -9,11 +9,12 @@ import pytest
 
 from bench.codecs.video import get_video_codec
 from bench.errors import DataError
+from bench.metrics import sequence_metrics
 from bench.metrics.lpips import lpips_distance
 from bench.metrics.msssim import ms_ssim_rgb
 from bench.metrics.psnr import plane_psnr, psnr_rgb, psnr_y, psnr_yuv_planes, psnr_yuv_pooled, psnr_yuv_pooled_planes
-from bench.metrics.video import sequence_metrics
 from bench.metrics.vmaf import vmaf_video
+from bench.registry import UnknownNameError
 from bench.video import read_video, write_y4m
 from bench.video.clip import Clip
 
@@ -47,12 +48,12 @@ def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
     assert s.per_frame["psnr-yuv"] == pytest.approx(want_yuv, abs=1e-12)
     pooled = [psnr_yuv_pooled_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes]) for t in range(T)]
     assert s.per_frame["psnr-yuv-pooled"] == pytest.approx(pooled, abs=1e-12)
-    assert s.sequence["psnr-y"] == pytest.approx(np.mean(want_y), abs=1e-12)
+    assert s.pooled["psnr-y"] == pytest.approx(np.mean(want_y), abs=1e-12)
     ref_rgb, dist_rgb = clip.to_rgb(), decoded.to_rgb()
     assert s.per_frame["psnr-rgb"][2] == pytest.approx(psnr_rgb(ref_rgb[2], dist_rgb[2]), abs=1e-12)
-    assert 28 < s.sequence["psnr-y"] < 40 and len(set(want_y)) == T
+    assert 28 < s.pooled["psnr-y"] < 40 and len(set(want_y)) == T
     same = sequence_metrics(clip, clip, ["psnr-y"])
-    assert same.sequence["psnr-y"] == np.inf
+    assert same.pooled["psnr-y"] == np.inf
 
 
 def test_rgb_arrays_take_the_image_conventions(clip: Clip, decoded: Clip) -> None:
@@ -63,8 +64,8 @@ def test_rgb_arrays_take_the_image_conventions(clip: Clip, decoded: Clip) -> Non
     assert s.per_frame["ms-ssim-rgb"][1] == pytest.approx(ms_ssim_rgb(ref[1], dist[1]), abs=1e-9)
     lp = [lpips_distance(a, b, "alex") for a, b in zip(ref, dist, strict=True)]
     assert s.per_frame["lpips-alex"] == pytest.approx(lp, abs=1e-6)
-    assert s.sequence["lpips-alex"] == pytest.approx(np.mean(lp), abs=1e-6)
-    assert 0.8 < s.sequence["ms-ssim-rgb"] < 1 and 0 < s.sequence["lpips-alex"] < 0.5
+    assert s.pooled["lpips-alex"] == pytest.approx(np.mean(lp), abs=1e-6)
+    assert 0.8 < s.pooled["ms-ssim-rgb"] < 1 and 0 < s.pooled["lpips-alex"] < 0.5
 
 
 def test_vmaf_is_one_call_over_the_sequence(clip: Clip, decoded: Clip, tmp_path: Path) -> None:
@@ -72,11 +73,11 @@ def test_vmaf_is_one_call_over_the_sequence(clip: Clip, decoded: Clip, tmp_path:
     write_y4m(tmp_path / "ref.y4m", clip)
     write_y4m(tmp_path / "dist.y4m", decoded)
     direct = vmaf_video(tmp_path / "ref.y4m", tmp_path / "dist.y4m", n_threads=2)
-    assert s.sequence["vmaf"] == pytest.approx(direct["vmaf"], abs=1e-6)
+    assert s.pooled["vmaf"] == pytest.approx(direct["vmaf"], abs=1e-6)
     assert s.per_frame["vmaf"] == pytest.approx(direct["frames"], abs=1e-6) and len(direct["frames"]) == T
-    assert s.sequence["vmaf-neg"] <= s.sequence["vmaf"] + 1e-9
+    assert s.pooled["vmaf-neg"] <= s.pooled["vmaf"] + 1e-9
     worse = sequence_metrics(clip, coded(clip, 44), ["vmaf"], n_threads=2)
-    assert worse.sequence["vmaf"] < s.sequence["vmaf"] - 10
+    assert worse.pooled["vmaf"] < s.pooled["vmaf"] - 10
 
 
 def test_gray_clips_score_their_luma(clip: Clip) -> None:
@@ -85,7 +86,7 @@ def test_gray_clips_score_their_luma(clip: Clip) -> None:
     s = sequence_metrics(gray, dist, ["psnr-y", "vmaf"], n_threads=2)
     mid = replace(dist, planes=(dist.planes[0], *clip.planes[1:]), chroma="420")
     as420 = sequence_metrics(clip, mid, ["vmaf"], n_threads=2)
-    assert s.sequence["vmaf"] == pytest.approx(as420.sequence["vmaf"], abs=1e-6)  # chroma ignored
+    assert s.pooled["vmaf"] == pytest.approx(as420.pooled["vmaf"], abs=1e-6)  # chroma ignored
     with pytest.raises(DataError, match="4:0:0 clip has psnr-y only"):
         sequence_metrics(gray, dist, ["psnr-yuv"])
 
@@ -97,7 +98,7 @@ def test_mismatches_are_refused(clip: Clip, decoded: Clip) -> None:
         sequence_metrics(clip, replace(decoded, range="full"), ["psnr-y"])
     with pytest.raises(DataError, match="not one with the other"):
         sequence_metrics(clip, decoded.to_rgb(), ["psnr-y"])
-    with pytest.raises(DataError, match="unknown video metric"):
+    with pytest.raises(UnknownNameError, match="unknown metric 'ssim'; choose from: lpips-alex"):
         sequence_metrics(clip, decoded, ["psnr-y", "ssim"])
-    with pytest.raises(DataError, match="one shape"):
+    with pytest.raises(DataError, match="differ in shape"):
         sequence_metrics(clip.to_rgb(), decoded.to_rgb()[:, :8], ["psnr-y"])

@@ -1,101 +1,187 @@
-"""Validated full-reference metrics, keyed like CompressAI's result schema (``psnr-rgb`` ...).
+"""Validated full-reference metrics for images and video, keyed like CompressAI's result schema
+(``psnr-rgb`` ...): one registry, one spelling, one way to compute.
 
 Each ``Metric`` carries what RD code and reports need to know about it (direction, unit, whether
-BD deltas are in dB), so nothing downstream special-cases LPIPS or VMAF. ``compute_metrics``
-checks a pair once and shares conversions between metrics (one MS-SSIM for its linear and dB
-keys, LPIPS reference features across pairs). Heavy modules (torch, ffmpeg) load on first use.
+BD deltas are in dB), so nothing downstream special-cases LPIPS or VMAF, and its pooling rule:
+most metrics score each frame alone and a sequence gets the mean of its frame values (the CTC
+convention: the mean of frame PSNRs, not the PSNR of the pooled MSE); VMAF scores the frames in
+order in one libvmaf call (motion features) and takes libvmaf's pooled mean. An image is a
+one-frame sequence, so its pooled value is its frame value.
+
+On a clip with stored planes (:class:`bench.metrics.frames.StoredPlanes`) ``psnr-y``,
+``psnr-yuv`` and ``psnr-yuv-pooled`` read the planes as coded (4:2:0 chroma at its own
+resolution) and the RGB metrics the clip's ``to_rgb()``; on frame arrays the YUV PSNRs use
+BT.601 full-range YCbCr (:mod:`bench.metrics.psnr`). Heavy modules (torch, ffmpeg) load on
+first use.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from bench.metrics.common import check_pair
-from bench.registry import Registry
+from bench.errors import DataError
+from bench.metrics import psnr
+from bench.metrics.frames import FramePair, SequencePair, StoredPlanes
+from bench.registry import Registry, UnknownNameError
+
+Modality = Literal["image", "video"]
+VMAF_MODELS = {"vmaf": "vmaf_v0.6.1", "vmaf-neg": "vmaf_v0.6.1neg"}  # key -> libvmaf's built-in model
 
 
-class _Pair:
-    """A checked reference/distorted pair with conversions computed at most once."""
+@dataclass(frozen=True)
+class MeanOfFrames:
+    """Score each frame pair alone; a sequence's value is the mean of its frame values."""
 
-    def __init__(self, ref: np.ndarray, dist: np.ndarray, bitdepth: int) -> None:
-        self.ref, self.dist = check_pair(ref, dist, bitdepth)
-        self.bitdepth = bitdepth
+    frame: Callable[[FramePair], float]
 
-    @functools.cached_property
-    def ms_ssim_rgb(self) -> float:
-        from bench.metrics.msssim import ms_ssim_rgb
+    @staticmethod
+    def pool(values: list[float]) -> float:
+        return float(np.mean(values))
 
-        return ms_ssim_rgb(self.ref, self.dist, self.bitdepth)
 
-    def lpips(self, net: str) -> float:
-        from bench.metrics.lpips import lpips_distance
+@dataclass(frozen=True)
+class WholeSequence:
+    """Score the frames in order in one computation: ``(per-frame values, pooled value)``."""
 
-        return lpips_distance(self.ref, self.dist, net, self.bitdepth)
-
-    def vmaf(self, model: str) -> float:
-        from bench.metrics.vmaf import vmaf_image
-
-        return vmaf_image(self.ref, self.dist, self.bitdepth, model=model)
+    run: Callable[[SequencePair, int | None], tuple[list[float], float]]
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One metric: its key, how to read it, and how to compute it from a pair."""
+    """One metric: its key, how to read it, how to compute it and which inputs it scores."""
 
     key: str
     higher_is_better: bool
     unit: str  # "dB" or ""
     is_db: bool  # BD deltas of this metric are dB differences (BD-PSNR style)
     description: str
-    from_pair: Callable[[_Pair], float]
-
-    def compute(self, ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
-        """Compute this metric for one H x W x C pair."""
-        return self.from_pair(_Pair(ref, dist, bitdepth))
+    pooling: MeanOfFrames | WholeSequence
+    modalities: frozenset[str]
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def _add(key: str, from_pair: Callable[[_Pair], float], description: str, *,
-         higher_is_better: bool = True, unit: str = "dB") -> None:
-    METRICS.register(key)(Metric(key, higher_is_better, unit, unit == "dB", description, from_pair))
+def _add(key: str, pooling: MeanOfFrames | WholeSequence, description: str, *,
+         higher_is_better: bool = True, unit: str = "dB",
+         modalities: tuple[Modality, ...] = ("image", "video")) -> None:
+    METRICS.register(key)(Metric(key, higher_is_better, unit, unit == "dB", description, pooling,
+                                 frozenset(modalities)))
 
 
-def _psnr(name: str) -> Callable[[_Pair], float]:
-    def run(p: _Pair) -> float:
-        from bench.metrics import psnr
-
-        return getattr(psnr, name)(p.ref, p.dist, p.bitdepth)
-
-    return run
+def _psnr_y(f: FramePair) -> float:
+    if f.planes is None:
+        return psnr.psnr_y(*f.rgb, f.bitdepth)
+    return psnr.plane_psnr(f.planes[0][0], f.planes[1][0], f.bitdepth)
 
 
-def _ms_ssim_db(p: _Pair) -> float:
+def _psnr_yuv(on_planes: Callable[..., float], on_rgb: Callable[..., float], key: str) -> MeanOfFrames:
+    def run(f: FramePair) -> float:
+        if f.planes is None:
+            return on_rgb(*f.rgb, f.bitdepth)
+        if len(f.planes[0]) == 1:
+            raise DataError(f"{key} needs chroma planes; a 4:0:0 clip has psnr-y only")
+        return on_planes(*f.planes, f.bitdepth)
+
+    return MeanOfFrames(run)
+
+
+def _ms_ssim_db(f: FramePair) -> float:
     from bench.metrics.msssim import ms_ssim_db
 
-    return ms_ssim_db(p.ms_ssim_rgb)
+    return ms_ssim_db(f.ms_ssim_rgb)
 
 
-_add("psnr-rgb", _psnr("psnr_rgb"), "PSNR, MSE over all channels, peak 2^d-1")
-_add("psnr-y", _psnr("psnr_y"), "PSNR of BT.601 full-range luma")
-_add("psnr-yuv", _psnr("psnr_yuv"), "(6 Y + U + V) / 8 per-plane PSNR, BT.601 full range")
-_add("psnr-yuv-pooled", _psnr("psnr_yuv_pooled"), "PSNR of the MSE pooled over Y, U, V (4:4:4 BT.601 full range)")
-_add("ms-ssim-rgb", lambda p: p.ms_ssim_rgb, "MS-SSIM per channel, averaged", unit="")
-_add("ms-ssim-rgb-db", _ms_ssim_db, "-10 log10(1 - MS-SSIM)")
-_add("lpips-alex", lambda p: p.lpips("alex"), "LPIPS v0.1, AlexNet", higher_is_better=False,
-     unit="")
-_add("lpips-vgg", lambda p: p.lpips("vgg"), "LPIPS v0.1, VGG16", higher_is_better=False, unit="")
-_add("vmaf", lambda p: p.vmaf("vmaf_v0.6.1"), "VMAF vmaf_v0.6.1 (libvmaf)", unit="")
-_add("vmaf-neg", lambda p: p.vmaf("vmaf_v0.6.1neg"), "VMAF NEG vmaf_v0.6.1neg (libvmaf)", unit="")
+def _lpips(net: str) -> MeanOfFrames:
+    def run(f: FramePair) -> float:
+        from bench.metrics.lpips import lpips_distance
+
+        return lpips_distance(*f.rgb, net, f.bitdepth, cache=f.reuse_reference)
+
+    return MeanOfFrames(run)
+
+
+def _vmaf(model: str) -> WholeSequence:
+    def run(seq: SequencePair, n_threads: int | None) -> tuple[list[float], float]:
+        from bench.metrics.vmaf import vmaf_sequence
+
+        got = vmaf_sequence(seq, model, n_threads)
+        return got["frames"], got["vmaf"]
+
+    return WholeSequence(run)
+
+
+_add("psnr-rgb", MeanOfFrames(lambda f: psnr.psnr_rgb(*f.rgb, f.bitdepth)),
+     "PSNR, MSE over all channels, peak 2^d-1")
+_add("psnr-y", MeanOfFrames(_psnr_y), "PSNR of luma: a clip's stored Y, else BT.601 full-range luma")
+_add("psnr-yuv", _psnr_yuv(psnr.psnr_yuv_planes, psnr.psnr_yuv, "psnr-yuv"),
+     "(6 Y + U + V) / 8 per-plane PSNR: a clip's stored planes, else BT.601 full range 4:4:4")
+_add("psnr-yuv-pooled", _psnr_yuv(psnr.psnr_yuv_pooled_planes, psnr.psnr_yuv_pooled, "psnr-yuv-pooled"),
+     "PSNR of the MSE pooled over Y, U, V: a clip's stored planes, else BT.601 full range 4:4:4")
+_add("ms-ssim-rgb", MeanOfFrames(lambda f: f.ms_ssim_rgb), "MS-SSIM per channel, averaged", unit="")
+# Images only: for a sequence, the mean of frame dBs and the dB of the mean MS-SSIM both have
+# their papers; say ms-ssim-rgb and convert.
+_add("ms-ssim-rgb-db", MeanOfFrames(_ms_ssim_db), "-10 log10(1 - MS-SSIM)", modalities=("image",))
+_add("lpips-alex", _lpips("alex"), "LPIPS v0.1, AlexNet", higher_is_better=False, unit="")
+_add("lpips-vgg", _lpips("vgg"), "LPIPS v0.1, VGG16", higher_is_better=False, unit="")
+for _key, _model in VMAF_MODELS.items():
+    _add(_key, _vmaf(_model), f"VMAF {_model} (libvmaf), pooled mean over the frames in order", unit="")
+
+
+def metric_names(modality: Modality) -> list[str]:
+    """The keys that score this kind of input."""
+    return [k for k in METRICS.names() if modality in METRICS.get(k).modalities]
+
+
+def check_metric(key: str, modality: Modality) -> Metric:
+    """The registry entry for ``key``; an unknown key, or one that does not score ``modality``,
+    raises :class:`UnknownNameError` with one line listing the choices."""
+    choices = ", ".join(metric_names(modality))
+    if key not in METRICS:
+        raise UnknownNameError(f"unknown metric {key!r}; choose from: {choices}")
+    metric = METRICS.get(key)
+    if modality not in metric.modalities:
+        kind = "an image" if modality == "image" else "a sequence"
+        raise UnknownNameError(f"{key!r} is not {kind} metric; choose from: {choices}")
+    return metric
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-frame values and the pooled value of each metric key, in the order asked."""
+
+    per_frame: dict[str, list[float]]
+    pooled: dict[str, float]
+
+
+def sequence_metrics(ref: np.ndarray | StoredPlanes, dist: np.ndarray | StoredPlanes, keys: Iterable[str],
+                     bitdepth: int = 8, n_threads: int | None = None) -> Scores:
+    """The named metrics of two ``T x H x W x C`` frame arrays at ``bitdepth`` (``T = 1``: an image)
+    or two clips with stored planes; names are checked before any work is done."""
+    image = isinstance(ref, np.ndarray) and ref.ndim == 4 and len(ref) == 1
+    metrics = [check_metric(k, "image" if image else "video") for k in dict.fromkeys(keys)]
+    seq = SequencePair(ref, dist, bitdepth)
+    means = [(m.key, m.pooling) for m in metrics if isinstance(m.pooling, MeanOfFrames)]
+    per_frame: dict[str, list[float]] = {key: [] for key, _ in means}
+    for frame in seq:
+        for key, rule in means:
+            per_frame[key].append(rule.frame(frame))
+    pooled = {key: rule.pool(per_frame[key]) for key, rule in means}
+    for m in metrics:
+        if isinstance(m.pooling, WholeSequence):
+            per_frame[m.key], pooled[m.key] = m.pooling.run(seq, n_threads)
+    return Scores({m.key: per_frame[m.key] for m in metrics}, {m.key: pooled[m.key] for m in metrics})
 
 
 def compute_metrics(ref: np.ndarray, dist: np.ndarray, keys: Iterable[str],
                     bitdepth: int = 8) -> dict[str, float]:
-    """Compute the named metrics for one pair; unknown keys fail before any work is done."""
-    metrics = [METRICS.get(k) for k in keys]
-    pair = _Pair(ref, dist, bitdepth)
-    return {m.key: m.from_pair(pair) for m in metrics}
+    """The named metrics of one ``H x W x C`` (or ``H x W``) image pair: the pooled values of
+    :func:`sequence_metrics` on a one-frame sequence."""
+    def one_frame(img: np.ndarray) -> np.ndarray:
+        img = np.asarray(img)
+        return img[None, ..., None] if img.ndim == 2 else img[None]
+
+    return sequence_metrics(one_frame(ref), one_frame(dist), keys, bitdepth).pooled

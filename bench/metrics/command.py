@@ -12,9 +12,6 @@ from rich.table import Table
 
 from bench.image_header import DEFAULT_MAX_PIXELS
 
-# Keys where lower is better, for the table's "better" column (pyiqa extras included).
-_LOWER_IS_BETTER = {"lpips_alex", "lpips_vgg", "pyiqa_dists", "pyiqa_gmsd"}
-
 
 def _json_value(v: object) -> object:
     """inf/NaN are not JSON: null, as in the result files (e.g. PSNR of identical images)."""
@@ -28,8 +25,10 @@ def metrics_command(
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=1, help="largest image or frame accepted, in "
                                             "pixels (read from the file headers)")] = DEFAULT_MAX_PIXELS,
 ) -> None:
-    """PSNR (RGB, Y, YUV), MS-SSIM, LPIPS (alex, vgg), VMAF and VMAF-NEG of DIST against REF."""
+    """Every metric (PSNR, MS-SSIM, LPIPS, VMAF ...; keys as in result files) of DIST against REF."""
     # Imported here so that torch loads only when this command runs, not for every `bench` call.
+    from bench.metrics import METRICS
+    from bench.metrics.iqa_extra import LOWER_IS_BETTER
     from bench.metrics.pair import metrics_for_pair
 
     result = metrics_for_pair(ref, dist, max_pixels)
@@ -44,7 +43,8 @@ def metrics_command(
                   highlight=False)
     table = Table("metric", "value", "better")
     for key, value in result.items():
-        table.add_row(key, f"{value:.4f}", "lower" if key in _LOWER_IS_BETTER else "higher")
+        lower = not METRICS.get(key).higher_is_better if key in METRICS else key in LOWER_IS_BETTER
+        table.add_row(key, f"{value:.4f}", "lower" if lower else "higher")
     console.print(table)
     for note in meta["notes"]:
         console.print(f"note: {note}", highlight=False)

@@ -13,6 +13,7 @@ from bench.errors import BenchError
 from bench.metrics.common import check_pair, peak
 
 EXTRA = ("dists", "fsim", "vif", "gmsd")
+LOWER_IS_BETTER = frozenset({"pyiqa-dists", "pyiqa-gmsd"})
 
 
 def available() -> bool:
@@ -21,7 +22,7 @@ def available() -> bool:
 
 
 def extra_metrics(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> dict[str, float]:
-    """``pyiqa_<name>`` for each of EXTRA, or {} when pyiqa is not installed."""
+    """``pyiqa-<name>`` for each of EXTRA, or {} when pyiqa is not installed."""
     if not available():
         return {}
     ref, dist = check_pair(ref, dist, bitdepth)
@@ -39,5 +40,5 @@ def extra_metrics(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> dict[
 
     x, y = tensor(dist), tensor(ref)
     with torch.no_grad():
-        return {f"pyiqa_{name}": float(pyiqa.create_metric(name, device="cpu")(x, y))
+        return {f"pyiqa-{name}": float(pyiqa.create_metric(name, device="cpu")(x, y))
                 for name in EXTRA}

@@ -1,36 +1,34 @@
 """Every metric for one reference/distorted pair of files: two images or two .y4m clips.
 
-Images: PNG (8/16-bit), JPEG, BMP ... via ``bench.data.load_image``; bit depth from the dtype.
-Clips: per-frame PSNR / MS-SSIM / LPIPS averaged over frames, VMAF over the whole clip in one
-libvmaf call per model. ``psnr_y`` and ``psnr_yuv`` use the stored planes; the RGB metrics use
-frames converted with BT.601 (limited range unless the y4m says ``XCOLORRANGE=FULL``) and
-chroma upsampled by pixel repetition, rounded like a decoder's output.
+Keys are the registry's (``psnr-rgb``, ``ms-ssim-rgb`` ... as in result files), plus the optional
+``pyiqa-*`` extras for images. Images: PNG (8/16-bit), JPEG, BMP ... via ``bench.data.load_image``;
+bit depth from the dtype. Clips are read a frame at a time and scored like any clip with stored
+planes (:func:`bench.metrics.sequence_metrics`): ``psnr-y`` and the YUV PSNRs on the stored planes,
+the RGB metrics on frames converted with BT.601 (limited range unless the y4m says
+``XCOLORRANGE=FULL``) and chroma upsampled by pixel repetition, rounded like a decoder's output;
+each pooled as the registry says (the mean over frames, VMAF by libvmaf over the whole clip).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench.errors import DataError
 from bench.image_header import DEFAULT_MAX_PIXELS, check_pixels
-from bench.metrics import compute_metrics
+from bench.metrics import METRICS, VMAF_MODELS, MeanOfFrames, compute_metrics, metric_names, sequence_metrics
 from bench.metrics.common import BT601_KB, BT601_KR, peak
 from bench.metrics.iqa_extra import extra_metrics
 from bench.metrics.lpips import MIN_SIDE as LPIPS_MIN_SIDE
 from bench.metrics.msssim import MIN_SIDE as MSSSIM_MIN_SIDE
-from bench.metrics.psnr import plane_psnr, psnr_yuv_planes
 from bench.metrics.vmaf import IMAGE_MATRIX, vmaf_video
 from bench.metrics.vmaf import MIN_SIDE as VMAF_MIN_SIDE
 
-# CLI key -> registry key, for the RGB image metrics computed per image or per frame.
-CLI_KEYS = {"psnr_rgb": "psnr-rgb", "psnr_y": "psnr-y", "psnr_yuv": "psnr-yuv",
-            "ms_ssim": "ms-ssim-rgb", "lpips_alex": "lpips-alex", "lpips_vgg": "lpips-vgg",
-            "vmaf": "vmaf", "vmaf_neg": "vmaf-neg"}
-_PER_FRAME = ("psnr_rgb", "ms_ssim", "lpips_alex", "lpips_vgg")
-_VMAF_MODELS = {"vmaf": "vmaf_v0.6.1", "vmaf_neg": "vmaf_v0.6.1neg"}
-_MIN_SIDE = {"ms_ssim": MSSSIM_MIN_SIDE, "vmaf": VMAF_MIN_SIDE, "vmaf_neg": VMAF_MIN_SIDE,
-             "lpips_alex": LPIPS_MIN_SIDE["alex"], "lpips_vgg": LPIPS_MIN_SIDE["vgg"]}
+_CHROMA = ("psnr-yuv", "psnr-yuv-pooled")  # need chroma: not for gray images or mono clips
+_MIN_SIDE = {"ms-ssim-rgb": MSSSIM_MIN_SIDE, "ms-ssim-rgb-db": MSSSIM_MIN_SIDE, "vmaf": VMAF_MIN_SIDE,
+             "vmaf-neg": VMAF_MIN_SIDE, "lpips-alex": LPIPS_MIN_SIDE["alex"], "lpips-vgg": LPIPS_MIN_SIDE["vgg"]}
 
 
 def _load(path: Path) -> tuple[np.ndarray, int]:
@@ -42,7 +40,7 @@ def _load(path: Path) -> tuple[np.ndarray, int]:
     return img, 8 if img.dtype == np.uint8 else 16
 
 
-def _keys(h: int, w: int, wanted: tuple[str, ...], notes: list[str]) -> list[str]:
+def _keys(h: int, w: int, wanted: list[str], notes: list[str]) -> list[str]:
     """Drop metrics the size cannot support (MS-SSIM's 5 scales, libvmaf), with a note each."""
     keep = []
     for key in wanted:
@@ -62,10 +60,8 @@ def _image_pair(ref_path: Path, dist_path: Path) -> dict:
                         f"{dist.shape[0]}x{dist.shape[2]} {dist_depth}-bit")
     h, w, c = ref.shape
     notes: list[str] = []
-    wanted = tuple(CLI_KEYS) if c == 3 else tuple(k for k in CLI_KEYS if k != "psnr_yuv")
-    keys = _keys(h, w, wanted, notes)
-    values = compute_metrics(ref, dist, [CLI_KEYS[k] for k in keys], bitdepth=ref_depth)
-    out: dict = {k: values[CLI_KEYS[k]] for k in keys}
+    keys = _keys(h, w, [k for k in metric_names("image") if c == 3 or k not in _CHROMA], notes)
+    out: dict = compute_metrics(ref, dist, keys, bitdepth=ref_depth)
     out.update(extra_metrics(ref, dist, ref_depth))
     out["meta"] = {"kind": "image", "width": w, "height": h, "channels": c,
                    "bitdepth": ref_depth, "vmaf_input": IMAGE_MATRIX, "notes": notes}
@@ -94,6 +90,23 @@ def _to_rgb(planes: tuple[np.ndarray, ...], bitdepth: int, full_range: bool) -> 
     return np.clip(np.rint(rgb * pk), 0, pk).astype(np.uint8 if bitdepth == 8 else np.uint16)
 
 
+@dataclass(frozen=True)
+class _Y4MFrame:
+    """One y4m frame as a one-frame clip with stored planes (``bench.metrics.frames.StoredPlanes``)."""
+
+    planes: tuple[np.ndarray, ...]  # each 1 x h x w
+    chroma: str
+    bitdepth: int
+    range: str
+    matrix: str = "bt601"
+
+    def describe(self) -> dict[str, Any]:
+        return {"chroma": self.chroma, "bitdepth": self.bitdepth, "range": self.range}
+
+    def to_rgb(self) -> np.ndarray:
+        return _to_rgb(tuple(p[0] for p in self.planes), self.bitdepth, self.range == "full")[None]
+
+
 def _video_pair(ref_path: Path, dist_path: Path) -> dict:
     from bench.y4m import read_y4m_header, y4m_frames
 
@@ -105,22 +118,20 @@ def _video_pair(ref_path: Path, dist_path: Path) -> dict:
         raise DataError(f"{ref_path}: no frames")
     depth, full = ref_h.bitdepth, (ref_h.color_range or "").upper() == "FULL"
     notes: list[str] = [f"RGB metrics on BT.601 {'full' if full else 'limited'}-range RGB"]
-    keys = _keys(ref_h.height, ref_h.width, _PER_FRAME + tuple(_VMAF_MODELS), notes)
-    vmafs = [k for k in keys if k in _VMAF_MODELS]
-    keys = [k for k in keys if k not in _VMAF_MODELS]
     mono = ref_h.chroma == "mono"
-    sums = dict.fromkeys(keys + ["psnr_y"] + ([] if mono else ["psnr_yuv"]), 0.0)
+    keys = _keys(ref_h.height, ref_h.width, [k for k in metric_names("video") if not (mono and k in _CHROMA)],
+                 notes)
+    means = {k: p for k in keys if isinstance(p := METRICS.get(k).pooling, MeanOfFrames)}
+    per_frame: dict[str, list[float]] = {k: [] for k in means}
     for ref_p, dist_p in zip(y4m_frames(ref_path), y4m_frames(dist_path), strict=True):
-        ref_rgb, dist_rgb = _to_rgb(ref_p, depth, full), _to_rgb(dist_p, depth, full)
-        values = compute_metrics(ref_rgb, dist_rgb, [CLI_KEYS[k] for k in keys], depth)
-        for k in keys:
-            sums[k] += values[CLI_KEYS[k]]
-        sums["psnr_y"] += plane_psnr(ref_p[0], dist_p[0], depth)
-        if not mono:
-            sums["psnr_yuv"] += psnr_yuv_planes(ref_p, dist_p, depth)
-    out: dict = {k: sums[k] / ref_h.n_frames for k in CLI_KEYS if k in sums}
-    for key in vmafs:
-        out[key] = vmaf_video(ref_path, dist_path, model=_VMAF_MODELS[key])["vmaf"]
+        ref_f, dist_f = (_Y4MFrame(tuple(p[None] for p in planes), ref_h.chroma, depth,
+                                   "full" if full else "limited") for planes in (ref_p, dist_p))
+        for key, values in sequence_metrics(ref_f, dist_f, means, depth).per_frame.items():
+            per_frame[key] += values
+    pooled = {k: rule.pool(per_frame[k]) for k, rule in means.items()}
+    # The whole-sequence metrics are libvmaf's, which reads the y4m files themselves in one call.
+    out: dict = {k: pooled[k] if k in means else vmaf_video(ref_path, dist_path, model=VMAF_MODELS[k])["vmaf"]
+                 for k in keys}
     out["meta"] = {"kind": "video", "width": ref_h.width, "height": ref_h.height,
                    "pix_fmt": ref_h.pix_fmt, "frames": ref_h.n_frames, "bitdepth": depth,
                    "notes": notes}

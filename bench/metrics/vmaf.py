@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,7 +28,7 @@ import numpy as np
 from bench.codecs.ffmpeg_tools import has_filter, run_ffmpeg
 from bench.errors import BenchError, DataError
 from bench.metrics.common import check_pair, peak, rgb_to_ycbcr, row_blocks
-from bench.y4m import read_y4m_header, y4m_frames, yuv_frame_bytes
+from bench.metrics.frames import SequencePair, StoredPlanes
 
 MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg")
 IMAGE_MATRIX = "BT.601 limited range, YUV 4:4:4"  # how vmaf_image converts RGB
@@ -97,21 +98,64 @@ def image_to_yuv444(img: np.ndarray, bitdepth: int) -> tuple[np.ndarray, int]:
     return out, depth
 
 
+def _write_planes(path: Path, planes: Sequence[np.ndarray]) -> None:
+    """Raw planar video as ffmpeg's rawvideo reads it: each frame's planes in turn, little-endian."""
+    dtype = np.dtype("u1" if planes[0].dtype == np.uint8 else "<u2")
+    flat = [p.astype(dtype).reshape(planes[0].shape[0], -1) for p in planes]
+    path.write_bytes(np.concatenate(flat, axis=1).tobytes())
+
+
+def _vmaf_planes(ref: Sequence[np.ndarray], dist: Sequence[np.ndarray], pix_fmt: str, *,
+                model: str = "vmaf_v0.6.1", n_threads: int | None = None) -> dict:
+    """VMAF of two sequences given as planes (Y, U, V; each ``T x h x w``) in ``pix_fmt``: one
+    libvmaf call over the frames in order; returns what :func:`vmaf_video` returns."""
+    _check_model(model)
+    h, w = ref[0].shape[1:]
+    _check_size(w, h)
+    with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
+        paths = [Path(tmp) / "dist.yuv", Path(tmp) / "ref.yuv"]
+        for path, planes in zip(paths, (dist, ref), strict=True):
+            _write_planes(path, planes)
+        ins = [["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-i", f"file:{p}"] for p in paths]
+        return _summary(_run(ins[0], ins[1], model, n_threads, Path(tmp)), model)
+
+
+def _frames_input(frames: np.ndarray, bitdepth: int) -> tuple[list[np.ndarray], str]:
+    """``T x H x W x C`` RGB (or gray) frames as Y, U, V planes converted like
+    :func:`image_to_yuv444`, and their pix_fmt."""
+    converted = [image_to_yuv444(frame, bitdepth) for frame in frames]
+    depth, data = converted[0][1], np.stack([c[0] for c in converted])
+    return [data[:, c] for c in range(3)], "yuv444p" if depth == 8 else f"yuv444p{depth}le"
+
+
+def _stored_input(clip: StoredPlanes) -> tuple[list[np.ndarray], str]:
+    """A clip's stored planes and their pix_fmt; 4:0:0 gains mid-grey 4:2:0 chroma (VMAF reads luma)."""
+    planes, chroma = list(clip.planes), clip.chroma
+    if chroma == "400":
+        t, h, w = planes[0].shape
+        grey = np.full((t, (h + 1) // 2, (w + 1) // 2), 1 << (clip.bitdepth - 1), planes[0].dtype)
+        planes, chroma = [planes[0], grey, grey], "420"
+    return planes, f"yuv{chroma}p" + ("" if clip.bitdepth == 8 else f"{clip.bitdepth}le")
+
+
+def vmaf_sequence(seq: SequencePair, model: str = "vmaf_v0.6.1", n_threads: int | None = None) -> dict:
+    """VMAF of a checked pair over its frames in order (motion features need them): a clip goes in
+    as its stored planes, frame arrays as BT.601 limited-range 4:4:4 (:data:`IMAGE_MATRIX`)."""
+    if seq.clips is not None:
+        (ref, pix_fmt), (dist, _) = (_stored_input(c) for c in seq.clips)
+    else:
+        (ref, pix_fmt), (dist, _) = (_frames_input(f, seq.bitdepth) for f in seq.rgb)
+    got = _vmaf_planes(ref, dist, pix_fmt, model=model, n_threads=n_threads)
+    if got["n_frames"] != seq.n_frames:
+        raise DataError(f"libvmaf scored {got['n_frames']} frames, expected {seq.n_frames}")
+    return got
+
+
 def vmaf_image(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str = "vmaf_v0.6.1",
                n_threads: int | None = None) -> float:
     """VMAF of one distorted image against its reference (one ffmpeg call, one frame)."""
-    _check_model(model)
     ref, dist = check_pair(ref, dist, bitdepth)
-    h, w = ref.shape[:2]
-    _check_size(w, h)
-    (ref_yuv, depth), (dist_yuv, _) = image_to_yuv444(ref, bitdepth), image_to_yuv444(dist, bitdepth)
-    pix_fmt = "yuv444p" if depth == 8 else f"yuv444p{depth}le"
-    with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
-        paths = [Path(tmp) / "dist.yuv", Path(tmp) / "ref.yuv"]
-        for path, planes in zip(paths, (dist_yuv, ref_yuv), strict=True):
-            path.write_bytes(planes.astype(planes.dtype.newbyteorder("<")).tobytes())
-        ins = [["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-i", f"file:{p}"] for p in paths]
-        return _summary(_run(ins[0], ins[1], model, n_threads, Path(tmp)), model)["vmaf"]
+    return vmaf_sequence(SequencePair(ref[None], dist[None], bitdepth), model, n_threads)["vmaf"]
 
 
 class _Clip(NamedTuple):
@@ -131,6 +175,8 @@ class _Clip(NamedTuple):
 
 def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
     """A raw .yuv input (its size must be whole frames)."""
+    from bench.y4m import yuv_frame_bytes  # file I/O only: scoring arrays and clips never loads it
+
     frame = yuv_frame_bytes(width, height, pix_fmt)
     size = path.stat().st_size
     if size == 0 or size % frame:
@@ -149,6 +195,8 @@ def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None
             raise DataError(f"pix_fmt {pix_fmt!r} is not one libvmaf takes; choose from "
                             f"{sorted(PIX_FMTS)}")
         return _raw_clip(path, width, height, pix_fmt)
+    from bench.y4m import read_y4m_header
+
     hdr = read_y4m_header(path)
     if hdr.chroma == "mono":
         depth = _container_depth(hdr.bitdepth)
@@ -188,6 +236,8 @@ def vmaf_video(ref_path: Path, dist_path: Path, *, width: int | None = None,
 
 def _write_mono_as_420(src: Path, dst: Path, bitdepth: int) -> None:
     """Luma scaled to the container depth (9 -> 10 bit etc.), chroma at mid-grey."""
+    from bench.y4m import y4m_frames
+
     depth = _container_depth(bitdepth)
     dtype = np.dtype("<u1" if depth == 8 else "<u2")
     with open(dst, "wb") as out:

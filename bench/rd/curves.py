@@ -23,7 +23,7 @@ from bench.rd.bd import bd
 _AXES: list[tuple[str, bool, bool]] = [
     (r"lpips.*psnr|psnr.*lpips", True, True),
     (r"^psnr", True, True),
-    (r"ssim-db", True, True),
+    (r"ssim.*-db$", True, True),
     (r"ssim", True, False),
     (r"lpips", False, False),
     (r"vmaf", True, False),
@@ -102,7 +102,7 @@ def load_results(path: Path) -> Results:
 def curve(data: Results | Mapping[str, Any], metric: str) -> tuple[np.ndarray, np.ndarray]:
     """``(bpp, quality)`` arrays for ``metric``, in file order.
 
-    ``ms-ssim-db-*`` is derived as -10·log10(1 - MS-SSIM) when the file only has ``ms-ssim-*``
+    ``ms-ssim-*-db`` is derived as -10·log10(1 - MS-SSIM) when the file only has ``ms-ssim-*``
     (the usual way to plot and BD MS-SSIM; the BD-rate depends on the quality axis chosen).
     """
     res = data if isinstance(data, Results) else parse_results(data)
@@ -111,8 +111,8 @@ def curve(data: Results | Mapping[str, Any], metric: str) -> tuple[np.ndarray, n
         raise BenchError(f"{res.source}: 'bpp' is the rate axis; choose a quality metric: {choices}")
     if metric in res.results:
         return res.results["bpp"].copy(), res.results[metric].copy()
-    linear = metric.replace("ssim-db", "ssim")
-    if linear != metric and linear in res.results:
+    linear = metric.removesuffix("-db")
+    if "ssim" in metric and linear != metric and linear in res.results:
         with np.errstate(divide="ignore", invalid="ignore"):
             return res.results["bpp"].copy(), -10.0 * np.log10(1.0 - res.results[linear])
     raise BenchError(f"{res.source}: no metric {metric!r}; available: {choices}")
