@@ -19,17 +19,17 @@ import numpy as np
 
 from baselines import resize
 from bench.codecs import get_codec
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import CodecMethodConfig
 from bench.method import ItemResult, Method, class_modules
 
-BT601_LUMA = np.array([0.299, 0.587, 0.114])
 MSB_BITS = {"msb8": 8, "msb10": 10, "msb12": 12}
 
 
 def rgb_to_luma(rgb: np.ndarray, bitdepth: int) -> np.ndarray:
     """Full-range BT.601 luma, rounded to the source's integer grid."""
     peak = (1 << bitdepth) - 1
-    y = np.rint(rgb[..., :3].astype(np.float64) @ BT601_LUMA)
+    y = np.rint(rgb[..., :3].astype(np.float64) @ BT601_LUMA_PRINTED)
     return np.clip(y, 0, peak).astype(rgb.dtype)[..., None]
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from bench.codecs import Codec, EncodeResult, get_codec
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import NetConfig, SandwichMethodConfig
 from sandwich.nets.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
@@ -60,7 +61,9 @@ def conventional_map(in_ch: int, out_ch: int) -> Tensor:
     if in_ch == out_ch:
         return torch.eye(in_ch)
     if out_ch == 1:
-        return torch.tensor([[0.299, 0.587, 0.114]]) if in_ch == 3 else torch.full((1, in_ch), 1.0 / in_ch)
+        if in_ch == 3:
+            return torch.tensor(BT601_LUMA_PRINTED[None], dtype=torch.float32)
+        return torch.full((1, in_ch), 1.0 / in_ch)
     if in_ch == 1:
         return torch.ones(out_ch, 1)
     return torch.full((out_ch, in_ch), 1.0 / in_ch)
@@ -180,7 +183,7 @@ class Sandwich(nn.Module):
 
         x = s
         if self.bottleneck_channels == 1 and s.shape[1] == 3:
-            x = (s * s.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
+            x = (s * s.new_tensor(BT601_LUMA_PRINTED)[None, :, None, None]).sum(1, keepdim=True)
         elif self.spec.subsampling == "420":  # the codec's own YCbCr 4:2:0 path (JFIF full range)
             x = to_ycbcr(x)
         if self.spec.factor == 2:

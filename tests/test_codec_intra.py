@@ -10,7 +10,8 @@ from PIL import Image
 
 from bench.codecs import get_codec
 from bench.codecs.ffmpeg_tools import run_ffmpeg
-from bench.codecs.planes import down2, quantise, rgb_to_ycbcr, up2, ycbcr_to_rgb
+from bench.codecs.planes import down2, quantise, up2
+from bench.colour import jfif_to_rgb, rgb_to_jfif
 from bench.errors import CodecError
 
 # libaom's quantizer_to_qindex (av1/encoder/ratectrl.c)
@@ -122,10 +123,10 @@ def test_ten_bit_colour(crop, name):
 
 
 def test_bt601_matches_jpegs_matrix_and_inverts(crop):
-    ours = quantise(rgb_to_ycbcr(crop, 8), 8).astype(int)
+    ours = quantise(rgb_to_jfif(crop, 8), 8).astype(int)
     pillow = np.asarray(Image.fromarray(crop).convert("YCbCr")).astype(int)
     assert np.abs(ours - pillow).max() <= 1
-    assert np.abs(quantise(ycbcr_to_rgb(rgb_to_ycbcr(crop, 10), 10), 10).astype(int) - crop).max() == 0
+    assert np.abs(quantise(jfif_to_rgb(rgb_to_jfif(crop, 10), 10), 10).astype(int) - crop).max() == 0
 
 
 def test_chroma_resampling_is_exact_on_linear_ramps():

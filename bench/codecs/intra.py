@@ -27,6 +27,7 @@ from bench.codecs import planes as pl
 from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth
 from bench.codecs.ffmpeg_encoder import (FfmpegEncoder, check_aom_preset, check_channels, check_qp,
                                          check_x26x_preset, pix_fmt, round_trip)
+from bench.colour import JFIF_NAME
 
 
 class FfmpegIntraCodec(FfmpegEncoder, Codec):
@@ -55,7 +56,7 @@ class FfmpegIntraCodec(FfmpegEncoder, Codec):
         decoded = pl.from_planes([p[0] for p in planes], self.colour, self.chroma, bitdepth)[:h, :w]
         extra = {"pix_fmt": fmt, "coded_size": [src.shape[1], src.shape[0]],
                  "decode_command": run["decode_command"],
-                 "colour": pl.MATRIX_NAME if self.colour == "ycbcr" else "none (raw planes)"}
+                 "colour": JFIF_NAME if self.colour == "ycbcr" else "none (raw planes)"}
         if self.chroma == "420":
             extra["chroma_filters"] = pl.CHROMA_FILTERS
         return EncodeResult(bitstream, np.ascontiguousarray(decoded), run["encode_s"], run["decode_s"],

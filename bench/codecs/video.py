@@ -39,6 +39,7 @@ from bench.codecs import planes as pl
 from bench.codecs.ffmpeg_encoder import (FfmpegEncoder, check_aom_preset, check_channels, check_qp,
                                          check_x26x_preset, pix_fmt, round_trip)
 from bench.codecs.ffmpeg_tools import ffmpeg_version, run_ffmpeg
+from bench.colour import JFIF_NAME
 from bench.registry import Registry
 
 Video = np.ndarray | Sequence[np.ndarray]
@@ -175,7 +176,7 @@ class FfmpegVideoCodec(FfmpegEncoder, VideoCodec):
         extra = {"pix_fmt": fmt, "coded_size": [w, h], "frames": n, "fps": str(rate),
                  "decode_command": run["decode_command"], "gop": "IPPP (one I frame, low-delay P)",
                  "rate": "elementary stream bytes (no container)",
-                 "colour": pl.MATRIX_NAME if converted else "none (planes coded as given)"}
+                 "colour": JFIF_NAME if converted else "none (planes coded as given)"}
         if as_array and self.chroma == "420":
             extra["chroma_filters"] = pl.CHROMA_FILTERS
         return VideoEncodeResult(bitstream, out, kbps(len(bitstream), n, rate), run["encode_s"],
