@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from baselines import resize
-from bench.codecs import get_codec
+from bench.codecs import CODECS
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import CodecMethodConfig
 from bench.method import ItemResult, Method, class_modules
@@ -49,7 +49,7 @@ class ConventionalCodec(Method):
         self.cfg = cfg
         self.name, self.role = cfg.name, cfg.role
         self.label = cfg.label or cfg.name
-        self.codec = get_codec(cfg.codec, **cfg.options)
+        self.codec = CODECS.build(cfg.codec, **cfg.options)
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)
@@ -70,7 +70,7 @@ class ConventionalCodec(Method):
             coded = msb_down(source, bitdepth, coded_depth)
         else:
             coded = source
-        res = self.codec.encode(coded, rate_point, coded_depth)
+        res = self.codec.encode_image(coded, rate_point, coded_depth)
         decoded = res.decoded
         if adapt == "luma":
             decoded = np.repeat(decoded, 3, axis=2)
@@ -84,4 +84,4 @@ class ConventionalCodec(Method):
         return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe()}
 
     def code_modules(self) -> tuple[str, ...]:
-        return (*class_modules(self), "baselines.resize", *class_modules(self.codec))
+        return (*class_modules(self), "baselines.resize", "bench.colour", *class_modules(self.codec))

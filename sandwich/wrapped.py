@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from baselines import resize
-from bench.codecs import Codec, get_codec
+from bench.codecs import CODECS, Codec
 from bench.codecs.jpeg import standard_tables
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import CodecMethodConfig
@@ -79,7 +79,7 @@ class WrappedCodec:
                                  adapt=self.adapt, rate_points=list(self.rate_points))  # type: ignore[arg-type]
 
     def codec(self) -> Codec:
-        return get_codec(self.codec_name, **self.options)
+        return CODECS.build(self.codec_name, **self.options)
 
     @property
     def colour(self) -> Literal["none", "ycbcr"]:

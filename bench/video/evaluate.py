@@ -1,7 +1,7 @@
 """One video cell: every eval clip through a video method at one rate point, per-sequence records.
 
 The rate is the real stream's: ``kbps = 8 · bytes · fps / frames / 1000`` at the clip's real frame
-rate (``bench.codecs.video.kbps``), and ``bpp`` = 8 · bytes / (frames · H · W) beside it. Quality is
+rate (``bench.codecs.kbps``), and ``bpp`` = 8 · bytes / (frames · H · W) beside it. Quality is
 ``bench.metrics.video.sequence_metrics`` on the RGB frames (per-frame values kept, the sequence value
 is their mean; VMAF pooled by libvmaf over the whole clip).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.codecs.video import kbps
+from bench.codecs import kbps
 from bench.errors import BenchError
 from bench.io_utils import save_png
 from bench.metrics.video import sequence_metrics
