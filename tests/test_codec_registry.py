@@ -63,3 +63,12 @@ def test_an_image_is_a_one_frame_clip():
     assert clip.decoded.shape == (1, 24, 32, 3) and image.decoded.shape == (24, 32, 3)
     assert clip.bpp() == image.bpp() == 8 * image.nbytes / (24 * 32)
     assert image.kbps(25) == 8 * image.nbytes * 25 / 1000
+
+
+def test_an_image_passed_as_frames_names_encode_image():
+    img = np.zeros((48, 48, 1), np.uint8)
+    with pytest.raises(ValueError, match=r"jpeg takes T x H x W x C frames, got shape \(48, 48, 1\); pass one image "
+                                         "to encode_image"):
+        CODECS.build("jpeg", mode="gray").encode(img, 75)
+    with pytest.raises(ValueError, match="jpeg takes 1 x H x W x C frames, not 1 planes"):
+        CODECS.build("jpeg", mode="gray").encode([img[None, :, :, 0]], 75)

@@ -138,7 +138,7 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
     src = images[2][:48, :48]
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
     assert via_proxy is None  # no f: g alone, on the real decoder's output
-    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
     assert np.array_equal(out.proxy.recon[0, 0].detach().numpy(), real.decoded[..., 0].astype(np.float32))
     assert float(out.proxy.rate_bits[0]) == 8 * real.nbytes
     log = Log()
@@ -157,7 +157,7 @@ def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_throu
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2),
                                         straight_through)
     assert (via_proxy is None) == straight_through
-    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
     assert np.array_equal(out.proxy.recon[0].detach().permute(1, 2, 0).numpy(), real.decoded.astype(np.float32))
     loss = out.recon.square().mean() + (via_proxy.square().mean() if via_proxy is not None else 0)
     loss.backward()

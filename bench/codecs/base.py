@@ -84,6 +84,9 @@ class Codec(ABC):
         """Encode every frame at ``param`` and decode them again with the real decoder.
 
         ``fps`` is the frame rate an inter codec's stream carries; all-intra codecs ignore it."""
+        if isinstance(frames, np.ndarray) and frames.ndim != 4:
+            raise ValueError(f"{self.name} takes T x H x W x C frames, got shape {frames.shape}; "
+                             "pass one image to encode_image")
         n = len(frames) if isinstance(frames, np.ndarray) else len(np.asarray(frames[0]))
         if not self.inter and n != 1:
             raise ValueError(f"{self.name} is an all-intra image codec: it codes one frame per call, "
@@ -128,10 +131,10 @@ def codec_names(inter: bool) -> list[str]:
 
 
 def one_frame(name: str, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-    """The ``H x W x C`` image in one-frame ``1 x H x W x C`` input (an image codec takes no planes)."""
-    if not isinstance(frames, np.ndarray) or frames.ndim != 4:
-        shape = frames.shape if isinstance(frames, np.ndarray) else f"{len(frames)} planes"
-        raise ValueError(f"{name} takes 1 x H x W x C frames, got {shape}; pass an image to encode_image")
+    """The ``H x W x C`` image of one-frame input (an image codec takes frames, not planes)."""
+    if not isinstance(frames, np.ndarray):
+        raise ValueError(f"{name} takes 1 x H x W x C frames, not {len(frames)} planes; "
+                         "pass one image to encode_image")
     return frames[0]
 
 

@@ -231,7 +231,7 @@ class FfmpegCodec(Codec):
 
     def _array_planes(self, frames: np.ndarray, bitdepth: int) -> list[np.ndarray]:
         """``T x H x W x C`` frames to codec planes (4:2:0 pads H, W to even by edge copies)."""
-        if frames.ndim != 4 or not all(frames.shape):
+        if not all(frames.shape):
             raise ValueError(f"{self.name} needs T x H x W x C frames, got shape {frames.shape}")
         check_channels(self.name, bitdepth, self.chroma, frames.shape[3])
         check_bitdepth(frames, bitdepth)
