@@ -5,8 +5,7 @@ from baselines.conventional import ConventionalCodec
 from baselines.learned import CompressAIMethod
 from baselines.video import VideoCodecMethod
 from bench.builders import BUILDERS, BuildContext
-from bench.codecs import CODECS
-from bench.codecs.video import VIDEO_CODECS
+from bench.codecs import CODECS, codec_names
 from bench.config import CodecMethodConfig, CompressAIMethodConfig, MethodConfig
 from bench.data import check_no_overlap, expand_path, resolve_dataset
 from bench.errors import ConfigError
@@ -17,11 +16,12 @@ from bench.method import Method
 def build_codec(where: str, m: MethodConfig, ctx: BuildContext) -> list[Method]:
     """The codec method, with its options and every rate point checked against the codec's range."""
     assert isinstance(m, CodecMethodConfig)
-    registry = VIDEO_CODECS if ctx.video else CODECS
-    if m.codec not in registry:
-        what = f"{m.codec!r} is not a video codec; a video experiment takes" if ctx.video else \
-            f"unknown codec {m.codec!r}; choose from"
-        raise ConfigError(f"{where}.codec: {what}: {', '.join(registry.names())}")
+    serves = codec_names(inter=ctx.video)  # video experiments take inter codecs, image ones all-intra
+    if m.codec not in serves:
+        what = (f"unknown codec {m.codec!r}; choose from" if m.codec not in CODECS else
+                f"{m.codec!r} is not a video codec; a video experiment takes" if ctx.video else
+                f"{m.codec!r} is a video codec (low-delay P); an image experiment takes")
+        raise ConfigError(f"{where}.codec: {what}: {', '.join(serves)}")
     method: ConventionalCodec | VideoCodecMethod
     try:
         method = VideoCodecMethod(m) if ctx.video else ConventionalCodec(m)

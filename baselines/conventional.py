@@ -18,18 +18,18 @@ from typing import Any
 import numpy as np
 
 from baselines import resize
-from bench.codecs import get_codec
+from bench.codecs import CODECS
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import CodecMethodConfig
 from bench.method import FrameMethod, ItemResult, class_modules
 
-BT601_LUMA = np.array([0.299, 0.587, 0.114])
 MSB_BITS = {"msb8": 8, "msb10": 10, "msb12": 12}
 
 
 def rgb_to_luma(rgb: np.ndarray, bitdepth: int) -> np.ndarray:
     """Full-range BT.601 luma, rounded to the source's integer grid."""
     peak = (1 << bitdepth) - 1
-    y = np.rint(rgb[..., :3].astype(np.float64) @ BT601_LUMA)
+    y = np.rint(rgb[..., :3].astype(np.float64) @ BT601_LUMA_PRINTED)
     return np.clip(y, 0, peak).astype(rgb.dtype)[..., None]
 
 
@@ -49,7 +49,7 @@ class ConventionalCodec(FrameMethod):
         self.cfg = cfg
         self.name, self.role = cfg.name, cfg.role
         self.label = cfg.label or cfg.name
-        self.codec = get_codec(cfg.codec, **cfg.options)
+        self.codec = CODECS.build(cfg.codec, **cfg.options)
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)
@@ -70,7 +70,7 @@ class ConventionalCodec(FrameMethod):
             coded = msb_down(source, bitdepth, coded_depth)
         else:
             coded = source
-        res = self.codec.encode(coded, rate_point, coded_depth)
+        res = self.codec.encode_image(coded, rate_point, coded_depth)
         decoded = res.decoded
         if adapt == "luma":
             decoded = np.repeat(decoded, 3, axis=2)
@@ -84,4 +84,4 @@ class ConventionalCodec(FrameMethod):
         return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe()}
 
     def code_modules(self) -> tuple[str, ...]:
-        return (*class_modules(self), "baselines.resize", *class_modules(self.codec))
+        return (*class_modules(self), "baselines.resize", "bench.colour", *class_modules(self.codec))

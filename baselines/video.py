@@ -13,31 +13,18 @@ The stream is one low-delay-P encode of all frames (``T x H x W x 3`` uint8 RGB)
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from baselines import resize
 from baselines.conventional import rgb_to_luma
-from bench.codecs.video import VideoCodec, get_video_codec
+from bench.codecs import CODECS
 from bench.config import CodecMethodConfig
 from bench.method import ItemResult, Method, class_modules
 from bench.source import Source
 
 VIDEO_ADAPTS = ("none", "luma", "half_bicubic", "half_lanczos")
-
-
-def encode_frames(codec: VideoCodec, frames: np.ndarray, qp: float, fps: Fraction) -> tuple[np.ndarray, Any]:
-    """``T x h x w x C`` uint8 through ``codec``; (decoded ``T x h x w x C``, the encode result).
-
-    4:0:0 and ``colour: raw`` streams get the channels as their planes, untouched; otherwise the
-    codec converts RGB itself."""
-    if codec.chroma == "400" or codec.colour == "raw":
-        res = codec.encode([np.ascontiguousarray(frames[..., c]) for c in range(frames.shape[3])], qp, 8, fps)
-        return np.stack(res.decoded, axis=-1), res
-    res = codec.encode(frames, qp, 8, fps)
-    return res.decoded, res
 
 
 class VideoCodecMethod(Method):
@@ -47,9 +34,8 @@ class VideoCodecMethod(Method):
         self.cfg = cfg
         self.name, self.role = cfg.name, cfg.role
         self.label = cfg.label or cfg.name
-        self.codec = get_video_codec(cfg.codec, **cfg.options)
-        gray = self.codec.chroma == "400"
-        if (cfg.adapt == "luma") != gray:
+        self.codec = CODECS.build(cfg.codec, **cfg.options)
+        if (cfg.adapt == "luma") != (self.codec.options().get("chroma") == "400"):
             raise ValueError("adapt 'luma' and options chroma '400' go together (a 4:0:0 stream carries "
                              "the luma only)")
 
@@ -65,13 +51,14 @@ class VideoCodecMethod(Method):
             coded = np.stack([resize.down(f, 2, "bicubic") for f in frames])
         else:
             coded = frames
-        decoded, res = encode_frames(self.codec, coded, rate_point, fps)
+        res = self.codec.encode(coded, rate_point, 8, fps)
+        decoded = res.decoded
         if adapt == "luma":
             decoded = np.repeat(decoded, 3, axis=3)
         elif adapt.startswith("half_"):
             kernel = adapt.removeprefix("half_")
             decoded = np.stack([resize.up(f, 2, (h, w), kernel) for f in decoded])
-        extra = {"qp": int(rate_point), "kbps": res.kbps, "decode_command": res.extra["decode_command"],
+        extra = {"qp": int(rate_point), "kbps": res.kbps(fps), "decode_command": res.extra["decode_command"],
                  "coded_size": "x".join(map(str, res.extra["coded_size"]))}
         return ItemResult(decoded, res.nbytes, res.encode_s, res.decode_s, res.command, extra)
 
@@ -80,4 +67,5 @@ class VideoCodecMethod(Method):
                 "gop": "IPPP (one I frame, low-delay P)", "rate": "elementary stream bytes x fps / frames"}
 
     def code_modules(self) -> tuple[str, ...]:
-        return (*class_modules(self), "baselines.conventional", "baselines.resize", *class_modules(self.codec))
+        return (*class_modules(self), "baselines.conventional", "baselines.resize", "bench.colour",
+                *class_modules(self.codec))

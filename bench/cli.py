@@ -60,7 +60,6 @@ def doctor() -> None:
 def list_names() -> None:
     """The scenarios, method kinds, codecs, metrics and named datasets a config can name."""
     from bench.codecs import CODECS
-    from bench.codecs.video import VIDEO_CODECS
     from bench.config import method_kinds
     from bench.data import named_set_names
     from bench.metrics import METRICS, metric_names
@@ -69,7 +68,8 @@ def list_names() -> None:
     video = metric_names("video")
     console = Console()
     for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", method_kinds()),
-                         ("codecs", CODECS.names()), ("video codecs (data.eval.video)", VIDEO_CODECS.names()),
+                         ("codecs (intra: images, inter: data.eval.video)",
+                          [f"{n} ({'inter' if CODECS.get(n).inter else 'intra'})" for n in CODECS.names()]),
                          ("metrics", [k if k in video else f"{k} (images only)" for k in METRICS.names()]),
                          ("named datasets", named_set_names())):
         console.print(f"[bold]{title}[/]: {', '.join(names)}")

@@ -1,10 +1,12 @@
 """One generic name -> factory registry, so every config name resolves with the same errors."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class UnknownNameError(KeyError):
@@ -36,6 +38,17 @@ class Registry(Generic[T]):
         except KeyError:
             choices = ", ".join(sorted(self._items)) or "(none registered)"
             raise UnknownNameError(f"unknown {self.kind} {name!r}; choose from: {choices}") from None
+
+    def build(self: Registry[type[C]], name: str, **options: Any) -> C:
+        """An instance of the class ``name`` built with ``options`` (a config's ``options:``
+        mapping); an option it does not take is a ValueError naming it and the ones it does."""
+        cls = self.get(name)
+        accepted = list(inspect.signature(cls).parameters)
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(f"{self.kind} {name!r} has no option {', '.join(map(repr, unknown))}; "
+                             f"its options are: {', '.join(accepted) or '(none)'}")
+        return cls(**options)
 
     def names(self) -> list[str]:
         return sorted(self._items)

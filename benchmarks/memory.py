@@ -26,14 +26,14 @@ def child(side: int) -> None:
     import numpy as np
     from PIL import Image
 
-    from bench.codecs import get_codec
+    from bench.codecs import CODECS
     from bench.metrics import compute_metrics
     from bench.paths import data_root
 
     with Image.open(data_root() / "kodak" / "kodim23.png") as im:
         source = np.asarray(im.convert("RGB").resize((side, side), Image.Resampling.BICUBIC))
     t0 = time.perf_counter()
-    decoded = get_codec("jpeg", mode="rgb", chroma="420").encode(source, 50).decoded
+    decoded = CODECS.build("jpeg", mode="rgb", chroma="420").encode_image(source, 50).decoded
     out: dict[str, object] = {"jpeg_s": time.perf_counter() - t0}
     for key in METRICS:
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ real codec path codes it, and the proxy's forward rate is fitted to those bits:
 
 - ``jpeg`` (default): Pillow/libjpeg-turbo gray JPEG, flat table rint(Δ) clipped to [1, 255],
   ``optimize=True`` (``bench.codecs.jpeg.encode_gray_flat``); never ``quality=`` with ``qtables=``.
-- ``hevc``: x265 HEVC-intra 4:0:0 (``get_codec("hevc", chroma="400", colour="raw")``). HEVC's
+- ``hevc``: x265 HEVC-intra 4:0:0 (``CODECS.build("hevc", chroma="400", colour="raw")``). HEVC's
   quantiser step is Qstep = 2^((QP-4)/6) in the units of an orthonormal transform on 8-bit
   samples (QP 4 ⇔ step 1, +6 QP doubles it), so Δ ↦ QP = clip(round(4 + 6·log2 Δ), 0, 51):
   Δ = 2, 4, 8, 16, 32 ⇔ QP 10, 16, 22, 28, 34. HEVC adds intra prediction, RDOQ, variable
@@ -103,9 +103,9 @@ class HevcTarget:
     name = "hevc"
 
     def __init__(self) -> None:
-        from bench.codecs import get_codec
+        from bench.codecs import CODECS
 
-        self.codec = get_codec("hevc", chroma="400", colour="raw")
+        self.codec = CODECS.build("hevc", chroma="400", colour="raw")
 
     def param(self, step: Step) -> float:
         if isinstance(step, tuple):
@@ -116,8 +116,8 @@ class HevcTarget:
         return self.code(plane, step).bits
 
     def code(self, plane: np.ndarray, step: float) -> Coded:
-        res = self.codec.encode(plane[:, :, None], step_to_qp(step), bitdepth=8)
-        return Coded(8 * len(res.bitstream), np.asarray(res.decoded)[:, :, 0], res.encode_s)
+        res = self.codec.encode_image(plane, step_to_qp(step), bitdepth=8)
+        return Coded(8 * len(res.bitstream), res.decoded[:, :, 0], res.encode_s)
 
 
 TARGETS: dict[str, type] = {"jpeg": JpegTarget, "hevc": HevcTarget}

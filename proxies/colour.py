@@ -1,18 +1,16 @@
 """JFIF (BT.601 full range) RGB <-> YCbCr in torch, as libjpeg converts around its DCT.
 
-Channel axis -3, so ``N x 3 x H x W`` images and ``N x T x 3 x H x W`` clips both work. The numpy
-twin for the ffmpeg codecs' planes is ``bench.codecs.planes`` (same matrix, any Kr/Kb).
+Channel axis -3, so ``N x 3 x H x W`` images and ``N x T x 3 x H x W`` clips both work. The matrix
+is ``bench.colour``'s (the numpy side, for the ffmpeg codecs' planes); inverted in float64 here.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-_KR, _KB = 0.299, 0.114
-_KG = 1 - _KR - _KB
-_M64 = torch.tensor([[_KR, _KG, _KB],
-                     [-_KR / (2 * (1 - _KB)), -_KG / (2 * (1 - _KB)), 0.5],
-                     [0.5, -_KG / (2 * (1 - _KR)), -_KB / (2 * (1 - _KR))]], dtype=torch.float64)
+from bench.colour import RGB_TO_JFIF
+
+_M64 = torch.from_numpy(RGB_TO_JFIF)
 RGB_TO_YCC = _M64.float()
 YCC_TO_RGB = torch.linalg.inv(_M64).float()
 _OFFSET = torch.tensor([0.0, 128.0, 128.0])

@@ -109,7 +109,7 @@ class SandwichMember(FrameMethod):
         if self.wrapped is not None:
             self.model.rate_point = rate_point  # a conditioned f and g see the point they code at
         b, t_pre = self._bottleneck(source)
-        res = self.model.real_codec().encode(b, step, 8)
+        res = self.model.real_codec().encode_image(b, step, 8)
         t0 = time.perf_counter()
         recon = self.model.reconstruct(res.decoded, source.shape[:2], self.device)
         t_post = time.perf_counter() - t0
@@ -149,5 +149,5 @@ class SandwichMember(FrameMethod):
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the wrapped adaptation (baselines' numpy code), the colour and resampling maps, the codec."""
         return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.wrapped",
-                "baselines.conventional", "baselines.resize", "proxies.colour", "proxies.resample",
+                "baselines.conventional", "baselines.resize", "bench.colour", "proxies.colour", "proxies.resample",
                 *class_modules(self.model.real_codec()))

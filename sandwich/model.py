@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bench.codecs import Codec, EncodeResult, get_codec
+from bench.codecs import CODECS, Codec, EncodeResult
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import NetConfig, SandwichMethodConfig
 from sandwich.nets.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
@@ -60,7 +61,9 @@ def conventional_map(in_ch: int, out_ch: int) -> Tensor:
     if in_ch == out_ch:
         return torch.eye(in_ch)
     if out_ch == 1:
-        return torch.tensor([[0.299, 0.587, 0.114]]) if in_ch == 3 else torch.full((1, in_ch), 1.0 / in_ch)
+        if in_ch == 3:
+            return torch.tensor(BT601_LUMA_PRINTED[None], dtype=torch.float32)
+        return torch.full((1, in_ch), 1.0 / in_ch)
     if in_ch == 1:
         return torch.ones(out_ch, 1)
     return torch.full((out_ch, in_ch), 1.0 / in_ch)
@@ -180,7 +183,7 @@ class Sandwich(nn.Module):
 
         x = s
         if self.bottleneck_channels == 1 and s.shape[1] == 3:
-            x = (s * s.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]).sum(1, keepdim=True)
+            x = (s * s.new_tensor(BT601_LUMA_PRINTED)[None, :, None, None]).sum(1, keepdim=True)
         elif self.spec.subsampling == "420":  # the codec's own YCbCr 4:2:0 path (JFIF full range)
             x = to_ycbcr(x)
         if self.spec.factor == 2:
@@ -222,7 +225,7 @@ class Sandwich(nn.Module):
         param = self.eval_param()
         codec = self.real_codec()
         planes = b.detach().round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
-        decoded = np.stack([codec.encode(img, param, 8).decoded for img in planes]).astype(np.float32)
+        decoded = np.stack([codec.encode_image(img, param, 8).decoded for img in planes]).astype(np.float32)
         real = torch.from_numpy(decoded).permute(0, 3, 1, 2).to(out.recon)
         size = (int(s.shape[-2]), int(s.shape[-1]))
         if straight_through or self.pre is None:
@@ -261,14 +264,14 @@ class Sandwich(nn.Module):
     def real_codec(self) -> Codec:
         if self.wrapped is not None:
             return self.wrapped.codec()
-        return get_codec(self.spec.codec, **self.spec.codec_options)
+        return CODECS.build(self.spec.codec, **self.spec.codec_options)
 
-    def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult, np.ndarray]:
+    def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
         """(Ŝ, the real codec's result, B) for one source at the real codec parameter ``step``."""
         if self.wrapped is not None:
             self.rate_point = step
         b = self.bottleneck_image(source, device)
-        res = self.real_codec().encode(b, step, 8)
+        res = self.real_codec().encode_image(b, step, 8)
         return self.reconstruct(res.decoded, source.shape[:2], device), res, b
 
 

@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from bench.checkpoint import load_checkpoint, save_checkpoint
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import TrainConfig
 from bench.data import random_crop, sha256_file
 from bench.method import RunLog
@@ -175,7 +176,7 @@ def luma_ceiling(crops: list[np.ndarray]) -> float:
     """PSNR of the best colourless reconstruction (BT.601 luma replicated): the 4:0:0 baseline's cap."""
     vals = []
     for c in crops:
-        y = np.rint(c.astype(np.float64) @ np.array([0.299, 0.587, 0.114]))
+        y = np.rint(c.astype(np.float64) @ BT601_LUMA_PRINTED)
         vals.append(_psnr(c, np.repeat(y[..., None], 3, axis=2), 255.0))
     return float(np.mean(vals))
 

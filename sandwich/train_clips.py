@@ -22,14 +22,13 @@ import cv2
 import numpy as np
 import torch
 
+from bench.colour import BT601_LUMA_PRINTED
 from proxies.flow import sequence_flow
-
-BT601 = np.array([0.299, 0.587, 0.114])
 
 
 def luma8(frames: np.ndarray) -> np.ndarray:
     """BT.601 full-range luma of ``... x 3`` uint8 RGB as uint8 (what DIS runs on)."""
-    return np.clip(np.rint(frames.astype(np.float64) @ BT601), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(frames.astype(np.float64) @ BT601_LUMA_PRINTED), 0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.codecs.video import kbps
+from bench.codecs import kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, Method, PrepareContext, class_modules
@@ -123,4 +123,4 @@ class VideoSandwichMember(Method):
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""
         return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.train_clips",
-                "proxies", *class_modules(self.model.real_video_codec()))
+                "bench.colour", "proxies", *class_modules(self.model.real_video_codec()))

@@ -20,12 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bench.codecs.video import VideoCodec, VideoEncodeResult, get_video_codec
+from bench.codecs import CODECS, Codec, EncodeResult
 from bench.checkpoint import load_checkpoint
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
 from sandwich.model import Sandwich, SandwichOutput
 from bench.scenarios import Scenario
-from baselines.video import encode_frames
 from sandwich.train_clips import luma8
 from proxies.calibration import qp_to_step, step_to_qp
 from proxies.flow import sequence_flow
@@ -59,23 +58,23 @@ class VideoSandwich(Sandwich):
     def real_qp(self, factor: float = 1.0) -> int:
         return step_to_qp(self.trained_step() * factor)
 
-    def real_video_codec(self) -> VideoCodec:
+    def real_video_codec(self) -> Codec:
         chroma = "400" if self.bottleneck_channels == 1 else "444"
         colour = {} if chroma == "400" else {"colour": "ycbcr" if self.spec.colour == "ycbcr" else "raw"}
-        return get_video_codec(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)
+        return CODECS.build(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)
 
     def bottleneck_frames(self, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
         """``T x h x w x C_b`` uint8 neural code frames of ``T x H x W x 3`` source frames."""
         return np.stack([self.bottleneck_image(f, device) for f in frames])
 
     def code_clip(self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu",
-                  b: np.ndarray | None = None) -> tuple[np.ndarray, VideoEncodeResult, np.ndarray]:
+                  b: np.ndarray | None = None) -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
         """(Ŝ frames, the real encode, the decoded B̂ frames) for one clip through the real codec at ``qp``;
         B is computed unless given."""
         b = self.bottleneck_frames(frames, device) if b is None else b
-        decoded, res = encode_frames(self.real_video_codec(), b, qp, fps)
-        recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in decoded])
-        return recon, res, decoded
+        res = self.real_video_codec().encode(b, qp, 8, fps)
+        recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in res.decoded])
+        return recon, res, res.decoded
 
     def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[float, np.ndarray]:
         """(bits, decoded B) the training proxy predicts for one clip at the real codec's ``qp``.

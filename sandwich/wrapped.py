@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from baselines import resize
-from baselines.conventional import BT601_LUMA
-from bench.codecs import Codec, get_codec
+from bench.codecs import CODECS, Codec
 from bench.codecs.jpeg import standard_tables
+from bench.colour import BT601_LUMA_PRINTED
 from bench.config import CodecMethodConfig
 from bench.scenarios import Bottleneck
 from proxies.resample import lanczos3_up2
@@ -79,7 +79,7 @@ class WrappedCodec:
                                  adapt=self.adapt, rate_points=list(self.rate_points))  # type: ignore[arg-type]
 
     def codec(self) -> Codec:
-        return get_codec(self.codec_name, **self.options)
+        return CODECS.build(self.codec_name, **self.options)
 
     @property
     def colour(self) -> Literal["none", "ycbcr"]:
@@ -104,7 +104,7 @@ class WrappedCodec:
     def forward_float(self, source: np.ndarray) -> np.ndarray:
         """``a(S)`` for one H x W x C source, on the source scale, unrounded: what the anchor rounds."""
         if self.adapt == "luma":
-            return (source[..., :3].astype(np.float64) @ BT601_LUMA)[..., None]
+            return (source[..., :3].astype(np.float64) @ BT601_LUMA_PRINTED)[..., None]
         if self.adapt.startswith("half_"):
             return resize.down_float(source, 2, "bicubic").astype(np.float64)
         return source.astype(np.float64)  # none; msb8 shifts by 2^k in the sandwich

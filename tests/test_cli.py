@@ -52,7 +52,8 @@ def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
 
 def test_list_names_what_configs_can_use() -> None:
     out = cli("list").stdout
-    for name in ("rgb", "jpeg", "hevc", "av1", "jpeg12", "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
+    for name in ("rgb", "jpeg (intra)", "hevc (intra)", "av1 (intra)", "jpeg12", "x265 (inter)", "av1-ld (inter)",
+                 "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
         assert name in out
     metrics = next(line for line in out.splitlines() if line.startswith("metrics:"))
     assert metrics.split(": ", 1)[1].split(", ") == [k if k != "ms-ssim-rgb-db" else f"{k} (images only)"

@@ -85,7 +85,7 @@ def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
     assert ours.nbytes == theirs.nbytes + _flag_bytes(src) == theirs.nbytes + 2  # 3 x 3 blocks: 9 bits in 2 bytes
 
     # g's output exact on the top-left block and off by a constant elsewhere: kept there only
-    b_hat = member.model.real_codec().encode(member.model.bottleneck_image(src), q, 8).decoded
+    b_hat = member.model.real_codec().encode_image(member.model.bottleneck_image(src), q, 8).decoded
     with_post = theirs.decoded.astype(np.int64) + 3000
     with_post[:FLAG_BLOCK, :FLAG_BLOCK] = src[:FLAG_BLOCK, :FLAG_BLOCK]
     recon, on = member._switched(src, b_hat, with_post)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.codecs import get_codec
+from bench.codecs import CODECS
 from bench.metrics.psnr import psnr_rgb
 from bench.rd import bd, load_results
 
@@ -19,12 +19,12 @@ QUALITIES = [10, 20, 30, 40, 50, 60, 70, 80, 90]
 
 
 def test_jpeg420_kodak_matches_compressai(data_dir: Path) -> None:
-    codec = get_codec("jpeg", mode="rgb", chroma="420", tables="standard", optimize=False)
+    codec = CODECS.build("jpeg", mode="rgb", chroma="420", tables="standard", optimize=False)
     images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted((data_dir / "kodak").glob("kodim*.png"))]
     assert len(images) == 24
     bpp, psnr = [], []
     for q in QUALITIES:
-        coded = [codec.encode(img, q) for img in images]
+        coded = [codec.encode_image(img, q) for img in images]
         rows = [(c.bpp(), psnr_rgb(img, c.decoded)) for img, c in zip(images, coded)]
         bpp.append(float(np.mean([r[0] for r in rows])))
         psnr.append(float(np.mean([r[1] for r in rows])))

@@ -12,6 +12,7 @@ from skimage.color import rgb2yuv
 from skimage.metrics import peak_signal_noise_ratio
 
 from bench.codecs.ffmpeg_tools import run_ffmpeg
+from bench.colour import BT601_LUMA_PRINTED
 from bench.errors import DataError
 from bench.metrics.psnr import (psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled,
                                psnr_yuv_pooled_planes)
@@ -87,7 +88,7 @@ def test_pooled_and_weighted_yuv_psnr_part_on_a_luma_only_decode(pair) -> None:
     """Gray (luma kept, chroma at mid-grey) scores high on the 6:1:1 mean of plane PSNRs and low on
     the pooled MSE; a decode off in every plane alike scores about the same on both."""
     ref, dist = pair
-    luma = np.rint(ref.astype(np.float64) @ [0.299, 0.587, 0.114])
+    luma = np.rint(ref.astype(np.float64) @ BT601_LUMA_PRINTED)
     gray = np.repeat(luma[..., None], 3, axis=2).astype(np.uint8)
     assert psnr_yuv(ref, gray) - psnr_yuv_pooled(ref, gray) > 3
     assert psnr_yuv_pooled(ref, dist) == pytest.approx(psnr_yuv(ref, dist), abs=2.0)

@@ -116,7 +116,7 @@ def test_ycbcr_colour_matches_the_real_jfif_jpeg(step, kodim):
     from bench.codecs.jpeg import JpegCodec
 
     img = kodim(3)[:128, :192]
-    real = JpegCodec(mode="rgb", chroma="444", tables="flat").encode(img, step)
+    real = JpegCodec(mode="rgb", chroma="444", tables="flat").encode_image(img, step)
     out = ImageProxy(step=float(step), colour="ycbcr", learn_step=False).eval()(
         torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None])
     recon = out.recon[0].permute(1, 2, 0).numpy()

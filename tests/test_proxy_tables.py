@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.codecs import get_codec
+from bench.codecs import CODECS
 from bench.config import CodecMethodConfig
 from bench.scenarios import SCENARIOS
 from sandwich.wrapped import WrappedCodec
@@ -28,7 +28,7 @@ def test_table_proxy_decodes_like_the_real_jpeg(kodim, chroma: str, quality: int
     with torch.no_grad():
         out = proxy(torch.from_numpy(src.astype(np.float32)).permute(2, 0, 1)[None], wrapped.steps(quality, 3))
     mine = out.recon[0].permute(1, 2, 0).numpy()
-    real = get_codec("jpeg", mode="rgb", chroma=chroma, tables="standard").encode(src, quality, 8)
+    real = CODECS.build("jpeg", mode="rgb", chroma=chroma, tables="standard").encode_image(src, quality, 8)
     gap = abs(_psnr(src, mine) - _psnr(src, real.decoded))
     assert gap < (0.35 if chroma == "420" else 0.15), gap
     assert _psnr(real.decoded, mine) > 38

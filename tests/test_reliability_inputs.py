@@ -144,6 +144,17 @@ def test_every_codec_declares_its_range(tmp_path: Path, method: dict[str, Any], 
         build_plan(parse_config(doc))
 
 
+@pytest.mark.parametrize("codec, message", [
+    ("x265", r"codec: 'x265' is a video codec \(low-delay P\); an image experiment takes: av1, hevc, jpeg, jpeg12$"),
+    ("jpeg2000", r"codec: unknown codec 'jpeg2000'; choose from: av1, hevc, jpeg, jpeg12$"),
+])
+def test_an_image_experiment_takes_intra_codecs(tmp_path: Path, codec: str, message: str) -> None:
+    doc = image_doc(tmp_path)
+    doc["methods"] = [{"name": "m", "kind": "codec", "codec": codec, "rate_points": [30]}]
+    with pytest.raises(ConfigError, match=message):
+        build_plan(parse_config(doc))
+
+
 def test_sandwich_rate_points_are_checked_too(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"step_factors multiply the trained step.*got \[0.0\]"):
         parse_config({**image_doc(tmp_path), "methods": [

@@ -138,7 +138,7 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
     src = images[2][:48, :48]
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
     assert via_proxy is None  # no f: g alone, on the real decoder's output
-    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
     assert np.array_equal(out.proxy.recon[0, 0].detach().numpy(), real.decoded[..., 0].astype(np.float32))
     assert float(out.proxy.rate_bits[0]) == 8 * real.nbytes
     log = Log()
@@ -157,7 +157,7 @@ def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_throu
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2),
                                         straight_through)
     assert (via_proxy is None) == straight_through
-    real = model.real_codec().encode(model.bottleneck_image(src), 8, 8)
+    real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
     assert np.array_equal(out.proxy.recon[0].detach().permute(1, 2, 0).numpy(), real.decoded.astype(np.float32))
     loss = out.recon.square().mean() + (via_proxy.square().mean() if via_proxy is not None else 0)
     loss.backward()
@@ -174,8 +174,8 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
     src = images[0][:32, :32]
     s = torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2)
     ycc = post.encode_side(s)[0].permute(1, 2, 0).numpy()
-    from bench.codecs.planes import rgb_to_ycbcr
-    assert np.allclose(ycc, rgb_to_ycbcr(src, 8), atol=1e-3)
+    from bench.colour import rgb_to_jfif
+    assert np.allclose(ycc, rgb_to_jfif(src, 8), atol=1e-3)
     back = pre.decode_side(torch.from_numpy(ycc).permute(2, 0, 1)[None], (32, 32))[0].permute(1, 2, 0).numpy()
     assert np.allclose(back, src, atol=1e-3)
 

@@ -56,6 +56,8 @@ def test_video_keys_need_video() -> None:
 
 @pytest.mark.parametrize("method, message", [
     ({**BASELINE, "codec": "hevc"}, r"methods.0 \(x265-400\).codec: 'hevc' is not a video codec; .*x265"),
+    ({**BASELINE, "codec": "av1"}, r"codec: 'av1' is not a video codec; a video experiment takes: av1-ld, x264, x265$"),
+    ({**BASELINE, "codec": "vp9"}, r"codec: unknown codec 'vp9'; choose from: av1-ld, x264, x265$"),
     ({**BASELINE, "options": {"chroma": "420"}}, "adapt 'luma' and options chroma '400' go together"),
     ({**BASELINE, "adapt": "msb8", "options": {}}, "adapt 'msb8' is not for video"),
     ({**BASELINE, "options": {"chroma": "400", "preset": "warp"}}, "option 'preset' must be one of"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.codecs.video import get_video_codec
+from bench.codecs import CODECS
 from bench.errors import DataError
 from bench.metrics import sequence_metrics
 from bench.metrics.lpips import lpips_distance
@@ -30,7 +30,7 @@ def clip(data_dir: Path) -> Clip:
 
 def coded(clip: Clip, qp: int, chroma: str = "420") -> Clip:
     planes = clip.planes[:1] if chroma == "400" else clip.planes
-    res = get_video_codec("x265", chroma=chroma, preset="veryfast").encode(planes, qp, 8, clip.fps)
+    res = CODECS.build("x265", chroma=chroma, preset="veryfast").encode(planes, qp, 8, clip.fps)
     return replace(clip, planes=res.decoded, chroma=chroma)
 
 

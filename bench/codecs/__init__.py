@@ -1,24 +1,11 @@
-"""Real codecs, by registry name: ``jpeg``, ``jpeg12``, ``hevc``, ``av1``.
+"""Real codecs in one registry, ``CODECS``: all-intra ``jpeg``, ``jpeg12``, ``hevc``, ``av1`` (image
+experiments) and low-delay P ``x264``, ``x265``, ``av1-ld`` (video experiments).
 
-Importing this package registers them; ``get_codec(name, **options)`` builds one from a config.
+Importing this package registers them; ``CODECS.build(name, **options)`` builds one from a config.
 """
 from __future__ import annotations
 
-import inspect
-from typing import Any
+from bench.codecs import intra, jpeg, jpeg12, low_delay  # noqa: F401  (imported to register the codecs)
+from bench.codecs.base import CODECS, Codec, EncodeResult, codec_names, kbps
 
-from bench.codecs import intra, jpeg, jpeg12  # noqa: F401  (imported to register the codecs)
-from bench.codecs.base import CODECS, Codec, EncodeResult
-
-__all__ = ["CODECS", "Codec", "EncodeResult", "get_codec"]
-
-
-def get_codec(name: str, **options: Any) -> Codec:
-    """The codec ``name`` built with ``options``; an unknown option is a ValueError naming it."""
-    cls = CODECS.get(name)
-    accepted = list(inspect.signature(cls).parameters)
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(f"codec {name!r} has no option {', '.join(map(repr, unknown))}; "
-                         f"its options are: {', '.join(accepted) or '(none)'}")
-    return cls(**options)
+__all__ = ["CODECS", "Codec", "EncodeResult", "codec_names", "kbps"]

@@ -15,58 +15,21 @@ no container. ``colour="ycbcr"`` converts RGB in numpy (``bench.codecs.planes``:
 range, signalled as such in the stream); ``colour="raw"`` hands the channels over as the
 codec's planes. For ``chroma="420"`` the image is edge-padded to even size and chroma is
 resampled by us (box down, triangle up); x265 and libaom pad to their block sizes themselves.
-Timings are the wall time of each ffmpeg process, start-up included.
+Timings are the wall time of each ffmpeg process, start-up included. One frame per call (an image
+is a one-frame clip); the low-delay P codecs of ``bench.codecs.low_delay`` code sequences.
 """
 from __future__ import annotations
 
-from abc import abstractmethod
-
-import numpy as np
-
-from bench.codecs import planes as pl
-from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth
-from bench.codecs.ffmpeg_encoder import (FfmpegEncoder, check_aom_preset, check_channels, check_qp,
-                                         check_x26x_preset, pix_fmt, round_trip)
-
-
-class FfmpegIntraCodec(FfmpegEncoder, Codec):
-    """Shared encode/decode path; subclasses give the encoder and its constant-QP arguments."""
-
-    param_name = "qp"
-    higher_param_is_better = False
-
-    @abstractmethod
-    def _encoder_args(self, qp: int) -> list[str]:
-        """ffmpeg output options after ``-c:v <encoder>`` that fix the preset and the QP."""
-
-    def encode(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult:
-        img = as_hwc(image)
-        check_channels(self.name, bitdepth, self.chroma, img.shape[2])
-        check_bitdepth(img, bitdepth)
-        qp = check_qp(self.name, param, self.max_qp)
-        h, w = img.shape[:2]
-        src = pl.pad_to_even(img) if self.chroma == "420" else img
-        fmt = pix_fmt(self.chroma, bitdepth)
-        tags = ["-color_range", "pc", "-colorspace", "bt470bg"] if self.colour == "ycbcr" else []
-        planes = pl.to_planes(src, self.colour, self.chroma, bitdepth)
-        bitstream, planes, run = round_trip(
-            [p[None] for p in planes], fmt, name=self.name, encoder=self.encoder, muxer=self.muxer,
-            qp=qp, encoder_args=self._encoder_args(qp), threads=self.threads, input_args=tags)
-        decoded = pl.from_planes([p[0] for p in planes], self.colour, self.chroma, bitdepth)[:h, :w]
-        extra = {"pix_fmt": fmt, "coded_size": [src.shape[1], src.shape[0]],
-                 "decode_command": run["decode_command"],
-                 "colour": pl.MATRIX_NAME if self.colour == "ycbcr" else "none (raw planes)"}
-        if self.chroma == "420":
-            extra["chroma_filters"] = pl.CHROMA_FILTERS
-        return EncodeResult(bitstream, np.ascontiguousarray(decoded), run["encode_s"], run["decode_s"],
-                            run["command"], extra)
+from bench.codecs.base import CODECS
+from bench.codecs.ffmpeg_codec import FfmpegCodec, check_aom_preset, check_x26x_preset
 
 
 @CODECS.register("hevc")
-class HevcIntraCodec(FfmpegIntraCodec):
+class HevcIntraCodec(FfmpegCodec):
     """x265 HEVC-intra at constant QP; ``preset`` is an x265 preset name (default medium)."""
 
     name = "hevc"
+    inter = False
     encoder = "libx265"
     muxer = "hevc"
     max_qp = 51
@@ -76,17 +39,18 @@ class HevcIntraCodec(FfmpegIntraCodec):
     def _check_preset(self, preset: str | int | None) -> str | int:
         return check_x26x_preset(self.name, preset)
 
-    def _encoder_args(self, qp: int) -> list[str]:
+    def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         own = [f"qp={qp}", "ipratio=1", "aq-mode=0", "info=0", f"pools={self.threads}",
                "log-level=warning"]
         return ["-preset", str(self.preset), "-x265-params", ":".join(own + self.params)]
 
 
 @CODECS.register("av1")
-class Av1IntraCodec(FfmpegIntraCodec):
+class Av1IntraCodec(FfmpegCodec):
     """libaom AV1-intra (allintra usage) at a pinned quantiser; ``preset`` is cpu-used 0..8 (default 6)."""
 
     name = "av1"
+    inter = False
     encoder = "libaom-av1"
     muxer = "obu"
     max_qp = 63
@@ -97,7 +61,7 @@ class Av1IntraCodec(FfmpegIntraCodec):
     def _check_preset(self, preset: str | int | None) -> str | int:
         return check_aom_preset(self.name, preset)
 
-    def _encoder_args(self, qp: int) -> list[str]:
+    def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         q = str(qp)
         return ["-usage", "allintra", "-cpu-used", str(self.preset), "-crf", q, "-b:v", "0",
                 "-qmin", q, "-qmax", q, "-aq-mode", "0",

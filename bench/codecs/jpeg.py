@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import PIL
 from PIL import Image, features
 
-from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth
+from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth, one_frame
 from bench.errors import CodecError
 
 MODES = ("rgb", "gray", "raw", "planes")
@@ -105,6 +107,7 @@ class JpegCodec(Codec):
     """Pillow/libjpeg-turbo JPEG in one of four channel modes (see the module docstring)."""
 
     name = "jpeg"
+    inter = False
     param_name = "quality"  # the default tables; a flat-table instance takes a step instead
     higher_param_is_better = True
 
@@ -144,8 +147,9 @@ class JpegCodec(Codec):
         lib = f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
         return f"{lib} (Pillow {PIL.__version__})"
 
-    def encode(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult:
-        img = as_hwc(image)
+    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
+                fps: Fraction | float) -> EncodeResult[np.ndarray]:
+        img = one_frame(self.name, frames)
         if bitdepth != 8:
             raise ValueError(f"jpeg is 8-bit only, got bitdepth {bitdepth}; use codec 'jpeg12' "
                              "for 9-12 bit content")
@@ -161,7 +165,7 @@ class JpegCodec(Codec):
         t1 = time.perf_counter()
         decoded = self._decode(data, param)
         t2 = time.perf_counter()
-        return EncodeResult(data, decoded, t1 - t0, t2 - t1, call)
+        return EncodeResult(data, decoded[None], t1 - t0, t2 - t1, call, (1, img.shape[0], img.shape[1]))
 
     def _encode_one(self, img: np.ndarray, param: float) -> tuple[bytes, str]:
         """Encode one 1- or 3-channel array; return the bytes and the Pillow call that made them."""
@@ -196,7 +200,7 @@ class JpegCodec(Codec):
                 raise CodecError("jpeg", param, f"raw decode came back as {pil.mode}, not YCbCr")
         return as_hwc(np.asarray(pil))
 
-    def _encode_planes(self, img: np.ndarray, param: float) -> EncodeResult:
+    def _encode_planes(self, img: np.ndarray, param: float) -> EncodeResult[np.ndarray]:
         parts, enc_s, dec_s, decoded = [], 0.0, 0.0, []
         for c in range(img.shape[2]):
             t0 = time.perf_counter()
@@ -206,5 +210,5 @@ class JpegCodec(Codec):
             enc_s, dec_s = enc_s + t1 - t0, dec_s + time.perf_counter() - t1
             parts.append(data)
         command = f"per plane ({img.shape[2]}x): {call}"
-        return EncodeResult(b"".join(parts), np.concatenate(decoded, axis=2), enc_s, dec_s,
-                            command, {"plane_bytes": [len(p) for p in parts]})
+        return EncodeResult(b"".join(parts), np.concatenate(decoded, axis=2)[None], enc_s, dec_s, command,
+                            (1, img.shape[0], img.shape[1]), {"plane_bytes": [len(p) for p in parts]})

@@ -11,12 +11,14 @@ tables at 12-bit precision (its default Huffman tables are 8-bit ones), so there
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import imagecodecs
 import numpy as np
 
-from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth
+from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth, one_frame
 from bench.errors import CodecError
 
 CHROMA = ("444", "420")
@@ -39,6 +41,7 @@ class Jpeg12Codec(Codec):
     """libjpeg-turbo 12-bit JPEG; param = quality 1..100."""
 
     name = "jpeg12"
+    inter = False
     param_name = "quality"
     higher_param_is_better = True
 
@@ -58,8 +61,9 @@ class Jpeg12Codec(Codec):
     def version(self) -> str:
         return f"{imagecodecs.jpeg8_version()} (imagecodecs {imagecodecs.__version__})"
 
-    def encode(self, image: np.ndarray, param: float, bitdepth: int = 12) -> EncodeResult:
-        img = as_hwc(image)
+    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
+                fps: Fraction | float) -> EncodeResult[np.ndarray]:
+        img = one_frame(self.name, frames)
         if bitdepth > 12:
             raise ValueError(f"jpeg12 codes at most 12 bits, got bitdepth {bitdepth}; shift the "
                              f"image right by {bitdepth - 12} bits first (image >> {bitdepth - 12})")
@@ -84,5 +88,6 @@ class Jpeg12Codec(Codec):
                              f"samples decoded as {decoded.dtype}")
         decoded = np.minimum(as_hwc(decoded), (1 << bitdepth) - 1).astype(np.uint16)
         args = ", ".join([f"level={quality}", "bitspersample=12", *(f"{k}={v!r}" for k, v in kw.items())])
-        return EncodeResult(data, decoded, t1 - t0, t2 - t1,
-                            f"imagecodecs.jpeg8_encode(<uint16 {data_in.shape}>, {args})")
+        return EncodeResult(data, decoded[None], t1 - t0, t2 - t1,
+                            f"imagecodecs.jpeg8_encode(<uint16 {data_in.shape}>, {args})",
+                            (1, img.shape[0], img.shape[1]))

@@ -3,7 +3,7 @@
 Done here in numpy rather than by ffmpeg's swscale so the matrix, range and filters are explicit
 and recorded:
 
-- Colour: BT.601 full range, the JPEG/JFIF matrix (Kr = 0.299, Kb = 0.114), chroma offset
+- Colour: BT.601 full range, the JPEG/JFIF matrix (``bench.colour.rgb_to_jfif``), chroma offset
   2**(bitdepth-1); the inverse is the exact matrix inverse. Values are rounded half to even.
 - 4:2:0 down: 2x2 box mean (chroma centred between the four luma samples, as in JPEG).
 - 4:2:0 up: separable triangle filter, weights 3/4 and 1/4 per axis (libjpeg's "fancy"
@@ -16,35 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-KR, KB = 0.299, 0.114
+from bench.colour import jfif_to_rgb, rgb_to_jfif
 
-
-def ycbcr_matrix(kr: float, kb: float) -> np.ndarray:
-    """R'G'B' -> Y'PbPr (Y in [0, 1], Pb/Pr in [-1/2, 1/2]) for luma weights Kr, Kb."""
-    kg = 1 - kr - kb
-    return np.array([[kr, kg, kb],
-                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
-                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
-
-
-RGB_TO_YCBCR = ycbcr_matrix(KR, KB)
-YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
-MATRIX_NAME = "BT.601 full range (JPEG/JFIF), chroma offset 2**(bitdepth-1)"
 CHROMA_FILTERS = "down: 2x2 box mean (centred chroma); up: triangle 3/4-1/4 per axis (libjpeg fancy)"
-
-
-def rgb_to_ycbcr(rgb: np.ndarray, bitdepth: int) -> np.ndarray:
-    """H x W x 3 integers -> float Y, Cb, Cr (not yet rounded)."""
-    ycc = rgb.astype(np.float64) @ RGB_TO_YCBCR.T
-    ycc[..., 1:] += 1 << (bitdepth - 1)
-    return ycc
-
-
-def ycbcr_to_rgb(ycc: np.ndarray, bitdepth: int) -> np.ndarray:
-    """Float (or integer) Y, Cb, Cr -> float R, G, B (not yet rounded)."""
-    centred = ycc.astype(np.float64)
-    centred[..., 1:] -= 1 << (bitdepth - 1)
-    return centred @ YCBCR_TO_RGB.T
 
 
 def quantise(x: np.ndarray, bitdepth: int) -> np.ndarray:
@@ -83,7 +57,7 @@ def up2(plane: np.ndarray) -> np.ndarray:
 def to_planes(img: np.ndarray, colour: str, chroma: str, bitdepth: int) -> list[np.ndarray]:
     """The planes a codec is fed from ``... x H x W x C``: ``colour="ycbcr"`` converts RGB,
     ``chroma="420"`` halves planes 1-2 (H, W must be even); rounded to the bit depth."""
-    src = rgb_to_ycbcr(img, bitdepth) if colour == "ycbcr" else img
+    src = rgb_to_jfif(img, bitdepth) if colour == "ycbcr" else img
     planes = [src[..., c] for c in range(src.shape[-1])]
     if chroma == "420":
         planes[1:] = [down2(p) for p in planes[1:]]
@@ -96,5 +70,5 @@ def from_planes(planes: list[np.ndarray], colour: str, chroma: str, bitdepth: in
         planes = [planes[0], *(up2(p) for p in planes[1:])]
     img = np.stack(planes, axis=-1)
     if colour == "ycbcr":
-        return quantise(ycbcr_to_rgb(img, bitdepth), bitdepth)
+        return quantise(jfif_to_rgb(img, bitdepth), bitdepth)
     return quantise(img, bitdepth) if chroma == "420" else img

@@ -10,11 +10,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from bench.colour import BT601_KB, BT601_KR, BT601_LUMA  # full-range YCbCr as in JPEG/JFIF
 from bench.errors import DataError
-
-# BT.601 luma weights (full-range YCbCr as in JPEG/JFIF and CompressAI's ``rgb2ycbcr`` family).
-BT601_KR, BT601_KB = 0.299, 0.114
-BT601_LUMA = np.array([BT601_KR, 1.0 - BT601_KR - BT601_KB, BT601_KB])
 
 
 # Metrics convert a block of rows at a time, so no image is ever held whole in float64: one such
@@ -85,7 +82,7 @@ def rgb2gray_matlab(rgb: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2gray`` for integer images: NTSC weights, rounded back to the integer type."""
     if rgb.shape[2] == 1:
         return rgb[..., 0]
-    # MATLAB's coefficients are the first row of inv of its NTSC (YIQ) matrix, not 0.299/0.587/0.114.
+    # MATLAB's coefficients are the first row of inv of its NTSC (YIQ) matrix, not BT.601's luma weights.
     weights = np.linalg.inv(np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647],
                                       [1.0, -1.106, 1.703]]))[0]
     gray = np.rint(rgb[..., :3].astype(np.float64) @ weights)

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from bench.colour import BT601_KB, BT601_KR
 from bench.errors import DataError
 from bench.image_header import DEFAULT_MAX_PIXELS, check_pixels
 from bench.metrics import METRICS, VMAF_MODELS, MeanOfFrames, compute_metrics, metric_names, sequence_metrics
-from bench.metrics.common import BT601_KB, BT601_KR, peak
+from bench.metrics.common import peak
 from bench.metrics.iqa_extra import extra_metrics
 from bench.metrics.lpips import MIN_SIDE as LPIPS_MIN_SIDE
 from bench.metrics.msssim import MIN_SIDE as MSSSIM_MIN_SIDE

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from bench.codecs import planes as pl
+from bench.colour import check_colour, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 from bench.errors import DataError
-from bench.video.colour import check_colour, luma_to_gray, rgb_to_ycbcr, ycbcr_to_rgb
 
 CHROMAS = ("400", "420", "444")
 

@@ -1,6 +1,6 @@
 """How well the video proxy's rate tracks real x265 (4:0:0, low-delay P) over clips and QPs.
 
-Each clip's 8-bit luma goes through x265 (``bench.codecs.video``) at each QP and through
+Each clip's 8-bit luma goes through x265 (``bench.codecs.low_delay``) at each QP and through
 :class:`proxies.video_proxy.VideoProxy` at Δ = 2^((QP-4)/6) for I and P frames (HEVC's
 quantiser step, ``proxies.calibration.qp_to_step``), with DIS flow from the same luma. Nothing
 is trained: the bottleneck is the source itself. Reported per rate model:
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.codecs.video import get_video_codec, kbps
+from bench.codecs import CODECS, kbps
 from bench.metrics.psnr import plane_psnr
 from bench.paths import data_root
 from bench.video import read_png_frames, read_video
@@ -64,14 +64,14 @@ def load_luma(name: str, frames: int) -> tuple[np.ndarray, float, str]:
 
 def measure(luma: np.ndarray, fps: float, qps: list[int], rates: list[str]) -> list[dict]:
     """One row per QP: x265 kbps and PSNR-Y, and the proxy's kbps / PSNR-Y per rate model."""
-    codec = get_video_codec("x265", chroma="400")
+    codec = CODECS.build("x265", chroma="400")
     flow = torch.from_numpy(sequence_flow(luma))[None]
     x = torch.from_numpy(luma.astype(np.float32))[None, :, None]
     rows = []
     for qp in qps:
         res = codec.encode([luma], qp, 8, fps)
         dec = res.decoded[0]
-        row = {"qp": qp, "x265_kbps": res.kbps, "x265_bytes": res.nbytes,
+        row = {"qp": qp, "x265_kbps": res.kbps(fps), "x265_bytes": res.nbytes,
                "x265_psnr_y": float(np.mean([plane_psnr(a, b) for a, b in zip(luma, dec, strict=True)])),
                "command": res.command}
         step = qp_to_step(qp)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
               f"mean |err| {100 * s['calibrated_error_mean']:.1f}% max "
               f"{100 * s['calibrated_error_max']:.1f}%  ({s['points']} points)")
     if args.out:
-        codec = get_video_codec("x265", chroma="400")
+        codec = CODECS.build("x265", chroma="400")
         args.out.write_text(json.dumps({"summary": summary, "results": results, "inputs": notes,
                                         "x265": codec.describe(), "frames": args.frames},
                                        indent=1))

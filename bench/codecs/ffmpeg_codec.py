@@ -1,5 +1,5 @@
-"""What every ffmpeg-backed codec shares (HEVC/AV1 intra in ``intra``, x264/x265/AV1 video in
-``video``): option checks, the one-call encode + decode round trip, provenance.
+"""What every ffmpeg-backed codec shares (HEVC/AV1 intra in ``intra``, x264/x265/AV1 low-delay P
+in ``low_delay``): option checks, the one encode path and its ffmpeg round trip, provenance.
 
 Each codec runs two ffmpeg processes: encode planes to an elementary stream (``-f hevc`` /
 ``-f h264`` / ``-f obu``, no container, so the rate is the stream's bytes) and decode that stream
@@ -12,14 +12,18 @@ import re
 import shlex
 import tempfile
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.codecs.base import Codec, EncodeResult, check_bitdepth
 from bench.codecs.ffmpeg_tools import FIX_HINT, ffmpeg_version, has_encoder, run_ffmpeg
+from bench.codecs.planes import CHROMA_FILTERS, from_planes, pad_to_even, to_planes
+from bench.colour import JFIF_NAME
 from bench.errors import BenchError, CodecError
 
 CHROMAS = ("400", "420", "444")
@@ -174,15 +178,28 @@ def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, m
            "decode_s": t2 - t1}
     return bitstream, decoded, run
 
-class FfmpegEncoder(ABC):
-    """Options, encoder presence and versions of one ffmpeg encoder at a fixed configuration."""
 
-    name: ClassVar[str]
+def _fps(fps: Fraction | float) -> Fraction:
+    rate = Fraction(fps).limit_denominator(1001 * 1000)
+    if rate <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return rate
+
+
+class FfmpegCodec(Codec):
+    """One ffmpeg encoder at a fixed configuration: options, versions and the one encode path.
+
+    Frames go through :mod:`bench.codecs.planes` (colour, 4:2:0, padding); planes are coded as
+    given. An inter codec's stream carries the frame rate (``-framerate``); an intra codec's the
+    ffmpeg default, so its single frame codes as it always has."""
+
     encoder: ClassVar[str]
     muxer: ClassVar[str]
     max_qp: ClassVar[int]
     reserved: ClassVar[frozenset[str]]
     version_pattern: ClassVar[str]
+    param_name = "qp"
+    higher_param_is_better = False
 
     def __init__(self, chroma: str = "420", colour: str | None = None,
                  preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
@@ -198,6 +215,10 @@ class FfmpegEncoder(ABC):
     def _check_preset(self, preset: str | int | None) -> str | int:
         """Validate ``preset`` and return it, or the default when None."""
 
+    @abstractmethod
+    def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
+        """ffmpeg output options after ``-c:v <encoder>``: preset, QP, GOP, filters."""
+
     def check_param(self, param: float) -> None:
         check_qp(self.name, param, self.max_qp)
 
@@ -207,3 +228,68 @@ class FfmpegEncoder(ABC):
 
     def version(self) -> str:
         return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
+
+    def _array_planes(self, frames: np.ndarray, bitdepth: int) -> list[np.ndarray]:
+        """``T x H x W x C`` frames to codec planes (4:2:0 pads H, W to even by edge copies)."""
+        if not all(frames.shape):
+            raise ValueError(f"{self.name} needs T x H x W x C frames, got shape {frames.shape}")
+        check_channels(self.name, bitdepth, self.chroma, frames.shape[3])
+        check_bitdepth(frames, bitdepth)
+        src = pad_to_even(frames) if self.chroma == "420" else frames
+        return to_planes(src, self.colour, self.chroma, bitdepth)
+
+    def _check_planes(self, planes: Sequence[np.ndarray], bitdepth: int) -> list[np.ndarray]:
+        """Planes handed over as they are: count, shapes, dtype and values must fit."""
+        planes = [np.asarray(p) for p in planes]
+        check_channels(self.name, bitdepth, self.chroma, len(planes))
+        t, h, w = planes[0].shape if planes[0].ndim == 3 else (0, 0, 0)
+        if self.chroma == "420" and (h % 2 or w % 2):
+            raise ValueError(f"{self.name} 4:2:0 planes need an even luma size, got {w}x{h}; "
+                             "crop or pad the clip first")
+        sub = 2 if self.chroma == "420" else 1
+        want = [(t, h, w)] + [(t, h // sub, w // sub)] * (len(planes) - 1)
+        if not t or [p.shape for p in planes] != want:
+            raise ValueError(f"{self.name} chroma {self.chroma!r} needs T x h x w planes shaped "
+                             f"{want}, got {[p.shape for p in planes]}")
+        dtype = np.uint8 if bitdepth <= 8 else np.uint16
+        if any(p.dtype != dtype for p in planes) or max(int(p.max()) for p in planes) >> bitdepth:
+            raise ValueError(f"{self.name}: {bitdepth}-bit samples must be {np.dtype(dtype).name} "
+                             f"below {1 << bitdepth}")
+        return planes
+
+    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
+                fps: Fraction | float) -> EncodeResult[Any]:
+        # our own RGB -> YCbCr is signalled; planes handed over keep the stream's colour unspecified
+        if isinstance(frames, np.ndarray):
+            planes, converted = self._array_planes(frames, bitdepth), self.colour == "ycbcr"
+        else:
+            planes, converted = self._check_planes(frames, bitdepth), False
+        q = check_qp(self.name, param, self.max_qp)
+        rate, (n, h, w) = _fps(fps), planes[0].shape
+        fmt = pix_fmt(self.chroma, bitdepth)
+        input_args = ["-color_range", "pc", "-colorspace", "bt470bg"] if converted else []
+        if self.inter:
+            input_args += ["-framerate", f"{rate.numerator}/{rate.denominator}"]
+        bitstream, decoded, run = round_trip(
+            planes, fmt, name=self.name, encoder=self.encoder, muxer=self.muxer, qp=q,
+            encoder_args=self._encoder_args(q, n), threads=self.threads, input_args=input_args)
+        out: np.ndarray | tuple[np.ndarray, ...]
+        if isinstance(frames, np.ndarray):
+            th, tw = frames.shape[1:3]
+            whole = from_planes(decoded, self.colour, self.chroma, bitdepth)
+            out = np.ascontiguousarray(whole[:, :th, :tw])
+            size = (n, th, tw)
+        else:
+            out = tuple(p.copy() for p in decoded)  # writable, not views of a byte buffer
+            size = (n, h, w)
+        extra: dict[str, Any] = {"pix_fmt": fmt, "coded_size": [w, h]}
+        if self.inter:
+            extra.update(frames=n, fps=str(rate))
+        extra["decode_command"] = run["decode_command"]
+        if self.inter:
+            extra.update(gop="IPPP (one I frame, low-delay P)", rate="elementary stream bytes (no container)")
+        extra["colour"] = (JFIF_NAME if converted else
+                           "none (planes coded as given)" if self.inter else "none (raw planes)")
+        if isinstance(frames, np.ndarray) and self.chroma == "420":
+            extra["chroma_filters"] = CHROMA_FILTERS
+        return EncodeResult(bitstream, out, run["encode_s"], run["decode_s"], run["command"], size, extra)
