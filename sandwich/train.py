@@ -243,7 +243,7 @@ def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], po
     for p in sorted(points, key=float):
         d, r = [], []
         for crop in crops:
-            res = codec.run(crop, model.bitdepth, p)
+            res = codec.run_frame(crop, model.bitdepth, p)
             s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
             rec = torch.from_numpy(res.decoded.astype(np.float32)).permute(2, 0, 1)[None].to(device) / 2.0**model.k
             dist = cfg.mse_weight * distortion_term(s, rec, cfg.distortion)[0]
