@@ -136,6 +136,10 @@ class VideoProxy(nn.Module):
             self.loop_filter.eval()  # frozen: no dropout / batch-norm updates while training
         return self
 
+    def step_size(self) -> Tensor:
+        """The residual (P-frame) Δ: all frames but the first are P frames, so the real codec's QP follows it."""
+        return self.residual.step_size()
+
     def config(self) -> dict[str, str]:
         out = {"quantizer": self.intra.quantizer, "rate": self.intra.rate.name,
                "loop_filter": type(self.loop_filter).__name__ if self.loop_filter else "identity"}

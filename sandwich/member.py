@@ -17,7 +17,7 @@ from bench.config import SandwichMethodConfig
 from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
 from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from sandwich.model import Sandwich, initial_step, quantise_step, seeded_init
+from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
 from sandwich.train import TrainResult, train
 from sandwich.wrapped import WrappedCodec
@@ -66,7 +66,7 @@ class SandwichMember(FrameMethod):
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         with seeded_init(seed):
-            self.model = Sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init), wrapped)
+            self.model = image_sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init), wrapped)
         self.wrapped = wrapped
         self.device = "cpu"
         self.result: TrainResult | None = None

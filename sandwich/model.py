@@ -83,18 +83,42 @@ def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, b
     return p
 
 
-class Sandwich(nn.Module):
-    """f + proxy + g for one scenario; ``role`` selects the full sandwich or an ablation."""
+def bottleneck_of(scenario: Scenario) -> Bottleneck:
+    """The scenario's bottleneck; a scenario without one cannot hold a sandwich."""
+    if scenario.bottleneck is None:
+        raise ValueError(f"scenario {scenario.name!r} has no sandwich bottleneck; "
+                         "choose one of the sandwich scenarios (bench list)")
+    return scenario.bottleneck
 
-    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float,
+
+def image_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float,
+                   wrapped: WrappedCodec | None = None) -> Sandwich:
+    """A sandwich around :class:`~proxies.image_proxy.ImageProxy`: a flat Δ to learn, or the wrapped
+    codec's quantiser (tables per rate point), chroma format and colour transform."""
+    spec = bottleneck_of(scenario)
+    if wrapped is None:
+        proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
+                           rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour,
+                           rate_gradient=cfg.proxy.rate_gradient)
+    else:
+        proxy = ImageProxy(step=1.0, quantizer=cfg.proxy.quantizer, subsampling=wrapped.subsampling,
+                           rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour,
+                           rate_gradient=cfg.proxy.rate_gradient)
+    return Sandwich(scenario, cfg, source_channels, proxy, wrapped)
+
+
+class Sandwich(nn.Module):
+    """f + an injected codec proxy + g for one scenario; ``role`` selects the full sandwich or an ablation.
+
+    The proxy is the one part that differs between images (:func:`image_sandwich`) and video
+    (``sandwich.video_model.video_sandwich``); f and g, the conventional adaptations and the real-codec
+    halves are the same code for both."""
+
+    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, proxy: nn.Module,
                  wrapped: WrappedCodec | None = None) -> None:
         super().__init__()
         self.wrapped = wrapped
-        spec = scenario.bottleneck
-        if spec is None:
-            raise ValueError(f"scenario {scenario.name!r} has no sandwich bottleneck; "
-                             "choose one of the sandwich scenarios (bench list)")
-        self.spec: Bottleneck = spec
+        self.spec = spec = bottleneck_of(scenario)
         self.role = cfg.role
         self.k = spec.shift
         self.bitdepth = scenario.bitdepth
@@ -114,14 +138,7 @@ class Sandwich(nn.Module):
                     else _processor(cfg.pre, source_channels + extra, c_b, self.k, down, bf16, res))
         self.post = (None if cfg.role == "pre_only"
                      else _processor(cfg.post, c_b + extra, source_channels, self.k, up, bf16, res))
-        if wrapped is None:
-            self.proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
-                                    rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour,
-                                    rate_gradient=cfg.proxy.rate_gradient)
-        else:  # the wrapped codec's quantiser (tables per rate point), chroma format and colour transform
-            self.proxy = ImageProxy(step=1.0, quantizer=cfg.proxy.quantizer, subsampling=wrapped.subsampling,
-                                    rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour,
-                                    rate_gradient=cfg.proxy.rate_gradient)
+        self.proxy = proxy  # registered after f and g: their parameters come first in the state dict
         self.rate_point = wrapped.rate_points[len(wrapped.rate_points) // 2] if wrapped else None
         self.source_channels, self.bottleneck_channels = source_channels, c_b
 
@@ -204,10 +221,17 @@ class Sandwich(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         return x[..., : out_size[0], : out_size[1]]
 
-    def forward(self, s: Tensor) -> SandwichOutput:
-        b = self.encode_side(s)
-        out = self.proxy(b, self.codec_steps())
-        recon = self.decode_side(out.recon, tuple(s.shape[-2:]))
+    def forward(self, s: Tensor, *context: Tensor) -> SandwichOutput:
+        """``N x C x H x W`` images (the proxy gets the codec's quantiser), or ``N x T x C x H x W`` clips:
+        f and g code each frame, the proxy gets the whole clip and ``context`` (its source flow)."""
+        if s.ndim == 4:
+            b = self.encode_side(s)
+            out = self.proxy(b, self.codec_steps())
+            return SandwichOutput(self.decode_side(out.recon, tuple(s.shape[-2:])), b, out)
+        n, t = s.shape[:2]
+        b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
+        out = self.proxy(b, *context)
+        recon = self.decode_side(out.recon.flatten(0, 1), tuple(s.shape[-2:])).unflatten(0, (n, t))
         return SandwichOutput(recon, b, out)
 
     def forward_real(self, s: Tensor, straight_through: bool = False) -> tuple[SandwichOutput, Tensor | None]:

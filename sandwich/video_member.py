@@ -28,7 +28,7 @@ from sandwich.train import TrainResult, finished_model, train
 from bench.video.dataset import VideoItem
 from bench.source import Source
 from sandwich.run_ref import check_run_model_ref, run_model_path
-from sandwich.video_model import VideoSandwich
+from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_hooks
 from sandwich.train_clips import ClipSampler
 
@@ -43,15 +43,16 @@ class VideoSandwichMember(Method):
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         with seeded_init(seed):
-            self.model = VideoSandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
-        self.model.real_video_codec()  # a bad codec option fails at plan time, not after training
+            self.model = video_sandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
+        self.coding = VideoCoding(self.model, self.video)
+        self.coding.real_video_codec()  # a bad codec option fails at plan time, not after training
         if isinstance(self.video.init_from, RunModelRef):
             check_run_model_ref(self.video.init_from)
         elif self.video.init_from is not None and not expand_path(self.video.init_from).is_file():
             raise ValueError(f"video.init_from: checkpoint not found: {expand_path(self.video.init_from)}")
         self.device = "cpu"
         self.result: TrainResult | None = None
-        self._bottleneck = LastBottleneck(lambda frames: self.model.bottleneck_frames(frames, self.device))
+        self._bottleneck = LastBottleneck(lambda frames: self.coding.bottleneck_frames(frames, self.device))
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.step_factors)
@@ -68,7 +69,7 @@ class VideoSandwichMember(Method):
             if self.video.init_from is not None:
                 ref = self.video.init_from
                 path = run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
-                start["init_from"] = f"{path} ({len(self.model.load_image_checkpoint(path))} tensors of pre/post)"
+                start["init_from"] = f"{path} ({len(self.coding.load_image_checkpoint(path))} tensors of pre/post)"
         self.model.to(ctx.device)
         clips = [it.load() for it in items if isinstance(it, VideoItem)]
         stills = [self.scenario.to_source(it.load(), it.name) for it in items if not isinstance(it, VideoItem)]
@@ -77,7 +78,7 @@ class VideoSandwichMember(Method):
                               max_zoom=self.video.max_zoom)
         ctx.log.tags({"train_data": sampler.describe(), **start,
                       "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))"})
-        hooks = video_hooks(self.model, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
+        hooks = video_hooks(self.coding, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
         self.result = train(self.model, self.cfg.train, self.gamma, [], device=ctx.device, seed=ctx.seed,
                             workdir=ctx.workdir, log=ctx.log, name=self.name, hooks=hooks, inputs=inputs)
         self.model.eval()
@@ -94,12 +95,12 @@ class VideoSandwichMember(Method):
         frames, fps = source.frames, source.stream_fps()
         if self.result is None:
             raise RuntimeError(f"method {self.name!r} was not prepared (trained) before evaluation")
-        qp = self.model.real_qp(rate_point)
+        qp = self.coding.real_qp(rate_point)
         b, t_pre = self._bottleneck(frames)
         t0 = time.perf_counter()
-        recon, res, real_b = self.model.code_clip(frames, qp, fps, self.device, b)
+        recon, res, real_b = self.coding.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
-        proxy_bits, proxy_b = self.model.proxy_estimate(frames, b, qp)
+        proxy_bits, proxy_b = self.coding.proxy_estimate(frames, b, qp)
         proxy = {"proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
                  "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)]))}
         return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
@@ -109,18 +110,18 @@ class VideoSandwichMember(Method):
     def describe(self) -> dict[str, Any]:
         r = self.result
         params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
-        codec = self.model.real_video_codec()
+        codec = self.coding.real_video_codec()
         return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
                 "codec": codec.name, "codec_options": codec.options(), "version": codec.version(),
                 "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
                 "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
                 "train": self.cfg.train.model_dump(), "video": self.video.model_dump(mode="json"), "params": params,
-                "trained_step": r.step_size if r else None, **(self.model.steps() if r else {}),
-                "qp_at_factor_1": self.model.real_qp() if r else None,
+                "trained_step": r.step_size if r else None, **(self.coding.steps() if r else {}),
+                "qp_at_factor_1": self.coding.real_qp() if r else None,
                 "train_steps": r.steps if r else None, "train_seconds": r.seconds if r else None,
                 "flags": r.flags if r else [], "weights_sha256": r.weights if r else None}
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""
         return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.train_clips",
-                "bench.colour", "proxies", *class_modules(self.model.real_video_codec()))
+                "bench.colour", "proxies", *class_modules(self.coding.real_video_codec()))

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from bench.codecs import CODECS, Codec, EncodeResult
 from bench.checkpoint import load_checkpoint
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
-from sandwich.model import Sandwich, SandwichOutput
+from sandwich.model import Sandwich, bottleneck_of
 from bench.scenarios import Scenario
 from sandwich.train_clips import luma8
 from proxies.calibration import qp_to_step, step_to_qp
@@ -31,41 +30,38 @@ from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy
 
 
-class VideoSandwich(Sandwich):
-    """f + video proxy + g; ``forward`` takes ``N x T x C x H x W`` clips and their source flows."""
+def video_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> Sandwich:
+    """The image sandwich's f and g around :class:`~proxies.video_proxy.VideoProxy` (Δ_I = Δ_P = ``step``)."""
+    spec = bottleneck_of(scenario)
+    if spec.subsampling != "444" or spec.shift:
+        raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
+    proxy = VideoProxy(step, step, quantizer=cfg.proxy.quantizer, rate=cfg.proxy.rate,
+                       learn_step=cfg.proxy.learn_step, colour=spec.colour)
+    return Sandwich(scenario, cfg, source_channels, proxy)
 
-    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> None:
-        super().__init__(scenario, cfg, source_channels, step)
-        if self.spec.subsampling != "444" or self.k:
-            raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
-        self.proxy = VideoProxy(step, step, quantizer=cfg.proxy.quantizer, rate=cfg.proxy.rate,
-                                learn_step=cfg.proxy.learn_step, colour=self.spec.colour)
-        self.video = cfg.video or VideoSandwichConfig()
 
-    def forward(self, s: Tensor, flow: Tensor) -> SandwichOutput:  # type: ignore[override]
-        n, t = s.shape[:2]
-        b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
-        out = self.proxy(b, flow)
-        recon = self.decode_side(out.recon.flatten(0, 1), tuple(s.shape[-2:])).unflatten(0, (n, t))
-        return SandwichOutput(recon, b, out)
+class VideoCoding:
+    """A video sandwich's real-codec side: the QP its trained Δ maps to, whole clips through the real
+    low-delay codec, and the training proxy's estimate for the same clip (to measure the proxy)."""
 
-    def trained_step(self) -> float:
-        return float(self.proxy.residual.step_size().detach())
+    def __init__(self, model: Sandwich, video: VideoSandwichConfig) -> None:
+        self.model, self.video = model, video
 
     def steps(self) -> dict[str, float]:
-        return {"step_intra": float(self.proxy.intra.step_size().detach()), "step_inter": self.trained_step()}
+        return {"step_intra": float(self.model.proxy.intra.step_size().detach()),
+                "step_inter": self.model.trained_step()}
 
     def real_qp(self, factor: float = 1.0) -> int:
-        return step_to_qp(self.trained_step() * factor)
+        return step_to_qp(self.model.trained_step() * factor)
 
     def real_video_codec(self) -> Codec:
-        chroma = "400" if self.bottleneck_channels == 1 else "444"
-        colour = {} if chroma == "400" else {"colour": "ycbcr" if self.spec.colour == "ycbcr" else "raw"}
+        chroma = "400" if self.model.bottleneck_channels == 1 else "444"
+        colour = {} if chroma == "400" else {"colour": "ycbcr" if self.model.spec.colour == "ycbcr" else "raw"}
         return CODECS.build(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)
 
     def bottleneck_frames(self, frames: np.ndarray, device: str = "cpu") -> np.ndarray:
         """``T x h x w x C_b`` uint8 neural code frames of ``T x H x W x 3`` source frames."""
-        return np.stack([self.bottleneck_image(f, device) for f in frames])
+        return np.stack([self.model.bottleneck_image(f, device) for f in frames])
 
     def code_clip(self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu",
                   b: np.ndarray | None = None) -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
@@ -73,7 +69,7 @@ class VideoSandwich(Sandwich):
         B is computed unless given."""
         b = self.bottleneck_frames(frames, device) if b is None else b
         res = self.real_video_codec().encode(b, qp, 8, fps)
-        recon = np.stack([self.reconstruct(d, frames.shape[1:3], device) for d in res.decoded])
+        recon = np.stack([self.model.reconstruct(d, frames.shape[1:3], device) for d in res.decoded])
         return recon, res, res.decoded
 
     def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[float, np.ndarray]:
@@ -84,8 +80,9 @@ class VideoSandwich(Sandwich):
         Only compared with the real encode (METHOD: the proxy's error is measured, never reported as
         a result)."""
         step = qp_to_step(qp)
-        proxy = VideoProxy(step, step, quantizer=self.proxy.intra.quantizer, rate=self.proxy.intra.rate,
-                           learn_step=False, colour=self.proxy.colour).eval()
+        trained = self.model.proxy
+        proxy = VideoProxy(step, step, quantizer=trained.intra.quantizer, rate=trained.intra.rate,
+                           learn_step=False, colour=trained.colour).eval()
         flow = torch.from_numpy(sequence_flow(luma8(frames)))[None]
         x = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2)[None]
         with torch.inference_mode():
@@ -98,11 +95,11 @@ class VideoSandwich(Sandwich):
         weights = state.get("model", state) if isinstance(state, dict) else None
         if not isinstance(weights, dict):
             raise ValueError(f"{path} holds no model state dict")
-        own = self.state_dict()
+        own = self.model.state_dict()
         taken = {k: v for k, v in weights.items() if k.split(".")[0] in ("pre", "post")}
         wrong = [k for k, v in taken.items() if k not in own or own[k].shape != v.shape]
         if wrong or not taken:
             raise ValueError(f"{path} does not fit this sandwich's pre/post nets ({len(wrong)} mismatched tensors, "
                              f"e.g. {wrong[:3]}); use a checkpoint of the same scenario and net sizes")
-        self.load_state_dict({**own, **taken})
+        self.model.load_state_dict({**own, **taken})
         return sorted(taken)

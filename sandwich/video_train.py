@@ -20,14 +20,15 @@ from torch import Tensor
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
 from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
-from sandwich.video_model import VideoSandwich
+from sandwich.model import Sandwich
+from sandwich.video_model import VideoCoding
 from sandwich.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
 
 CHECK_FPS = Fraction(25)  # bits per pixel do not depend on it; the stream's timing info does not either
 
 
-def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: float, cfg: TrainConfig,
+def video_loss_terms(model: Sandwich, batch: tuple[Tensor, Tensor], gamma: float, cfg: TrainConfig,
                      lpips: torch.nn.Module | None = None) -> dict[str, Tensor]:
     """Distortion, rate and penalty per element (batch-averaged) for ``N x T x C x H x W`` clips."""
     s, flow = batch
@@ -50,17 +51,18 @@ def video_loss_terms(model: VideoSandwich, batch: tuple[Tensor, Tensor], gamma: 
             "inter_fraction": out.proxy.inter_fraction[:, 1:].mean()}
 
 
-def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]], device: str,
+def video_check(coding: VideoCoding, clips: list[tuple[np.ndarray, np.ndarray]], device: str,
                 lpips: torch.nn.Module | None = None) -> dict[str, float]:
     """Real-codec PSNR-RGB (and PSNR-YUV 6:1:1, what video experiments report; LPIPS-alex for runs that
     train for it) and bits per pixel of fixed clips at the current QP, next to the proxy's."""
+    model = coding.model
     model.eval()
-    qp = model.real_qp()
+    qp = coding.real_qp()
     real_psnr, real_yuv, real_bpp, proxy_psnr, proxy_bpp, real_lpips = [], [], [], [], [], []
     with torch.inference_mode():
         for frames, flow in clips:
             t, h, w = frames.shape[:3]
-            recon, res, _ = model.code_clip(frames, qp, CHECK_FPS, device)
+            recon, res, _ = coding.code_clip(frames, qp, CHECK_FPS, device)
             if lpips is not None:
                 real_lpips.append(lpips_frames(lpips, frames, recon, 255.0, device))
             real_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
@@ -79,7 +81,7 @@ def video_check(model: VideoSandwich, clips: list[tuple[np.ndarray, np.ndarray]]
             **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {})}
 
 
-def video_hooks(model: VideoSandwich, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str,
+def video_hooks(coding: VideoCoding, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str,
                 seed: int) -> TrainHooks:
     """Clip batches, :func:`video_loss_terms`, :func:`video_check` on 2 fixed clips, the image flags
     (the 4:0:0 luma ceiling is computed on the check clips' frames)."""
@@ -93,5 +95,5 @@ def video_hooks(model: VideoSandwich, cfg: TrainConfig, gamma: float, sampler: C
         lpips = get_lpips("alex", device)
     return TrainHooks(lambda rng: sampler.batch(cfg.batch, rng, device),
                       lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
-                      lambda m: video_check(m, check_clips, device, lpips),
+                      lambda m: video_check(coding, check_clips, device, lpips),
                       lambda m, checks: _flags(m, cfg, checks, check_frames))

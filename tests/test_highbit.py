@@ -112,12 +112,12 @@ def test_f_trains_at_its_own_learning_rate() -> None:
     import torch
 
     from bench.config import SandwichMethodConfig, TrainConfig
-    from sandwich.model import Sandwich
+    from sandwich.model import image_sandwich
     from sandwich.train import param_groups
 
     net = {"encoder": [4], "decoder": [4, 4]}
     cfg = SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [1], "pre": net, "post": net})
-    model = Sandwich(SCENARIOS.get("rgb444"), cfg, 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("rgb444"), cfg, 3, step=8.0)
     groups = param_groups(model, TrainConfig(lr=1e-3, pre_lr_scale=0.05))
     assert [g["lr"] for g in groups] == [1e-3, pytest.approx(5e-5)]
     pre = {id(p) for p in model.pre.parameters()}

@@ -25,7 +25,7 @@ from bench.data import sha256_file
 from bench.errors import ConfigError
 from bench.plan import build_plan
 from bench.runner import RunOptions, run_experiment
-from sandwich.model import Sandwich
+from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from sandwich.train import train
 
@@ -238,14 +238,14 @@ def test_half_done_training_on_other_images_starts_over(kodim, tmp_path: Path, c
     images = [kodim(n)[:64, :64] for n in (3, 5)]
     digests = {f"i{k}": hashlib.sha256(img.tobytes()).hexdigest() for k, img in enumerate(images)}
     with pytest.raises(KeyboardInterrupt):
-        train(Sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
+        train(image_sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
               log=Interrupt(6), name="m", inputs={"items": digests})
     assert (tmp_path / "checkpoint.pt").is_file()
 
     images[1] = kodim(19)[:64, :64]
     log = Log()
     capsys.readouterr()
-    train(Sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
+    train(image_sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
           log=log, name="m", inputs={"items": {**digests, "i1": hashlib.sha256(images[1].tobytes()).hexdigest()}})
     err = capsys.readouterr().err
     assert "m: not resuming checkpoint.pt (training items: i1 changed (sha256)); training from the start" in err, err

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bench.config import SandwichMethodConfig
-from sandwich.model import Sandwich
+from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from sandwich.train import loss_terms, real_check, train
 
@@ -44,7 +44,7 @@ def test_loss_falls_and_bits_respond_to_lambda(images, tmp_path: Path) -> None:
     for gamma in (5.0, 5000.0):
         c = cfg(gamma, 30)
         torch.manual_seed(0)
-        model = Sandwich(scenario, c, 3, step=8.0)
+        model = image_sandwich(scenario, c, 3, step=8.0)
         log = Log()
         res = train(model, c.train, gamma, images, device="cpu", seed=0, workdir=tmp_path / f"g{gamma:g}",
                     log=log, name=f"g{gamma:g}")
@@ -76,29 +76,29 @@ def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path
     scenario = SCENARIOS.get("gray400")
     c = cfg(300.0, 10)
     torch.manual_seed(0)
-    straight = Sandwich(scenario, c, 3, step=8.0)
+    straight = image_sandwich(scenario, c, 3, step=8.0)
     train(straight, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
     torch.manual_seed(0)
-    first = Sandwich(scenario, c, 3, step=8.0)
+    first = image_sandwich(scenario, c, 3, step=8.0)
     with pytest.raises(KeyboardInterrupt):
         train(first, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=Interrupt(7), name="b")
     assert (tmp_path / "b" / "checkpoint.pt").is_file() and not (tmp_path / "b" / "final.pt").exists()
     torch.manual_seed(1)  # a different init: everything must come from the checkpoint
-    resumed = Sandwich(scenario, c, 3, step=8.0)
+    resumed = image_sandwich(scenario, c, 3, step=8.0)
     log = Log()
     train(resumed, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=log, name="b")
     assert [s for s, v in log.rows if "loss" in v][0] == 6  # picked up after the step-5 checkpoint
     for p, q in zip(straight.parameters(), resumed.parameters()):
         assert torch.allclose(p, q, atol=1e-5), (p - q).abs().max()
     # a finished model is loaded, not retrained
-    again = Sandwich(scenario, c, 3, step=8.0)
+    again = image_sandwich(scenario, c, 3, step=8.0)
     res = train(again, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
     assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters()))
 
 
 def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
     c = cfg(300.0, 1)
-    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     check = real_check(model, [images[1][:128, :128]], "cpu")
     assert "real_lpips" not in check
     assert abs(check["real_psnr"] - check["proxy_psnr"]) < 0.5
@@ -117,7 +117,7 @@ def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, ima
     if name == "multichannel":
         src = np.concatenate([src, src[:, :, :2]], axis=2)  # 5 channels
     c = cfg(300.0, 1)
-    model = Sandwich(scenario, c, src.shape[2], step=8.0)
+    model = image_sandwich(scenario, c, src.shape[2], step=8.0)
     terms = loss_terms(model, torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2), 300.0, c.train)
     terms["loss"].backward()
     recon, coded, b = model.code_real(src, 8, "cpu")
@@ -134,7 +134,7 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
         "post": {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0},
         "train": {"steps": 40, "batch": 4, "crop": 48, "lr": 5e-3, "step_init": 8, "log_every": 1,
                   "check_every": 40, "codec_in_loop": "real"}})
-    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[2][:48, :48]
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
     assert via_proxy is None  # no f: g alone, on the real decoder's output
@@ -152,7 +152,7 @@ def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_throu
     """codec_in_loop real / real_ste for the full sandwich: g is fed the real decoder's B̂, and f
     still gets a gradient (through the proxy pass, or straight through it)."""
     c = cfg(300.0, 1, codec_in_loop="real_ste" if straight_through else "real")
-    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[1][:48, :48]
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2),
                                         straight_through)
@@ -169,8 +169,8 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
     """post_only codes YCbCr 4:2:0 (not raw RGB 4:2:0); pre_only's standard decoder converts back."""
     net = {"encoder": [8], "decoder": [8, 8]}
     base = {"name": "a", "kind": "sandwich", "lambdas": [300], "pre": net, "post": net}
-    post = Sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "post_only"}), 3, 8.0)
-    pre = Sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "pre_only"}), 3, 8.0)
+    post = image_sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "post_only"}), 3, 8.0)
+    pre = image_sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "pre_only"}), 3, 8.0)
     src = images[0][:32, :32]
     s = torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2)
     ycc = post.encode_side(s)[0].permute(1, 2, 0).numpy()
@@ -190,8 +190,8 @@ def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
     src = images[1][:64, :64]
     if name == "hdr":
         src = (src.astype(np.uint16) << 8) | images[2][:64, :64]
-    model = Sandwich(scenario, c, 3, step=1.0)
-    conv = Sandwich(scenario, c.model_copy(update={"role": "post_only"}), 3, step=1.0)  # f = the usual map
+    model = image_sandwich(scenario, c, 3, step=1.0)
+    conv = image_sandwich(scenario, c.model_copy(update={"role": "post_only"}), 3, step=1.0)  # f = the usual map
     b, b_ref = model.bottleneck_image(src), conv.bottleneck_image(src)
     assert np.abs(b.astype(int) - b_ref.astype(int)).max() <= 1
     peak = (1 << scenario.bitdepth) - 1
@@ -213,7 +213,7 @@ def test_cosine_schedule_ends_near_zero_lr(images, tmp_path: Path) -> None:
     """lr_schedule cosine: the lr follows lr·(1 + cos(π·step/steps))/2 from the step count (so a resumed
     run continues the same curve); the last of 20 steps runs below 1 % of the start."""
     c = cfg(60.0, 20, lr_schedule="cosine")
-    model = Sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     seen: list[float] = []
     orig = torch.optim.Adam.step
 
@@ -302,7 +302,7 @@ def test_flags_follow_what_the_run_minimises() -> None:
     from bench.config import TrainConfig
     from sandwich.train import _flags, check_objective
 
-    model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
     checks = [{"real_psnr": 30.0, "real_psnr_yuv": 33.0, "real_lpips": 0.20, "real_step": 8.0},
               {"real_psnr": 29.5, "real_psnr_yuv": 33.5, "real_lpips": 0.15, "real_step": 8.0}]
     lp, yuv, plain = (TrainConfig(lpips_weight=500), TrainConfig(distortion="psnr-yuv"), TrainConfig())
@@ -323,7 +323,7 @@ def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
     from bench.metrics.lpips import get_lpips, lpips_distance
     from sandwich.train import real_check
 
-    model = Sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 1), 3, step=8.0)
+    model = image_sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 1), 3, step=8.0)
     crop = images[1][:64, :64]
     check = real_check(model, [crop], "cpu", get_lpips("alex", "cpu"))
     recon, _, _ = model.code_real(crop, 8, "cpu")

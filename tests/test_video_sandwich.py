@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig
+from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import load_image
-from sandwich.model import Sandwich
+from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from bench.source import Source
 from bench.video.dataset import resolve_video_dataset
 from baselines.video import VideoCodecMethod
-from sandwich.video_model import VideoSandwich
+from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_loss_terms
 from sandwich.train_clips import ClipSampler, camera_path, luma8, render
 from proxies.flow import warp
@@ -67,9 +67,14 @@ def test_sampler_refuses_what_it_cannot_use(foreman: np.ndarray) -> None:
         ClipSampler([foreman], [], frames=4, crop=64, still_fraction=0.5)
 
 
+def coding(scenario: str, step: float, **over) -> VideoCoding:
+    """A video sandwich (f, g around the video proxy) with its real-codec side."""
+    return VideoCoding(video_sandwich(SCENARIOS.get(scenario), cfg(**over), 3, step).eval(), VideoSandwichConfig())
+
+
 def test_video_sandwich_loss_falls(foreman: np.ndarray) -> None:
     torch.manual_seed(0)
-    model = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    model = video_sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
     batch = ClipSampler([foreman], [], frames=3, crop=32).batch(2, np.random.default_rng(0), "cpu")
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     c = cfg().train
@@ -85,12 +90,12 @@ def test_video_sandwich_loss_falls(foreman: np.ndarray) -> None:
 
 
 def test_trained_step_maps_to_hevc_qp_and_real_x265(foreman: np.ndarray) -> None:
-    model = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 16.0).eval()
-    assert model.real_qp() == round(4 + 6 * math.log2(model.trained_step())) == 28
+    model = coding("gray400", 16.0)
+    assert model.real_qp() == round(4 + 6 * math.log2(model.model.trained_step())) == 28
     assert model.real_qp(2.0) == 34 and model.real_video_codec().chroma == "400"
     recon, res, b = model.code_clip(foreman[:3, :64, :96], 28, Fraction(30))
     assert recon.shape == (3, 64, 96, 3) and b.shape == (3, 64, 96, 1) and res.nbytes > 0
-    lowres = VideoSandwich(SCENARIOS.get("lowres"), cfg(), 3, 16.0).eval()
+    lowres = coding("lowres", 16.0)
     codec = lowres.real_video_codec()
     assert (codec.chroma, codec.colour) == ("444", "raw")
     recon, _, b = lowres.code_clip(foreman[:2, :64, :96], 30, Fraction(30))
@@ -99,9 +104,9 @@ def test_trained_step_maps_to_hevc_qp_and_real_x265(foreman: np.ndarray) -> None
 
 def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.ndarray) -> None:
     """colour: ycbcr (perceptual): B is coded as plain x265 4:4:4 codes RGB, and the proxy models it."""
-    model = VideoSandwich(SCENARIOS.get("perceptual"), cfg(), 3, 16.0).eval()
+    model = coding("perceptual", 16.0)
     assert (model.real_video_codec().chroma, model.real_video_codec().colour) == ("444", "ycbcr")
-    assert model.proxy.config()["colour"] == "ycbcr"
+    assert model.model.proxy.config()["colour"] == "ycbcr"
     clip = foreman[:3, :64, :96]
     anchor = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"},
                                                 rate_points=[30])).run(Source("clip", clip, 8, Fraction(30)), 30)
@@ -112,18 +117,18 @@ def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.nda
     assert 0.5 < bits / (8 * res.nbytes) < 4
     err = np.mean((proxy_b.astype(float) - real_b.astype(float)) ** 2)
     assert 10 * np.log10(255**2 / err) > 30  # the proxy's decode is near the real one
-    raw = VideoSandwich(SCENARIOS.get("rgb444"), cfg(), 3, 16.0)
-    assert raw.real_video_codec().colour == "raw" and "colour" not in raw.proxy.config()
+    raw = coding("rgb444", 16.0)
+    assert raw.real_video_codec().colour == "raw" and "colour" not in raw.model.proxy.config()
 
 
 def test_starts_from_an_image_sandwich_checkpoint(tmp_path: Path) -> None:
-    image = Sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    image = image_sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
     torch.save({"model": image.state_dict()}, tmp_path / "final.pt")
-    video = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
+    video = coding("gray400", 20.0)
     taken = video.load_image_checkpoint(tmp_path / "final.pt")
     assert taken and all(k.startswith(("pre.", "post.")) for k in taken)
-    assert torch.equal(video.pre.mlp[0].weight, image.pre.mlp[0].weight)
-    wider = VideoSandwich(SCENARIOS.get("gray400"), cfg(pre={"unet": False, "hidden": 8}), 3, 20.0)
+    assert torch.equal(video.model.pre.mlp[0].weight, image.pre.mlp[0].weight)
+    wider = coding("gray400", 20.0, pre={"unet": False, "hidden": 8})
     with pytest.raises(ValueError, match="does not fit"):
         wider.load_image_checkpoint(tmp_path / "final.pt")
 

@@ -17,7 +17,7 @@ import torch
 from bench.config import CodecMethodConfig, SandwichMethodConfig
 from bench.data import load_image
 from bench.paths import data_root
-from sandwich.model import Sandwich
+from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from sandwich.train import loss_terms
 from sandwich.wrapped import WrappedCodec
@@ -43,7 +43,7 @@ def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
         cfg = SandwichMethodConfig.model_validate({
             "name": "s", "kind": "sandwich", "wraps": "jpeg-420", "lambdas": [1.0], "pre": net, "post": net,
             "train": {"codec_in_loop": mode, "bf16": True}})
-        model = Sandwich(scenario, cfg, 3, 1.0, wrapped)
+        model = image_sandwich(scenario, cfg, 3, 1.0, wrapped)
         model.rate_point = 75
 
         def step() -> None:
