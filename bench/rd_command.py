@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from bench.rd.curves import bdrate_files
-
 
 def _summary(r: dict[str, Any], metric: str) -> str:
     """A few lines; a missing value shows its reason instead of a number."""
@@ -35,5 +33,8 @@ def bdrate_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
     """BD-rate of TEST against ANCHOR (CompressAI-schema results JSON); negative = TEST saves bits."""
+    # scipy loads when this command runs, not for every `bench`
+    from bench.rd.curves import bdrate_files
+
     result = bdrate_files(anchor, test, metric=metric, hull=hull)
     typer.echo(json.dumps(result) if json_out else _summary(result, metric))
