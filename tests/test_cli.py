@@ -1,4 +1,5 @@
-"""The installed CLI surface: --help everywhere, doctor, list, metrics and bdrate end to end."""
+"""The CLI surface: --help everywhere, doctor, list, metrics and bdrate end to end (in process, as the
+``bench`` script runs them), and what only a separate process shows: its imports and its environment."""
 from __future__ import annotations
 
 import json
@@ -12,34 +13,42 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-COMMANDS = ["run", "doctor", "list", "metrics", "bdrate", "fidelity", "bench-proxy", "report", "ui"]
-
-
-def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+COMMANDS = ["run", "doctor", "list", "metrics", "bdrate", "report", "ui", "proxy"]
+HEAVY = ("torch", "matplotlib", "mlflow", "pandas", "scipy", "cv2", "lpips", "compressai")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
-    proc = cli(command, "--help")
-    assert proc.returncode == 0, proc.stderr
-    assert "Usage:" in proc.stdout and command in proc.stdout
+def test_every_command_has_help(bench, command: str) -> None:
+    res = bench(command, "--help")
+    assert res.exit_code == 0, res.output
+    assert "Usage:" in res.stdout and command in res.stdout
 
 
-def test_top_level_help_lists_commands() -> None:
-    out = cli("--help").stdout
+def test_top_level_help_lists_commands(bench) -> None:
+    out = bench("--help").stdout
     assert all(c in out for c in COMMANDS)
 
 
-def test_doctor_reports_every_component_and_passes_here() -> None:
-    proc = cli("doctor")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_help_loads_no_heavy_library() -> None:
+    """`bench --help` stays fast: commands import torch, mlflow, matplotlib ... only when they run."""
+    code = ("import sys\nfrom bench.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"print('heavy:', *(m for m in {HEAVY!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "heavy:"
+
+
+@pytest.mark.slow  # runs every component: torch, LPIPS, ffmpeg's encoders, MLflow, CompressAI
+def test_doctor_reports_every_component_and_passes_here(bench) -> None:
+    res = bench("doctor", env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
     for component in ("torch", "ffmpeg libx265", "ffmpeg libvmaf", "libjpeg-turbo", "LPIPS weights", "MLflow",
                       "CompressAI"):
-        assert component in proc.stdout
+        assert component in res.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter: find_ffmpeg is cached per process
 def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SANDWICH_FFMPEG": str(tmp_path / "no-ffmpeg"), "COLUMNS": "250"}
     proc = subprocess.run([sys.executable, "-m", "bench.cli", "doctor"], capture_output=True, text=True, env=env,
@@ -48,37 +57,38 @@ def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
     assert "MISSING" in proc.stdout and "SANDWICH_FFMPEG" in proc.stdout
 
 
-def test_list_names_what_configs_can_use() -> None:
-    out = cli("list").stdout
+def test_list_names_what_configs_can_use(bench) -> None:
+    out = bench("list").stdout
     for name in ("rgb", "jpeg", "hevc", "av1", "jpeg12", "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
         assert name in out
 
 
-def test_metrics_json_for_a_real_jpeg_pair(tmp_path: Path, data_dir: Path) -> None:
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
+def test_metrics_json_for_a_real_jpeg_pair(bench, tmp_path: Path, data_dir: Path) -> None:
     ref = data_dir / "kodak" / "kodim19.png"
     dist = tmp_path / "dist.png"
     Image.open(ref).convert("RGB").save(tmp_path / "d.jpg", quality=30)
     Image.open(tmp_path / "d.jpg").save(dist)
-    proc = cli("metrics", str(ref), str(dist), "--json")
-    assert proc.returncode == 0, proc.stderr
-    m = json.loads(proc.stdout)
+    res = bench("metrics", str(ref), str(dist), "--json")
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
     for key in ("psnr_rgb", "psnr_y", "ms_ssim", "lpips_alex", "lpips_vgg", "vmaf", "vmaf_neg"):
         assert isinstance(m[key], float), key
     assert 25 < m["psnr_rgb"] < 35 and 0.9 < m["ms_ssim"] < 1 and 0 < m["lpips_alex"] < 0.5 and 40 < m["vmaf"] < 97.5
 
 
-def test_metrics_size_mismatch_is_one_line(tmp_path: Path, data_dir: Path) -> None:
+def test_metrics_size_mismatch_is_one_line(bench, tmp_path: Path, data_dir: Path) -> None:
     ref = data_dir / "kodak" / "kodim19.png"
     small = tmp_path / "small.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(small)
-    proc = cli("metrics", str(ref), str(small))
-    assert proc.returncode == 2 and proc.stderr.startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+    res = bench("metrics", str(ref), str(small))
+    assert res.exit_code == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_bdrate_json_matches_published_pair(data_dir: Path) -> None:
+def test_bdrate_json_matches_published_pair(bench, data_dir: Path) -> None:
     ref = data_dir / "reference" / "compressai_kodak"
-    proc = cli("bdrate", str(ref / "jpeg.json"), str(ref / "bpg_444_x265_ycbcr.json"), "--json")
-    assert proc.returncode == 0, proc.stderr
-    r = json.loads(proc.stdout)
+    res = bench("bdrate", str(ref / "jpeg.json"), str(ref / "bpg_444_x265_ycbcr.json"), "--json")
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)
     assert r["reason"] is None and -65 < r["bd_rate_pct"] < -40 and r["bd_psnr_db"] > 3
     assert set(r) >= {"bd_rate_pct", "bd_rate_pct_akima", "bd_psnr_db", "overlap", "reason"}

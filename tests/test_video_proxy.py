@@ -136,7 +136,7 @@ def test_proxy_rate_tracks_x265_across_qps() -> None:
     """Stated error on foreman (10 frames, 4:0:0): one scale fitted at QP 32 predicts x265's
     kbps at QP 22 and 42 within 12% with the ``hevc`` rate (measured 8%) and 25% with ``jpeg``
     (measured 19%); log-rates correlate > 0.99 uncalibrated. All five clips, QP 22..42:
-    ``python -m sandwich.diagnostics.video_fidelity`` (hevc: r = 0.999, mean error 5.7%, max 18.5%)."""
+    ``bench proxy video-fidelity`` (hevc: r = 0.999, mean error 5.7%, max 18.5%)."""
     frames, fps, _ = load_luma("foreman", 10)
     summary = summarise({"foreman": measure(frames, fps, [22, 32, 42], ["jpeg", "hevc"])},
                         ["jpeg", "hevc"])
