@@ -237,7 +237,7 @@ def test_complexity_reads_timings_and_meta(run: tuple[Path, Path], tmp_path: Pat
     assert rows["JPEG 4:4:4"][2:6] == ["470.00k", "51.20k", "2.5", "—"]
     assert rows["JPEG 4:2:0"][2:6] == ["—"] * 4
     enc = [float(r[6]) for r in rows.values()]
-    assert all(0 < v < 5000 for v in enc)  # ms per megapixel of a real JPEG encode
+    assert all(v > 0 for v in enc)  # ms per megapixel of a real JPEG encode
     assert "pub-jpeg" not in rows and "JPEG (published)" not in rows
 
 
