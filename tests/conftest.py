@@ -44,7 +44,7 @@ def crops_dir(kodim, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bench() -> Callable[..., Result]:
+def bench_app() -> Callable[..., Result]:
     """``bench ARGS`` in this process: the app the console script runs, its error lines included."""
     from bench.cli import app
 

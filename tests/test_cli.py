@@ -18,14 +18,14 @@ HEAVY = ("torch", "matplotlib", "mlflow", "pandas", "scipy", "cv2", "lpips", "co
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(bench, command: str) -> None:
-    res = bench(command, "--help")
+def test_every_command_has_help(bench_app, command: str) -> None:
+    res = bench_app(command, "--help")
     assert res.exit_code == 0, res.output
     assert "Usage:" in res.stdout and command in res.stdout
 
 
-def test_top_level_help_lists_commands(bench) -> None:
-    out = bench("--help").stdout
+def test_top_level_help_lists_commands(bench_app) -> None:
+    out = bench_app("--help").stdout
     assert all(c in out for c in COMMANDS)
 
 
@@ -40,8 +40,8 @@ def test_help_loads_no_heavy_library() -> None:
 
 
 @pytest.mark.slow  # runs every component: torch, LPIPS, ffmpeg's encoders, MLflow, CompressAI
-def test_doctor_reports_every_component_and_passes_here(bench) -> None:
-    res = bench("doctor", env={"COLUMNS": "250"})
+def test_doctor_reports_every_component_and_passes_here(bench_app) -> None:
+    res = bench_app("doctor", env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
     for component in ("torch", "ffmpeg libx265", "ffmpeg libvmaf", "libjpeg-turbo", "LPIPS weights", "MLflow",
                       "CompressAI"):
@@ -57,19 +57,19 @@ def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
     assert "MISSING" in proc.stdout and "SANDWICH_FFMPEG" in proc.stdout
 
 
-def test_list_names_what_configs_can_use(bench) -> None:
-    out = bench("list").stdout
+def test_list_names_what_configs_can_use(bench_app) -> None:
+    out = bench_app("list").stdout
     for name in ("rgb", "jpeg", "hevc", "av1", "jpeg12", "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
         assert name in out
 
 
 @pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
-def test_metrics_json_for_a_real_jpeg_pair(bench, tmp_path: Path, data_dir: Path) -> None:
+def test_metrics_json_for_a_real_jpeg_pair(bench_app, tmp_path: Path, data_dir: Path) -> None:
     ref = data_dir / "kodak" / "kodim19.png"
     dist = tmp_path / "dist.png"
     Image.open(ref).convert("RGB").save(tmp_path / "d.jpg", quality=30)
     Image.open(tmp_path / "d.jpg").save(dist)
-    res = bench("metrics", str(ref), str(dist), "--json")
+    res = bench_app("metrics", str(ref), str(dist), "--json")
     assert res.exit_code == 0, res.output
     m = json.loads(res.stdout)
     for key in ("psnr_rgb", "psnr_y", "ms_ssim", "lpips_alex", "lpips_vgg", "vmaf", "vmaf_neg"):
@@ -77,17 +77,17 @@ def test_metrics_json_for_a_real_jpeg_pair(bench, tmp_path: Path, data_dir: Path
     assert 25 < m["psnr_rgb"] < 35 and 0.9 < m["ms_ssim"] < 1 and 0 < m["lpips_alex"] < 0.5 and 40 < m["vmaf"] < 97.5
 
 
-def test_metrics_size_mismatch_is_one_line(bench, tmp_path: Path, data_dir: Path) -> None:
+def test_metrics_size_mismatch_is_one_line(bench_app, tmp_path: Path, data_dir: Path) -> None:
     ref = data_dir / "kodak" / "kodim19.png"
     small = tmp_path / "small.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(small)
-    res = bench("metrics", str(ref), str(small))
+    res = bench_app("metrics", str(ref), str(small))
     assert res.exit_code == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_bdrate_json_matches_published_pair(bench, data_dir: Path) -> None:
+def test_bdrate_json_matches_published_pair(bench_app, data_dir: Path) -> None:
     ref = data_dir / "reference" / "compressai_kodak"
-    res = bench("bdrate", str(ref / "jpeg.json"), str(ref / "bpg_444_x265_ycbcr.json"), "--json")
+    res = bench_app("bdrate", str(ref / "jpeg.json"), str(ref / "bpg_444_x265_ycbcr.json"), "--json")
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
     assert r["reason"] is None and -65 < r["bd_rate_pct"] < -40 and r["bd_psnr_db"] > 3

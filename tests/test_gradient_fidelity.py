@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sandwich.diagnostics.gradients import _cosine, run_gradient_fidelity
 
@@ -13,6 +14,7 @@ def test_cosine_of_a_vector_with_itself_and_its_negative() -> None:
     assert _cosine(a, a) == 1.0 and _cosine(a, -a) == -1.0 and _cosine(a, 0 * a) is None
 
 
+@pytest.mark.slow  # hundreds of real JPEG encodes
 def test_gradient_cosines_on_real_jpeg(data_dir: Path) -> None:
     """Measured on Kodak crops: the unrounded rate gradient agrees with the real codec better than the
     rounded one, and straight-through distortion gradients point against it (METHOD §11)."""

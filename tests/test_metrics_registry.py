@@ -39,6 +39,7 @@ def test_registry_declares_direction_and_units() -> None:
     assert all(METRICS.get(k).unit == ("dB" if k in db else "") for k in ALL)
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_compute_metrics_equals_the_functions(pair) -> None:
     ref, dist = pair
     got = compute_metrics(ref, dist, ALL)

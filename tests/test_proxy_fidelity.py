@@ -1,12 +1,12 @@
-"""The image proxy against the real codec, and the proxy benchmark, on small real images
-(the ``bench proxy`` commands are in test_proxy_command.py)."""
+"""The image proxy against the real codec on small real images (the ``bench proxy`` commands, the
+speed benchmarks included, are in test_proxy_command.py)."""
 from __future__ import annotations
 
 import pytest
 
 from bench.errors import BenchError, DataError
 from sandwich.diagnostics.fidelity import run_fidelity
-from sandwich.diagnostics.proxy_speed import SlimUNet, proxy_benchmark
+from sandwich.diagnostics.proxy_speed import SlimUNet
 
 
 def test_run_fidelity_jpeg(crops_dir):
@@ -43,11 +43,3 @@ def test_fidelity_errors(crops_dir, tmp_path):
 
 def test_slim_unet_has_the_papers_parameter_count():
     assert sum(p.numel() for p in SlimUNet(3).parameters()) == 57_219
-
-
-def test_proxy_benchmark_small():
-    res = proxy_benchmark(batch=2, channels=3, size=32, repeats=1)
-    assert res["shape"] == [2, 3, 32, 32] and 0 < res["proxy_share"] < 1
-    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
-                "rest_ms"):
-        assert res[key] > 0

@@ -26,6 +26,8 @@ from reports.command import report_command
 from reports.visual import CAPTION, GAP, crop_box
 from tests.test_run_e2e import bench
 
+pytestmark = pytest.mark.slow  # every test reads one real `bench run`
+
 QUALITIES = [10, 30, 60, 90]  # the fewest points BD accepts
 SIDE = 192  # Kodak crops: big enough for MS-SSIM's 5 scales (161 px), small enough to be fast
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

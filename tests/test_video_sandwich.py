@@ -66,6 +66,7 @@ def test_sampler_refuses_what_it_cannot_use(foreman: np.ndarray) -> None:
         ClipSampler([foreman], [], frames=4, crop=64, still_fraction=0.5)
 
 
+@pytest.mark.slow  # real training
 def test_video_sandwich_loss_falls(foreman: np.ndarray) -> None:
     torch.manual_seed(0)
     model = VideoSandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)
