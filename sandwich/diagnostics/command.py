@@ -20,6 +20,7 @@ from bench.io_utils import json_safe
 app = typer.Typer(no_args_is_help=True, help="The differentiable proxies against the real codecs (rate, "
                                               "distortion, gradients) and what they cost per training step.")
 
+
 def parse_numbers(text: str, option: str, kind: type[float | int] = float) -> list:
     """``"2,4,8"`` -> ``[2.0, 4.0, 8.0]`` (or ints); a bad list is one error line naming the option."""
     try:
@@ -66,8 +67,8 @@ def fidelity(
                               help="Real codec to compare with: jpeg (flat-table gray JPEG, Pillow) or "
                                    "hevc (x265 intra 4:0:0 at QP = round(4 + 6·log2 Δ))."),
     steps: str = typer.Option("2,4,8,16,32", "--steps", help=STEPS_HELP),
-    max_items: int = typer.Option(None, "--max-items", min=1, help=MAX_ITEMS_HELP),
-    json_out: bool = typer.Option(False, "--json", help=JSON_HELP + " (summary and per_item)"),
+    max_items: int | None = typer.Option(None, "--max-items", min=1, help=MAX_ITEMS_HELP),
+    json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The image proxy's rate and PSNR error against the real codec, and the time of each."""
     from sandwich.diagnostics.fidelity import run_fidelity
@@ -79,7 +80,7 @@ def fidelity(
 def gradients(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
     steps: str = typer.Option("2,4,8,16,32", "--steps", help=STEPS_HELP),
-    max_items: int = typer.Option(None, "--max-items", min=1, help=MAX_ITEMS_HELP),
+    max_items: int | None = typer.Option(None, "--max-items", min=1, help=MAX_ITEMS_HELP),
     directions: int = typer.Option(48, "--directions", min=2, help="Random directions per crop."),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -124,13 +125,13 @@ def loop_speed(
 
 @app.command("video-fidelity")
 def video_fidelity(
-    clips: str = typer.Option(None, "--clips", help="Comma-separated clips of the shared data's video folder "
+    clips: str | None = typer.Option(None, "--clips", help="Comma-separated clips of the shared data's video folder "
                               "(default: all five: BasketballPass, foreman, CiscoVT2people, park_joy, sparks)."),
     frames: int = typer.Option(10, "--frames", min=1, help="First N frames of each clip."),
     qps: str = typer.Option("22,27,32,37,42", "--qps", help="Comma-separated x265 QPs."),
-    rates: str = typer.Option(None, "--rates", help="Comma-separated proxy rate models "
+    rates: str | None = typer.Option(None, "--rates", help="Comma-separated proxy rate models "
                               "(default: all four: jpeg, hevc, laplacian, gaussian)."),
-    json_out: bool = typer.Option(False, "--json", help=JSON_HELP + " (summary and per-QP results)"),
+    json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The video proxy's rate against real x265 (4:0:0, low-delay P) over clips and QPs, on source luma."""
     from sandwich.diagnostics.video_fidelity import CLIPS, RATES, run_video_fidelity
