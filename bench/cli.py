@@ -4,18 +4,38 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from bench import interrupts
 from bench.errors import BenchError
+from bench.metrics.command import metrics_command
+from bench.rd_command import bdrate_command
+from reports.command import report_command, ui_command
+from sandwich.diagnostics.command import app as proxy_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.")
 err = Console(stderr=True)
+
+
+class _Commands(TyperGroup):
+    """Turns a command's BenchError into one ``error:`` line and exit code 2 here rather than in ``main``,
+    so that the app run in-process (typer's CliRunner) behaves as the ``bench`` command does."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer.core.TyperGroup.invoke takes its vendored click Context
+        try:
+            return super().invoke(ctx)
+        except BenchError as exc:
+            print_error(str(exc))
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.")
 
 
 @app.command()
@@ -75,20 +95,12 @@ def list_names() -> None:
         console.print(f"[bold]{title}[/]: {', '.join(names)}")
 
 
-def _register_commands() -> None:
-    """Commands whose code lives beside what they run (metrics, RD math, proxies)."""
-    from sandwich.diagnostics.command import fidelity_command
-    from bench.metrics.command import metrics_command
-    from sandwich.diagnostics.proxy_speed import proxy_bench_command
-    from bench.rd_command import bdrate_command
-    from reports.command import report_command, ui_command
-
-    app.command("metrics")(metrics_command)
-    app.command("bdrate")(bdrate_command)
-    app.command("fidelity")(fidelity_command)
-    app.command("bench-proxy")(proxy_bench_command)
-    app.command("report")(report_command)
-    app.command("ui")(ui_command)
+# Their modules import torch, mlflow and the like only inside the commands, so `bench --help` stays fast.
+app.command("metrics")(metrics_command)
+app.command("bdrate")(bdrate_command)
+app.command("report")(report_command)
+app.command("ui")(ui_command)
+app.add_typer(proxy_app, name="proxy")
 
 
 def print_error(message: str) -> None:
@@ -100,12 +112,8 @@ def print_error(message: str) -> None:
 
 def main() -> None:
     interrupts.install()  # SIGTERM unwinds like Ctrl-C: runs end KILLED
-    _register_commands()
     try:
         app()
-    except BenchError as exc:
-        print_error(str(exc))
-        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

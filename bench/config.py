@@ -203,7 +203,7 @@ class TrainConfig(_Optional):
         default="constant", description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
         "(Adam keeps moving every weight by ~lr per step at a constant lr)")
     pre_lr_scale: float = Field(default=1.0, gt=0, le=1, description="f's learning rate as a fraction of lr "
-                                "(f's signal through the proxy is weak; see bench fidelity --gradients)")
+                                "(f's signal through the proxy is weak; see bench proxy gradients)")
     step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from bench.rd.curves import bdrate_files
-
 
 def _summary(r: dict[str, Any], metric: str) -> str:
     """A few lines; a missing value shows its reason instead of a number."""
@@ -36,7 +34,9 @@ def bdrate_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:
     """BD-rate of TEST against ANCHOR (CompressAI-schema results JSON); negative = TEST saves bits."""
+    # scipy loads when this command runs, not for every `bench`
     from bench.metrics import METRICS
+    from bench.rd.curves import bdrate_files
 
     # A registry metric declares its direction and dB-ness; another result key is read from its name.
     axis: dict[str, bool] = {}

@@ -20,7 +20,7 @@ over the n blocks of a plane:
   entropy of a uniformly quantised Laplacian, which tends to log2(2e·b/Δ) at high rate and,
   unlike that limit, stays meaningful when most coefficients quantise to zero.
 
-Both ignore headers, DC prediction and Huffman/CABAC inefficiency; ``bench fidelity`` reports
+Both ignore headers, DC prediction and Huffman/CABAC inefficiency; ``bench proxy fidelity`` reports
 how far they land from the real codecs.
 """
 from __future__ import annotations

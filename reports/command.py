@@ -6,15 +6,14 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bench.errors import BenchError
-from bench.tracking import default_tracking_uri
-from reports import mlflow_io
-from reports.build import BuildOptions, build, describe, parse_formats
-from reports.load import RunData, is_run_folder, read_json, resolve_folder
+
+if TYPE_CHECKING:
+    from reports.load import RunData
 
 DEFAULT_RUNS = Path("runs")
 
@@ -42,6 +41,10 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 def resolve_runs(specs: list[str], uri: str | None, tags: dict[str, str], cache: Path) -> list[RunData]:
     """Each spec: a run folder, ``runs/<experiment>`` (its latest run; with ``tags`` the name is searched
     in MLflow instead, where tags exist), an MLflow run id, or an experiment name."""
+    from bench.tracking import default_tracking_uri
+    from reports import mlflow_io
+    from reports.load import is_run_folder, resolve_folder
+
     runs = []
     for spec in specs:
         if is_run_folder(Path(spec)) or (Path(spec).is_dir() and not tags):
@@ -85,6 +88,9 @@ def report_command(
     log: Annotated[bool, typer.Option(help="Log the report folder to each run's parent MLflow run.")] = True,
 ) -> None:
     """Paper-style report (RD plots, BD tables, visual crops, complexity, training curves) of one or more runs."""
+    # matplotlib and pandas load when this command runs, not for every `bench`
+    from reports.build import BuildOptions, build, describe, parse_formats
+
     opts = BuildOptions(parse_formats(formats), tuple(item or ()), target_bpp, crop,
                         rates=_floats(rates, "--rates") if rates else None, training=training, log=log)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as cache:
@@ -117,6 +123,10 @@ def ui_command(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 5000,
 ) -> None:
     """Start the MLflow UI on 127.0.0.1 for a run's tracking store (Ctrl-C stops it)."""
+    from bench.tracking import default_tracking_uri
+    from reports import mlflow_io
+    from reports.load import read_json
+
     state = read_json(run / "state.json") if run else {}
     if run and not state:
         raise BenchError(f"{run}: no state.json; give a run folder (runs/<experiment>/<run_id>) or --tracking-uri")

@@ -242,7 +242,7 @@ class Sandwich(nn.Module):
         learns through the proxy pass, with g frozen there so g never fits the proxy's artefacts.
         With the real B̂ in f's forward, a straight-through gradient teaches f to pre-add the
         negative of the codec's own quantisation error, which the real quantiser does not reward
-        (its gradient cosine with the real codec's is negative: ``bench fidelity --gradients``).
+        (its gradient cosine with the real codec's is negative: ``bench proxy gradients``).
         ``straight_through``: f gets the real B̂ passed straight through the proxy instead."""
         b = self.encode_side(s)
         out = self.proxy(b, self.codec_steps())

@@ -305,7 +305,7 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any
 
     Why: Adam moves every weight by about lr per step whatever the gradient's signal-to-noise, and
     f's signal through a codec proxy is weak (its distortion gradient's cosine with the real codec's
-    is about 0 with noise, negative with straight-through rounding: ``bench fidelity --gradients``),
+    is about 0 with noise, negative with straight-through rounding: ``bench proxy gradients``),
     so at g's lr f random-walks away from its start (measured: −2 to −3 dB at the first check)."""
     pre = getattr(model, "pre", None)
     if pre is None or cfg.pre_lr_scale == 1.0:  # one group, as checkpoints before pre_lr_scale hold

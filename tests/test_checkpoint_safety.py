@@ -40,6 +40,7 @@ def test_crafted_pickle_is_refused_and_runs_nothing(tmp_path: Path) -> None:
     assert "\n" not in msg and str(path) in msg and "not a plain-weights checkpoint" in msg
 
 
+@pytest.mark.slow  # real training
 def test_training_refuses_a_crafted_final_checkpoint(tmp_path: Path) -> None:
     """The run folder's final.pt is read by the trainer: through the CLI path it is one ``error:`` line."""
     marker = tmp_path / "pwned"

@@ -59,6 +59,7 @@ def test_stream_layout_round_trips() -> None:
         pack(70000, 10, [b"a"])
 
 
+@pytest.mark.slow  # trains CompressAI models
 @pytest.mark.parametrize("arch", sorted(ARCHS))
 def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_path: Path, train_items,
                                                                kodim) -> None:
@@ -82,6 +83,7 @@ def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_pat
     assert not np.array_equal(res.decoded, source)  # lossy: the pixels come from the decoder
 
 
+@pytest.mark.slow  # trains CompressAI models
 def test_training_logs_resumes_and_retrains_on_a_new_spec(tmp_path: Path, train_items) -> None:
     log = NoLog()
     first = prepared(tiny_cfg("bmshj2018-factorized", steps=26), tmp_path, train_items, log)
@@ -112,6 +114,7 @@ def test_missing_pretrained_weights_name_the_file(tmp_path: Path, monkeypatch: p
     assert msg.endswith("or set weights: trained_here")
 
 
+@pytest.mark.slow  # trains CompressAI models
 def test_pretrained_file_in_checkpoint_dir_is_used(tmp_path: Path, train_items, kodim) -> None:
     """A zoo-layout file placed in checkpoint_dir is found, loaded and labelled as published."""
     trained = prepared(tiny_cfg("bmshj2018-hyperprior"), tmp_path / "train", train_items)
@@ -130,6 +133,7 @@ def test_pretrained_file_in_checkpoint_dir_is_used(tmp_path: Path, train_items, 
     shutil.rmtree(zoo)
 
 
+@pytest.mark.slow  # trains CompressAI models
 def test_rejects_non_rgb8_sources(tmp_path: Path, train_items) -> None:
     method = prepared(tiny_cfg("bmshj2018-factorized"), tmp_path, train_items)
     with pytest.raises(BenchError, match="8-bit RGB"):

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # trains and evaluates a CompressAI model through `bench run`
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,6 +23,7 @@ print(cai.__version__, ",".join(cai.available_entropy_coders()), cai.get_entropy
 """
 
 
+@pytest.mark.slow  # a fresh interpreter importing torch and compressai
 def test_imports_in_a_fresh_process_without_torchvision() -> None:
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -42,6 +42,7 @@ def _flag_bytes(src: np.ndarray) -> int:
     return flag_bytes(-(-src.shape[0] // FLAG_BLOCK) * -(-src.shape[1] // FLAG_BLOCK))
 
 
+@pytest.mark.slow  # every rate point of each shipped experiment through the real codec
 @pytest.mark.parametrize("experiment", sorted(CASES))
 def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Path) -> None:
     scenario = SCENARIOS.get(CASES[experiment])

@@ -1,13 +1,10 @@
 """Gradient fidelity: the proxy's directional derivatives against real-JPEG finite differences."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import subprocess
-import sys
-
 import numpy as np
+import pytest
 
 from sandwich.diagnostics.gradients import _cosine, run_gradient_fidelity
 
@@ -17,6 +14,7 @@ def test_cosine_of_a_vector_with_itself_and_its_negative() -> None:
     assert _cosine(a, a) == 1.0 and _cosine(a, -a) == -1.0 and _cosine(a, 0 * a) is None
 
 
+@pytest.mark.slow  # hundreds of real JPEG encodes
 def test_gradient_cosines_on_real_jpeg(data_dir: Path) -> None:
     """Measured on Kodak crops: the unrounded rate gradient agrees with the real codec better than the
     rounded one, and straight-through distortion gradients point against it (METHOD §11)."""
@@ -26,12 +24,3 @@ def test_gradient_cosines_on_real_jpeg(data_dir: Path) -> None:
     assert row["distortion_ste"]["mean"] < 0 and row["distortion_real"]["mean"] < 0
     assert row["distortion_noise"]["mean"] > row["distortion_ste"]["mean"]
     assert len(res["per_item"]) == 4
-
-
-def test_cli_prints_the_cosines(data_dir: Path) -> None:
-    bench = Path(sys.executable).with_name("bench")
-    out = subprocess.run([str(bench), "fidelity", "--data", str(data_dir / "kodak"), "--steps", "8", "--max-items", "2",
-                          "--gradients", "--directions", "8", "--json"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    grads = json.loads(out.stdout)["gradients"]
-    assert {"distortion_ste", "rate_unrounded"} <= set(grads["per_step"][0])

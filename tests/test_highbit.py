@@ -66,6 +66,7 @@ def test_gray_deep_source_is_replicated_for_the_rgb_path() -> None:
     assert src.shape == (8, 8, 3) and np.array_equal(src[..., 0], src[..., 2])
 
 
+@pytest.mark.slow  # a real `bench run`
 def test_run_measures_each_item_at_its_depth_and_reports_groups(tmp_path: Path) -> None:
     """A small real run on the highbit set: PSNR at each source's true depth, BD per group."""
     doc = {"name": "hb", "scenario": "hdr", "seed": 0,

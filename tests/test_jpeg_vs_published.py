@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from bench.codecs import CODECS
@@ -18,6 +19,7 @@ from bench.rd import bd, load_results
 QUALITIES = [10, 20, 30, 40, 50, 60, 70, 80, 90]
 
 
+@pytest.mark.slow  # encodes all 24 Kodak images at every quality
 def test_jpeg420_kodak_matches_compressai(data_dir: Path) -> None:
     codec = CODECS.build("jpeg", mode="rgb", chroma="420", tables="standard", optimize=False)
     images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted((data_dir / "kodak").glob("kodim*.png"))]

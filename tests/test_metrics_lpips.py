@@ -95,6 +95,7 @@ def test_gradient_reaches_the_input(kodim) -> None:
     assert all(not p.requires_grad for p in get_lpips("alex").parameters())
 
 
+@pytest.mark.slow  # LPIPS of a Kodak image at several qualities
 @pytest.mark.parametrize("net", ["alex", "vgg"])
 def test_distance_grows_as_jpeg_quality_drops(kodim, net: str) -> None:
     ref = kodim(23, crop=(128, 128))
@@ -120,7 +121,7 @@ def test_batch_gray_and_cache(kodim) -> None:
         lpips_distance(ref[:30], dist[:30])
 
 
-@pytest.mark.parametrize("net", ["alex", "vgg"])
+@pytest.mark.parametrize("net", ["alex", pytest.param("vgg", marks=pytest.mark.slow)])  # vgg: seconds per image
 def test_reference_cache_gives_the_pair_distance_and_stops_at_its_cap(kodim, net: str) -> None:
     ref, other = kodim(4, crop=(64, 96)), kodim(5, crop=(64, 96))
     model = get_lpips(net)

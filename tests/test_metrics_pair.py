@@ -7,13 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import typer
 from PIL import Image
-from typer.testing import CliRunner
 
 from bench.errors import DataError
 from bench.metrics import METRICS, compute_metrics
-from bench.metrics.command import metrics_command
 from bench.metrics.pair import metrics_for_pair
 from bench.y4m import write_y4m, y4m_frames
 
@@ -35,6 +32,7 @@ def files(kodim, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {p.name: p for p in root.iterdir()}
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_image_pair_has_every_metric(files: dict[str, Path]) -> None:
     out = metrics_for_pair(files["ref.png"], files["dist.jpg"])
     assert set(out) - {"meta"} == KEYS
@@ -47,6 +45,7 @@ def test_image_pair_has_every_metric(files: dict[str, Path]) -> None:
                            "notes": []}
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_16bit_png_is_read_at_16_bit(files: dict[str, Path]) -> None:
     """x·257 keeps PSNR and MS-SSIM exactly; a truncating 8-bit reader would not say 16-bit."""
     eight = metrics_for_pair(files["ref.png"], files["dist.jpg"])
@@ -56,6 +55,7 @@ def test_16bit_png_is_read_at_16_bit(files: dict[str, Path]) -> None:
         assert sixteen[key] == pytest.approx(eight[key], abs=1e-6)
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_small_images_skip_what_cannot_run_with_a_note(files: dict[str, Path], tmp_path: Path) -> None:
     out = metrics_for_pair(files["small.png"], files["small.png"])
     assert "ms-ssim-rgb" not in out and out["psnr-rgb"] == float("inf") and "vmaf" in out
@@ -82,6 +82,7 @@ def test_bad_inputs_raise_one_line_data_errors(files: dict[str, Path], data_dir:
         assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_y4m_pair_averages_frames_and_runs_vmaf_once_per_model(data_dir: Path,
                                                               tmp_path: Path) -> None:
     src = data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m"
@@ -103,15 +104,13 @@ def test_y4m_pair_averages_frames_and_runs_vmaf_once_per_model(data_dir: Path,
         metrics_for_pair(tmp_path / "ref.y4m", tmp_path / "three.y4m")
 
 
-def test_cli_prints_json_or_a_table(files: dict[str, Path]) -> None:
-    app = typer.Typer()
-    app.command()(metrics_command)
-    runner = CliRunner()
-    res = runner.invoke(app, [str(files["ref.png"]), str(files["ref.png"]), "--json"])
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
+def test_cli_prints_json_or_a_table(bench_app, files: dict[str, Path]) -> None:
+    res = bench_app("metrics", str(files["ref.png"]), str(files["ref.png"]), "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert set(data) - {"meta"} == KEYS and data["psnr-rgb"] is None and data["ms-ssim-rgb"] == 1.0
-    res = runner.invoke(app, [str(files["ref.png"]), str(files["dist.jpg"])])
+    res = bench_app("metrics", str(files["ref.png"]), str(files["dist.jpg"]))
     assert res.exit_code == 0 and "lpips-vgg" in res.stdout and "208x176, 8-bit" in res.stdout
-    res = runner.invoke(app, [str(files["ref.png"]), str(files["small.png"])])
-    assert res.exit_code != 0 and isinstance(res.exception, DataError)
+    res = bench_app("metrics", str(files["ref.png"]), str(files["small.png"]))
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1

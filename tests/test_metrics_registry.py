@@ -47,6 +47,7 @@ def test_registry_declares_direction_units_pooling_and_modalities() -> None:
     assert metric_names("video") == sorted(set(ALL) - {"ms-ssim-rgb-db"})
 
 
+@pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
 def test_compute_metrics_equals_the_functions(pair) -> None:
     ref, dist = pair
     got = compute_metrics(ref, dist, ALL)

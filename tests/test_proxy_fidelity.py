@@ -1,34 +1,12 @@
-"""``bench fidelity`` and the proxy benchmark on small real images."""
+"""The image proxy against the real codec on small real images (the ``bench proxy`` commands, the
+speed benchmarks included, are in test_proxy_command.py)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-import typer
-from PIL import Image
-from typer.testing import CliRunner
 
 from bench.errors import BenchError, DataError
 from sandwich.diagnostics.fidelity import run_fidelity
-from sandwich.diagnostics.command import fidelity_command
-from sandwich.diagnostics.proxy_speed import SlimUNet, proxy_bench_command, proxy_benchmark
-
-
-@pytest.fixture(scope="module")
-def crops_dir(kodim, tmp_path_factory) -> Path:
-    """Three 64 x 96 Kodak crops as PNGs (plus a stray text file that must be ignored)."""
-    folder = tmp_path_factory.mktemp("crops")
-    for n in (3, 19, 23):
-        Image.fromarray(kodim(n)[100:164, 200:296]).save(folder / f"kodim{n:02d}.png")
-    (folder / "SOURCES.md").write_text("not an image")
-    return folder
-
-
-def app_with(command) -> typer.Typer:
-    app = typer.Typer()
-    app.command()(command)
-    return app
+from sandwich.diagnostics.proxy_speed import SlimUNet
 
 
 def test_run_fidelity_jpeg(crops_dir):
@@ -63,32 +41,5 @@ def test_fidelity_errors(crops_dir, tmp_path):
         run_fidelity("jpeg", tmp_path, [8.0], None)
 
 
-def test_fidelity_command_json_and_table(crops_dir):
-    runner = CliRunner()
-    app = app_with(fidelity_command)
-    res = runner.invoke(app, ["--codec", "jpeg", "--data", str(crops_dir), "--steps", "8,16",
-                              "--max-items", "3", "--json"])
-    assert res.exit_code == 0, res.output
-    payload = json.loads(res.stdout.strip().splitlines()[-1])
-    for key in ("median_abs_rate_error_pct", "median_psnr_gap_db", "rate_correlation", "proxy_ms",
-                "codec_ms", "per_item", "calibration_free", "predictive_rate_error_pct"):
-        assert key in payload
-    table = runner.invoke(app, ["--data", str(crops_dir), "--steps", "8"])
-    assert table.exit_code == 0 and "PSNR gap" in table.stdout
-    bad = runner.invoke(app, ["--data", str(crops_dir), "--steps", "8,x"])
-    assert bad.exit_code == 2 and "comma-separated" in bad.output
-
-
 def test_slim_unet_has_the_papers_parameter_count():
     assert sum(p.numel() for p in SlimUNet(3).parameters()) == 57_219
-
-
-def test_proxy_benchmark_small():
-    res = proxy_benchmark(batch=2, channels=3, size=32, repeats=1)
-    assert res["shape"] == [2, 3, 32, 32] and 0 < res["proxy_share"] < 1
-    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
-                "rest_ms"):
-        assert res[key] > 0
-    out = CliRunner().invoke(app_with(proxy_bench_command),
-                             ["--batch", "1", "--size", "16", "--repeats", "1", "--json"])
-    assert out.exit_code == 0 and json.loads(out.stdout)["shape"] == [1, 3, 16, 16]

@@ -133,6 +133,7 @@ def test_quantised_laplace_entropy_high_rate_limit():
     assert quantised_laplace_entropy(scale, step).item() == pytest.approx(limit, abs=1e-3)
 
 
+@pytest.mark.slow  # real JPEG bits of every crop
 @pytest.mark.parametrize("rate", ["gaussian", "laplacian"])
 def test_calibration_free_rates_track_jpeg(gray_crops, rate):
     """No codec call, yet within a factor 1.5 of the real bits and falling with Δ."""

@@ -67,10 +67,3 @@ def test_wrapping_a_codec_that_does_not_fit_the_bottleneck_is_refused() -> None:
     hevc = CodecMethodConfig(name="h", kind="codec", codec="hevc", rate_points=[30], options={"chroma": "420"})
     with pytest.raises(ValueError, match="models JPEG only"):
         WrappedCodec.of(hevc, SCENARIOS.get("rgb420").bottleneck, 3)
-
-
-def test_codec_in_loop_benchmark_times_every_mode() -> None:
-    from sandwich.diagnostics.loop_speed import MODES, loop_benchmark
-
-    res = loop_benchmark(batch=1, crop=32, repeats=1)
-    assert all(res[f"{m}_ms"] > 0 for m in MODES) and res["real_vs_proxy"] > 0

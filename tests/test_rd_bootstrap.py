@@ -73,6 +73,7 @@ def test_pairing_requires_the_same_items():
         bootstrap_bd(ar, aq, tr[:-1], tq[:-1])
 
 
+@pytest.mark.slow  # 1000 bootstrap resamples
 def test_default_1000_resamples_are_all_finite():
     ci = bootstrap_bd(*_items(0.1))  # its speed target is a benchmark: benchmarks/speed.py
     assert ci.n_boot == 1000 and ci.n_finite_rate == 1000

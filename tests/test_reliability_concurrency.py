@@ -22,6 +22,8 @@ import pytest
 
 from tests.test_run_e2e import REPO, bench, write_config
 
+pytestmark = pytest.mark.slow  # real `bench run` processes, signals, stores and mounts
+
 
 def tiny(path: Path, name: str = "tiny", qualities: tuple[int, ...] = (30, 75), items: int | None = 1) -> Path:
     """Two JPEG methods over ``qualities``: ``2 * len(qualities)`` cells, a few seconds."""
@@ -138,7 +140,6 @@ def test_sigterm_marks_the_run_killed_and_a_rerun_finishes_it(tmp_path: Path) ->
     assert parents(found)[0].info.status == "FINISHED" and len(found) == 1 + 10
 
 
-@pytest.mark.slow
 def test_sigterm_during_training_kills_the_training_child(tmp_path: Path) -> None:
     net = {"encoder": [4], "decoder": [4, 4], "alpha0": 1.0}
     cfg = write_config(

@@ -42,10 +42,10 @@ def cli(*args: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess
                           timeout=300, env={**base, "PYTHONPATH": str(REPO), "COLUMNS": "80", **env})
 
 
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("[bench]")]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+def one_error_line(exit_code: int, stderr: str) -> str:
+    assert exit_code == 2, stderr
+    lines = [ln for ln in stderr.splitlines() if not ln.startswith("[bench]")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     return lines[0]
 
 
@@ -78,7 +78,7 @@ def test_zero_png_builder_makes_a_real_png() -> None:
     assert img.shape == (200, 300) and not img.any()
 
 
-def test_a_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
+def test_a_decompression_bomb_is_refused_from_its_header(bench_app, tmp_path: Path) -> None:
     """30000 x 30000 pixels in a file of under 2 MB: refused by the plan, naming file, size and key."""
     (tmp_path / "bomb.png").write_bytes(zero_png(30000, 30000))
     assert (tmp_path / "bomb.png").stat().st_size < 2 << 20
@@ -88,7 +88,8 @@ def test_a_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None
                               f"data.eval.max_pixels = {DEFAULT_MAX_PIXELS:,}; crop or downscale it, or raise "
                               "data.eval.max_pixels")
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(image_doc(tmp_path)))
-    line = one_error_line(cli("run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "runs")))
+    res = bench_app("run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "runs"))
+    line = one_error_line(res.exit_code, res.stderr)
     assert "bomb.png is 30000x30000" in line and not (tmp_path / "runs").exists()
 
 
@@ -189,10 +190,11 @@ def test_a_y4m_with_a_bad_header_is_one_data_error(tmp_path: Path, header: bytes
         build_plan(parse_config(doc))
 
 
-def test_paths_with_brackets_print_literally(tmp_path: Path) -> None:
+def test_paths_with_brackets_print_literally(bench_app, tmp_path: Path) -> None:
     """rich would read [red]...[/] as markup (and :smile: as an emoji): the error line prints the path as it is."""
     path = tmp_path / "[red]run[/] [draft] :smile:.yaml"
-    assert one_error_line(cli("run", str(path))) == f"error: experiment file not found: {path}"
+    res = bench_app("run", str(path))
+    assert one_error_line(res.exit_code, res.stderr) == f"error: experiment file not found: {path}"
     folder = tmp_path / "photos [2024]"  # a folder name is not a glob pattern either
     folder.mkdir()
     Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(folder / "a.png")
@@ -207,18 +209,22 @@ def test_a_multi_line_message_prints_as_one_line(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err == "error: ffmpeg failed at [qp=30] / x265 [error]: bad\n"
 
 
-def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(tmp_path: Path) -> None:
+@pytest.mark.slow  # VMAF through ffmpeg
+def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(bench_app, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """ffmpeg reads 'clip:1.y4m' as protocol 'clip'; the VMAF inputs go in as file: paths."""
     rng = np.random.default_rng(0)
     luma = [np.clip(rng.normal(128, 40, (64, 64)), 0, 255).astype(np.uint8) for _ in range(2)]
     grey = np.full((32, 32), 128, np.uint8)
     write_y4m(tmp_path / "ref.y4m", [(y, grey, grey) for y in luma], fps=Fraction(25))
     write_y4m(tmp_path / "clip:1.y4m", [(y // 4 * 4, grey, grey) for y in luma], fps=Fraction(25))
-    proc = cli("metrics", "ref.y4m", "clip:1.y4m", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert 0 < json.loads(proc.stdout)["vmaf"] <= 100
+    monkeypatch.chdir(tmp_path)
+    res = bench_app("metrics", "ref.y4m", "clip:1.y4m", "--json")
+    assert res.exit_code == 0, res.output
+    assert 0 < json.loads(res.stdout)["vmaf"] <= 100
 
 
+@pytest.mark.slow  # a fresh process: find_ffmpeg is cached per process
 @pytest.mark.parametrize("content, mode", [("not a program\n", 0o644), ("#!/bin/sh\nexit 3\n", 0o755)])
 def test_a_broken_imageio_ffmpeg_exe_is_one_error_line(tmp_path: Path, content: str, mode: int) -> None:
     fake = tmp_path / "ffmpeg"
@@ -228,8 +234,8 @@ def test_a_broken_imageio_ffmpeg_exe_is_one_error_line(tmp_path: Path, content: 
     doc = image_doc(tmp_path)
     doc["methods"] = [{"name": "hevc", "kind": "codec", "codec": "hevc", "rate_points": [30]}]
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(doc))
-    line = one_error_line(cli("run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "runs"),
-                              IMAGEIO_FFMPEG_EXE=str(fake)))
+    proc = cli("run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "runs"), IMAGEIO_FFMPEG_EXE=str(fake))
+    line = one_error_line(proc.returncode, proc.stderr)
     assert line.startswith(f"error: IMAGEIO_FFMPEG_EXE='{fake}' ")
     assert ("is not an executable file" if not mode & stat.S_IXUSR else "is not a working ffmpeg") in line
     assert line.endswith("point it at a working ffmpeg, or unset it to use the one bundled with imageio-ffmpeg")
@@ -241,6 +247,7 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(buf).convert(Image.fromarray(img).mode))
 
 
+@pytest.mark.slow  # float64 MS-SSIM of a 333x451 image, twice
 @pytest.mark.parametrize("scale", [1, 257])
 def test_banded_ms_ssim_equals_the_whole_image_computation(kodim, scale: int) -> None:
     """Bands of 7 rows at every scale, on odd sizes, 8 and 16 bit: the same value as the whole-tensor torch path."""
@@ -256,6 +263,7 @@ def test_banded_ms_ssim_equals_the_whole_image_computation(kodim, scale: int) ->
     assert banded == pytest.approx(whole, abs=1e-12) and 0.9 < min(banded) < 1
 
 
+@pytest.mark.slow  # a 33 MB image, coded and measured twice
 def test_blocked_psnr_equals_the_whole_image_mse(kodim) -> None:
     """An image over one block (32 MB of float64 rows) is summed block by block: same PSNRs as whole-image means."""
     rows = BLOCK_BYTES // (8 * 768 * 3) + 50
@@ -274,6 +282,7 @@ def test_blocked_psnr_equals_the_whole_image_mse(kodim) -> None:
                                                        abs=1e-9)
 
 
+@pytest.mark.slow  # LPIPS on whole Kodak images, tiled and untiled
 @pytest.mark.parametrize("net, crop, tile", [("alex", (512, 768), 128), ("alex", (512, 768), 256),
                                              ("vgg", (208, 272), 128)])
 def test_tiled_lpips_equals_the_whole_image(kodim, net: str, crop: tuple[int, int], tile: int) -> None:

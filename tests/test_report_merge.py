@@ -10,6 +10,8 @@ import pytest
 from bench.rd import bdrate_files
 from tests.test_report import make_dataset, report, run_bench, write_experiment
 
+pytestmark = pytest.mark.slow  # two real `bench run`s
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, Path]:

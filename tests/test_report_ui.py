@@ -16,6 +16,8 @@ from bench.errors import BenchError
 from tests.test_report import make_dataset, run_bench, write_experiment
 from tests.test_run_e2e import REPO
 
+pytestmark = pytest.mark.slow  # a real `bench run` and the MLflow UI it serves
+
 UI = "import typer; from reports.command import ui_command; typer.run(ui_command)"
 
 

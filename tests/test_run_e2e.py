@@ -49,6 +49,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     return tmp, Path(proc.stdout.strip().splitlines()[-1]), proc
 
 
+@pytest.mark.slow  # reads the module's real `bench run`
 def test_run_writes_every_output(finished_run) -> None:
     tmp, run_dir, _ = finished_run
     assert run_dir.parent == tmp / "runs" / "tiny"
@@ -68,6 +69,7 @@ def test_run_writes_every_output(finished_run) -> None:
     assert len(lines) == 1 + 3 * len(QUALITIES) * 2
 
 
+@pytest.mark.slow  # reads the module's real `bench run`
 def test_summary_bd_and_physics(finished_run) -> None:
     _, run_dir, _ = finished_run
     s = json.loads((run_dir / "summary.json").read_text())
@@ -84,6 +86,7 @@ def test_summary_bd_and_physics(finished_run) -> None:
     assert max(j400) < max(j420) - 3
 
 
+@pytest.mark.slow  # reads the module's real `bench run`
 def test_mlflow_parent_and_children(finished_run) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -105,6 +108,7 @@ def test_mlflow_parent_and_children(finished_run) -> None:
     assert p.inputs.dataset_inputs and p.inputs.dataset_inputs[0].dataset.name == "skimage"
 
 
+@pytest.mark.slow  # reads the module's real `bench run`
 def test_rerun_resumes_without_redoing(finished_run) -> None:
     tmp, run_dir, _ = finished_run
     cells = sorted((run_dir / "cells").rglob("*.json"))
@@ -124,6 +128,7 @@ def test_rerun_resumes_without_redoing(finished_run) -> None:
     assert len([r for r in runs if "mlflow.parentRunId" in r.data.tags]) == 3 * len(QUALITIES)
 
 
+@pytest.mark.slow  # kills a real `bench run` and resumes it
 def test_killed_run_resumes(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "tiny.yaml", data={"eval": {"set": "skimage"}})
     out = tmp_path / "runs"
@@ -150,7 +155,7 @@ def test_killed_run_resumes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("case", ["typo", "missing_folder", "corrupt_image", "unknown_codec_option"])
-def test_bad_input_is_one_line_and_leaves_nothing(tmp_path: Path, data_dir: Path, case: str) -> None:
+def test_bad_input_is_one_line_and_leaves_nothing(bench_app, tmp_path: Path, data_dir: Path, case: str) -> None:
     if case == "typo":
         cfg = write_config(tmp_path / "x.yaml", evaluaton={"metrics": ["psnr-rgb"]})
         expect = "evaluaton: unknown key (did you mean 'evaluation'?)"
@@ -170,10 +175,9 @@ def test_bad_input_is_one_line_and_leaves_nothing(tmp_path: Path, data_dir: Path
         doc["methods"][0]["options"]["chroma"] = "422"
         cfg.write_text(yaml.safe_dump(doc))
         expect = "methods.0 (j444).options"
-    proc = bench("run", str(cfg), "--out", str(tmp_path / "runs"), cwd=tmp_path)
-    assert proc.returncode == 2
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and expect in errors[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+    res = bench_app("run", str(cfg), "--out", str(tmp_path / "runs"))
+    assert res.exit_code == 2, res.output  # an unexpected exception would end with 1
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and expect in errors[0], res.stderr
     assert not list((tmp_path / "runs").rglob("summary.json"))
     assert not list((tmp_path / "runs").rglob("cells"))

@@ -38,6 +38,7 @@ def images(kodim) -> list[np.ndarray]:
     return [kodim(n)[:160, :160] for n in (3, 5, 19)]
 
 
+@pytest.mark.slow  # real training
 def test_loss_falls_and_bits_respond_to_lambda(images, tmp_path: Path) -> None:
     scenario = SCENARIOS.get("gray400")
     bits = {}
@@ -72,6 +73,7 @@ class Interrupt(Log):
         super().metrics(values, step)
 
 
+@pytest.mark.slow  # real training
 def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path) -> None:
     scenario = SCENARIOS.get("gray400")
     c = cfg(300.0, 10)
@@ -96,6 +98,7 @@ def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path
     assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters()))
 
 
+@pytest.mark.slow  # a U-Net sandwich through the proxy and the real codec
 def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
     c = cfg(300.0, 1)
     model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
@@ -108,6 +111,7 @@ def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
     assert terms["loss"].requires_grad and float(terms["rate_term"].detach()) > 0
 
 
+@pytest.mark.slow  # a training step and real codes per scenario
 @pytest.mark.parametrize("name", ["rgb444", "rgb420", "lowres", "hdr", "multichannel"])
 def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, images) -> None:
     scenario = SCENARIOS.get(name)
@@ -127,6 +131,7 @@ def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, ima
     assert coded.nbytes > 0
 
 
+@pytest.mark.slow  # real training
 def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) -> None:
     """codec_in_loop: real — g sees exactly what the real JPEG decodes, and learns colour from it."""
     c = SandwichMethodConfig.model_validate({
@@ -147,6 +152,7 @@ def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) ->
     assert np.mean(mse[-8:]) < 0.8 * np.mean(mse[:8]), mse
 
 
+@pytest.mark.slow  # training steps through the real codec
 @pytest.mark.parametrize("straight_through", [False, True])
 def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_through: bool) -> None:
     """codec_in_loop real / real_ste for the full sandwich: g is fed the real decoder's B̂, and f
@@ -180,6 +186,7 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
     assert np.allclose(back, src, atol=1e-3)
 
 
+@pytest.mark.slow  # real codes of every rate point per scenario
 @pytest.mark.parametrize("name", ["hdr", "gray400", "lowres"])
 def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
     """init: conventional — before any training the sandwich is the usual adaptation
@@ -209,6 +216,7 @@ def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
                                              "pre": {**net, "alpha0": 0.0}})
 
 
+@pytest.mark.slow  # real training
 def test_cosine_schedule_ends_near_zero_lr(images, tmp_path: Path) -> None:
     """lr_schedule cosine: the lr follows lr·(1 + cos(π·step/steps))/2 from the step count (so a resumed
     run continues the same curve); the last of 20 steps runs below 1 % of the start."""
@@ -319,6 +327,7 @@ def test_flags_follow_what_the_run_minimises() -> None:
     assert "LPIPS-alex ended below where training started" in _flags(model, lp, worse, [])[0]
 
 
+@pytest.mark.slow  # LPIPS of real-codec checks
 def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
     from bench.metrics.lpips import get_lpips, lpips_distance
     from sandwich.train import real_check

@@ -13,6 +13,8 @@ import pytest
 
 from tests.test_run_e2e import bench, write_config
 
+pytestmark = pytest.mark.slow  # a real mlflow server and a `bench run` logging to it
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -56,6 +56,7 @@ def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
     assert same.pooled["psnr-y"] == np.inf
 
 
+@pytest.mark.slow  # LPIPS and MS-SSIM on every frame
 def test_rgb_arrays_take_the_image_conventions(clip: Clip, decoded: Clip) -> None:
     ref, dist = clip.take(2).to_rgb(), decoded.take(2).to_rgb()
     s = sequence_metrics(ref, dist, ["psnr-y", "psnr-yuv-pooled", "ms-ssim-rgb", "lpips-alex"])

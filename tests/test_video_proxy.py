@@ -94,6 +94,7 @@ def test_proxy_codes_a_clip_like_a_low_delay_codec(luma: np.ndarray, tmp_path: P
     assert 30 < psnr < 45
 
 
+@pytest.mark.slow  # DIS flow and the video proxy's backward on a clip
 def test_gradients_reach_bottleneck_and_both_steps(luma: np.ndarray, tmp_path: Path) -> None:
     flow = torch.from_numpy(sequence_flow(luma[:3], cache_dir=tmp_path))[None]
     x = as_video(luma[:3]).requires_grad_(True)
@@ -107,6 +108,7 @@ def test_gradients_reach_bottleneck_and_both_steps(luma: np.ndarray, tmp_path: P
     assert x.grad[0, 2].abs().sum() > 0 and torch.isfinite(x.grad).all()
 
 
+@pytest.mark.slow  # DIS flow and the video proxy on a clip
 def test_loop_filter_is_frozen_and_applied(luma: np.ndarray, tmp_path: Path) -> None:
     flow = torch.from_numpy(sequence_flow(luma[:3], cache_dir=tmp_path))[None]
     lf = nn.Sequential(nn.Conv2d(1, 1, 1), nn.Dropout(0.5))
@@ -133,11 +135,12 @@ def test_low_res_bottleneck_takes_full_res_flow(luma: np.ndarray, tmp_path: Path
     assert good.rate_bits < bug.rate_bits
 
 
+@pytest.mark.slow  # x265 and DIS flow on 10 frames
 def test_proxy_rate_tracks_x265_across_qps() -> None:
     """Stated error on foreman (10 frames, 4:0:0): one scale fitted at QP 32 predicts x265's
     kbps at QP 22 and 42 within 12% with the ``hevc`` rate (measured 8%) and 25% with ``jpeg``
     (measured 19%); log-rates correlate > 0.99 uncalibrated. All five clips, QP 22..42:
-    ``python -m sandwich.diagnostics.video_fidelity`` (hevc: r = 0.999, mean error 5.7%, max 18.5%)."""
+    ``bench proxy video-fidelity`` (hevc: r = 0.999, mean error 5.7%, max 18.5%)."""
     frames, fps, _ = load_luma("foreman", 10)
     summary = summarise({"foreman": measure(frames, fps, [22, 32, 42], ["jpeg", "hevc"])},
                         ["jpeg", "hevc"])

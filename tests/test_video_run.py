@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # a real video `bench run` with training and x265
+
 REPO = Path(__file__).resolve().parent.parent
 QPS = [27, 32, 37, 42]
 FPS, FRAMES = 50, 3

@@ -72,6 +72,7 @@ def coding(scenario: str, step: float, **over) -> VideoCoding:
     return VideoCoding(video_sandwich(SCENARIOS.get(scenario), cfg(**over), 3, step).eval(), VideoSandwichConfig())
 
 
+@pytest.mark.slow  # real training
 def test_video_sandwich_loss_falls(foreman: np.ndarray) -> None:
     torch.manual_seed(0)
     model = video_sandwich(SCENARIOS.get("gray400"), cfg(), 3, 20.0)

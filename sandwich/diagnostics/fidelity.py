@@ -1,4 +1,4 @@
-"""How faithful is the image proxy to the real codec? (``bench fidelity``)
+"""How faithful is the image proxy to the real codec? (``bench proxy fidelity``)
 
 Per image and step Δ, the proxy (:class:`proxies.image_proxy.ImageProxy`, STE, eval mode) and
 the real codec code the same 8-bit plane; we compare bits and reconstruction PSNR and time both.

@@ -1,4 +1,4 @@
-"""Does the proxy's gradient point where the real codec's does? (``bench fidelity --gradients``)
+"""Does the proxy's gradient point where the real codec's does? (``bench proxy gradients``)
 
 For one gray bottleneck B (a crop of an image's BT.601 luma, the same S it should reconstruct) and
 a flat step Δ, the real codec (flat-table gray JPEG) defines

@@ -1,4 +1,4 @@
-"""What the real codec in the loop costs per training step (``bench bench-proxy --codec-in-loop``).
+"""What the real codec in the loop costs per training step (``bench proxy loop-speed``).
 
 One full step (loss, backward) of a slim sandwich that wraps JPEG 4:2:0 at quality 75 (standard
 tables, the codec's own YCbCr) on a batch of Kodak crops, timed as the median of ``repeats`` runs

@@ -1,4 +1,4 @@
-"""What the image proxy costs inside a training step (``bench bench proxy``).
+"""What the image proxy costs inside a training step (``bench proxy speed``).
 
 Measured, each as the median of ``repeats`` timed runs after one warm-up:
 
@@ -17,14 +17,12 @@ The ``hevc`` target runs two ffmpeg processes per plane (the wrapper also decode
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-import typer
 from torch import Tensor, nn
 
 from proxies.calibration import default_workers, make_target, real_bits
@@ -108,35 +106,3 @@ def proxy_benchmark(batch: int = 8, channels: int = 3, size: int = 256, device: 
         "proxy_share": proxy_ms / (proxy_ms + rest_ms),
         "calibration_share": calib_ms / (proxy_ms + rest_ms),
     }
-
-
-def proxy_bench_command(
-    batch: int = typer.Option(8, "--batch", min=1, help="Bottlenecks per batch."),
-    channels: int = typer.Option(3, "--channels", min=1, help="Bottleneck channels (each its own plane)."),
-    size: int = typer.Option(256, "--size", min=8, help="Height and width in pixels."),
-    device: str = typer.Option("cpu", "--device", help="torch device for the proxy and the U-Nets."),
-    target: str = typer.Option("jpeg", "--target", help="Calibration codec: jpeg or hevc."),
-    repeats: int = typer.Option(5, "--repeats", min=1, help="Timed runs per figure (median)."),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    codec_in_loop: bool = typer.Option(False, "--codec-in-loop", help="Instead: time one full training step of a "
-                                       "slim sandwich wrapping JPEG 4:2:0 for each train.codec_in_loop mode."),
-) -> None:
-    """Time the proxy (forward + backward), its real-codec calibration and a slim-U-Net step."""
-    if codec_in_loop:
-        from sandwich.diagnostics.loop_speed import loop_benchmark
-
-        loop = loop_benchmark(batch, min(size, 128), repeats)
-        print(json.dumps(loop) if json_out else "\n".join(f"  {k:22s} {v}" for k, v in loop.items()))
-        return
-    result = proxy_benchmark(batch, channels, size, device, target, repeats=repeats)
-    if json_out:
-        print(json.dumps(result))
-        return
-    print(f"proxy {result['shape']} on {result['device']} ({result['threads']} threads), "
-          f"calibrated to {target} with {result['workers']} workers:")
-    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
-                "rest_ms"):
-        print(f"  {key:28s} {result[key]:9.1f}")
-    print(f"  rest = {result['rest_measured']}")
-    print(f"  proxy share of the step {100 * result['proxy_share']:.1f} %, "
-          f"calibration share {100 * result['calibration_share']:.1f} %")

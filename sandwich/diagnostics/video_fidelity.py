@@ -13,15 +13,12 @@ is trained: the bottleneck is the source itself. Reported per rate model:
 Every video sandwich run reports the same figures for its trained bottlenecks on the evaluation
 clips (``bench.proxy_fidelity``: ``proxy_fidelity`` in ``summary.json``).
 
-Run: ``python -m sandwich.diagnostics.video_fidelity [--frames 10] [--qps 22 27 32 37 42] [--out f.json]``
+Run: ``bench proxy video-fidelity [--frames 10] [--qps 22,27,32,37,42] [--json]``
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -88,38 +85,14 @@ def measure(luma: np.ndarray, fps: float, qps: list[int], rates: list[str]) -> l
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=10)
-    parser.add_argument("--qps", type=int, nargs="+", default=[22, 27, 32, 37, 42])
-    parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
-    parser.add_argument("--rates", nargs="+", default=list(RATES), choices=list(RATES))
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
+def run_video_fidelity(clips: list[str], frames: int, qps: list[int], rates: list[str]) -> dict:
+    """Every clip at every QP through x265 and the proxy (one line per clip on stderr); JSON-able."""
     results, notes = {}, {}
-    for name in args.clips:
+    for name in clips:
         t0 = time.perf_counter()
-        luma, fps, notes[name] = load_luma(name, args.frames)
-        results[name] = measure(luma, fps, args.qps, args.rates)
+        luma, fps, notes[name] = load_luma(name, frames)
+        results[name] = measure(luma, fps, qps, rates)
         print(f"{name}: {luma.shape[0]} frames {luma.shape[2]}x{luma.shape[1]} @ {fps:g} fps "
               f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-        for r in results[name]:
-            cols = "  ".join(f"{m} {r[f'{m}_kbps']:8.1f} ({r[f'{m}_psnr_y']:.2f})" for m in args.rates)
-            print(f"  QP {r['qp']:2d}  x265 {r['x265_kbps']:8.1f} kbps ({r['x265_psnr_y']:.2f} dB)  "
-                  f"{cols}")
-    summary = summarise(results, args.rates)
-    for rate, s in summary.items():
-        print(f"{rate:9s} r(log)={s['pearson_log']:.4f}  proxy/x265 median {s['ratio_median']:.2f} "
-              f"[{s['ratio_min']:.2f}, {s['ratio_max']:.2f}]  per-clip calibrated at mid QP: "
-              f"mean |err| {100 * s['calibrated_error_mean']:.1f}% max "
-              f"{100 * s['calibrated_error_max']:.1f}%  ({s['points']} points)")
-    if args.out:
-        codec = CODECS.build("x265", chroma="400")
-        args.out.write_text(json.dumps({"summary": summary, "results": results, "inputs": notes,
-                                        "x265": codec.describe(), "frames": args.frames},
-                                       indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return {"summary": summarise(results, rates), "results": results, "inputs": notes,
+            "x265": CODECS.build("x265", chroma="400").describe(), "frames": frames}
