@@ -12,7 +12,7 @@ import math
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -35,12 +35,12 @@ class Bottleneck:
     """
 
     channels: int | None  # None: as many as the source has
-    subsampling: str = "444"
+    subsampling: Literal["444", "420"] = "444"
     factor: int = 1
     shift: int = 0
     codec: str = "jpeg"
     codec_options: dict[str, Any] = field(default_factory=dict)
-    colour: str = "none"  # "ycbcr": the codec's own JFIF colour transform sits between B and its planes
+    colour: Literal["none", "ycbcr"] = "none"  # "ycbcr": the codec's own JFIF colour transform sits between B and its planes
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ def backward_flow(cur: np.ndarray, prev: np.ndarray) -> np.ndarray:
     """DIS flow ``2 x H x W`` (float32) with cur[y, x] ≈ prev[y + dy, x + dx]; uint8 inputs."""
     import cv2
 
-    dis = cv2.DISOpticalFlow_create(_PRESETS[DIS_PRESET])
-    flow = dis.calc(cur, prev, None)  # calc(I0, I1): I0(x) ≈ I1(x + flow(x))
+    dis = cv2.DISOpticalFlow.create(_PRESETS[DIS_PRESET])
+    # calc(I0, I1): I0(x) ≈ I1(x + flow(x)); cv2's stubs type the output array as required, OpenCV takes None
+    flow = dis.calc(cur, prev, None)  # type: ignore[call-overload]
     return np.ascontiguousarray(flow.transpose(2, 0, 1))
 
 

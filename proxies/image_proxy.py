@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.dct import block_dct, block_idct, pad_symmetric
 from proxies.quantizers import QUANTIZERS, StepSize, quantize, ste_round
-from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros
+from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros, sum_tensors
 from proxies.resample import downsample2, lanczos3_up2
 
 LEVEL_SHIFT = 128.0
@@ -133,7 +133,7 @@ class ImageProxy(nn.Module):
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
             if self.rate_gradient == "unrounded":  # the count the rate is calibrated on and differentiated
-                count = sum(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
+                count = sum_tensors(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
                            est.header_bits)

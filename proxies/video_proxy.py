@@ -25,6 +25,7 @@ predicted and motion-compensated as Y, Cb, Cr planes, and the decoded planes con
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -85,7 +86,7 @@ def block_sse(a: Tensor, b: Tensor) -> Tensor:
     return F.avg_pool2d(pad_symmetric(err, BLOCK), BLOCK) * BLOCK**2
 
 
-def block_expand(x: Tensor, size: torch.Size) -> Tensor:
+def block_expand(x: Tensor, size: Sequence[int]) -> Tensor:
     """Nearest ×8 of a per-block map, cropped to ``size``."""
     up = x.repeat_interleave(BLOCK, dim=-2).repeat_interleave(BLOCK, dim=-1)
     return up[..., : size[0], : size[1]]

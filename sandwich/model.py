@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -27,11 +27,14 @@ from torch import Tensor, nn
 from bench.codecs import CODECS, Codec, EncodeResult
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import NetConfig, SandwichMethodConfig
-from sandwich.nets.processor import Processor
+from sandwich.nets.processor import Processor, Resample
 from bench.scenarios import Bottleneck, Scenario
 from sandwich.wrapped import WrappedCodec
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
+
+if TYPE_CHECKING:
+    from proxies.video_proxy import VideoProxy
 
 
 class SandwichOutput(NamedTuple):
@@ -69,7 +72,7 @@ def conventional_map(in_ch: int, out_ch: int) -> Tensor:
     return torch.full((out_ch, in_ch), 1.0 / in_ch)
 
 
-def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool,
+def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: Resample, bf16: bool,
                residual: bool = False) -> Processor:
     p = Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
                   mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
@@ -114,8 +117,8 @@ class Sandwich(nn.Module):
     (``sandwich.video_model.video_sandwich``); f and g, the conventional adaptations and the real-codec
     halves are the same code for both."""
 
-    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, proxy: nn.Module,
-                 wrapped: WrappedCodec | None = None) -> None:
+    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int,
+                 proxy: ImageProxy | VideoProxy, wrapped: WrappedCodec | None = None) -> None:
         super().__init__()
         self.wrapped = wrapped
         self.spec = spec = bottleneck_of(scenario)
@@ -127,8 +130,8 @@ class Sandwich(nn.Module):
             raise ValueError("post_only needs a bottleneck with the source's channels or a gray one")
         if spec.factor not in (1, 2):
             raise ValueError(f"bottleneck factor {spec.factor} is not supported (1 or 2)")
-        down = "down2" if spec.factor == 2 else "none"
-        up = "up2" if spec.factor == 2 else "none"
+        down: Resample = "down2" if spec.factor == 2 else "none"
+        up: Resample = "up2" if spec.factor == 2 else "none"
         bf16, res = cfg.train.bf16, wrapped is not None
         # A wrapping sandwich serves every rate point of its codec with one f and one g, so both see
         # the rate point as one more input plane (the codec's own parameter, scaled to [-1/2, 1/2]).
@@ -224,14 +227,15 @@ class Sandwich(nn.Module):
     def forward(self, s: Tensor, *context: Tensor) -> SandwichOutput:
         """``N x C x H x W`` images (the proxy gets the codec's quantiser), or ``N x T x C x H x W`` clips:
         f and g code each frame, the proxy gets the whole clip and ``context`` (its source flow)."""
+        size = (s.shape[-2], s.shape[-1])
         if s.ndim == 4:
             b = self.encode_side(s)
             out = self.proxy(b, self.codec_steps())
-            return SandwichOutput(self.decode_side(out.recon, tuple(s.shape[-2:])), b, out)
+            return SandwichOutput(self.decode_side(out.recon, size), b, out)
         n, t = s.shape[:2]
         b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
         out = self.proxy(b, *context)
-        recon = self.decode_side(out.recon.flatten(0, 1), tuple(s.shape[-2:])).unflatten(0, (n, t))
+        recon = self.decode_side(out.recon.flatten(0, 1), size).unflatten(0, (n, t))
         return SandwichOutput(recon, b, out)
 
     def forward_real(self, s: Tensor, straight_through: bool = False) -> tuple[SandwichOutput, Tensor | None]:

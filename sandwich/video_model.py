@@ -47,8 +47,13 @@ class VideoCoding:
     def __init__(self, model: Sandwich, video: VideoSandwichConfig) -> None:
         self.model, self.video = model, video
 
+    def _proxy(self) -> VideoProxy:
+        if not isinstance(self.model.proxy, VideoProxy):
+            raise TypeError(f"a video sandwich trains through a VideoProxy, not {type(self.model.proxy).__name__}")
+        return self.model.proxy
+
     def steps(self) -> dict[str, float]:
-        return {"step_intra": float(self.model.proxy.intra.step_size().detach()),
+        return {"step_intra": float(self._proxy().intra.step_size().detach()),
                 "step_inter": self.model.trained_step()}
 
     def real_qp(self, factor: float = 1.0) -> int:
@@ -80,7 +85,7 @@ class VideoCoding:
         Only compared with the real encode (METHOD: the proxy's error is measured, never reported as
         a result)."""
         step = qp_to_step(qp)
-        trained = self.model.proxy
+        trained = self._proxy()
         proxy = VideoProxy(step, step, quantizer=trained.intra.quantizer, rate=trained.intra.rate,
                            learn_step=False, colour=trained.colour).eval()
         flow = torch.from_numpy(sequence_flow(luma8(frames)))[None]

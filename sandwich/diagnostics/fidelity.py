@@ -80,7 +80,7 @@ def _code_item(target, proxies: dict[str, ImageProxy], name: str, plane: np.ndar
         out = proxies["gaussian"](x, step)
         proxy_s = time.perf_counter() - t0
         laplacian = float(proxies["laplacian"](x, step).rate_bits)
-    header = constant_bits(target, *plane.shape, step)
+    header = constant_bits(target, plane.shape[0], plane.shape[1], step)
     bits, intercept, scale = (float(t) for t in calibrate(
         out.log_count, torch.tensor([float(coded.bits)]), torch.tensor([float(header)])))
     recon = out.recon[0, 0].round().to(torch.uint8).numpy()

@@ -17,7 +17,7 @@ import torch
 from bench.config import CodecMethodConfig, SandwichMethodConfig
 from bench.data import load_image
 from bench.paths import data_root
-from sandwich.model import image_sandwich
+from sandwich.model import bottleneck_of, image_sandwich
 from bench.scenarios import SCENARIOS
 from sandwich.train import loss_terms
 from sandwich.wrapped import WrappedCodec
@@ -29,7 +29,7 @@ def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
     anchor = CodecMethodConfig(name="jpeg-420", kind="codec", codec="jpeg", rate_points=[60, 75, 90],
                                options={"mode": "rgb", "chroma": "420", "tables": "standard"})
     scenario = SCENARIOS.get("rgb420")
-    wrapped = WrappedCodec.of(anchor, scenario.bottleneck, 3)
+    wrapped = WrappedCodec.of(anchor, bottleneck_of(scenario), 3)
     img = load_image(data_root() / "kodak" / "kodim23.png")
     rng = np.random.default_rng(0)
     crops = []

@@ -49,6 +49,7 @@ def load_luma(name: str, frames: int) -> tuple[np.ndarray, float, str]:
     rel, fps = CLIPS[name]
     path = data_root() / "video" / rel
     if path.is_dir():  # RGB frames: BT.601 limited-range luma, as a YUV source would hold
+        assert fps is not None, f"CLIPS[{name!r}]: a folder of frames needs its frame rate"
         clip = clip_from_rgb(read_png_frames(path, frames=frames), fps=fps, chroma="400",
                              source=path.name)
     else:

@@ -39,6 +39,13 @@ class Sin(nn.Module):
         return torch.sin(x)
 
 
+def _zero(conv: nn.Conv2d) -> None:
+    """Weights and bias of ``conv`` to zero, in place."""
+    conv.weight.zero_()
+    if conv.bias is not None:
+        conv.bias.zero_()
+
+
 def sin_mlp(in_ch: int, out_ch: int, hidden: int = 16, depth: int = 1) -> nn.Sequential:
     """``depth`` hidden 1x1 conv + sin layers of width ``hidden``, then a linear 1x1 conv.
 
@@ -108,7 +115,7 @@ class Processor(nn.Module):
         self.resample, self.autocast_bf16, self.residual = resample, autocast_bf16, residual
         self.mlp = sin_mlp(in_ch, out_ch, mlp_hidden, mlp_depth)
         self.unet: UNet | None = None
-        if encoder is None:
+        if encoder is None or decoder is None:  # both or neither (checked above)
             self.register_parameter("alpha", None)
         else:
             self.unet = UNet(in_ch, out_ch, encoder, decoder, down=down, pad=pad)
@@ -125,30 +132,29 @@ class Processor(nn.Module):
         weights get gradients from the first step.
         """
         first, last = self.mlp[0], self.mlp[-1]
+        assert isinstance(first, nn.Conv2d) and isinstance(last, nn.Conv2d)  # sin_mlp's first and last layers
         if len(self.mlp) != 3 or first.out_channels < self.in_ch:
             raise ValueError("a conventional start needs one hidden sin layer at least as wide as the input")
         if tuple(matrix.shape) != (self.out_ch, self.in_ch):
             raise ValueError(f"expected a {self.out_ch}x{self.in_ch} matrix, got {tuple(matrix.shape)}")
         if self.unet is not None:  # the U-Net joins from zero with its gradient path open (alpha stays)
-            self.unet.head.weight.zero_()
-            self.unet.head.bias.zero_()
+            _zero(self.unet.head)
+        assert first.bias is not None  # sin_mlp's convs all have a bias
         first.weight[: self.in_ch].zero_()
         first.weight[: self.in_ch, :, 0, 0] = gain * torch.eye(self.in_ch)
         first.bias[: self.in_ch].zero_()
-        last.weight.zero_()
+        _zero(last)
         last.weight[:, : self.in_ch, 0, 0] = matrix.to(last.weight.dtype) / gain
-        last.bias.zero_()
 
     @torch.no_grad()
     def start_at_zero(self) -> None:
         """Output exactly 0 (a residual that starts as "no change"): the MLP's and the U-Net's last
         layers at zero. Both still get gradients on the first step (their inputs are nonzero)."""
         last = self.mlp[-1]
-        last.weight.zero_()
-        last.bias.zero_()
+        assert isinstance(last, nn.Conv2d)  # sin_mlp ends in a linear 1x1 conv
+        _zero(last)
         if self.unet is not None:
-            self.unet.head.weight.zero_()
-            self.unet.head.bias.zero_()
+            _zero(self.unet.head)
 
     def forward(self, x: Tensor, out_size: tuple[int, int] | None = None) -> Tensor:
         """``N x in_ch x H x W`` on the pixel scale -> ``N x out_ch x H' x W'``, cropped to
