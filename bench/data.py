@@ -118,6 +118,7 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         name = cfg.set
         hint = " (set SANDWICH_DATA to the shared data folder)" if cfg.set != "skimage" else ""
     else:
+        assert cfg.folder is not None  # DatasetConfig insists on set or folder
         root, pattern, name, hint = expand_path(cfg.folder), cfg.glob, Path(cfg.folder).name, ""
     if not root.is_dir():
         raise DataError(f"{where}: data folder not found: {root}{hint}")
@@ -228,6 +229,7 @@ def load_image_depth(path: Path) -> tuple[np.ndarray, int | None]:
         raise DataError(f"image not found: {path}")
     suffix = path.suffix.lower()
     depth: int | None = None
+    img: np.ndarray | None
     if suffix in highbit.STREAM_SUFFIXES:
         img, depth = highbit.read_stream_still(path)
     elif suffix in {".png", ".tif", ".tiff", ".exr", ".hdr"}:

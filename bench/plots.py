@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-ROLE_STYLE = {
+ROLE_STYLE: dict[str, dict[str, Any]] = {  # Axes.plot keywords per method role
     "sandwich": {"linestyle": "-", "linewidth": 2.0},
     "baseline": {"linestyle": "--", "linewidth": 1.4},
     "post_only": {"linestyle": "-.", "linewidth": 1.4},

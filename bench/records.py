@@ -39,7 +39,7 @@ class Row:
         if key in self.values:
             return self.values[key]
         if key in _RATES:
-            return getattr(self, key)  # type: ignore[no-any-return]
+            return getattr(self, key)
         return self.extra.get(key)
 
     def to_json(self) -> dict[str, Any]:

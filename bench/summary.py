@@ -135,12 +135,13 @@ def _worse_than(entry: BDEntry) -> str | None:
     """How an entry shows the method below its comparison (None: it is not, or cannot be compared)."""
     higher, is_db = _axis(entry["metric"])
     ci = entry.get("ci95") or {}
-    if is_db and entry.get("bd_psnr_db") is not None and entry["bd_psnr_db"] < 0:
+    psnr, rate = entry.get("bd_psnr_db"), entry.get("bd_rate_pct")
+    if is_db and psnr is not None and psnr < 0:
         lo_hi = ci.get("bd_psnr_db")
-        return f"BD-{entry['metric']} {entry['bd_psnr_db']:+.3f} dB" + (f" [{lo_hi[0]:+.3f}, {lo_hi[1]:+.3f}]" if lo_hi else "")
-    if not is_db and entry.get("bd_rate_pct") is not None and entry["bd_rate_pct"] > 0:
+        return f"BD-{entry['metric']} {psnr:+.3f} dB" + (f" [{lo_hi[0]:+.3f}, {lo_hi[1]:+.3f}]" if lo_hi else "")
+    if not is_db and rate is not None and rate > 0:
         lo_hi = ci.get("bd_rate_pct")
-        return f"BD-rate on {entry['metric']} {entry['bd_rate_pct']:+.2f} %" + (f" [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else "")
+        return f"BD-rate on {entry['metric']} {rate:+.2f} %" + (f" [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else "")
     return None
 
 
@@ -238,8 +239,8 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated
             summary["proxy_fidelity"] = fidelity
-    tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]
-                                 for e in entries if e.get("bd_rate_pct") is not None})
+    tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": rate
+                                 for e in entries if (rate := e.get("bd_rate_pct")) is not None})
     tracker.log_artifacts(parent, run_dir / "results", "results")
     tracker.log_artifact(parent, run_dir / "points.csv")
     tracker.log_artifacts(parent, run_dir / "plots", "plots")

@@ -7,6 +7,7 @@ id) in its key and label; a published curve that is identical in several runs is
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ class BDRow:
     entry: Entry
     anchor: Entry
     metric: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]  # the summary's BDEntry, read only
 
 
 @dataclass

@@ -77,7 +77,9 @@ class RunData:
         if not self.local:
             return []
         frontier = self.results_meta(method).get("frontier")
-        rate_points = self.summary["methods"].get(method, {}).get("rd", {}).get("rate_point") or []
+        ms = self.summary["methods"].get(method)
+        rd = ms.get("rd", {}) if ms is not None else {}
+        rate_points = rd.get("rate_point") or []
         where = [(f["member"], f["rate_point"]) for f in frontier] if frontier else [(method, rp) for rp in rate_points]
         paths = [cell_path(self.root, m, rp) for m, rp in where]
         return [Cell.from_json(json.loads(p.read_text())) for p in paths if p.is_file()]

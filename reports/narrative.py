@@ -13,7 +13,7 @@ from bench.plots import axis_values
 from reports.compare import BDRow, Comparison, Entry
 from reports.load import RunData
 
-NAMED_RATES = {"bpp": (0.25, 0.5, 1.0, 2.0), "kbps": (500.0, 1000.0, 2000.0, 4000.0)}
+NAMED_RATES: dict[str, tuple[float, ...]] = {"bpp": (0.25, 0.5, 1.0, 2.0), "kbps": (500.0, 1000.0, 2000.0, 4000.0)}
 
 
 def quality_at(entry: Entry, metric: str, rate: float, rate_key: str) -> float | None:

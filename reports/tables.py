@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ def _ci(ci: list[float] | None, digits: int) -> str | None:
     return f"[{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
 
 
-def _overlap(d: dict[str, Any]) -> str | None:
+def _overlap(d: Mapping[str, Any]) -> str | None:
     if not d.get("overlap"):
         return None
     lo, hi = d["overlap"]
@@ -90,7 +91,8 @@ def start_table(comp: Comparison) -> Table | None:
     for run in comp.runs:
         summary = run.summary
         for name, comp_ in (summary.get("vs_start") or {}).items():
-            flags = " | ".join(summary["methods"].get(name, {}).get("flags", [])) or "none"
+            ms = summary["methods"].get(name)
+            flags = " | ".join(ms.get("flags", []) if ms is not None else []) or "none"
             for e in comp_["bd"]:
                 ci = e.get("ci95") or {}
                 t.rows.append([summary["run_id"], name, comp_["start"], e["metric"],

@@ -91,7 +91,7 @@ def thumbnail(img: np.ndarray, height: int, box: tuple[int, int, int] | None = N
 
     h, w = img.shape[:2]
     scale = height / h
-    thumb = np.array(Image.fromarray(img).resize((max(1, round(w * scale)), height), Image.LANCZOS))
+    thumb = np.array(Image.fromarray(img).resize((max(1, round(w * scale)), height), Image.Resampling.LANCZOS))
     if box is None:
         return thumb
     y, x, side = (round(v * scale) for v in box)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import PIL
-from PIL import Image, features
+from PIL import Image, JpegImagePlugin, features
 
 from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth, one_frame
 from bench.errors import CodecError
@@ -76,7 +76,9 @@ def _save(img: Image.Image, save_kw: dict[str, Any], expected: list[list[int]],
     buf = io.BytesIO()
     img.save(buf, "JPEG", **save_kw)
     data = buf.getvalue()
-    stored = {k: list(v) for k, v in Image.open(io.BytesIO(data)).quantization.items()}
+    reopened = Image.open(io.BytesIO(data))
+    assert isinstance(reopened, JpegImagePlugin.JpegImageFile)  # Pillow wrote a JPEG
+    stored = {k: list(v) for k, v in reopened.quantization.items()}
     if "qtables" in save_kw:  # one flat table requested; every stored table must be it
         ok = bool(stored) and all(t == expected[0] for t in stored.values())
     else:
@@ -178,6 +180,7 @@ class JpegCodec(Codec):
             expected = standard_tables(kw["quality"], colour)
         kw["optimize"] = self.optimize
         if colour:
+            assert self.chroma is not None  # modes rgb and raw (the 3-channel ones) always set it
             kw["subsampling"] = SUBSAMPLING[self.chroma]
         h, w = img.shape[:2]
         if not colour and self.tables == "flat":  # the proxy calibration's exact path

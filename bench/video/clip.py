@@ -57,7 +57,8 @@ class Clip:
         first = self.planes[0] if self.planes else np.empty(0)
         if first.ndim != 3 or not first.shape[0]:
             raise DataError(f"a clip needs T x h x w planes with T >= 1, got {first.shape}")
-        want = [(first.shape[0], *s) for s in plane_shapes(*first.shape[1:], self.chroma)]
+        n, h, w = first.shape
+        want = [(n, *s) for s in plane_shapes(h, w, self.chroma)]
         got = [p.shape for p in self.planes]
         if got != want or any(p.dtype != dtype for p in self.planes):
             raise DataError(f"{self.chroma} {self.bitdepth}-bit planes must be {np.dtype(dtype).name} "
@@ -119,7 +120,7 @@ class Clip:
         if self.chroma == "400":
             gray = luma_to_gray(self.planes[0], self.range, self.bitdepth)
             return pl.quantise(gray, self.bitdepth)[..., None]
-        chroma = self.planes[1:]
+        chroma = list(self.planes[1:])
         if self.chroma == "420":
             chroma = [pl.up2(p)[:, :self.height, :self.width] for p in chroma]
         ycc = np.stack([self.planes[0], *chroma], axis=-1)

@@ -87,8 +87,10 @@ def read_yuv(path: Path, *, width: int | None = None, height: int | None = None,
     path = Path(path)
     if not path.is_file():
         raise DataError(f"video not found: {path}")
-    named = parse_yuv_name(path) if not (width and height) else None
-    width, height = width or named.width, height or named.height
+    named = None
+    if not (width and height):
+        named = parse_yuv_name(path)
+        width, height = width or named.width, height or named.height
     fps = fps or (named.fps if named else None)
     if fps is None:
         raise DataError(f"{path}: the name has no frame rate; pass fps (needed for kbps)")
@@ -190,7 +192,9 @@ def write_y4m(path: Path, clip: Clip) -> None:
 def _same_format(c_token: str, clip: Clip) -> bool:
     """Whether a kept ``C`` token (``420jpeg``, ``420paldv``, ``444p10`` ...) still fits."""
     m = re.fullmatch(r"(420|444|mono)\D*(\d+)?", c_token)
-    chroma = {"mono": "400"}.get(m[1], m[1]) if m else None
+    if not m:
+        return False
+    chroma = {"mono": "400"}.get(m[1], m[1])
     return chroma == clip.chroma and int(m[2] or 8) == clip.bitdepth
 
 
