@@ -21,8 +21,7 @@ import numpy as np
 from baselines.compressai_codec import code_checked, header_bytes
 from baselines.compressai_import import ENTROPY_CODER, import_compressai
 from baselines.compressai_train import TrainSpec, load_finished, model_from_checkpoint, train
-from baselines.compressai_zoo import (ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained,
-                                      standard_channels)
+from baselines.compressai_zoo import ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained, standard_channels
 from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import Dataset, sha256_file

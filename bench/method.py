@@ -1,8 +1,8 @@
 """What every compared method looks like to the harness: rate points in, real bytes + pixels out.
 
 A method is evaluated per (rate point, item): it gets the item's frames (:class:`bench.source.Source`,
-one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid. Learned methods train in
-``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
+one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid.
+Learned methods train in ``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Method(ABC):
     def rate_points(self) -> list[float]:
         """The rate parameters evaluated (quality, QP, step, or λ index for learned methods)."""
 
-    def prepare(self, ctx: PrepareContext) -> None:
+    def prepare(self, ctx: PrepareContext) -> None:  # noqa: B027 - an optional hook, not abstract
         """Train or load what the method needs; plain codecs need nothing."""
 
     @abstractmethod

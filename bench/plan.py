@@ -8,14 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.builders import BuildContext, build_methods
-from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, ReferenceMethodConfig,
-                          SandwichMethodConfig)
+from bench.config import (
+    CodecMethodConfig,
+    CompressAIMethodConfig,
+    ExperimentConfig,
+    ReferenceMethodConfig,
+    SandwichMethodConfig,
+)
 from bench.data import Dataset, Item, expand_path
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.modality import Modality, modality_of
-from bench.registry import UnknownNameError
 from bench.published import PublishedCurve
+from bench.registry import UnknownNameError
 from bench.results import rate_key
 from bench.scenarios import SCENARIOS, Scenario
 from bench.source import Source

@@ -11,8 +11,8 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 ROLE_STYLE: dict[str, dict[str, Any]] = {  # Axes.plot keywords per method role
     "sandwich": {"linestyle": "-", "linewidth": 2.0},
@@ -51,7 +51,7 @@ def rd_figure(methods: dict[str, dict[str, Any]], metric: str, title: str, rate_
         rd = m["rd"]
         if metric not in rd or not rd.get(rate_key):
             continue
-        pts = sorted(zip(rd[rate_key], rd[metric]), key=lambda p: p[0])
+        pts = sorted(zip(rd[rate_key], rd[metric], strict=False), key=lambda p: p[0])
         ys, ylabel = axis_values(metric, [p[1] for p in pts])
         style = ROLE_STYLE.get(m["role"], ROLE_STYLE["baseline"])
         ax.plot([p[0] for p in pts], ys, marker=MARKERS[i % len(MARKERS)], markersize=4,
@@ -80,7 +80,7 @@ def _focus(ax: Any, drawn: list[tuple[str, list[float], list[float]]]) -> None:
     x_lo, x_hi = min(xs), max(xs)
     pad = 0.05 * (x_hi - x_lo or x_hi or 1.0)
     x_lo, x_hi = max(x_lo - pad, 0.0), x_hi + pad
-    ys = [y for _, x_list, y_list in drawn for x, y in zip(x_list, y_list)
+    ys = [y for _, x_list, y_list in drawn for x, y in zip(x_list, y_list, strict=True)
           if x_lo <= x <= x_hi and math.isfinite(y)]
     ax.set_xlim(x_lo, x_hi)
     if ys:

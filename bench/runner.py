@@ -16,14 +16,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bench.config import ExperimentConfig, load_config
-from bench.evaluate import evaluate_cell
 from bench.errors import BenchError
+from bench.evaluate import evaluate_cell
 from bench.interrupts import Terminated
 from bench.io_utils import disk_error, write_json_atomic, write_text_atomic
 from bench.locks import RUN_LOCK, run_folder_lock
@@ -210,7 +211,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
                                          shared, train_hash, Path(opts.out).resolve()))
             except BaseException as exc:
                 ended = _ended(exc)
-                _record_end(lambda: log.close(ended))
+                _record_end(partial(log.close, ended))
                 raise
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)

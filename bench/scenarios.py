@@ -9,7 +9,6 @@ METHOD §1, §6).
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal

@@ -14,15 +14,23 @@ import numpy as np
 
 from bench import plots
 from bench.io_utils import write_json_atomic
-from bench.metrics import METRICS
 from bench.method import Method
+from bench.metrics import METRICS
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.proxy_fidelity import cells_summary
 from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
 from bench.records import BDEntry, Cell, MethodSummary, Summary
+from bench.results import (
+    aggregate,
+    cell_means,
+    per_item_matrix,
+    points_csv,
+    results_document,
+    write_points,
+    write_results,
+)
 from bench.scenarios import reference_lines
-from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
 
 RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}

@@ -148,7 +148,7 @@ def real_bits(target: RateTarget, planes: list[np.ndarray], steps: Step | list[S
     workers = workers or default_workers()
     per_plane = steps if isinstance(steps, list) else [steps] * len(planes)
     if workers == 1 or len(planes) == 1:
-        return [target.bits(p, st) for p, st in zip(planes, per_plane)]
+        return [target.bits(p, st) for p, st in zip(planes, per_plane, strict=False)]
     return list(shared_pool(workers).map(target.bits, planes, per_plane))
 
 

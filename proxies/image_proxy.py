@@ -133,7 +133,7 @@ class ImageProxy(nn.Module):
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
             if self.rate_gradient == "unrounded":  # the count the rate is calibrated on and differentiated
-                count = sum_tensors(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
+                count = sum_tensors(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas, strict=True))
             est = self.rate(groups, delta, count)
         return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
                            est.header_bits)

@@ -137,7 +137,7 @@ class CalibratedRate:
     def _header(self, image: list[np.ndarray], steps: list[Step]) -> float:
         if self.header == "none":
             return 0.0
-        return float(sum(constant_bits(self.target, p.shape[0], p.shape[1], st) for p, st in zip(image, steps)))
+        return float(sum(constant_bits(self.target, p.shape[0], p.shape[1], st) for p, st in zip(image, steps, strict=True)))
 
 
 def plane_steps(step: Tensor, channels: int) -> list[Step]:

@@ -81,7 +81,7 @@ def compare(runs: list[RunData]) -> Comparison:
     tags = run_tags(runs) if merged else [""]
     entries: dict[str, Entry] = {}
     lookup: dict[tuple[int, str], Entry] = {}
-    for run, tag in zip(runs, tags):
+    for run, tag in zip(runs, tags, strict=True):
         run.tag = tag
         for name, m in run.summary["methods"].items():
             label = m.get("label") or name

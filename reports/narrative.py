@@ -22,7 +22,7 @@ def quality_at(entry: Entry, metric: str, rate: float, rate_key: str) -> float |
     if not rates or not qs:
         return None
     shown, _ = axis_values(metric, qs)
-    pts = sorted((r, q) for r, q in zip(rates, shown) if r and r > 0 and math.isfinite(q))
+    pts = sorted((r, q) for r, q in zip(rates, shown, strict=False) if r and r > 0 and math.isfinite(q))
     if len(pts) < 2 or not pts[0][0] <= rate <= pts[-1][0]:
         return None
     return float(np.interp(math.log(rate), [math.log(r) for r, _ in pts], [q for _, q in pts]))

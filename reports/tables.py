@@ -206,8 +206,8 @@ def to_markdown(t: Table) -> str:
 def to_html(t: Table) -> str:
     e = html.escape
     cls = {"l": "", "r": ' class="num"'}
-    head = "".join(f"<th{cls[a]}>{e(c)}</th>" for c, a in zip(t.columns, t.align))
-    body = "".join("<tr>" + "".join(f"<td{cls[a]}>{e(c)}</td>" for c, a in zip(row, t.align)) + "</tr>"
+    head = "".join(f"<th{cls[a]}>{e(c)}</th>" for c, a in zip(t.columns, t.align, strict=False))
+    body = "".join("<tr>" + "".join(f"<td{cls[a]}>{e(c)}</td>" for c, a in zip(row, t.align, strict=False)) + "</tr>"
                    for row in t.rows)
     notes = "".join(f"<li>{e(n)}</li>" for n in all_notes(t))
     return (f'<table id="{e(t.key)}"><caption>{e(t.title)}</caption><thead><tr>{head}</tr></thead>'

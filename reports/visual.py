@@ -169,7 +169,7 @@ def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list
     y, x, side = box
     tiles = [Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
              Tile("original", ref[y:y + side, x:x + side])]
-    for (e, r), img in zip(chosen, recons):
+    for (e, r), img in zip(chosen, recons, strict=True):
         label = e.label + (" (anchor)" if e.method == run.summary["anchor"] else "")
         tiles.append(Tile(_caption(label, r, metric, side), img[y:y + side, x:x + side]))
         if r.bottleneck:

@@ -15,13 +15,12 @@ import numpy as np
 
 from bench.config import SandwichMethodConfig
 from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
-from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
+from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
+from sandwich.nets.complexity import count_params
 from sandwich.train import TrainResult, train
 from sandwich.wrapped import WrappedCodec
-
 
 FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
 

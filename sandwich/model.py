@@ -27,11 +27,11 @@ from torch import Tensor, nn
 from bench.codecs import CODECS, Codec, EncodeResult
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import NetConfig, SandwichMethodConfig
-from sandwich.nets.processor import Processor, Resample
 from bench.scenarios import Bottleneck, Scenario
-from sandwich.wrapped import WrappedCodec
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
+from sandwich.nets.processor import Processor, Resample
+from sandwich.wrapped import WrappedCodec
 
 if TYPE_CHECKING:
     from proxies.video_proxy import VideoProxy

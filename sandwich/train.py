@@ -27,8 +27,8 @@ from bench.config import TrainConfig
 from bench.data import random_crop, sha256_file
 from bench.method import RunLog
 from bench.reuse import dict_changed, items_changed
-from sandwich.model import Sandwich
 from proxies.colour import linear_ycbcr
+from sandwich.model import Sandwich
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 TRAIN_ITEM_KEYS = ("items", "stills")  # keys of a model's training inputs that map item names to sha256
@@ -276,7 +276,7 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         lpips = get_lpips("alex", device)
     check_point = model.rate_point
     points = list(cfg.rate_points or (model.wrapped.rate_points if model.wrapped else []))
-    weights = {p: gamma for p in points}
+    weights = dict.fromkeys(points, gamma)
     if model.wrapped is not None:  # γ multiplies the wrapped codec's own D-R slope at each point
         slope_rng = np.random.default_rng(seed + 2)
         crops = [random_crop(images[i % len(images)], cfg.crop, slope_rng) for i in range(8)]

@@ -19,18 +19,18 @@ from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, Method, PrepareContext, class_modules
 from bench.metrics.psnr import plane_psnr
-from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from sandwich.model import initial_step, seeded_init
-from sandwich.member import LastBottleneck
 from bench.scenarios import Scenario
-from sandwich.train import TrainResult, finished_model, train
-from bench.video.dataset import VideoItem
 from bench.source import Source
+from bench.video.dataset import VideoItem
+from sandwich.member import LastBottleneck
+from sandwich.model import initial_step, seeded_init
+from sandwich.nets.complexity import count_params
 from sandwich.run_ref import check_run_model_ref, run_model_path
+from sandwich.train import TrainResult, finished_model, train
+from sandwich.train_clips import ClipSampler
 from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_hooks
-from sandwich.train_clips import ClipSampler
 
 
 class VideoSandwichMember(Method):

@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.codecs import CODECS, Codec, EncodeResult
 from bench.checkpoint import load_checkpoint
+from bench.codecs import CODECS, Codec, EncodeResult
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
-from sandwich.model import Sandwich, bottleneck_of
 from bench.scenarios import Scenario
-from sandwich.train_clips import luma8
 from proxies.calibration import qp_to_step, step_to_qp
 from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy
+from sandwich.model import Sandwich, bottleneck_of
+from sandwich.train_clips import luma8
 
 
 def video_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> Sandwich:

@@ -19,11 +19,11 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
-from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
-from sandwich.model import Sandwich
-from sandwich.video_model import VideoCoding
-from sandwich.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
+from sandwich.model import Sandwich
+from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
+from sandwich.train_clips import ClipSampler
+from sandwich.video_model import VideoCoding
 
 CHECK_FPS = Fraction(25)  # bits per pixel do not depend on it; the stream's timing info does not either
 

@@ -55,7 +55,8 @@ def test_training_refuses_a_crafted_final_checkpoint(tmp_path: Path) -> None:
             "m = image_sandwich(SCENARIOS.get('gray400'), c, 3, step=8.0)\n"
             "class L:\n  def metrics(self, *a): pass\n  def tags(self, *a): pass\n"
             "try:\n"
-            f"  train(m, c.train, 1.0, [np.zeros((32, 32, 3), np.uint8)], device='cpu', seed=0, workdir=__import__('pathlib').Path({str(tmp_path)!r}), log=L(), name='t')\n"
+            f"  train(m, c.train, 1.0, [np.zeros((32, 32, 3), np.uint8)], device='cpu', seed=0,"
+            f" workdir=__import__('pathlib').Path({str(tmp_path)!r}), log=L(), name='t')\n"
             "except BenchError as e:\n  print('error:', e); raise SystemExit(2)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr

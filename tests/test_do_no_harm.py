@@ -16,8 +16,8 @@ from baselines.conventional import ConventionalCodec
 from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import compute_metrics
-from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from bench.scenarios import SCENARIOS
+from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from sandwich.wrapped import WrappedCodec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"

@@ -27,7 +27,7 @@ def test_jpeg420_kodak_matches_compressai(data_dir: Path) -> None:
     bpp, psnr = [], []
     for q in QUALITIES:
         coded = [codec.encode_image(img, q) for img in images]
-        rows = [(c.bpp(), psnr_rgb(img, c.decoded)) for img, c in zip(images, coded)]
+        rows = [(c.bpp(), psnr_rgb(img, c.decoded)) for img, c in zip(images, coded, strict=True)]
         bpp.append(float(np.mean([r[0] for r in rows])))
         psnr.append(float(np.mean([r[1] for r in rows])))
     ref = load_results(data_dir / "reference" / "compressai_kodak" / "jpeg.json")

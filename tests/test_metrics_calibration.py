@@ -29,7 +29,10 @@ def calib(data_dir: Path) -> dict:
         rows = list(csv.reader(f))
     header = rows[0][1:]
     official = {r[0]: dict(zip(header, map(float, r[1:]), strict=True)) for r in rows[1:]}
-    load = lambda p: np.asarray(Image.open(p).convert("RGB"))
+
+    def load(p: Path) -> np.ndarray:
+        return np.asarray(Image.open(p).convert("RGB"))
+
     pairs = {n: (load(root / "ref" / n), load(root / "dist" / n)) for n in NAMES}
     return {"official": official, "pairs": pairs}
 

@@ -14,8 +14,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from bench.codecs.ffmpeg_tools import run_ffmpeg
 from bench.colour import BT601_LUMA_PRINTED
 from bench.errors import DataError
-from bench.metrics.psnr import (psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled,
-                               psnr_yuv_pooled_planes)
+from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled, psnr_yuv_pooled_planes
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,16 @@ import pytest
 import torch
 from torch import nn
 
-from sandwich.nets import (SLIM_DECODER, SLIM_ENCODER, Processor, complexity_summary,
-                          count_params, fps, macs_per_pixel, unet_macs_per_pixel)
+from sandwich.nets import (
+    SLIM_DECODER,
+    SLIM_ENCODER,
+    Processor,
+    complexity_summary,
+    count_params,
+    fps,
+    macs_per_pixel,
+    unet_macs_per_pixel,
+)
 
 SLIM = (SLIM_ENCODER, SLIM_DECODER)
 

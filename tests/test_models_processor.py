@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from sandwich.nets import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
 from proxies.resample import downsample2, lanczos3_up2
+from sandwich.nets import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
 
 SMALL = {"encoder": [8, 8], "decoder": [8, 8, 8]}
 

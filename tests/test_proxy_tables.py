@@ -8,8 +8,8 @@ import torch
 from bench.codecs import CODECS
 from bench.config import CodecMethodConfig
 from bench.scenarios import SCENARIOS
-from sandwich.wrapped import WrappedCodec
 from proxies.image_proxy import ImageProxy
+from sandwich.wrapped import WrappedCodec
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -153,7 +153,7 @@ def test_lower_is_better_metric():
 
 def test_package_warning_becomes_nan_with_reason(monkeypatch):
     def bd_rate(*args, **kwargs):
-        warnings.warn("Curves do not overlap. BD cannot be calculated.")
+        warnings.warn("Curves do not overlap. BD cannot be calculated.", stacklevel=2)
         return float("nan")
 
     monkeypatch.setattr(bjontegaard, "bd_rate", bd_rate)

@@ -25,8 +25,8 @@ from bench.data import sha256_file
 from bench.errors import ConfigError
 from bench.plan import build_plan
 from bench.runner import RunOptions, run_experiment
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
+from sandwich.model import image_sandwich
 from sandwich.train import train
 
 REPO = Path(__file__).resolve().parent.parent

@@ -48,7 +48,7 @@ def test_two_runs_merge_with_methods_told_apart(runs: dict[str, Path]) -> None:
     assert full[3] == f"{ref['bd_rate_pct']:+.2f}"
     assert [r[0] for r in doc["tables"]["runs"]["rows"]] == ["quick", "full"]
     client = MlflowClient(tracking_uri=_uri(runs))
-    for p, s in zip(("quick", "full"), summaries):
+    for p, s in zip(("quick", "full"), summaries, strict=True):
         logged = {a.path for a in client.list_artifacts(s["mlflow_run_id"], "report-merged/merged")}
         assert "report-merged/merged/index.html" in logged, p
 

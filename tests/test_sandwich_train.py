@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bench.config import SandwichMethodConfig
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
+from sandwich.model import image_sandwich
 from sandwich.train import loss_terms, real_check, train
 
 
@@ -90,12 +90,12 @@ def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path
     log = Log()
     train(resumed, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=log, name="b")
     assert [s for s, v in log.rows if "loss" in v][0] == 6  # picked up after the step-5 checkpoint
-    for p, q in zip(straight.parameters(), resumed.parameters()):
+    for p, q in zip(straight.parameters(), resumed.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-5), (p - q).abs().max()
     # a finished model is loaded, not retrained
     again = image_sandwich(scenario, c, 3, step=8.0)
     res = train(again, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
-    assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters()))
+    assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters(), strict=True))
 
 
 @pytest.mark.slow  # a U-Net sandwich through the proxy and the real codec
@@ -273,9 +273,9 @@ def test_psnr_yuv_loss_is_minus_the_metric_per_frame(images) -> None:
 
     to_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(0, 3, 1, 2)  # noqa: E731
     clip_loss, _ = distortion_term(to_t(ref)[None], to_t(dist)[None], "psnr-yuv")  # 1 clip of 2 frames
-    assert float(clip_loss[0]) == pytest.approx(-np.mean([frame_db(a, b) for a, b in zip(ref, dist)]), abs=1e-3)
+    assert float(clip_loss[0]) == pytest.approx(-np.mean([frame_db(a, b) for a, b in zip(ref, dist, strict=True)]), abs=1e-3)
     image_loss, mse = distortion_term(to_t(ref), to_t(dist), "psnr-yuv")  # 2 images
-    assert [float(v) for v in image_loss] == pytest.approx([-frame_db(a, b) for a, b in zip(ref, dist)], abs=1e-3)
+    assert [float(v) for v in image_loss] == pytest.approx([-frame_db(a, b) for a, b in zip(ref, dist, strict=True)], abs=1e-3)
     # the floor is small next to real errors: within 0.1 dB of the metric here
     metric = psnr_yuv(ref[1].astype(np.uint8), dist[1].astype(np.uint8), 8)
     assert float(image_loss[1]) == pytest.approx(-metric, abs=0.1)

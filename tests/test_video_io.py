@@ -12,8 +12,18 @@ from bench.codecs import planes as pl
 from bench.codecs.ffmpeg_tools import run_ffmpeg
 from bench.colour import rgb_to_jfif, rgb_to_ycbcr, ycbcr_to_rgb
 from bench.errors import DataError
-from bench.video import (clip_from_rgb, parse_yuv_name, read_png_frames, read_video, read_y4m,
-                         read_yuv, write_png_frames, write_y4m, write_yuv, yuv_name)
+from bench.video import (
+    clip_from_rgb,
+    parse_yuv_name,
+    read_png_frames,
+    read_video,
+    read_y4m,
+    read_yuv,
+    write_png_frames,
+    write_y4m,
+    write_yuv,
+    yuv_name,
+)
 from bench.video.clip import Clip, plane_shapes
 
 PARK_JOY = "park_joy_420_720p50_frm0to9_480x270.y4m"

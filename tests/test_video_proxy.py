@@ -9,13 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from bench.video import read_video
 from bench.proxy_fidelity import summarise
-from sandwich.diagnostics.video_fidelity import load_luma, measure
+from bench.video import read_video
 from proxies import flow as flow_mod
 from proxies.flow import resize_flow, sequence_flow, warp
 from proxies.resample import downsample2
 from proxies.video_proxy import VideoProxy
+from sandwich.diagnostics.video_fidelity import load_luma, measure
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from baselines.video import VideoCodecMethod
 from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import load_image
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from bench.source import Source
 from bench.video.dataset import resolve_video_dataset
-from baselines.video import VideoCodecMethod
+from proxies.flow import warp
+from sandwich.model import image_sandwich
+from sandwich.train_clips import ClipSampler, camera_path, luma8, render
 from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_loss_terms
-from sandwich.train_clips import ClipSampler, camera_path, luma8, render
-from proxies.flow import warp
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import numpy as np
 from bench.colour import BT601_KB, BT601_KR, BT601_LUMA  # full-range YCbCr as in JPEG/JFIF
 from bench.errors import DataError
 
-
 # Metrics convert a block of rows at a time, so no image is ever held whole in float64: one such
 # copy of an 8000x8000 RGB image is 1.5 GB, and a metric makes several.
 BLOCK_BYTES = 32 << 20

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import importlib
+import importlib.metadata
 import importlib.util
 import pickle
 from pathlib import Path

@@ -89,7 +89,8 @@ def bootstrap_bd(
         raise ValueError(f"paired bootstrap needs the same items: anchor has {n_items}, test {tr.shape[0]}")
     if n_items < 1 or n_boot < 1:
         raise ValueError(f"need at least one item and one resample, got {n_items} items, n_boot={n_boot}")
-    opts: dict[str, Any] = dict(higher_is_better=higher_is_better, is_db=is_db, hull=hull, min_overlap=min_overlap)
+    opts: dict[str, Any] = {"higher_is_better": higher_is_better, "is_db": is_db, "hull": hull,
+                            "min_overlap": min_overlap}
     point = bd(ar.mean(0), aq.mean(0), tr.mean(0), tq.mean(0), **opts)
 
     idx = np.random.default_rng(seed).integers(0, n_items, size=(n_boot, n_items))

@@ -102,7 +102,7 @@ class Clip:
         if self.chroma == "420" and (top % 2 or left % 2 or height % 2 or width % 2):
             raise DataError(f"a 4:2:0 crop needs even offsets and sizes, got {height}x{width} "
                             f"at ({top}, {left})")
-        if not (0 <= top and 0 <= left and height > 0 and width > 0
+        if not (top >= 0 and left >= 0 and height > 0 and width > 0
                 and top + height <= self.height and left + width <= self.width):
             raise DataError(f"crop {height}x{width} at ({top}, {left}) is outside the "
                             f"{self.height}x{self.width} clip")

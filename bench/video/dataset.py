@@ -124,7 +124,7 @@ def content_hashes(items: tuple[Item, ...]) -> dict[str, str]:
     out = {}
     for it in items:
         out[it.sha256] = it.name
-        out.update({h: f"{it.name} (a frame)" for h in getattr(it, "parts", ())})
+        out.update(dict.fromkeys(getattr(it, "parts", ()), f"{it.name} (a frame)"))
     return out
 
 

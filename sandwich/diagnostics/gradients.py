@@ -30,9 +30,9 @@ import torch
 from tqdm import tqdm
 
 from bench.errors import BenchError
-from sandwich.diagnostics.fidelity import list_images, luma8
 from proxies.calibration import make_target
 from proxies.image_proxy import ImageProxy
+from sandwich.diagnostics.fidelity import list_images, luma8
 
 DISTORTION_OPTIONS = ("ste", "noise", "real")
 RATE_OPTIONS = ("rounded", "unrounded")

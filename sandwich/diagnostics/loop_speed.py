@@ -17,12 +17,18 @@ import torch
 from bench.config import CodecMethodConfig, SandwichMethodConfig
 from bench.data import load_image
 from bench.paths import data_root
-from sandwich.model import bottleneck_of, image_sandwich
 from bench.scenarios import SCENARIOS
+from sandwich.model import Sandwich, bottleneck_of, image_sandwich
 from sandwich.train import loss_terms
 from sandwich.wrapped import WrappedCodec
 
 MODES = ("proxy", "real", "real_ste")
+
+
+def _step(model: Sandwich, s: torch.Tensor, cfg: SandwichMethodConfig) -> None:
+    """One training step's loss and backward pass."""
+    model.zero_grad(set_to_none=True)
+    loss_terms(model, s, 100.0, cfg.train)["loss"].backward()
 
 
 def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
@@ -45,16 +51,11 @@ def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
             "train": {"codec_in_loop": mode, "bf16": True}})
         model = image_sandwich(scenario, cfg, 3, 1.0, wrapped)
         model.rate_point = 75
-
-        def step() -> None:
-            model.zero_grad(set_to_none=True)
-            loss_terms(model, s, 100.0, cfg.train)["loss"].backward()
-
-        step()
+        _step(model, s, cfg)
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            step()
+            _step(model, s, cfg)
             times.append(1e3 * (time.perf_counter() - t0))
         out[f"{mode}_ms"] = statistics.median(times)
     for mode in MODES[1:]:

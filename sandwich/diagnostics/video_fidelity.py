@@ -26,9 +26,9 @@ import torch
 from bench.codecs import CODECS, kbps
 from bench.metrics.psnr import plane_psnr
 from bench.paths import data_root
+from bench.proxy_fidelity import summarise
 from bench.video import read_png_frames, read_video
 from bench.video.clip import clip_from_rgb
-from bench.proxy_fidelity import summarise
 from proxies.calibration import qp_to_step
 from proxies.flow import sequence_flow, to_uint8
 from proxies.video_proxy import VideoProxy

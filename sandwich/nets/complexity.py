@@ -76,7 +76,7 @@ def unet_macs_per_pixel(encoder: Sequence[int], decoder: Sequence[int], in_ch: i
         c = width
     convs += [(c, decoder[0], n), (decoder[0], decoder[0], n)]
     c = decoder[0]
-    for i, (width, skip) in enumerate(zip(decoder[1:], reversed(encoder)), start=1):
+    for i, (width, skip) in enumerate(zip(decoder[1:], reversed(encoder), strict=False), start=1):
         convs += [(c + skip, width, n - i), (width, width, n - i)]
         c = width
     convs.append((c, out_ch, 0))

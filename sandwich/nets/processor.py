@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
 from proxies.resample import downsample2, lanczos3_up2
+from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
 
 Resample = Literal["none", "down2", "up2"]
 

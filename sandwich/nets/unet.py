@@ -80,7 +80,7 @@ class UNet(nn.Module):
             c = width
         self.decoder = nn.ModuleList([_block(c, decoder[0])])
         c = decoder[0]
-        for width, skip in zip(decoder[1:], reversed(encoder)):
+        for width, skip in zip(decoder[1:], reversed(encoder), strict=True):
             self.decoder.append(_block(c + skip, width))
             c = width
         self.head = nn.Conv2d(c, out_ch, 3, padding=1)
@@ -100,7 +100,7 @@ class UNet(nn.Module):
             skips.append(x)
             x = self._down2(x)
         x = self.decoder[0](x)
-        for block, skip in zip(self.decoder[1:], reversed(skips)):
+        for block, skip in zip(self.decoder[1:], reversed(skips), strict=True):
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)[..., :h, :w]
