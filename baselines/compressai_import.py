@@ -25,8 +25,7 @@ def _standin_modules() -> dict[str, types.ModuleType]:
     """Empty ``torchvision`` / ``torchvision.transforms``: the registry then simply holds no names."""
     root = types.ModuleType("torchvision")
     transforms = types.ModuleType("torchvision.transforms")
-    root.transforms = transforms  # type: ignore[attr-defined]
-    root.__sandwich_standin__ = True  # type: ignore[attr-defined]
+    vars(root).update(transforms=transforms, __sandwich_standin__=True)
     return {"torchvision": root, "torchvision.transforms": transforms}
 
 

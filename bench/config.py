@@ -30,6 +30,8 @@ from bench.errors import ConfigError
 from bench.image_header import DEFAULT_MAX_PIXELS
 
 Role = Literal["sandwich", "baseline", "post_only", "pre_only", "learned", "reference"]
+# The conventional adaptation around a codec (see baselines.conventional).
+Adapt = Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb10", "msb12"]
 
 
 class _Strict(BaseModel):
@@ -141,7 +143,7 @@ class CodecMethodConfig(_MethodBase):
     role: Role = "baseline"
     codec: str
     options: dict[str, Any] = Field(default_factory=dict)
-    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb10", "msb12"] = "none"
+    adapt: Adapt = "none"
     rate_points: list[float] = Field(min_length=1)
 
     @field_validator("rate_points")

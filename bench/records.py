@@ -57,10 +57,10 @@ class Row:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Row:
-        fixed = {k: doc.get(k) for k in _FIELDS}
+        fixed: dict[str, Any] = {k: doc.get(k) for k in _FIELDS}
         values = {k: v for k, v in doc.items() if k in METRICS}
         extra = {k: v for k, v in doc.items() if k not in _FIELDS and k not in values}
-        return cls(**fixed, values=values, extra=extra)  # type: ignore[arg-type]
+        return cls(**fixed, values=values, extra=extra)
 
 
 _RATES = ("bpp", "kbps", "nbytes", "encode_s", "decode_s", "frames", "fps")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.io_utils import write_json_atomic, write_text_atomic
-from bench.records import Cell
+from bench.records import Cell, Value
 
 ROW_FIXED = ("method", "role", "rate_point", "item", "bpp", "nbytes", "encode_s", "decode_s")
 
@@ -45,8 +45,8 @@ def load_cell(path: Path) -> Cell | None:
         return None
 
 
-def _number(v: object) -> float:
-    return np.nan if v is None else float(v)  # type: ignore[arg-type]
+def _number(v: Value | None) -> float:
+    return np.nan if v is None else float(v)
 
 
 def cell_means(cell: Cell, metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, float]:

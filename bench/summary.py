@@ -123,6 +123,7 @@ def bd_entries(plan: Plan, curves: dict[str, Curve], anchor: str | None = None,
             res = bd(a.rd[rate], a.rd[metric], t.rd[rate], t.rd[metric], higher_is_better=higher, is_db=is_db,
                      hull=hull)
             entry["hull"] = hull
+            # to_dict() gives BDResult's fields (all BDEntry keys) as dict[str, Any]: mypy cannot match a TypedDict
             entry.update(res.to_dict())  # type: ignore[typeddict-item]
             if a.cells is not None and t.cells is not None and plan.cfg.evaluation.bootstrap > 0:
                 ci = bootstrap_bd(per_item_matrix(a.cells, rate, items), per_item_matrix(a.cells, metric, items),

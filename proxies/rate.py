@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -201,10 +201,10 @@ class LaplacianRate:
 RATE_MODELS = ("jpeg", "hevc", "gaussian", "laplacian")
 
 
-def make_rate(name: str, **kwargs: object) -> RateModel:
+def make_rate(name: str, **kwargs: Any) -> RateModel:
     """Rate model by name: calibrated ``jpeg``/``hevc`` (kwargs to CalibratedRate) or a free one."""
     if name in ("jpeg", "hevc"):
-        return CalibratedRate(name, **kwargs)  # type: ignore[arg-type]
+        return CalibratedRate(name, **kwargs)
     if name == "gaussian":
         return GaussianRate()
     if name == "laplacian":

@@ -27,7 +27,7 @@ from baselines import resize
 from bench.codecs import CODECS, Codec
 from bench.codecs.jpeg import standard_tables
 from bench.colour import BT601_LUMA_PRINTED
-from bench.config import CodecMethodConfig
+from bench.config import Adapt, CodecMethodConfig
 from bench.scenarios import Bottleneck
 from proxies.resample import lanczos3_up2
 
@@ -54,7 +54,7 @@ class WrappedCodec:
     method: str
     codec_name: str
     options: dict[str, Any]
-    adapt: str
+    adapt: Adapt
     rate_points: tuple[float, ...]
 
     @classmethod
@@ -76,7 +76,7 @@ class WrappedCodec:
     def method_config(self) -> CodecMethodConfig:
         """The wrapped method as a plain codec method (what the untrained sandwich reproduces)."""
         return CodecMethodConfig(name=self.method, kind="codec", codec=self.codec_name, options=dict(self.options),
-                                 adapt=self.adapt, rate_points=list(self.rate_points))  # type: ignore[arg-type]
+                                 adapt=self.adapt, rate_points=list(self.rate_points))
 
     def codec(self) -> Codec:
         return CODECS.build(self.codec_name, **self.options)

@@ -24,6 +24,7 @@ default) or of Σ ln(1 + |X/Δ|) (``unrounded``, ``proxy.rate_gradient``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ from proxies.image_proxy import ImageProxy
 from sandwich.diagnostics.fidelity import list_images, luma8
 
 DISTORTION_OPTIONS = ("ste", "noise", "real")
-RATE_OPTIONS = ("rounded", "unrounded")
+RATE_OPTIONS: tuple[Literal["rounded", "unrounded"], ...] = ("rounded", "unrounded")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -73,7 +74,7 @@ def _probe(plane: np.ndarray, step: float, directions: int, eps: float, rng: np.
         d = ((s_t - recon) ** 2).sum()
         grads[f"distortion_{option}"] = torch.autograd.grad(d, b)[0][0, 0]
     for option in RATE_OPTIONS:
-        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()  # type: ignore[arg-type]
+        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()
         b = s_t.clone().requires_grad_()
         grads[f"rate_{option}"] = torch.autograd.grad(proxy(b).rate_bits.sum(), b)[0][0, 0]
     out: dict = {}

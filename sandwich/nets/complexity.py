@@ -49,9 +49,9 @@ def macs_per_pixel(module: nn.Module, in_ch: int | None = None, size: int = 256)
     in_ch = input_channels(module) if in_ch is None else in_ch
     total = 0
 
-    def hook(layer: nn.Module, _inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    def hook(layer: nn.Conv2d, _inputs: tuple[Tensor, ...], out: Tensor) -> None:
         nonlocal total
-        total += _conv_macs(layer, out)  # type: ignore[arg-type]
+        total += _conv_macs(layer, out)
 
     handles = [layer.register_forward_hook(hook) for layer in module.modules()
                if isinstance(layer, nn.Conv2d)]
