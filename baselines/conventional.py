@@ -12,6 +12,7 @@
   lossless 8-bit coding (METHOD §6). x265's QP is on the 8-bit scale, so its QP 0 is not lossless at
   10 bits: msb10 through HEVC stays near 57.5 dB on noisy content.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -60,7 +61,9 @@ class ConventionalCodec(FrameMethod):
         coded_depth = bitdepth
         if adapt == "luma":
             if source.shape[2] != 3:
-                raise ValueError(f"method {self.name!r}: adapt 'luma' needs RGB sources, got {source.shape[2]} channels")
+                raise ValueError(
+                    f"method {self.name!r}: adapt 'luma' needs RGB sources, got {source.shape[2]} channels"
+                )
             coded = rgb_to_luma(source, bitdepth)
         elif adapt.startswith("half_"):
             coded = resize.down(source, 2, "bicubic")

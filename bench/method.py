@@ -4,6 +4,7 @@ A method is evaluated per (rate point, item): it gets the item's frames (:class:
 one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid.
 Learned methods train in ``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -99,5 +100,10 @@ class FrameMethod(Method):
     def run(self, source: Source, rate_point: float) -> ItemResult:
         coded = [self.run_frame(frame, source.bitdepth, rate_point) for frame in source.frames]
         first = coded[0]
-        return replace(first, decoded=np.stack([c.decoded for c in coded]), nbytes=sum(c.nbytes for c in coded),
-                       encode_s=sum(c.encode_s for c in coded), decode_s=sum(c.decode_s for c in coded))
+        return replace(
+            first,
+            decoded=np.stack([c.decoded for c in coded]),
+            nbytes=sum(c.nbytes for c in coded),
+            encode_s=sum(c.encode_s for c in coded),
+            decode_s=sum(c.decode_s for c in coded),
+        )

@@ -5,6 +5,7 @@ under ``cells/``, holding what it was computed from (``inputs``, ``meta``): a re
 it only when those match (``bench.reuse``). Results, points.csv and summary.json are derived from
 the cells at the end and written atomically.
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,19 +65,23 @@ def aggregate(cells: list[Cell], metrics: list[str], rates: tuple[str, ...] = ("
     return out
 
 
-def results_document(name: str, description: str, curve: dict[str, list[float]],
-                     meta: dict[str, Any]) -> dict[str, Any]:
+def results_document(
+    name: str, description: str, curve: dict[str, list[float]], meta: dict[str, Any]
+) -> dict[str, Any]:
     """CompressAI's schema: name, description, results (parallel lists), plus our meta."""
     results = {k: v for k, v in curve.items() if k != "rate_point"}
-    return {"name": name, "description": description, "results": results,
-            "meta": {**meta, "rate_points": curve["rate_point"]}}
+    return {
+        "name": name,
+        "description": description,
+        "results": results,
+        "meta": {**meta, "rate_points": curve["rate_point"]},
+    }
 
 
 def points_csv(cells: list[Cell], metrics: list[str]) -> str:
     """Long table: one row per method x rate point x item."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for c in sorted(cells, key=lambda c: (c.method, c.rate_point)):
         for r in c.rows:

@@ -11,6 +11,7 @@ A bottleneck at another resolution needs :func:`resize_flow`, which scales the v
 as the field: the release resized without dividing by the factor, so low-res references were
 sampled about twice too far and every block fell back to intra (METHOD §4, low-res bug).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,7 @@ def _cache_key(luma: np.ndarray) -> str:
     return h.hexdigest()[:32]
 
 
-def sequence_flow(luma: np.ndarray, bitdepth: int = 8,
-                  cache_dir: Path | None = None) -> np.ndarray:
+def sequence_flow(luma: np.ndarray, bitdepth: int = 8, cache_dir: Path | None = None) -> np.ndarray:
     """Backward flows ``(T-1) x 2 x H x W`` of a ``T x H x W`` luma sequence, cached on disk.
 
     The cache file is named by a hash of the 8-bit frames, the DIS preset and the OpenCV
@@ -91,8 +91,7 @@ def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     if (h, w) == (hh, ww):
         return flow
     x = flow.reshape(-1, 2, hh, ww)
-    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False,
-                      antialias=h < hh or w < ww)
+    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=h < hh or w < ww)
     scale = torch.tensor([w / ww, h / hh], dtype=x.dtype, device=x.device).view(1, 2, 1, 1)
     return (x * scale).reshape(*lead, 2, h, w)
 
@@ -102,10 +101,13 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
     zeros outside the frame; differentiable in ``x`` (the flow is a constant here)."""
     n, _, h, w = x.shape
     if flow.shape != (n, 2, h, w):
-        raise ValueError(f"flow must be {(n, 2, h, w)} for input {tuple(x.shape)}, got "
-                         f"{tuple(flow.shape)}; resize it with resize_flow")
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
+        raise ValueError(
+            f"flow must be {(n, 2, h, w)} for input {tuple(x.shape)}, got "
+            f"{tuple(flow.shape)}; resize it with resize_flow"
+        )
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=x.dtype, device=x.device), torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij"
+    )
     gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
     gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)

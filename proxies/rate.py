@@ -23,6 +23,7 @@ over the n blocks of a plane:
 Both ignore headers, DC prediction and Huffman/CABAC inefficiency; ``bench proxy fidelity`` reports
 how far they land from the real codecs.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,8 +58,7 @@ class RateEstimate(NamedTuple):
 class RateModel(Protocol):
     name: str
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate: ...
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate: ...
 
 
 def sum_tensors(terms: Iterable[Tensor]) -> Tensor:
@@ -110,8 +110,12 @@ class CalibratedRate:
         workers: encoder threads (default: CPU count, at most 8).
     """
 
-    def __init__(self, target: str | RateTarget = "jpeg",
-                 header: Literal["constant", "none"] = "constant", workers: int | None = None) -> None:
+    def __init__(
+        self,
+        target: str | RateTarget = "jpeg",
+        header: Literal["constant", "none"] = "constant",
+        workers: int | None = None,
+    ) -> None:
         if header not in ("constant", "none"):
             raise ValueError(f"unknown header handling {header!r}; choose from: constant, none")
         self.target = make_target(target) if isinstance(target, str) else target
@@ -120,8 +124,7 @@ class CalibratedRate:
         # recordable: the default round-trips through make_rate(name)
         self.name = self.target.name if header == "constant" else f"{self.target.name}:header={header}"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         steps = plane_steps(step, sum(p.pixels.shape[1] for p in planes))
         images = _uint8_planes(planes)
         flat = [p for image in images for p in image]
@@ -137,7 +140,9 @@ class CalibratedRate:
     def _header(self, image: list[np.ndarray], steps: list[Step]) -> float:
         if self.header == "none":
             return 0.0
-        return float(sum(constant_bits(self.target, p.shape[0], p.shape[1], st) for p, st in zip(image, steps, strict=True)))
+        return float(
+            sum(constant_bits(self.target, p.shape[0], p.shape[1], st) for p, st in zip(image, steps, strict=True))
+        )
 
 
 def plane_steps(step: Tensor, channels: int) -> list[Step]:
@@ -160,8 +165,7 @@ class GaussianRate:
 
     name = "gaussian"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         _flat_only(self.name, step)
         terms = []
         for p in planes:
@@ -186,8 +190,7 @@ class LaplacianRate:
 
     name = "laplacian"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         _flat_only(self.name, step)
         terms = []
         for p in planes:

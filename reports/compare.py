@@ -5,6 +5,7 @@ Each run keeps its own anchor and its own BD entries (``summary.json``, computed
 are merged, every method gets its run's tag (the profile when the profiles differ, else the run
 id) in its key and label; a published curve that is identical in several runs is shown once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -87,10 +88,14 @@ def compare(runs: list[RunData]) -> Comparison:
             label = m.get("label") or name
             key = name if not merged or _shared(runs, name) else f"{name}@{tag}"
             if key not in entries:
-                entries[key] = Entry(key, name, label if key == name else f"{label} [{tag}]", m["role"], m["kind"],
-                                     m["rd"], run)
+                entries[key] = Entry(
+                    key, name, label if key == name else f"{label} [{tag}]", m["role"], m["kind"], m["rd"], run
+                )
             lookup[(id(run), name)] = entries[key]
     metrics = list(dict.fromkeys(k for r in runs for k in r.summary["metrics"]))
-    rows = [BDRow(r, lookup[(id(r), e["method"])], lookup[(id(r), e["anchor"])], e["metric"], e)
-            for r in runs for e in r.summary["bd"]]
+    rows = [
+        BDRow(r, lookup[(id(r), e["method"])], lookup[(id(r), e["anchor"])], e["metric"], e)
+        for r in runs
+        for e in r.summary["bd"]
+    ]
     return Comparison(runs, entries, metrics, rows, rate_key(runs), lookup)

@@ -4,6 +4,7 @@ CompressAI ran Pillow 7.1.2 with default settings (standard tables, 4:2:0, no Hu
 optimisation) and reported the mean over images of per-image bpp and RGB-PSNR. Doing the same
 with our codec wrapper and PSNR must land within +-3% BD-rate of their curve.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The MATLAB reference values are checked in test_metrics_calibration.py. pytorch_
 project dependency (install it with ``pip install --no-deps pytorch-msssim``); without it that
 one test skips.
 """
+
 from __future__ import annotations
 
 import io

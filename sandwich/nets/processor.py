@@ -17,6 +17,7 @@ exactly zero on the first step. The first optimiser step moves α off zero and f
 the U-Net trains ("MLP-only start, U-Net fades in"). Zero-initialising the head as well would
 make both gradients zero forever (METHOD §2 [3P]), so nothing here does that.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -93,18 +94,32 @@ class Processor(nn.Module):
             r of a few grey levels (measured on hdr: at r = s a dequantiser never left zero).
     """
 
-    def __init__(self, in_ch: int, out_ch: int,
-                 encoder: Sequence[int] | None = DEFAULT_ENCODER,
-                 decoder: Sequence[int] | None = DEFAULT_DECODER, *,
-                 mlp_hidden: int = 16, mlp_depth: int = 1, alpha0: float = 0.0,
-                 m: float = 128.0, s: float = 255.0, resample: Resample = "none",
-                 autocast_bf16: bool = False, down: Down = "decimate",
-                 pad: Pad = "replicate", residual: bool = False, residual_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        encoder: Sequence[int] | None = DEFAULT_ENCODER,
+        decoder: Sequence[int] | None = DEFAULT_DECODER,
+        *,
+        mlp_hidden: int = 16,
+        mlp_depth: int = 1,
+        alpha0: float = 0.0,
+        m: float = 128.0,
+        s: float = 255.0,
+        resample: Resample = "none",
+        autocast_bf16: bool = False,
+        down: Down = "decimate",
+        pad: Pad = "replicate",
+        residual: bool = False,
+        residual_scale: float | None = None,
+    ) -> None:
         super().__init__()
         check_choice("resample", resample, ("none", "down2", "up2"))
         if (encoder is None) != (decoder is None):
-            raise ValueError("give both encoder and decoder widths, or neither for an MLP-only "
-                             f"processor; got encoder={encoder}, decoder={decoder}")
+            raise ValueError(
+                "give both encoder and decoder widths, or neither for an MLP-only "
+                f"processor; got encoder={encoder}, decoder={decoder}"
+            )
         if s <= 0:
             raise ValueError(f"scale s must be positive, got {s}")
         self.in_ch, self.out_ch = in_ch, out_ch
@@ -176,9 +191,11 @@ class Processor(nn.Module):
         if out_size is not None:
             if out_size[0] > out.shape[-2] or out_size[1] > out.shape[-1]:
                 raise ValueError(f"cannot crop a {tuple(out.shape[-2:])} output to {out_size}")
-            out = out[..., :out_size[0], :out_size[1]]
+            out = out[..., : out_size[0], : out_size[1]]
         return out
 
     def extra_repr(self) -> str:
-        return (f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
-                f"resample={self.resample}, autocast_bf16={self.autocast_bf16}, residual={self.residual}")
+        return (
+            f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
+            f"resample={self.resample}, autocast_bf16={self.autocast_bf16}, residual={self.residual}"
+        )
