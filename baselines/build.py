@@ -1,4 +1,5 @@
 """Builders for the ``codec`` and ``compressai`` method kinds (registered with ``bench.builders``)."""
+
 from __future__ import annotations
 
 from baselines.conventional import ConventionalCodec
@@ -18,9 +19,13 @@ def build_codec(where: str, m: MethodConfig, ctx: BuildContext) -> list[Method]:
     assert isinstance(m, CodecMethodConfig)
     serves = codec_names(inter=ctx.video)  # video experiments take inter codecs, image ones all-intra
     if m.codec not in serves:
-        what = (f"unknown codec {m.codec!r}; choose from" if m.codec not in CODECS else
-                f"{m.codec!r} is not a video codec; a video experiment takes" if ctx.video else
-                f"{m.codec!r} is a video codec (low-delay P); an image experiment takes")
+        what = (
+            f"unknown codec {m.codec!r}; choose from"
+            if m.codec not in CODECS
+            else f"{m.codec!r} is not a video codec; a video experiment takes"
+            if ctx.video
+            else f"{m.codec!r} is a video codec (low-delay P); an image experiment takes"
+        )
         raise ConfigError(f"{where}.codec: {what}: {', '.join(serves)}")
     method: ConventionalCodec | VideoCodecMethod
     try:
@@ -43,8 +48,10 @@ def build_compressai(where: str, m: MethodConfig, ctx: BuildContext) -> list[Met
     scenario = ctx.scenario
     if ctx.channels != 3 or (scenario.bitdepth != 8 and m.adapt != "msb8"):
         hint = "; set adapt: msb8 to code the 8 most significant bits" if ctx.channels == 3 else ""
-        raise ConfigError(f"{where}: CompressAI codecs take 8-bit RGB; scenario {scenario.name!r} gives "
-                          f"{scenario.bitdepth}-bit images with {ctx.channels} channel(s){hint}")
+        raise ConfigError(
+            f"{where}: CompressAI codecs take 8-bit RGB; scenario {scenario.name!r} gives "
+            f"{scenario.bitdepth}-bit images with {ctx.channels} channel(s){hint}"
+        )
     folder = expand_path(m.checkpoint_dir) if m.checkpoint_dir is not None else None
     own = None
     if m.train is not None and m.train.data is not None:

@@ -19,6 +19,7 @@ and both reconstructions must be bit-identical, and the decoded latent must lie 
 quantisation step of the encoder's, or the run stops (an encoder/decoder mismatch is never
 reported as a rate-distortion point).
 """
+
 from __future__ import annotations
 
 import struct
@@ -68,7 +69,7 @@ def unpack(stream: bytes, n_strings: int) -> tuple[int, int, list[bytes]]:
         pos += 4
     strings = []
     for n in lengths:
-        strings.append(stream[pos:pos + n])
+        strings.append(stream[pos : pos + n])
         pos += n
     strings.append(stream[pos:])
     return height, width, strings
@@ -102,8 +103,10 @@ def encode(model: Any, img: np.ndarray, arch: Arch) -> bytes:
     out = model.compress(padded_input(img))
     stride = arch.shape_stride
     if tuple(out["shape"]) != (hp // stride, wp // stride) or len(out["strings"]) != arch.n_strings:
-        raise BenchError(f"compressai {type(model).__name__} returned an unexpected stream layout "
-                         f"({len(out['strings'])} strings, shape {tuple(out['shape'])})")
+        raise BenchError(
+            f"compressai {type(model).__name__} returned an unexpected stream layout "
+            f"({len(out['strings'])} strings, shape {tuple(out['shape'])})"
+        )
     return pack(h, w, [s[0] for s in out["strings"]])
 
 
@@ -134,14 +137,20 @@ def code_checked(model: Any, img: np.ndarray, arch: Arch) -> Coded:
     x2, _ = decode(model, second, arch)
     name = type(model).__name__
     if first != second:
-        raise BenchError(f"compressai {name}: two encodings of the same image differ ({len(first)} vs "
-                         f"{len(second)} bytes); the encoder is not deterministic on this machine")
+        raise BenchError(
+            f"compressai {name}: two encodings of the same image differ ({len(first)} vs "
+            f"{len(second)} bytes); the encoder is not deterministic on this machine"
+        )
     if not torch.equal(x1, x2):
-        raise BenchError(f"compressai {name}: two decodings of the same stream differ "
-                         f"(max {float((x1 - x2).abs().max()):.3g}); the decoder is not deterministic")
+        raise BenchError(
+            f"compressai {name}: two decodings of the same stream differ "
+            f"(max {float((x1 - x2).abs().max()):.3g}); the decoder is not deterministic"
+        )
     y = model.g_a(padded_input(img))
     err = float((latent - y).abs().max())
     if err > 0.5 + LATENT_EPS:
-        raise BenchError(f"compressai {name}: the decoded latent is {err:.3g} away from the encoder's "
-                         f"(at most 0.5 expected): encoder and decoder disagree")
+        raise BenchError(
+            f"compressai {name}: the decoded latent is {err:.3g} away from the encoder's "
+            f"(at most 0.5 expected): encoder and decoder disagree"
+        )
     return Coded(first, to_uint8(x1), t1 - t0, t2 - t1)

@@ -7,6 +7,7 @@ unless a torchvision is already loaded in this process, an empty stand-in module
 ``sys.modules`` for the duration of ``import compressai`` and removed afterwards, so nothing
 else in the process ever sees it. Models and the entropy coder need nothing from torchvision.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,8 +17,10 @@ from typing import Any
 
 from bench.errors import BenchError
 
-INSTALL_FIX = ("pip install -c constraints.txt --no-deps compressai==1.2.8 && "
-               "pip install -c constraints.txt einops torch-geometric pytorch-msssim")
+INSTALL_FIX = (
+    "pip install -c constraints.txt --no-deps compressai==1.2.8 && "
+    "pip install -c constraints.txt einops torch-geometric pytorch-msssim"
+)
 ENTROPY_CODER = "ans"
 
 
@@ -25,8 +28,7 @@ def _standin_modules() -> dict[str, types.ModuleType]:
     """Empty ``torchvision`` / ``torchvision.transforms``: the registry then simply holds no names."""
     root = types.ModuleType("torchvision")
     transforms = types.ModuleType("torchvision.transforms")
-    root.transforms = transforms  # type: ignore[attr-defined]
-    root.__sandwich_standin__ = True  # type: ignore[attr-defined]
+    vars(root).update(transforms=transforms, __sandwich_standin__=True)
     return {"torchvision": root, "torchvision.transforms": transforms}
 
 
@@ -51,7 +53,9 @@ def import_compressai() -> Any:
 def _checked(compressai: Any) -> Any:
     coders = compressai.available_entropy_coders()
     if ENTROPY_CODER not in coders:
-        raise BenchError(f"compressai {compressai.__version__} has no {ENTROPY_CODER!r} entropy coder "
-                         f"(available: {', '.join(coders) or 'none'}); reinstall it: {INSTALL_FIX}")
+        raise BenchError(
+            f"compressai {compressai.__version__} has no {ENTROPY_CODER!r} entropy coder "
+            f"(available: {', '.join(coders) or 'none'}); reinstall it: {INSTALL_FIX}"
+        )
     compressai.set_entropy_coder(ENTROPY_CODER)
     return compressai

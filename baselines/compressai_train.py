@@ -16,6 +16,7 @@ instead of training again; a checkpoint from another spec or other training imag
 and the terminal says why.
 Models trained here are never the published ones; the method's label says so.
 """
+
 from __future__ import annotations
 
 import sys
@@ -101,14 +102,17 @@ def load_finished(path: Path, spec: TrainSpec, train_hash: str) -> dict[str, Any
         _say(f"{path.name}: {'; '.join(why) or 'no training spec recorded'}; training again")
         return None
     if ckpt.get("train", train_hash) != train_hash:
-        _say(f"{path.name}: trained on other images (training set manifest sha256 {str(ckpt['train'])[:12]}, "
-             f"now {train_hash[:12]}); training again")
+        _say(
+            f"{path.name}: trained on other images (training set manifest sha256 {str(ckpt['train'])[:12]}, "
+            f"now {train_hash[:12]}); training again"
+        )
         return None
     return ckpt
 
 
-def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: RunLog,
-          train_hash: str) -> dict[str, Any]:
+def train(
+    spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: RunLog, train_hash: str
+) -> dict[str, Any]:
     """Train one quality, log its curves, write its finished checkpoint; return the checkpoint dict."""
     cai = import_compressai()
     torch.manual_seed(spec.seed * 1000 + spec.quality)
@@ -122,11 +126,14 @@ def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: 
     aux_opt = torch.optim.Adam(aux, lr=AUX_LR)
     criterion = cai.losses.RateDistortionLoss(lmbda=spec.lmbda, metric=spec.metric)
     history: list[tuple[float, float, float]] = []
-    _say(f"train {spec.arch} q={spec.quality} ({spec.metric}, lambda {spec.lmbda:g}): {spec.steps} steps of "
-         f"{spec.batch} x {spec.crop}^2 crops from {len(items)} images on {device}")
+    _say(
+        f"train {spec.arch} q={spec.quality} ({spec.metric}, lambda {spec.lmbda:g}): {spec.steps} steps of "
+        f"{spec.batch} x {spec.crop}^2 crops from {len(items)} images on {device}"
+    )
     t0 = time.perf_counter()
-    bar = tqdm(range(spec.steps), desc=f"train {spec.arch} q={spec.quality}", file=sys.stderr,
-               disable=not sys.stderr.isatty())
+    bar = tqdm(
+        range(spec.steps), desc=f"train {spec.arch} q={spec.quality}", file=sys.stderr, disable=not sys.stderr.isatty()
+    )
     for step in bar:
         x = _batch(items, spec, rng).to(device)
         out = criterion(model(x), x)
@@ -142,17 +149,34 @@ def train(spec: TrainSpec, items: Sequence[Item], device: str, path: Path, log: 
         bar.set_postfix(loss=f"{history[-1][0]:.3f}", bpp=f"{history[-1][1]:.3f}")
         if (step + 1) % LOG_EVERY == 0 or step + 1 == spec.steps:
             recent = np.asarray(history[-LOG_EVERY:]).mean(axis=0)
-            log.metrics({f"q{spec.quality}.loss": float(recent[0]), f"q{spec.quality}.bpp_loss": float(recent[1]),
-                         f"q{spec.quality}.aux_loss": float(recent[2])}, step + 1)
+            log.metrics(
+                {
+                    f"q{spec.quality}.loss": float(recent[0]),
+                    f"q{spec.quality}.bpp_loss": float(recent[1]),
+                    f"q{spec.quality}.aux_loss": float(recent[2]),
+                },
+                step + 1,
+            )
     model = model.cpu().eval()
     with torch.no_grad():  # quantiles by bisection on the learned density: exact even when the
         model.update(force=True, update_quantiles=True)  # aux loss has had few steps to converge
     tail = np.asarray(history[-LOG_LAST:])
-    _say(f"train {spec.arch} q={spec.quality}: done in {time.perf_counter() - t0:.0f} s, last {len(tail)} steps: "
-         f"loss {tail[:, 0].mean():.4g}, bpp {tail[:, 1].mean():.4g} -> {path}")
-    ckpt = {"finished": True, "spec": spec.stamp(), "train": train_hash, "state_dict": model.state_dict(),
-            "final": {"loss": float(tail[:, 0].mean()), "bpp_loss": float(tail[:, 1].mean()),
-                      "aux_loss": float(tail[:, 2].mean()), "steps_averaged": len(tail)}}
+    _say(
+        f"train {spec.arch} q={spec.quality}: done in {time.perf_counter() - t0:.0f} s, last {len(tail)} steps: "
+        f"loss {tail[:, 0].mean():.4g}, bpp {tail[:, 1].mean():.4g} -> {path}"
+    )
+    ckpt = {
+        "finished": True,
+        "spec": spec.stamp(),
+        "train": train_hash,
+        "state_dict": model.state_dict(),
+        "final": {
+            "loss": float(tail[:, 0].mean()),
+            "bpp_loss": float(tail[:, 1].mean()),
+            "aux_loss": float(tail[:, 2].mean()),
+            "steps_averaged": len(tail),
+        },
+    }
     save_checkpoint(path, ckpt)  # atomic under a unique temporary name: two runs may train the same model
     return ckpt
 

@@ -5,6 +5,7 @@ check per architecture). Weight file names and URLs come from CompressAI's own t
 (``compressai.zoo.image.model_urls``), channel counts from ``compressai.zoo.image.cfgs``, so
 they cannot drift from the installed version.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,12 +35,15 @@ class Arch:
     shape_stride: int  # stride of the latent whose size decompress() takes (y: 16, z: 64)
 
 
-ARCHS = {a.name: a for a in (
-    Arch("bmshj2018-factorized", "FactorizedPrior", 1, 16),
-    Arch("bmshj2018-hyperprior", "ScaleHyperprior", 2, 64),
-    Arch("mbt2018-mean", "MeanScaleHyperprior", 2, 64),
-    Arch("cheng2020-anchor", "Cheng2020Anchor", 2, 64),
-)}
+ARCHS = {
+    a.name: a
+    for a in (
+        Arch("bmshj2018-factorized", "FactorizedPrior", 1, 16),
+        Arch("bmshj2018-hyperprior", "ScaleHyperprior", 2, 64),
+        Arch("mbt2018-mean", "MeanScaleHyperprior", 2, 64),
+        Arch("cheng2020-anchor", "Cheng2020Anchor", 2, 64),
+    )
+}
 
 
 def standard_channels(arch: str, quality: int) -> tuple[int, ...]:
@@ -72,8 +76,10 @@ def find_pretrained(arch: str, metric: str, quality: int, checkpoint_dir: Path |
     folder = checkpoint_dir if checkpoint_dir is not None else hub_checkpoint_dir()
     if (folder / name).is_file():
         return folder / name
-    raise BenchError(f"weights for {arch} q={quality} ({metric}) not found: place {name} in {folder} "
-                     f"(from {weight_url(arch, metric, quality)}), or set weights: trained_here")
+    raise BenchError(
+        f"weights for {arch} q={quality} ({metric}) not found: place {name} in {folder} "
+        f"(from {weight_url(arch, metric, quality)}), or set weights: trained_here"
+    )
 
 
 def load_pretrained(arch: str, path: Path) -> Any:
@@ -88,4 +94,3 @@ def load_pretrained(arch: str, path: Path) -> Any:
     with torch.no_grad():
         model.update()  # builds the coder's tables only if the file lacks them; stored ones are kept
     return model
-

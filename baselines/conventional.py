@@ -7,10 +7,12 @@
 - ``half_bicubic`` / ``half_lanczos``: HR over LR the conventional way: bicubic antialiased ↓2,
   the codec, then bicubic or Lanczos3 ↑2 (METHOD §2; Pillow filters, see ``baselines.resize``).
 - ``msb8`` / ``msb10`` / ``msb12``: an 8- (10-, 12-) bit codec carrying a deeper source (8-bit JPEG,
-  10-bit HEVC, 12-bit JPEG): the most significant bits are coded and the dropped k bits are reconstructed at their mid-point. For 16-bit sources msb8
-  saturates at ≈ 58.96 dB PSNR even at lossless 8-bit coding (METHOD §6). x265's QP is on the 8-bit
-  scale, so its QP 0 is not lossless at 10 bits: msb10 through HEVC stays near 57.5 dB on noisy content.
+  10-bit HEVC, 12-bit JPEG): the most significant bits are coded and the dropped k bits are
+  reconstructed at their mid-point. For 16-bit sources msb8 saturates at ≈ 58.96 dB PSNR even at
+  lossless 8-bit coding (METHOD §6). x265's QP is on the 8-bit scale, so its QP 0 is not lossless at
+  10 bits: msb10 through HEVC stays near 57.5 dB on noisy content.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,7 +61,9 @@ class ConventionalCodec(FrameMethod):
         coded_depth = bitdepth
         if adapt == "luma":
             if source.shape[2] != 3:
-                raise ValueError(f"method {self.name!r}: adapt 'luma' needs RGB sources, got {source.shape[2]} channels")
+                raise ValueError(
+                    f"method {self.name!r}: adapt 'luma' needs RGB sources, got {source.shape[2]} channels"
+                )
             coded = rgb_to_luma(source, bitdepth)
         elif adapt.startswith("half_"):
             coded = resize.down(source, 2, "bicubic")

@@ -9,6 +9,7 @@ model trained here on a small budget is never read as the published model.
 Rate points are CompressAI quality indices; each is its own model. See ``compressai_codec`` for
 the stream layout and the per-image round-trip checks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,7 @@ import numpy as np
 from baselines.compressai_codec import code_checked, header_bytes
 from baselines.compressai_import import ENTROPY_CODER, import_compressai
 from baselines.compressai_train import TrainSpec, load_finished, model_from_checkpoint, train
-from baselines.compressai_zoo import (ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained,
-                                      standard_channels)
+from baselines.compressai_zoo import ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained, standard_channels
 from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import Dataset, sha256_file
@@ -31,8 +31,9 @@ from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
 
 
 class CompressAIMethod(FrameMethod):
-    def __init__(self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None,
-                 train_set: Dataset | None = None) -> None:
+    def __init__(
+        self, cfg: CompressAIMethodConfig, checkpoint_dir: Path | None = None, train_set: Dataset | None = None
+    ) -> None:
         self.cfg, self.arch = cfg, ARCHS[cfg.arch]
         self.train_set = train_set  # its own (train.data), else the experiment's
         self.name, self.role = cfg.name, cfg.role
@@ -57,8 +58,19 @@ class CompressAIMethod(FrameMethod):
         t = self.train_cfg
         lmbda = t.lambdas.get(quality, PUBLISHED_LAMBDAS[self.cfg.metric][quality - 1])
         channels = tuple(self.cfg.channels or standard_channels(self.cfg.arch, quality))
-        return TrainSpec(self.cfg.arch, quality, self.cfg.metric, channels, t.steps, t.batch, t.crop,
-                         t.lr, t.lr_entropy or t.lr, lmbda, seed)
+        return TrainSpec(
+            self.cfg.arch,
+            quality,
+            self.cfg.metric,
+            channels,
+            t.steps,
+            t.batch,
+            t.crop,
+            t.lr,
+            t.lr_entropy or t.lr,
+            lmbda,
+            seed,
+        )
 
     def prepare(self, ctx: PrepareContext) -> None:
         """Load the published weights, or train each quality (reusing finished checkpoints)."""
@@ -89,16 +101,24 @@ class CompressAIMethod(FrameMethod):
         coded_in = msb_down(source, bitdepth, 8) if deep else source
         if coded_in.dtype != np.uint8 or coded_in.shape[2] != 3:
             hint = " (set adapt: msb8 for deeper sources)" if bitdepth > 8 else ""
-            raise BenchError(f"method {self.name!r}: CompressAI codecs take 8-bit RGB, got {source.dtype} "
-                             f"with {source.shape[2]} channel(s){hint}")
+            raise BenchError(
+                f"method {self.name!r}: CompressAI codecs take 8-bit RGB, got {source.dtype} "
+                f"with {source.shape[2]} channel(s){hint}"
+            )
         q = int(rate_point)
         if q not in self._models:
             raise BenchError(f"method {self.name!r}: quality {q} has no model (prepare() has not run)")
         coded = code_checked(self._models[q], coded_in, self.arch)
         command = f"compressai {self.version} {self.cfg.arch} q={q} {self.cfg.metric} ({ENTROPY_CODER}, cpu)"
         decoded = msb_up(coded.decoded, bitdepth, 8) if deep else coded.decoded
-        return ItemResult(decoded, len(coded.stream), coded.encode_s, coded.decode_s, command,
-                          {"header_bytes": header_bytes(self.arch.n_strings)})
+        return ItemResult(
+            decoded,
+            len(coded.stream),
+            coded.encode_s,
+            coded.decode_s,
+            command,
+            {"header_bytes": header_bytes(self.arch.n_strings)},
+        )
 
     def _sha256(self, path: Path) -> str:
         if path not in self._hashes:
@@ -108,22 +128,41 @@ class CompressAIMethod(FrameMethod):
     def describe(self) -> dict[str, Any]:
         files = {q: f"{p.name} sha256:{self._sha256(p)}" for q, p in sorted(self._files.items())}
         out: dict[str, Any] = {
-            "kind": "compressai", "adapt": self.cfg.adapt, "arch": self.cfg.arch, "metric": self.cfg.metric,
-            "qualities": list(self.cfg.qualities), "weights": self.cfg.weights, "weight_files": files,
-            "compressai": self.version, "entropy_coder": f"{ENTROPY_CODER} (cpu)",
+            "kind": "compressai",
+            "adapt": self.cfg.adapt,
+            "arch": self.cfg.arch,
+            "metric": self.cfg.metric,
+            "qualities": list(self.cfg.qualities),
+            "weights": self.cfg.weights,
+            "weight_files": files,
+            "compressai": self.version,
+            "entropy_coder": f"{ENTROPY_CODER} (cpu)",
             "stream_header_bytes": header_bytes(self.arch.n_strings),
         }
         if self.cfg.weights == "trained_here":
             t = self.train_cfg
-            out["train"] = {"steps": t.steps, "batch": t.batch, "crop": t.crop, "lr": t.lr,
-                            "lr_entropy": t.lr_entropy or t.lr,
-                            "channels": {q: list(self.spec(q, 0).channels) for q in self.cfg.qualities},
-                            "lambdas": {q: self.spec(q, 0).lmbda for q in self.cfg.qualities},
-                            "final_losses": self._final,
-                            "data": (f"{self.train_set.name} sha256:{self.train_set.manifest_hash()}"
-                                     if self.train_set else "the experiment's data.train")}
+            out["train"] = {
+                "steps": t.steps,
+                "batch": t.batch,
+                "crop": t.crop,
+                "lr": t.lr,
+                "lr_entropy": t.lr_entropy or t.lr,
+                "channels": {q: list(self.spec(q, 0).channels) for q in self.cfg.qualities},
+                "lambdas": {q: self.spec(q, 0).lmbda for q in self.cfg.qualities},
+                "final_losses": self._final,
+                "data": (
+                    f"{self.train_set.name} sha256:{self.train_set.manifest_hash()}"
+                    if self.train_set
+                    else "the experiment's data.train"
+                ),
+            }
         return out
 
     def code_modules(self) -> tuple[str, ...]:
         """The stream layout and round-trip checks, the architectures, the MSB split."""
-        return (*class_modules(self), "baselines.compressai_codec", "baselines.compressai_zoo", "baselines.conventional")
+        return (
+            *class_modules(self),
+            "baselines.compressai_codec",
+            "baselines.compressai_zoo",
+            "baselines.conventional",
+        )

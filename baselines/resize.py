@@ -4,6 +4,7 @@ Pillow's reducing filters are antialiased (support scaled by the factor), which 
 antialiased ↓2" means in METHOD §2; the proxy's torch resamplers are tested against these.
 Odd sizes are edge-padded to a multiple of the factor and cropped back after upsampling.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,10 @@ FILTERS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANC
 
 def _resize_planes(img: np.ndarray, size: tuple[int, int], kernel: str) -> np.ndarray:
     """Float resize of every channel of H x W x C to ``size`` = (W, H)."""
-    planes = [np.asarray(Image.fromarray(img[:, :, c].astype(np.float32), mode="F").resize(size, FILTERS[kernel]))
-              for c in range(img.shape[2])]
+    planes = [
+        np.asarray(Image.fromarray(img[:, :, c].astype(np.float32), mode="F").resize(size, FILTERS[kernel]))
+        for c in range(img.shape[2])
+    ]
     return np.stack(planes, axis=-1)
 
 

@@ -11,6 +11,7 @@ The stream is one low-delay-P encode of all frames (``T x H x W x 3`` uint8 RGB)
 - ``half_bicubic`` / ``half_lanczos``: bicubic antialiased ↓2 per frame, the codec, bicubic or
   Lanczos3 ↑2 per frame.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,8 +37,7 @@ class VideoCodecMethod(Method):
         self.label = cfg.label or cfg.name
         self.codec = CODECS.build(cfg.codec, **cfg.options)
         if (cfg.adapt == "luma") != (self.codec.options().get("chroma") == "400"):
-            raise ValueError("adapt 'luma' and options chroma '400' go together (a 4:0:0 stream carries "
-                             "the luma only)")
+            raise ValueError("adapt 'luma' and options chroma '400' go together (a 4:0:0 stream carries the luma only)")
 
     def rate_points(self) -> list[float]:
         return list(self.cfg.rate_points)
@@ -58,14 +58,28 @@ class VideoCodecMethod(Method):
         elif adapt.startswith("half_"):
             kernel = adapt.removeprefix("half_")
             decoded = np.stack([resize.up(f, 2, (h, w), kernel) for f in decoded])
-        extra = {"qp": int(rate_point), "kbps": res.kbps(fps), "decode_command": res.extra["decode_command"],
-                 "coded_size": "x".join(map(str, res.extra["coded_size"]))}
+        extra = {
+            "qp": int(rate_point),
+            "kbps": res.kbps(fps),
+            "decode_command": res.extra["decode_command"],
+            "coded_size": "x".join(map(str, res.extra["coded_size"])),
+        }
         return ItemResult(decoded, res.nbytes, res.encode_s, res.decode_s, res.command, extra)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "codec", "adapt": self.cfg.adapt, **self.codec.describe(),
-                "gop": "IPPP (one I frame, low-delay P)", "rate": "elementary stream bytes x fps / frames"}
+        return {
+            "kind": "codec",
+            "adapt": self.cfg.adapt,
+            **self.codec.describe(),
+            "gop": "IPPP (one I frame, low-delay P)",
+            "rate": "elementary stream bytes x fps / frames",
+        }
 
     def code_modules(self) -> tuple[str, ...]:
-        return (*class_modules(self), "baselines.conventional", "baselines.resize", "bench.colour",
-                *class_modules(self.codec))
+        return (
+            *class_modules(self),
+            "baselines.conventional",
+            "baselines.resize",
+            "bench.colour",
+            *class_modules(self.codec),
+        )

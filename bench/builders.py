@@ -6,6 +6,7 @@ The harness never imports the packages that implement methods (the import rule i
 A builder turns one config entry into the harness methods it stands for (a sandwich gives one per
 λ) and raises :class:`~bench.errors.ConfigError` naming the config path for anything it refuses.
 """
+
 from __future__ import annotations
 
 import functools

@@ -5,6 +5,7 @@ file holds (a ``final.pt`` in a shared run folder, an ``init_from`` file someone
 tensors and plain data (dicts, lists, numbers, strings) are stored, so the restricted unpickler
 of ``weights_only=True`` reads every checkpoint this project writes and refuses anything else.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,11 +32,14 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict[str,
         state = torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path} is not a plain-weights checkpoint and was not loaded (it would run code on "
-                        f"load: {first[:200]}); delete it, or re-create it with this version of bench") from None
+        raise DataError(
+            f"{path} is not a plain-weights checkpoint and was not loaded (it would run code on "
+            f"load: {first[:200]}); delete it, or re-create it with this version of bench"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise DataError(f"{path} is not a readable checkpoint ({type(e).__name__}: {str(e)[:200]}); "
-                        "delete it to retrain") from None
+        raise DataError(
+            f"{path} is not a readable checkpoint ({type(e).__name__}: {str(e)[:200]}); delete it to retrain"
+        ) from None
     if not isinstance(state, dict):
         raise DataError(f"{path} holds a {type(state).__name__}, not a checkpoint dict; delete it to retrain")
     return state

@@ -1,4 +1,5 @@
 """The ``bench`` command line. Every user error ends as one ``error:`` line and exit code 2."""
+
 from __future__ import annotations
 
 import signal
@@ -34,16 +35,22 @@ class _Commands(TyperGroup):
             raise typer.Exit(2) from None
 
 
-app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.")
+app = typer.Typer(
+    cls=_Commands,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.",
+)
 
 
 @app.command()
 def run(
     experiment: Path = typer.Argument(..., help="Experiment YAML, e.g. experiments/quick.yaml."),
     out: Path = typer.Option(Path("runs"), "--out", help="Folder that holds <experiment>/<run_id>/."),
-    tracking_uri: str = typer.Option(None, "--tracking-uri",
-                                     help="MLflow tracking URI (default sqlite:///<out>/mlflow.db)."),
+    tracking_uri: str = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking URI (default sqlite:///<out>/mlflow.db)."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (for learned methods)."),
     max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N eval items."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard this experiment's finished cells and start over."),
@@ -87,11 +94,16 @@ def list_names() -> None:
 
     video = metric_names("video")
     console = Console()
-    for title, names in (("scenarios", SCENARIOS.names()), ("method kinds", method_kinds()),
-                         ("codecs (intra: images, inter: data.eval.video)",
-                          [f"{n} ({'inter' if CODECS.get(n).inter else 'intra'})" for n in CODECS.names()]),
-                         ("metrics", [k if k in video else f"{k} (images only)" for k in METRICS.names()]),
-                         ("named datasets", named_set_names())):
+    for title, names in (
+        ("scenarios", SCENARIOS.names()),
+        ("method kinds", method_kinds()),
+        (
+            "codecs (intra: images, inter: data.eval.video)",
+            [f"{n} ({'inter' if CODECS.get(n).inter else 'intra'})" for n in CODECS.names()],
+        ),
+        ("metrics", [k if k in video else f"{k} (images only)" for k in METRICS.names()]),
+        ("named datasets", named_set_names()),
+    ):
         console.print(f"[bold]{title}[/]: {', '.join(names)}")
 
 

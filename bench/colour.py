@@ -11,6 +11,7 @@ the codecs' planes have always been made (the same transform as ``rgb_to_ycbcr(.
 "full", d)`` up to float rounding, which is why both are kept). Results are float, unrounded.
 The torch twin of the JFIF transform is ``proxies.colour``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,9 +33,13 @@ JFIF_NAME = "BT.601 full range (JPEG/JFIF), chroma offset 2**(bitdepth-1)"
 def ycbcr_matrix(kr: float, kb: float) -> np.ndarray:
     """R'G'B' -> Y'PbPr (Y in [0, 1], Pb/Pr in [-1/2, 1/2]) for luma weights Kr, Kb."""
     kg = 1 - kr - kb
-    return np.array([[kr, kg, kb],
-                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
-                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+    return np.array(
+        [
+            [kr, kg, kb],
+            [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+            [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))],
+        ]
+    )
 
 
 RGB_TO_JFIF = ycbcr_matrix(BT601_KR, BT601_KB)

@@ -4,6 +4,7 @@ Unknown keys and bad values fail with the key path, what was expected and, for t
 closest valid key. Profiles (``profiles: {quick: {...}, full: {...}}``) are deep-merged over
 the base document before validation, so a profile cannot smuggle in an invalid value.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,13 +16,23 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError,
-                      field_validator, model_serializer, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from bench.errors import ConfigError
 from bench.image_header import DEFAULT_MAX_PIXELS
 
 Role = Literal["sandwich", "baseline", "post_only", "pre_only", "learned", "reference"]
+# The conventional adaptation around a codec (see baselines.conventional).
+Adapt = Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb10", "msb12"]
 
 
 class _Strict(BaseModel):
@@ -66,16 +77,26 @@ class DatasetConfig(_Optional):
     _default_hidden = {"box_average": 1, "max_pixels": DEFAULT_MAX_PIXELS}
 
     set: str | None = None
-    box_average: int = Field(default=1, ge=1, description="> 1: 8-bit images become deep (16-bit) sources, each "
-                             "the mean of box x box blocks (4: 12 significant bits), for training high-bit scenarios")
+    box_average: int = Field(
+        default=1,
+        ge=1,
+        description="> 1: 8-bit images become deep (16-bit) sources, each "
+        "the mean of box x box blocks (4: 12 significant bits), for training high-bit scenarios",
+    )
     groups: dict[str, list[str]] | None = Field(
-        default=None, description="item groups (name -> file stems) whose BD is also reported apart "
-        "(the named set highbit brings its core and hard groups)")
+        default=None,
+        description="item groups (name -> file stems) whose BD is also reported apart "
+        "(the named set highbit brings its core and hard groups)",
+    )
     folder: Path | None = None
     glob: str = "*"
     max_items: int | None = Field(default=None, ge=1)
-    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1, description="largest image (or video frame) "
-                            "accepted, in pixels, checked from file headers before anything is decoded")
+    max_pixels: int = Field(
+        default=DEFAULT_MAX_PIXELS,
+        ge=1,
+        description="largest image (or video frame) "
+        "accepted, in pixels, checked from file headers before anything is decoded",
+    )
     video: list[Path] | None = Field(default=None, min_length=1)
     frames: int | None = Field(default=None, ge=1)
     start: int | None = Field(default=None, ge=0, description="first frame (default 0)")
@@ -112,8 +133,9 @@ class DataConfig(_Optional):
 
     @model_validator(mode="after")
     def _video_train_needs_video_eval(self) -> DataConfig:
-        if self.eval.video is None and (self.train_stills is not None
-                                        or (self.train is not None and self.train.video is not None)):
+        if self.eval.video is None and (
+            self.train_stills is not None or (self.train is not None and self.train.video is not None)
+        ):
             raise ValueError("video training data (train.video, train_stills) needs a video eval set (eval.video)")
         if self.train_stills is not None and self.train_stills.video is not None:
             raise ValueError("train_stills takes still images ('set' or 'folder'), not 'video'")
@@ -133,7 +155,7 @@ class CodecMethodConfig(_MethodBase):
     role: Role = "baseline"
     codec: str
     options: dict[str, Any] = Field(default_factory=dict)
-    adapt: Literal["none", "luma", "half_bicubic", "half_lanczos", "msb8", "msb10", "msb12"] = "none"
+    adapt: Adapt = "none"
     rate_points: list[float] = Field(min_length=1)
 
     @field_validator("rate_points")
@@ -165,18 +187,25 @@ class NetConfig(_Optional):
     alpha0: float = 1.0
     unet: bool = True
     init: Literal["random", "conventional"] = Field(
-        default="random", description="conventional: the MLP starts as the scenario's usual map (identity, "
-        "BT.601 luma, gray replicated) and the U-Net's last layer at zero, so training starts at the baseline")
+        default="random",
+        description="conventional: the MLP starts as the scenario's usual map (identity, "
+        "BT.601 luma, gray replicated) and the U-Net's last layer at zero, so training starts at the baseline",
+    )
     residual_scale: float | None = Field(
-        default=None, gt=0, description="a residual net (a sandwich that wraps a codec method): one unit of its output "
+        default=None,
+        gt=0,
+        description="a residual net (a sandwich that wraps a codec method): one unit of its output "
         "in grey levels of the 8-bit bottleneck (default 255, full scale). Small corrections (a dequantiser's half "
-        "grey level) need a small unit, or each Adam step moves the output by grey levels")
+        "grey level) need a small unit, or each Adam step moves the output by grey levels",
+    )
 
     @model_validator(mode="after")
     def _conventional_needs_alpha(self) -> NetConfig:
         if self.init == "conventional" and self.unet and self.alpha0 == 0:
-            raise ValueError("init: conventional starts the U-Net's last layer at zero, so with alpha0: 0 the "
-                             "U-Net would never train; keep alpha0 > 0 (e.g. 1.0)")
+            raise ValueError(
+                "init: conventional starts the U-Net's last layer at zero, so with alpha0: 0 the "
+                "U-Net would never train; keep alpha0 > 0 (e.g. 1.0)"
+            )
         return self
 
 
@@ -187,8 +216,10 @@ class ProxyConfig(_Optional):
     rate: Literal["jpeg", "hevc", "gaussian", "laplacian"] = "jpeg"
     learn_step: bool = True
     rate_gradient: Literal["rounded", "unrounded"] = Field(
-        default="rounded", description="unrounded: the calibrated rate's gradient is that of Σ ln(1 + |X/Δ|), so it also "
-        "reaches coefficients that round to 0 (rounded: only nonzero ones)")
+        default="rounded",
+        description="unrounded: the calibrated rate's gradient is that of Σ ln(1 + |X/Δ|), so it also "
+        "reaches coefficients that round to 0 (rounded: only nonzero ones)",
+    )
 
 
 class TrainConfig(_Optional):
@@ -200,26 +231,40 @@ class TrainConfig(_Optional):
     crop: int = Field(default=128, ge=16)
     lr: float = Field(default=1e-3, gt=0)
     lr_schedule: Literal["constant", "cosine"] = Field(
-        default="constant", description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
-        "(Adam keeps moving every weight by ~lr per step at a constant lr)")
-    pre_lr_scale: float = Field(default=1.0, gt=0, le=1, description="f's learning rate as a fraction of lr "
-                                "(f's signal through the proxy is weak; see bench proxy gradients)")
+        default="constant",
+        description="cosine: lr·(1 + cos(π·step/steps))/2, so the last steps settle "
+        "(Adam keeps moving every weight by ~lr per step at a constant lr)",
+    )
+    pre_lr_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="f's learning rate as a fraction of lr "
+        "(f's signal through the proxy is weak; see bench proxy gradients)",
+    )
     step_init: float | None = Field(default=None, ge=1, description="initial Δ; default 1.5*sqrt(lambda)")
     range_penalty: bool = True
     lpips_weight: float = Field(default=0.0, ge=0, description="perceptual scenario: weight of LPIPS(alex)")
     mse_weight: float = Field(default=1.0, ge=0)
     distortion: Literal["rgb", "yuv611", "psnr-yuv"] = Field(
-        default="rgb", description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
+        default="rgb",
+        description="the distortion term: MSE on the source channels; yuv611, the MSE (6·Y + Cb + "
         "Cr)/8 in BT.601 full-range YCbCr (RGB sources; psnr-yuv's plane weights); psnr-yuv, −PSNR-YUV in dB "
-        "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element)")
+        "(the metric itself: a mean of per-plane logarithms, so gamma is in dB per bit per element)",
+    )
     bf16: bool = False
     codec_in_loop: Literal["proxy", "real", "real_ste"] = Field(
-        default="proxy", description="real: every crop is also coded by the real codec; g trains on its decoded "
+        default="proxy",
+        description="real: every crop is also coded by the real codec; g trains on its decoded "
         "bottleneck (exactly what evaluation feeds it) while f learns through the proxy; real_ste: the real decoded "
-        "bottleneck passed straight through the proxy to f (one pass); the rate is the calibrated proxy's either way")
+        "bottleneck passed straight through the proxy to f (one pass); the rate is the calibrated proxy's either way",
+    )
     rate_points: list[float] | None = Field(
-        default=None, min_length=1, description="wrapping sandwich: the wrapped codec's rate points to train at, one "
-        "drawn per step (default: all of them); checks run at the middle one")
+        default=None,
+        min_length=1,
+        description="wrapping sandwich: the wrapped codec's rate points to train at, one "
+        "drawn per step (default: all of them); checks run at the middle one",
+    )
     log_every: int = Field(default=25, ge=1)
     check_every: int = Field(default=250, ge=1, description="real-codec check of the model every N steps")
     checkpoint_every: int = Field(default=250, ge=1)
@@ -238,15 +283,21 @@ class VideoSandwichConfig(_Strict):
     evaluated through a real low-delay-P codec at QP = round(4 + 6·log2(Δ·step_factor))."""
 
     frames: int = Field(default=6, ge=2, description="frames per training clip")
-    still_fraction: float | None = Field(default=None, ge=0, le=1, description="share of training clips "
-                                         "made from stills (default: 0.5 with both kinds, else all of one)")
+    still_fraction: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of training clips made from stills (default: 0.5 with both kinds, else all of one)",
+    )
     max_shift: float = Field(default=3.0, ge=0, description="synthetic motion: px/frame of translation")
     max_zoom: float = Field(default=0.02, ge=0, lt=0.5, description="synthetic motion: zoom per frame")
     codec: Literal["x265", "x264"] = "x265"
     codec_options: dict[str, Any] = Field(default_factory=dict, description="preset, params, threads")
     init_from: RunModelRef | Path | None = Field(
-        default=None, description="image-sandwich checkpoint (final.pt), or {experiment, profile, method} of a "
-        "finished image run under the same --out, whose pre/post weights start the training")
+        default=None,
+        description="image-sandwich checkpoint (final.pt), or {experiment, profile, method} of a "
+        "finished image run under the same --out, whose pre/post weights start the training",
+    )
 
 
 DEFAULT_STEP_FACTORS = [0.5, 0.7, 1.0, 1.4, 2.0]
@@ -261,8 +312,11 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     kind: Literal["sandwich"]
     role: Literal["sandwich", "post_only", "pre_only"] = "sandwich"
     lambdas: list[float] = Field(min_length=1, description="rate weights gamma (one model each)")
-    step_factors: list[float] = Field(default_factory=lambda: list(DEFAULT_STEP_FACTORS), min_length=1,
-                                      description="real-codec steps as multiples of each model's trained step")
+    step_factors: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_STEP_FACTORS),
+        min_length=1,
+        description="real-codec steps as multiples of each model's trained step",
+    )
     pre: NetConfig = Field(default_factory=NetConfig)
     post: NetConfig = Field(default_factory=NetConfig)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
@@ -270,13 +324,17 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     video: VideoSandwichConfig | None = Field(default=None, description="video experiments only")
 
     wraps: str | None = Field(
-        default=None, description="a codec method of this experiment whose configuration the sandwich wraps: its "
+        default=None,
+        description="a codec method of this experiment whose configuration the sandwich wraps: its "
         "codec and options, its adaptation as the starting path (f, g residuals; init: conventional starts them at "
-        "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)")
+        "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)",
+    )
     post_flag: bool = Field(
-        default=False, description="the encoder decides per 64x64 block whether g's output is used (where it "
+        default=False,
+        description="the encoder decides per 64x64 block whether g's output is used (where it "
         "lowers the squared error against the source) and sends one bit per block, counted in the rate, as HEVC's "
-        "SAO and VVC's ALF switch their loop filters; needs wraps (off: the wrapped codec's own reconstruction)")
+        "SAO and VVC's ALF switch their loop filters; needs wraps (off: the wrapped codec's own reconstruction)",
+    )
 
     @field_validator("step_factors")
     @classmethod
@@ -289,18 +347,21 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     @model_validator(mode="after")
     def _wraps_has_no_step_factors(self) -> SandwichMethodConfig:
         if self.wraps is not None and self.step_factors != DEFAULT_STEP_FACTORS:
-            raise ValueError("step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
-                             f"method's rate points, so drop step_factors (or wraps: {self.wraps})")
+            raise ValueError(
+                "step_factors sweep a learnt step; a sandwich that wraps a codec method sweeps that "
+                f"method's rate points, so drop step_factors (or wraps: {self.wraps})"
+            )
         if self.post_flag and (self.wraps is None or self.role == "pre_only"):
-            raise ValueError("post_flag switches g off for the wrapped codec's own reconstruction; it needs wraps "
-                             "and a post-processor (role sandwich or post_only)")
+            raise ValueError(
+                "post_flag switches g off for the wrapped codec's own reconstruction; it needs wraps "
+                "and a post-processor (role sandwich or post_only)"
+            )
         if self.wraps is None and self.train.rate_points is not None:
             raise ValueError("train.rate_points picks rate points of the wrapped codec; set wraps or drop it")
         return self
 
 
-COMPRESSAI_QUALITIES = {"bmshj2018-factorized": 8, "bmshj2018-hyperprior": 8, "mbt2018-mean": 8,
-                        "cheng2020-anchor": 6}
+COMPRESSAI_QUALITIES = {"bmshj2018-factorized": 8, "bmshj2018-hyperprior": 8, "mbt2018-mean": 8, "cheng2020-anchor": 6}
 
 
 class CompressAITrainConfig(_Strict):
@@ -310,12 +371,18 @@ class CompressAITrainConfig(_Strict):
     batch: int = Field(default=8, ge=1)
     crop: int = Field(default=128, ge=64, multiple_of=64)
     lr: float = Field(default=1e-4, gt=0)
-    lr_entropy: float | None = Field(default=None, gt=0, description="lr of the entropy bottleneck's density "
-                                     "(default: lr, as CompressAI); a short run needs it higher")
-    lambdas: dict[int, float] = Field(default_factory=dict,
-                                      description="quality -> lambda; default: CompressAI's published values")
-    data: DatasetConfig | None = Field(default=None, description="train on this set instead of data.train "
-                                       "(e.g. 8-bit photos when the experiment trains on HDR)")
+    lr_entropy: float | None = Field(
+        default=None,
+        gt=0,
+        description="lr of the entropy bottleneck's density (default: lr, as CompressAI); a short run needs it higher",
+    )
+    lambdas: dict[int, float] = Field(
+        default_factory=dict, description="quality -> lambda; default: CompressAI's published values"
+    )
+    data: DatasetConfig | None = Field(
+        default=None,
+        description="train on this set instead of data.train (e.g. 8-bit photos when the experiment trains on HDR)",
+    )
 
 
 class CompressAIMethodConfig(_MethodBase):
@@ -327,13 +394,17 @@ class CompressAIMethodConfig(_MethodBase):
     qualities: list[int] = Field(min_length=1)
     metric: Literal["mse", "ms-ssim"] = "mse"
     weights: Literal["pretrained", "trained_here"] = "pretrained"
-    checkpoint_dir: Path | None = Field(default=None, description="folder with the zoo's weight files "
-                                        "(default: the torch hub cache)")
-    channels: list[int] | None = Field(default=None, description="trained_here only: N (and M) instead of "
-                                       "CompressAI's per-quality values")
+    checkpoint_dir: Path | None = Field(
+        default=None, description="folder with the zoo's weight files (default: the torch hub cache)"
+    )
+    channels: list[int] | None = Field(
+        default=None, description="trained_here only: N (and M) instead of CompressAI's per-quality values"
+    )
     train: CompressAITrainConfig | None = None
-    adapt: Literal["none", "msb8"] = Field(default="none", description="msb8: deeper sources go through "
-                                           "as their 8 most significant bits, mid-point reconstruction")
+    adapt: Literal["none", "msb8"] = Field(
+        default="none",
+        description="msb8: deeper sources go through as their 8 most significant bits, mid-point reconstruction",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CompressAIMethodConfig:
@@ -357,8 +428,10 @@ class CompressAIMethodConfig(_MethodBase):
         return self
 
 
-MethodConfig = Annotated[CodecMethodConfig | ReferenceMethodConfig | SandwichMethodConfig
-                         | CompressAIMethodConfig, Field(discriminator="kind")]
+MethodConfig = Annotated[
+    CodecMethodConfig | ReferenceMethodConfig | SandwichMethodConfig | CompressAIMethodConfig,
+    Field(discriminator="kind"),
+]
 
 
 class EvalConfig(_Strict):
@@ -414,7 +487,9 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 _TAG_MODELS: dict[str, type[BaseModel]] = {
-    "codec": CodecMethodConfig, "reference": ReferenceMethodConfig, "sandwich": SandwichMethodConfig,
+    "codec": CodecMethodConfig,
+    "reference": ReferenceMethodConfig,
+    "sandwich": SandwichMethodConfig,
     "compressai": CompressAIMethodConfig,
 }
 _TAGS = tuple(_TAG_MODELS)

@@ -4,6 +4,7 @@ Every image is loaded as ``H x W x C``: uint8 for 8-bit files, uint16 for 16-bit
 float32 (linear) for OpenEXR/Radiance HDR. A file that cannot be decoded is a DataError naming
 it; nothing is silently skipped.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,11 +49,20 @@ def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
 
 # shared/data/highbit/SOURCES.md: 10/12/16-bit stills; "core" low bits are smooth and predictable,
 # "hard" ones noise-like (a good method gains on core and does not hallucinate on hard).
-HIGHBIT_FILES = ("weld_16bit.png", "sunset-hlg_f0_1920x1080_yuv420p10.y4m", "trace_171_1024_12bit.png",
-                 "seine_hdr_srgb.avif", "lights-hlg_f0_crop1920x1080_x960y540_yuv420p10.y4m", "spring_float16.tif")
-NAMED_GROUPS = {"highbit": {"core": ("weld_16bit", "sunset-hlg_f0_1920x1080_yuv420p10", "trace_171_1024_12bit",
-                                     "seine_hdr_srgb"),
-                            "hard": ("lights-hlg_f0_crop1920x1080_x960y540_yuv420p10", "spring_float16", "hdr_room")}}
+HIGHBIT_FILES = (
+    "weld_16bit.png",
+    "sunset-hlg_f0_1920x1080_yuv420p10.y4m",
+    "trace_171_1024_12bit.png",
+    "seine_hdr_srgb.avif",
+    "lights-hlg_f0_crop1920x1080_x960y540_yuv420p10.y4m",
+    "spring_float16.tif",
+)
+NAMED_GROUPS = {
+    "highbit": {
+        "core": ("weld_16bit", "sunset-hlg_f0_1920x1080_yuv420p10", "trace_171_1024_12bit", "seine_hdr_srgb"),
+        "hard": ("lights-hlg_f0_crop1920x1080_x960y540_yuv420p10", "spring_float16", "hdr_room"),
+    }
+}
 
 
 def named_set_names() -> list[str]:
@@ -91,8 +101,9 @@ class Dataset:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group -> item names (reported apart)
 
     def manifest(self) -> list[dict[str, str]]:
-        return [{"name": it.name, "file": str(it.path.relative_to(self.root)), "sha256": it.sha256}
-                for it in self.items]
+        return [
+            {"name": it.name, "file": str(it.path.relative_to(self.root)), "sha256": it.sha256} for it in self.items
+        ]
 
     def manifest_hash(self) -> str:
         text = json.dumps(self.manifest(), sort_keys=True, separators=(",", ":"))
@@ -112,12 +123,15 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
     if cfg.set is not None:
         sets = _named_sets()
         if cfg.set not in sets:
-            raise DataError(f"{where}.set: unknown named set {cfg.set!r}; choose from: "
-                            f"{', '.join(sorted(sets))} (or use 'folder' + 'glob')")
+            raise DataError(
+                f"{where}.set: unknown named set {cfg.set!r}; choose from: "
+                f"{', '.join(sorted(sets))} (or use 'folder' + 'glob')"
+            )
         root, pattern = sets[cfg.set]
         name = cfg.set
         hint = " (set SANDWICH_DATA to the shared data folder)" if cfg.set != "skimage" else ""
     else:
+        assert cfg.folder is not None  # DatasetConfig insists on set or folder
         root, pattern, name, hint = expand_path(cfg.folder), cfg.glob, Path(cfg.folder).name, ""
     if not root.is_dir():
         raise DataError(f"{where}: data folder not found: {root}{hint}")
@@ -145,8 +159,9 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
     wanted = cfg.groups if cfg.groups is not None else NAMED_GROUPS.get(cfg.set or "", {})
     unknown = sorted({n for members in wanted.values() for n in members} - {it.name for it in items})
     if cfg.groups is not None and unknown:
-        raise DataError(f"{where}.groups: no eval item named {', '.join(unknown)}; items are named by file stem, "
-                        f"e.g. {names[0]}")
+        raise DataError(
+            f"{where}.groups: no eval item named {', '.join(unknown)}; items are named by file stem, e.g. {names[0]}"
+        )
     groups = {g: tuple(n for n in members if n in names) for g, members in wanted.items()}
     return Dataset(name, root, items, {g: m for g, m in groups.items() if m})
 
@@ -156,8 +171,10 @@ def check_no_overlap(train: Dataset, evaluation: Dataset) -> None:
     shared = {it.sha256 for it in train.items} & {it.sha256 for it in evaluation.items}
     if shared:
         names = sorted(it.name for it in evaluation.items if it.sha256 in shared)
-        raise DataError(f"train and eval sets share {len(shared)} image(s) by sha256: "
-                        f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; remove them from one set")
+        raise DataError(
+            f"train and eval sets share {len(shared)} image(s) by sha256: "
+            f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}; remove them from one set"
+        )
 
 
 def _load_opencv(path: Path) -> np.ndarray | None:
@@ -185,7 +202,7 @@ def _load_radiance_reordered(path: Path) -> np.ndarray | None:
     magic = raw.find(b"#?RADIANCE\n")
     if magic <= 0 or magic > 4096:
         return None
-    fixed = raw[magic:magic + 11] + raw[:magic] + raw[magic + 11:]
+    fixed = raw[magic : magic + 11] + raw[:magic] + raw[magic + 11 :]
     with tempfile.NamedTemporaryFile(suffix=".hdr") as tmp:
         tmp.write(fixed)
         tmp.flush()
@@ -228,6 +245,7 @@ def load_image_depth(path: Path) -> tuple[np.ndarray, int | None]:
         raise DataError(f"image not found: {path}")
     suffix = path.suffix.lower()
     depth: int | None = None
+    img: np.ndarray | None
     if suffix in highbit.STREAM_SUFFIXES:
         img, depth = highbit.read_stream_still(path)
     elif suffix in {".png", ".tif", ".tiff", ".exr", ".hdr"}:
@@ -285,4 +303,4 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
         h, w = img.shape[:2]
     y = int(rng.integers(0, h - size + 1))
     x = int(rng.integers(0, w - size + 1))
-    return img[y:y + size, x:x + size]
+    return img[y : y + size, x : x + size]

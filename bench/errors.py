@@ -1,4 +1,5 @@
 """User-facing errors: the CLI prints their message on one line and exits non-zero."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ The rate is the real bitstream's: ``bpp`` = 8 · bytes / (frames · H · W), and
 ``bench.metrics`` (for a clip: per-frame values kept, the sequence value beside them). The first
 ``evaluation.visual_items`` reconstructions are kept as lossless PNGs for reports.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,16 +29,31 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
     """Rows (one per item) for one (method, rate point)."""
     rows, commands = [], []
     keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
-    for it in tqdm(plan.eval_set.items, desc=f"{method.name} @ {rate_point:g}", leave=False, file=sys.stderr,
-                   disable=not sys.stderr.isatty()):
+    for it in tqdm(
+        plan.eval_set.items,
+        desc=f"{method.name} @ {rate_point:g}",
+        leave=False,
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+    ):
         src = plan.sources[it.name]
         res = method.run(src, rate_point)
         if res.decoded.shape != src.frames.shape:
-            raise BenchError(f"method {method.name!r} returned frames shaped {res.decoded.shape} for "
-                             f"{it.name} shaped {src.frames.shape}")
+            raise BenchError(
+                f"method {method.name!r} returned frames shaped {res.decoded.shape} for "
+                f"{it.name} shaped {src.frames.shape}"
+            )
         t, h, w = src.frames.shape[:3]
-        row = Row(it.name, it.sha256, res.nbytes, 8.0 * res.nbytes / (t * h * w), res.encode_s, res.decode_s, {},
-                  extra={k: v for k, v in res.extra.items() if isinstance(v, int | float | str)})
+        row = Row(
+            it.name,
+            it.sha256,
+            res.nbytes,
+            8.0 * res.nbytes / (t * h * w),
+            res.encode_s,
+            res.decode_s,
+            {},
+            extra={k: v for k, v in res.extra.items() if isinstance(v, int | float | str)},
+        )
         if src.fps is not None:
             row.kbps, row.frames, row.fps = 8.0 * res.nbytes * float(src.fps) / t / 1000.0, t, float(src.fps)
         _measure(row, src, res.decoded, plan.metrics)
@@ -45,8 +61,15 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
             row.recon, row.bottleneck = _keep_visuals(recon_dir, it.name, res)
         rows.append(row)
         commands.append(res.command)
-    return Cell(method.name, method.role, rate_point, rows, commands[0] if commands else "", git_sha(),
-                "sequence" if plan.video else None)
+    return Cell(
+        method.name,
+        method.role,
+        rate_point,
+        rows,
+        commands[0] if commands else "",
+        git_sha(),
+        "sequence" if plan.video else None,
+    )
 
 
 def _measure(row: Row, src: Source, decoded: np.ndarray, metrics: list[str]) -> None:

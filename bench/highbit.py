@@ -12,6 +12,7 @@ the stream's own depth by ffmpeg's ``gbrp10le``/``gbrp12le``; the colour matrix 
 from the stream), and TIFF (read by tifffile: float16/32 samples become a 16-bit source by the hdr
 scenario's transfer, like EXR).
 """
+
 from __future__ import annotations
 
 import re
@@ -68,8 +69,22 @@ def read_stream_still(path: Path) -> tuple[np.ndarray, int]:
     depth, w, h = stream_depth_and_size(path)
     out_depth = 10 if depth <= 10 else 12 if depth <= 12 else 16
     pix = {10: "gbrp10le", 12: "gbrp12le", 16: "gbrp16le"}[out_depth]
-    cmd = [_ffmpeg(), "-v", "error", "-i", f"file:{path}", "-map", "0:v:0", "-frames:v", "1",
-           "-pix_fmt", pix, "-f", "rawvideo", "-"]
+    cmd = [
+        _ffmpeg(),
+        "-v",
+        "error",
+        "-i",
+        f"file:{path}",
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-pix_fmt",
+        pix,
+        "-f",
+        "rawvideo",
+        "-",
+    ]
     proc = subprocess.run(cmd, capture_output=True)
     want = 3 * w * h * 2
     if proc.returncode != 0 or len(proc.stdout) != want:

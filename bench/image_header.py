@@ -4,6 +4,7 @@ Why: a PNG of 30000x30000 mostly-zero pixels is 2.6 MB on disk and 2.7 GB once d
 the peak of loading and converting it). Every format the loaders take has its size in a few
 header bytes; reading them costs nothing next to the sha256 every item gets anyway.
 """
+
 from __future__ import annotations
 
 import re
@@ -104,5 +105,7 @@ def check_pixels(path: Path, max_pixels: int, key: str, size: tuple[int, int] | 
     ``size`` (width, height) when the caller knows it (a raw video's name), else from the header."""
     width, height = size or image_size(path)
     if width * height > max_pixels:
-        raise DataError(f"{path} is {width}x{height} ({width * height:,} pixels), more than {key} = "
-                        f"{max_pixels:,}; crop or downscale it, or raise {key}")
+        raise DataError(
+            f"{path} is {width}x{height} ({width * height:,} pixels), more than {key} = "
+            f"{max_pixels:,}; crop or downscale it, or raise {key}"
+        )

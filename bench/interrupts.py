@@ -5,6 +5,7 @@ at once and the MLflow runs stay RUNNING. Why deferred: an interrupt raised insi
 that connection holding the database lock, so marking the run KILLED on the way out then fails with
 "database is locked". A second signal while one waits is raised at once (the user insists).
 """
+
 from __future__ import annotations
 
 import signal

@@ -1,4 +1,5 @@
 """Atomic file writes: a killed process never leaves a half-written file that looks finished."""
+
 from __future__ import annotations
 
 import errno
@@ -12,9 +13,14 @@ from typing import Any
 from bench.errors import BenchError
 
 # A write the disk refused, and what the user does about it.
-_DISK_FIXES = {errno.ENOSPC: "free space on that disk", errno.EDQUOT: "free some of your disk quota",
-               errno.EFBIG: "raise the file size limit (ulimit -f)", errno.EROFS: "make that file system writable",
-               errno.EACCES: "make that folder writable for you", errno.EPERM: "make that folder writable for you"}
+_DISK_FIXES = {
+    errno.ENOSPC: "free space on that disk",
+    errno.EDQUOT: "free some of your disk quota",
+    errno.EFBIG: "raise the file size limit (ulimit -f)",
+    errno.EROFS: "make that file system writable",
+    errno.EACCES: "make that folder writable for you",
+    errno.EPERM: "make that folder writable for you",
+}
 
 
 def disk_error(exc: OSError, path: Path) -> BenchError | None:
@@ -25,8 +31,10 @@ def disk_error(exc: OSError, path: Path) -> BenchError | None:
     fix = _DISK_FIXES.get(exc.errno or 0)
     if fix is None:
         return None
-    return BenchError(f"cannot write {exc.filename or path}: {exc.strerror}; {fix} or pass another --out, then "
-                      "re-run (finished cells are kept)")
+    return BenchError(
+        f"cannot write {exc.filename or path}: {exc.strerror}; {fix} or pass another --out, then "
+        "re-run (finished cells are kept)"
+    )
 
 
 def json_safe(obj: Any) -> Any:

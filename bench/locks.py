@@ -4,6 +4,7 @@ Why flock: the kernel drops the lock when its process ends, however it ends, so 
 (OOM killer, Slurm, a closed laptop) never leaves a stale lock that blocks the next run. The lock
 file itself stays behind and is harmless.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -46,8 +47,10 @@ def run_folder_lock(run_dir: Path, experiment: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise BenchError(f"experiment {experiment!r} is already running (pid {pid}) into {run_dir}; wait for "
-                             f"it to end or stop it (kill {pid}: it resumes where it stopped), then re-run") from None
+            raise BenchError(
+                f"experiment {experiment!r} is already running (pid {pid}) into {run_dir}; wait for "
+                f"it to end or stop it (kill {pid}: it resumes where it stopped), then re-run"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

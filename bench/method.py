@@ -1,9 +1,10 @@
 """What every compared method looks like to the harness: rate points in, real bytes + pixels out.
 
 A method is evaluated per (rate point, item): it gets the item's frames (:class:`bench.source.Source`,
-one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid. Learned methods train in
-``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
+one frame for an image) and returns the real bitstream size and the reconstruction on the source's grid.
+Learned methods train in ``prepare`` (once per run, checkpointed by themselves); plain codecs need nothing there.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -69,7 +70,7 @@ class Method(ABC):
     def rate_points(self) -> list[float]:
         """The rate parameters evaluated (quality, QP, step, or λ index for learned methods)."""
 
-    def prepare(self, ctx: PrepareContext) -> None:
+    def prepare(self, ctx: PrepareContext) -> None:  # noqa: B027 - an optional hook, not abstract
         """Train or load what the method needs; plain codecs need nothing."""
 
     @abstractmethod
@@ -99,5 +100,10 @@ class FrameMethod(Method):
     def run(self, source: Source, rate_point: float) -> ItemResult:
         coded = [self.run_frame(frame, source.bitdepth, rate_point) for frame in source.frames]
         first = coded[0]
-        return replace(first, decoded=np.stack([c.decoded for c in coded]), nbytes=sum(c.nbytes for c in coded),
-                       encode_s=sum(c.encode_s for c in coded), decode_s=sum(c.decode_s for c in coded))
+        return replace(
+            first,
+            decoded=np.stack([c.decoded for c in coded]),
+            nbytes=sum(c.nbytes for c in coded),
+            encode_s=sum(c.encode_s for c in coded),
+            decode_s=sum(c.decode_s for c in coded),
+        )

@@ -4,6 +4,7 @@
 how the data sets resolve and overlap, and how an eval item becomes a :class:`bench.source.Source`.
 Everything else (methods, cells, metrics, summary) is shared.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -79,8 +80,11 @@ class VideoModality(Modality):
         train_cfg = cfg.data.train
         train_set = None
         if train_cfg is not None:
-            train_set = (resolve_video_dataset(train_cfg, "data.train") if train_cfg.video is not None
-                         else resolve_dataset(train_cfg, "data.train"))
+            train_set = (
+                resolve_video_dataset(train_cfg, "data.train")
+                if train_cfg.video is not None
+                else resolve_dataset(train_cfg, "data.train")
+            )
         stills = resolve_dataset(cfg.data.train_stills, "data.train_stills") if cfg.data.train_stills else None
         check_no_video_overlap(eval_set, *(d for d in (train_set, stills) if d is not None))
         return eval_set, train_set, stills
@@ -100,4 +104,4 @@ def centre_crop(img: np.ndarray, crop: tuple[int, int] | None) -> np.ndarray:
         return img
     h, w = min(crop[0], img.shape[0]), min(crop[1], img.shape[1])
     y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
-    return np.ascontiguousarray(img[y:y + h, x:x + w])
+    return np.ascontiguousarray(img[y : y + h, x : x + w])

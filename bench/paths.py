@@ -1,4 +1,5 @@
 """Where shared data lives: $SANDWICH_DATA, else ../shared/data beside the repository."""
+
 from __future__ import annotations
 
 import os

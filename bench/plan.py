@@ -3,19 +3,25 @@
 Everything here runs before any encoding, so a wrong name, a bad codec option, a missing data
 folder or an unreadable image stops the run with one line and leaves nothing behind.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bench.builders import BuildContext, build_methods
-from bench.config import (CodecMethodConfig, CompressAIMethodConfig, ExperimentConfig, ReferenceMethodConfig,
-                          SandwichMethodConfig)
+from bench.config import (
+    CodecMethodConfig,
+    CompressAIMethodConfig,
+    ExperimentConfig,
+    ReferenceMethodConfig,
+    SandwichMethodConfig,
+)
 from bench.data import Dataset, Item, expand_path
 from bench.errors import BenchError, ConfigError, DataError
 from bench.method import Method
 from bench.modality import Modality, modality_of
-from bench.registry import UnknownNameError
 from bench.published import PublishedCurve
+from bench.registry import UnknownNameError
 from bench.results import rate_key
 from bench.scenarios import SCENARIOS, Scenario
 from bench.source import Source
@@ -62,12 +68,12 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     modality = modality_of(cfg)
     scenario = _scenario(cfg, modality)
     modality.check_metrics(cfg)
-    references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods
-                  if isinstance(m, ReferenceMethodConfig)]
+    references = [PublishedCurve(m, expand_path(m.path)) for m in cfg.methods if isinstance(m, ReferenceMethodConfig)]
     # codec methods first: their options and rate points need no data, so a bad one fails before any is read
     early = BuildContext(cfg, scenario, video=modality.name == "video")
-    codec_methods = {i: build_methods(i, m, early) for i, m in enumerate(cfg.methods)
-                     if isinstance(m, CodecMethodConfig)}
+    codec_methods = {
+        i: build_methods(i, m, early) for i, m in enumerate(cfg.methods) if isinstance(m, CodecMethodConfig)
+    }
     eval_set, train_set, stills = modality.datasets(cfg)
     _check_training_data(cfg, train_set, stills)
     sources = {it.name: _load(modality, it, scenario, cfg) for it in eval_set.items}
@@ -75,8 +81,12 @@ def build_plan(cfg: ExperimentConfig) -> Plan:
     if len(channels) != 1:
         raise DataError(f"data.eval: items have different channel counts {sorted(channels)}; use one kind of image")
     ctx = BuildContext(cfg, scenario, video=early.video, channels=channels.pop(), eval_set=eval_set, stills=stills)
-    methods = [built for i, m in enumerate(cfg.methods) if not isinstance(m, ReferenceMethodConfig)
-               for built in codec_methods.get(i) or build_methods(i, m, ctx)]
+    methods = [
+        built
+        for i, m in enumerate(cfg.methods)
+        if not isinstance(m, ReferenceMethodConfig)
+        for built in codec_methods.get(i) or build_methods(i, m, ctx)
+    ]
     check_cell_keys(cfg, methods)
     return Plan(cfg, scenario, modality, eval_set, train_set, methods, references, sources, stills)
 
@@ -92,12 +102,18 @@ def _scenario(cfg: ExperimentConfig, modality: Modality) -> Scenario:
 
 
 def _check_training_data(cfg: ExperimentConfig, train_set: Dataset | None, stills: Dataset | None) -> None:
-    learned = [m.name for m in cfg.methods if isinstance(m, SandwichMethodConfig)
-               or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here"
-                   and not (m.train and m.train.data))]
+    learned = [
+        m.name
+        for m in cfg.methods
+        if isinstance(m, SandwichMethodConfig)
+        or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here" and not (m.train and m.train.data))
+    ]
     if learned and train_set is None and stills is None:
-        example = ("training clips (data.train: {video: [...]}) or stills (data.train_stills: {set: bsds500})"
-                   if cfg.data.eval.video is not None else "a train set (e.g. data.train: {set: bsds500})")
+        example = (
+            "training clips (data.train: {video: [...]}) or stills (data.train_stills: {set: bsds500})"
+            if cfg.data.eval.video is not None
+            else "a train set (e.g. data.train: {set: bsds500})"
+        )
         raise ConfigError(f"data.train: methods {', '.join(learned)} are trained, so the experiment needs {example}")
 
 
@@ -124,19 +140,28 @@ def check_cell_keys(cfg: ExperimentConfig, methods: list[Method]) -> None:
                 if len(alike) > 1:
                     a, b = alike[:2]
                     same = f"{a!r} is listed twice" if a == b else f"{a!r} and {b!r} both name the member {m.name!r}"
-                    raise ConfigError(f"{where}.lambdas: {same} (γ keeps 6 significant digits); list each λ once, "
-                                      "differing within 6 significant digits")
+                    raise ConfigError(
+                        f"{where}.lambdas: {same} (γ keeps 6 significant digits); list each λ once, "
+                        "differing within 6 significant digits"
+                    )
             raise ConfigError(f"{where}: the name {m.name!r} is taken by another method; rename one")
         names.add(m.name)
         if isinstance(mc, SandwichMethodConfig) and mc.wraps is not None:
             continue  # the wrapped codec's rate points, checked on that method
-        field = "step_factors" if isinstance(mc, SandwichMethodConfig) else (
-            "qualities" if isinstance(mc, CompressAIMethodConfig) else "rate_points")
+        field = (
+            "step_factors"
+            if isinstance(mc, SandwichMethodConfig)
+            else ("qualities" if isinstance(mc, CompressAIMethodConfig) else "rate_points")
+        )
         seen: dict[str, float] = {}
         for rp in m.rate_points():
             key = rate_key(rp)
             if key in seen:
-                same = f"{rp!r} is listed twice" if seen[key] == rp else f"{seen[key]!r} and {rp!r} both file as {key!r}"
-                raise ConfigError(f"{where}.{field}: {same} (cells/{m.name}/{key}.json keeps 6 significant digits); "
-                                  "list each rate point once, differing within 6 significant digits")
+                same = (
+                    f"{rp!r} is listed twice" if seen[key] == rp else f"{seen[key]!r} and {rp!r} both file as {key!r}"
+                )
+                raise ConfigError(
+                    f"{where}.{field}: {same} (cells/{m.name}/{key}.json keeps 6 significant digits); "
+                    "list each rate point once, differing within 6 significant digits"
+                )
             seen[key] = rp

@@ -3,6 +3,7 @@
 Sandwich methods are solid, baselines dashed, published references dotted; MS-SSIM is drawn in
 dB (-10 log10(1 - v)) so its high-quality end is readable.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,10 +12,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-ROLE_STYLE = {
+ROLE_STYLE: dict[str, dict[str, Any]] = {  # Axes.plot keywords per method role
     "sandwich": {"linestyle": "-", "linewidth": 2.0},
     "baseline": {"linestyle": "--", "linewidth": 1.4},
     "post_only": {"linestyle": "-.", "linewidth": 1.4},
@@ -34,9 +35,16 @@ def axis_values(metric: str, values: list[float]) -> tuple[list[float], str]:
     return [math.nan if v is None else v for v in values], f"{metric.upper()}{unit}"
 
 
-def rd_figure(methods: dict[str, dict[str, Any]], metric: str, title: str, rate_label: str = "bpp", *,
-              rate_key: str = "bpp", focus: bool = False,
-              lines: list[dict[str, Any]] | tuple[()] = ()) -> Figure:
+def rd_figure(
+    methods: dict[str, dict[str, Any]],
+    metric: str,
+    title: str,
+    rate_label: str = "bpp",
+    *,
+    rate_key: str = "bpp",
+    focus: bool = False,
+    lines: list[dict[str, Any]] | tuple[()] = (),
+) -> Figure:
     """``methods``: name -> {label, role, rd: {bpp: [...], metric: [...]}}; missing metrics skipped.
 
     Colour and marker follow the method's position in ``methods``, so a method looks the same in
@@ -51,11 +59,18 @@ def rd_figure(methods: dict[str, dict[str, Any]], metric: str, title: str, rate_
         rd = m["rd"]
         if metric not in rd or not rd.get(rate_key):
             continue
-        pts = sorted(zip(rd[rate_key], rd[metric]), key=lambda p: p[0])
+        pts = sorted(zip(rd[rate_key], rd[metric], strict=False), key=lambda p: p[0])
         ys, ylabel = axis_values(metric, [p[1] for p in pts])
         style = ROLE_STYLE.get(m["role"], ROLE_STYLE["baseline"])
-        ax.plot([p[0] for p in pts], ys, marker=MARKERS[i % len(MARKERS)], markersize=4,
-                color=f"C{i % 10}", label=m.get("label", name), **style)
+        ax.plot(
+            [p[0] for p in pts],
+            ys,
+            marker=MARKERS[i % len(MARKERS)],
+            markersize=4,
+            color=f"C{i % 10}",
+            label=m.get("label", name),
+            **style,
+        )
         drawn.append((m["role"], [p[0] for p in pts], ys))
     for line in lines:  # e.g. the HDR saturation: drawn, never part of the focus range
         ax.axhline(line["value"], color="0.35", linestyle=":", linewidth=1.2, label=line["label"])
@@ -80,8 +95,12 @@ def _focus(ax: Any, drawn: list[tuple[str, list[float], list[float]]]) -> None:
     x_lo, x_hi = min(xs), max(xs)
     pad = 0.05 * (x_hi - x_lo or x_hi or 1.0)
     x_lo, x_hi = max(x_lo - pad, 0.0), x_hi + pad
-    ys = [y for _, x_list, y_list in drawn for x, y in zip(x_list, y_list)
-          if x_lo <= x <= x_hi and math.isfinite(y)]
+    ys = [
+        y
+        for _, x_list, y_list in drawn
+        for x, y in zip(x_list, y_list, strict=True)
+        if x_lo <= x <= x_hi and math.isfinite(y)
+    ]
     ax.set_xlim(x_lo, x_hi)
     if ys:
         y_pad = 0.05 * (max(ys) - min(ys) or abs(max(ys)) or 1.0)

@@ -4,6 +4,7 @@ A method that trains through a proxy may report the proxy's estimate beside each
 (``proxy_kbps`` next to the stream's ``kbps``: the video sandwich does). The summary pairs them per
 member, as ``sandwich.diagnostics.video_fidelity`` does for the untrained proxy on source clips.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,11 +28,13 @@ def summarise(results: dict[str, list[dict]], rates: list[str]) -> dict[str, dic
         ratio = est / real
         summary[rate] = {
             "pearson_log": float(np.corrcoef(np.log(est), np.log(real))[0, 1]) if real.size > 2 else math.nan,
-            "ratio_median": float(np.median(ratio)), "ratio_min": float(ratio.min()),
+            "ratio_median": float(np.median(ratio)),
+            "ratio_min": float(ratio.min()),
             "ratio_max": float(ratio.max()),
             "calibrated_error_mean": float(np.mean(errors)) if errors else math.nan,
             "calibrated_error_max": float(np.max(errors)) if errors else math.nan,
-            "points": int(real.size)}
+            "points": int(real.size),
+        }
     return summary
 
 
@@ -45,8 +48,13 @@ def cells_summary(cells: list[Cell]) -> dict[str, dict]:
             if "proxy_kbps" in row.extra and row.kbps is not None:
                 clips = by_member.setdefault(cell.method, {})
                 clips.setdefault(row.item, []).append(
-                    {"qp": row.extra.get("qp"), "x265_kbps": row.kbps, "proxy_kbps": row.extra["proxy_kbps"],
-                     "proxy_b_psnr": row.extra.get("proxy_b_psnr")})
+                    {
+                        "qp": row.extra.get("qp"),
+                        "x265_kbps": row.kbps,
+                        "proxy_kbps": row.extra["proxy_kbps"],
+                        "proxy_b_psnr": row.extra.get("proxy_b_psnr"),
+                    }
+                )
     out = {}
     for member, clips in sorted(by_member.items()):
         for rows in clips.values():

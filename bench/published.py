@@ -3,6 +3,7 @@
 They are drawn and used as BD anchors, but never run and never written as our own results:
 their label always says "published" and their role is ``reference``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,5 +29,9 @@ class PublishedCurve:
         self.label = cfg.label or f"{loaded.name} (published)"
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "reference", "path": str(self.path), "name": self.source_name,
-                "description": self.source_description}
+        return {
+            "kind": "reference",
+            "path": str(self.path),
+            "name": self.source_name,
+            "description": self.source_description,
+        }

@@ -1,4 +1,5 @@
 """`bench bdrate ANCHOR TEST`: BD-rate/BD-PSNR of two results files, for people or for scripts."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,7 @@ def _summary(r: dict[str, Any], metric: str) -> str:
         rate = f"BD-rate: n/a ({r['reason']})"
     else:
         rate = f"BD-rate: {r['bd_rate_pct']:+.2f}% (pchip), {r['bd_rate_pct_akima']:+.2f}% (akima)"
-    psnr = (f"BD-PSNR: n/a ({r['bd_psnr_reason']})" if r["bd_psnr_db"] is None
-            else f"BD-PSNR: {r['bd_psnr_db']:+.3f} dB")
+    psnr = f"BD-PSNR: n/a ({r['bd_psnr_reason']})" if r["bd_psnr_db"] is None else f"BD-PSNR: {r['bd_psnr_db']:+.3f} dB"
     lines = [rate, psnr]
     if r["overlap"]:
         lo, hi = r["overlap"]
@@ -28,8 +28,9 @@ def _summary(r: dict[str, Any], metric: str) -> str:
 def bdrate_command(
     anchor: Path,
     test: Path,
-    metric: Annotated[str, typer.Option(help="Result key, e.g. psnr-rgb, ms-ssim-rgb-db (bench list shows "
-                                              "the metrics).")] = "psnr-rgb",
+    metric: Annotated[
+        str, typer.Option(help="Result key, e.g. psnr-rgb, ms-ssim-rgb-db (bench list shows the metrics).")
+    ] = "psnr-rgb",
     hull: Annotated[bool, typer.Option(help="Reduce each curve to its Pareto frontier first.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
 ) -> None:

@@ -4,6 +4,7 @@ Rows and cells are dataclasses that read and write the JSON a run folder holds (
 before they were typed, so finished cells of older runs load unchanged); ``summary.json`` is
 described by TypedDicts, since reports read it back from disk or from MLflow as plain JSON.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class Row:
         if key in self.values:
             return self.values[key]
         if key in _RATES:
-            return getattr(self, key)  # type: ignore[no-any-return]
+            return getattr(self, key)
         return self.extra.get(key)
 
     def to_json(self) -> dict[str, Any]:
@@ -57,15 +58,28 @@ class Row:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Row:
-        fixed = {k: doc.get(k) for k in _FIELDS}
+        fixed: dict[str, Any] = {k: doc.get(k) for k in _FIELDS}
         values = {k: v for k, v in doc.items() if k in METRICS}
         extra = {k: v for k, v in doc.items() if k not in _FIELDS and k not in values}
-        return cls(**fixed, values=values, extra=extra)  # type: ignore[arg-type]
+        return cls(**fixed, values=values, extra=extra)
 
 
 _RATES = ("bpp", "kbps", "nbytes", "encode_s", "decode_s", "frames", "fps")
-_FIELDS = ("item", "sha256", "nbytes", "bpp", "encode_s", "decode_s", "kbps", "frames", "fps", "per_frame",
-           "bitdepth", "recon", "bottleneck")
+_FIELDS = (
+    "item",
+    "sha256",
+    "nbytes",
+    "bpp",
+    "encode_s",
+    "decode_s",
+    "kbps",
+    "frames",
+    "fps",
+    "per_frame",
+    "bitdepth",
+    "recon",
+    "bottleneck",
+)
 
 
 @dataclass
@@ -85,9 +99,15 @@ class Cell:
     mlflow_parent: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "role": self.role, "rate_point": self.rate_point,
-                               "rows": [r.to_json() for r in self.rows], "command": self.command,
-                               "git_sha": self.git_sha, "complete": True}
+        out: dict[str, Any] = {
+            "method": self.method,
+            "role": self.role,
+            "rate_point": self.rate_point,
+            "rows": [r.to_json() for r in self.rows],
+            "command": self.command,
+            "git_sha": self.git_sha,
+            "complete": True,
+        }
         if self.unit is not None:
             out["unit"] = self.unit
         for key in ("inputs", "meta"):
@@ -100,14 +120,33 @@ class Cell:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Cell:
-        return cls(doc["method"], doc["role"], doc["rate_point"], [Row.from_json(r) for r in doc["rows"]],
-                   doc.get("command", ""), doc.get("git_sha", ""), doc.get("unit"), doc.get("inputs") or {},
-                   doc.get("meta") or {}, doc.get("mlflow_run_id"), doc.get("mlflow_parent"))
+        return cls(
+            doc["method"],
+            doc["role"],
+            doc["rate_point"],
+            [Row.from_json(r) for r in doc["rows"]],
+            doc.get("command", ""),
+            doc.get("git_sha", ""),
+            doc.get("unit"),
+            doc.get("inputs") or {},
+            doc.get("meta") or {},
+            doc.get("mlflow_run_id"),
+            doc.get("mlflow_parent"),
+        )
 
     def only(self, items: set[str]) -> Cell:
         """This cell restricted to some items (a group of the eval set)."""
-        return Cell(self.method, self.role, self.rate_point, [r for r in self.rows if r.item in items], self.command,
-                    self.git_sha, self.unit, self.inputs, self.meta)
+        return Cell(
+            self.method,
+            self.role,
+            self.rate_point,
+            [r for r in self.rows if r.item in items],
+            self.command,
+            self.git_sha,
+            self.unit,
+            self.inputs,
+            self.meta,
+        )
 
 
 class CI95(TypedDict):

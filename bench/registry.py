@@ -1,4 +1,5 @@
 """One generic name -> factory registry, so every config name resolves with the same errors."""
+
 from __future__ import annotations
 
 import inspect
@@ -46,8 +47,10 @@ class Registry(Generic[T]):
         accepted = list(inspect.signature(cls).parameters)
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            raise ValueError(f"{self.kind} {name!r} has no option {', '.join(map(repr, unknown))}; "
-                             f"its options are: {', '.join(accepted) or '(none)'}")
+            raise ValueError(
+                f"{self.kind} {name!r} has no option {', '.join(map(repr, unknown))}; "
+                f"its options are: {', '.join(accepted) or '(none)'}"
+            )
         return cls(**options)
 
     def names(self) -> list[str]:

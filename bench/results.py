@@ -5,6 +5,7 @@ under ``cells/``, holding what it was computed from (``inputs``, ``meta``): a re
 it only when those match (``bench.reuse``). Results, points.csv and summary.json are derived from
 the cells at the end and written atomically.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.io_utils import write_json_atomic, write_text_atomic
-from bench.records import Cell
+from bench.records import Cell, Value
 
 ROW_FIXED = ("method", "role", "rate_point", "item", "bpp", "nbytes", "encode_s", "decode_s")
 
@@ -45,8 +46,8 @@ def load_cell(path: Path) -> Cell | None:
         return None
 
 
-def _number(v: object) -> float:
-    return np.nan if v is None else float(v)  # type: ignore[arg-type]
+def _number(v: Value | None) -> float:
+    return np.nan if v is None else float(v)
 
 
 def cell_means(cell: Cell, metrics: list[str], rates: tuple[str, ...] = ("bpp",)) -> dict[str, float]:
@@ -64,19 +65,23 @@ def aggregate(cells: list[Cell], metrics: list[str], rates: tuple[str, ...] = ("
     return out
 
 
-def results_document(name: str, description: str, curve: dict[str, list[float]],
-                     meta: dict[str, Any]) -> dict[str, Any]:
+def results_document(
+    name: str, description: str, curve: dict[str, list[float]], meta: dict[str, Any]
+) -> dict[str, Any]:
     """CompressAI's schema: name, description, results (parallel lists), plus our meta."""
     results = {k: v for k, v in curve.items() if k != "rate_point"}
-    return {"name": name, "description": description, "results": results,
-            "meta": {**meta, "rate_points": curve["rate_point"]}}
+    return {
+        "name": name,
+        "description": description,
+        "results": results,
+        "meta": {**meta, "rate_points": curve["rate_point"]},
+    }
 
 
 def points_csv(cells: list[Cell], metrics: list[str]) -> str:
     """Long table: one row per method x rate point x item."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=[*ROW_FIXED, *metrics], extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for c in sorted(cells, key=lambda c: (c.method, c.rate_point)):
         for r in c.rows:

@@ -18,6 +18,7 @@ change and nothing else. Trained models are keyed by their training inputs only 
 the method's configuration, see ``sandwich.train``): retraining costs hours, and this project changes
 training behaviour through new config keys, which the configuration already covers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -114,8 +115,9 @@ def dict_changed(old: Mapping[str, Any], new: Mapping[str, Any], what: str) -> l
     return [f"{what} changed ({shown}{more})"]
 
 
-def cell_inputs(items: Mapping[str, str], sources: Mapping[str, str], metrics: list[str],
-                code: Mapping[str, str]) -> dict[str, Any]:
+def cell_inputs(
+    items: Mapping[str, str], sources: Mapping[str, str], metrics: list[str], code: Mapping[str, str]
+) -> dict[str, Any]:
     """What a cell is computed from, besides the method's own description (stored as ``meta``)."""
     return {"items": dict(items), "sources": dict(sources), "metrics": sorted(metrics), "code": dict(code)}
 
@@ -129,16 +131,25 @@ def cell_changes(cell: Cell, inputs: Mapping[str, Any], meta: Mapping[str, Any])
     if not why:
         why = items_changed(old.get("sources", {}), inputs["sources"], "when decoded (loader, crop or scenario)")
     if old.get("metrics") != inputs["metrics"]:
-        gone, new = set(old.get("metrics", [])) - set(inputs["metrics"]), set(inputs["metrics"]) - set(old.get("metrics", []))
-        why.append("metric set changed (" + ", ".join([*(f"+{k}" for k in sorted(new)), *(f"-{k}" for k in sorted(gone))])
-                   + ")")
+        gone, new = (
+            set(old.get("metrics", [])) - set(inputs["metrics"]),
+            set(inputs["metrics"]) - set(old.get("metrics", [])),
+        )
+        why.append(
+            "metric set changed ("
+            + ", ".join([*(f"+{k}" for k in sorted(new)), *(f"-{k}" for k in sorted(gone))])
+            + ")"
+        )
     old_meta, new_meta = cell.meta, plain(meta)
     if old_meta.get("weights_sha256") != new_meta.get("weights_sha256"):  # the rest of meta follows from it
         why.append("its trained weights changed")
     else:
         why += dict_changed(old_meta, new_meta, "method")
-    code = [f for f in dict.fromkeys([*inputs["code"], *old.get("code", {})])
-            if old.get("code", {}).get(f) != inputs["code"].get(f)]
+    code = [
+        f
+        for f in dict.fromkeys([*inputs["code"], *old.get("code", {})])
+        if old.get("code", {}).get(f) != inputs["code"].get(f)
+    ]
     if code:
         why.append(_names(code, "changed (code)"))
     return "; ".join(why) or None

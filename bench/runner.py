@@ -9,6 +9,7 @@ is complete" means. It describes the cells on disk, so it is removed just before
 written, never earlier: a re-run that fails before that (a bad tracking URI, a plan error) leaves
 the finished run as it was.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,14 +17,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bench.config import ExperimentConfig, load_config
-from bench.evaluate import evaluate_cell
 from bench.errors import BenchError
+from bench.evaluate import evaluate_cell
 from bench.interrupts import Terminated
 from bench.io_utils import disk_error, write_json_atomic, write_text_atomic
 from bench.locks import RUN_LOCK, run_folder_lock
@@ -117,11 +119,18 @@ def _cell_metrics(cell: Cell, metrics: list[str]) -> dict[str, float]:
 def _start(plan: Plan, run_dir: Path, tracker: Tracker) -> str:
     """Open the parent MLflow run, or reopen the one ``state.json`` names (its tags follow a moved folder)."""
     cfg = plan.cfg
-    tags = {"scenario": cfg.scenario, "dataset": plan.eval_set.name, "git_sha": git_sha(),
-            "config_hash": cfg.config_hash(), "experiment": cfg.name, "profile": cfg.profile or "",
-            "run_dir": str(run_dir)}
-    return tracker.start_parent(f"{cfg.name}-{run_dir.name}", tags,
-                                _read_json(run_dir / "state.json").get("mlflow_run_id"))
+    tags = {
+        "scenario": cfg.scenario,
+        "dataset": plan.eval_set.name,
+        "git_sha": git_sha(),
+        "config_hash": cfg.config_hash(),
+        "experiment": cfg.name,
+        "profile": cfg.profile or "",
+        "run_dir": str(run_dir),
+    }
+    return tracker.start_parent(
+        f"{cfg.name}-{run_dir.name}", tags, _read_json(run_dir / "state.json").get("mlflow_run_id")
+    )
 
 
 def _log_static(plan: Plan, run_dir: Path, tracker: Tracker, run_id: str, source_yaml: Path) -> None:
@@ -138,18 +147,44 @@ def _log_static(plan: Plan, run_dir: Path, tracker: Tracker, run_id: str, source
     write_json_atomic(run_dir / "environment.json", environment())
     for f in ("config.yaml", "experiment.yaml", "environment.json"):
         tracker.log_artifact(run_id, run_dir / f, "config")
-    tracker.log_dataset(run_id, plan.eval_set.manifest(), plan.eval_set.name, str(plan.eval_set.root),
-                        plan.eval_set.manifest_hash(), "eval")
+    tracker.log_dataset(
+        run_id,
+        plan.eval_set.manifest(),
+        plan.eval_set.name,
+        str(plan.eval_set.root),
+        plan.eval_set.manifest_hash(),
+        "eval",
+    )
     if plan.train_set is not None:
-        tracker.log_dataset(run_id, plan.train_set.manifest(), plan.train_set.name,
-                            str(plan.train_set.root), plan.train_set.manifest_hash(), "train")
+        tracker.log_dataset(
+            run_id,
+            plan.train_set.manifest(),
+            plan.train_set.name,
+            str(plan.train_set.root),
+            plan.train_set.manifest_hash(),
+            "train",
+        )
     if plan.stills_set is not None:
-        tracker.log_dataset(run_id, plan.stills_set.manifest(), plan.stills_set.name,
-                            str(plan.stills_set.root), plan.stills_set.manifest_hash(), "train_stills")
-    tracker.log_params(run_id, {"seed": cfg.seed, "scenario": cfg.scenario, "anchor": cfg.anchor_name(),
-                                "metrics": ",".join(plan.metrics), "n_eval_items": len(plan.eval_set.items),
-                                "eval_manifest_sha256": plan.eval_set.manifest_hash(),
-                                "methods": ",".join(m.name for m in cfg.methods)})
+        tracker.log_dataset(
+            run_id,
+            plan.stills_set.manifest(),
+            plan.stills_set.name,
+            str(plan.stills_set.root),
+            plan.stills_set.manifest_hash(),
+            "train_stills",
+        )
+    tracker.log_params(
+        run_id,
+        {
+            "seed": cfg.seed,
+            "scenario": cfg.scenario,
+            "anchor": cfg.anchor_name(),
+            "metrics": ",".join(plan.metrics),
+            "n_eval_items": len(plan.eval_set.items),
+            "eval_manifest_sha256": plan.eval_set.manifest_hash(),
+            "methods": ",".join(m.name for m in cfg.methods),
+        },
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -186,8 +221,11 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
 def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config_path: Path) -> Path:
     cfg = plan.cfg
     # The store opens before anything in the folder changes: a store that fails keeps the last summary.
-    tracker = Tracker(opts.tracking_uri or default_tracking_uri(opts.out), cfg.name,
-                      artifact_root=Path(opts.out) / "mlartifacts" / cfg.name)
+    tracker = Tracker(
+        opts.tracking_uri or default_tracking_uri(opts.out),
+        cfg.name,
+        artifact_root=Path(opts.out) / "mlartifacts" / cfg.name,
+    )
     if opts.fresh:
         say(f"--fresh: removing what {run_dir} holds")
         for p in run_dir.iterdir():
@@ -206,11 +244,21 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         for m in plan.methods:
             log = TrainRunLog(tracker, parent, f"train:{m.name}")
             try:
-                m.prepare(PrepareContext(run_dir / "methods" / m.name, ctx_items, device, cfg.seed, log,
-                                         shared, train_hash, Path(opts.out).resolve()))
+                m.prepare(
+                    PrepareContext(
+                        run_dir / "methods" / m.name,
+                        ctx_items,
+                        device,
+                        cfg.seed,
+                        log,
+                        shared,
+                        train_hash,
+                        Path(opts.out).resolve(),
+                    )
+                )
             except BaseException as exc:
                 ended = _ended(exc)
-                _record_end(lambda: log.close(ended))
+                _record_end(partial(log.close, ended))
                 raise
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
@@ -220,8 +268,12 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         write_json_atomic(run_dir / "state.json", {**state, "status": "complete"})
     except BaseException as exc:
         status = _ended(exc)
-        _record_end(lambda: tracker.end(parent, status), lambda: write_json_atomic(
-            run_dir / "state.json", {**state, "status": "interrupted" if status == "KILLED" else "failed"}))
+        _record_end(
+            lambda: tracker.end(parent, status),
+            lambda: write_json_atomic(
+                run_dir / "state.json", {**state, "status": "interrupted" if status == "KILLED" else "failed"}
+            ),
+        )
         if status == "KILLED":
             how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
             say(f"{how}: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
@@ -229,8 +281,9 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
     return run_dir
 
 
-def _reusable(plan: Plan, run_dir: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]],
-                                                    dict[tuple[str, float], Cell]]:
+def _reusable(
+    plan: Plan, run_dir: Path
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[tuple[str, float], Cell]]:
     """(cell inputs per method, description per method, the finished cells that may be reused);
     prints one line per method whose finished cells are refused, saying why."""
     items = item_digests(plan.eval_set.items)
@@ -296,9 +349,12 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
             if stale:  # a recomputed cell replaces its earlier child run instead of duplicating it
                 tracker.delete_run(stale)
             cell.mlflow_run_id = tracker.child(
-                parent, f"{m.name}@{rp:g}", {"method": m.name, "role": m.role, "rate_point": rp,
-                                             **{f"meta.{k}": v for k, v in cell.meta.items()}},
-                metrics, {"method": m.name, "role": m.role})
+                parent,
+                f"{m.name}@{rp:g}",
+                {"method": m.name, "role": m.role, "rate_point": rp, **{f"meta.{k}": v for k, v in cell.meta.items()}},
+                metrics,
+                {"method": m.name, "role": m.role},
+            )
             cell.mlflow_parent = parent
             save_cell(path, cell)
         cells.append(cell)

@@ -6,13 +6,13 @@ bottleneck (channels, chroma format, resolution, 8-bit container) and the real c
 carries it, with no colour transform except where the codec's own JFIF YCbCr is named (perceptual;
 METHOD §1, §6).
 """
+
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,8 +20,9 @@ from bench.errors import DataError
 from bench.registry import Registry
 
 # How float (linear-light) HDR files become 16-bit sources; logged with every HDR run.
-HDR_TRANSFER = ("per image: divide by the 99.9th percentile of all channels, clip to [0, 1], "
-                "apply gamma 1/2.4, round to 16 bits")
+HDR_TRANSFER = (
+    "per image: divide by the 99.9th percentile of all channels, clip to [0, 1], apply gamma 1/2.4, round to 16 bits"
+)
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class Bottleneck:
     """
 
     channels: int | None  # None: as many as the source has
-    subsampling: str = "444"
+    subsampling: Literal["444", "420"] = "444"
     factor: int = 1
     shift: int = 0
     codec: str = "jpeg"
     codec_options: dict[str, Any] = field(default_factory=dict)
-    colour: str = "none"  # "ycbcr": the codec's own JFIF colour transform sits between B and its planes
+    colour: Literal["none", "ycbcr"] = (
+        "none"  # "ycbcr": the codec's own JFIF colour transform sits between B and its planes
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,10 @@ SCENARIOS: Registry[Scenario] = Registry("scenario")
 
 def _rgb8(img: np.ndarray, name: str) -> np.ndarray:
     if img.dtype != np.uint8:
-        raise DataError(f"item {name!r}: this scenario needs 8-bit images, got {img.dtype}; "
-                        "use the 'hdr' scenario for deeper sources")
+        raise DataError(
+            f"item {name!r}: this scenario needs 8-bit images, got {img.dtype}; "
+            "use the 'hdr' scenario for deeper sources"
+        )
     if img.shape[2] < 3:
         raise DataError(f"item {name!r} is grayscale; this scenario needs RGB images")
     return np.ascontiguousarray(img[:, :, :3])
@@ -101,24 +106,71 @@ def _jpeg(mode: str, **extra: Any) -> dict[str, Any]:
 _RGB_METRICS = ("psnr-rgb", "psnr-y", "ms-ssim-rgb")
 
 for _s in (
-    Scenario("rgb", "8-bit RGB photographs through a plain codec (no sandwich bottleneck)",
-             3, 8, _RGB_METRICS, _rgb8),
-    Scenario("rgb444", "RGB through a 3-channel 4:4:4 codec, no colour transform", 3, 8, _RGB_METRICS, _rgb8,
-             Bottleneck(3, "444", codec_options=_jpeg("raw", chroma="444"))),
-    Scenario("rgb420", "RGB through a 3-channel 4:2:0 codec (1 full + 2 half-res channels)", 3, 8,
-             _RGB_METRICS, _rgb8, Bottleneck(3, "420", codec_options=_jpeg("raw", chroma="420"))),
-    Scenario("gray400", "RGB through a 1-channel (4:0:0) codec: colour over a grayscale codec", 3, 8,
-             _RGB_METRICS, _rgb8, Bottleneck(1, "444", codec_options=_jpeg("gray"))),
-    Scenario("lowres", "RGB through a 4:4:4 codec at half resolution (HR over LR)", 3, 8, _RGB_METRICS, _rgb8,
-             Bottleneck(3, "444", factor=2, codec_options=_jpeg("raw", chroma="444"))),
-    Scenario("hdr", "10-16-bit RGB (or gray) through an 8-bit 4:4:4 codec; PSNR at each source's true depth", 3, 16, ("psnr-rgb", "ms-ssim-rgb"),
-             _hdr16, Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
-             transfer=HDR_TRANSFER),
-    Scenario("perceptual", "RGB through a 4:4:4 JPEG (its own YCbCr, flat tables), trained for LPIPS (+ MSE anchor)", 3, 8,
-             ("psnr-rgb", "ms-ssim-rgb", "lpips-alex", "lpips-vgg"), _rgb8,
-             Bottleneck(3, "444", codec_options=_jpeg("rgb", chroma="444"), colour="ycbcr")),
-    Scenario("multichannel", "N-channel 8-bit maps through N single-channel codecs", None, 8, ("psnr-rgb",),
-             _any8, Bottleneck(None, "444", codec_options=_jpeg("planes"))),
+    Scenario("rgb", "8-bit RGB photographs through a plain codec (no sandwich bottleneck)", 3, 8, _RGB_METRICS, _rgb8),
+    Scenario(
+        "rgb444",
+        "RGB through a 3-channel 4:4:4 codec, no colour transform",
+        3,
+        8,
+        _RGB_METRICS,
+        _rgb8,
+        Bottleneck(3, "444", codec_options=_jpeg("raw", chroma="444")),
+    ),
+    Scenario(
+        "rgb420",
+        "RGB through a 3-channel 4:2:0 codec (1 full + 2 half-res channels)",
+        3,
+        8,
+        _RGB_METRICS,
+        _rgb8,
+        Bottleneck(3, "420", codec_options=_jpeg("raw", chroma="420")),
+    ),
+    Scenario(
+        "gray400",
+        "RGB through a 1-channel (4:0:0) codec: colour over a grayscale codec",
+        3,
+        8,
+        _RGB_METRICS,
+        _rgb8,
+        Bottleneck(1, "444", codec_options=_jpeg("gray")),
+    ),
+    Scenario(
+        "lowres",
+        "RGB through a 4:4:4 codec at half resolution (HR over LR)",
+        3,
+        8,
+        _RGB_METRICS,
+        _rgb8,
+        Bottleneck(3, "444", factor=2, codec_options=_jpeg("raw", chroma="444")),
+    ),
+    Scenario(
+        "hdr",
+        "10-16-bit RGB (or gray) through an 8-bit 4:4:4 codec; PSNR at each source's true depth",
+        3,
+        16,
+        ("psnr-rgb", "ms-ssim-rgb"),
+        _hdr16,
+        Bottleneck(3, "444", shift=8, codec_options=_jpeg("raw", chroma="444")),
+        transfer=HDR_TRANSFER,
+    ),
+    Scenario(
+        "perceptual",
+        "RGB through a 4:4:4 JPEG (its own YCbCr, flat tables), trained for LPIPS (+ MSE anchor)",
+        3,
+        8,
+        ("psnr-rgb", "ms-ssim-rgb", "lpips-alex", "lpips-vgg"),
+        _rgb8,
+        Bottleneck(3, "444", codec_options=_jpeg("rgb", chroma="444"), colour="ycbcr"),
+    ),
+    Scenario(
+        "multichannel",
+        "N-channel 8-bit maps through N single-channel codecs",
+        None,
+        8,
+        ("psnr-rgb",),
+        _any8,
+        Bottleneck(None, "444", codec_options=_jpeg("planes")),
+    ),
 ):
     SCENARIOS.register(_s.name)(_s)
 
@@ -133,8 +185,9 @@ def msb_saturation_db(bitdepth: int, coded_bits: int = 8) -> float:
     return 10 * math.log10(((1 << bitdepth) - 1) ** 2 / mse)
 
 
-def reference_lines(scenario: Scenario, metrics: list[str],
-                    depths: tuple[int, ...] = ()) -> dict[str, list[dict[str, Any]]]:
+def reference_lines(
+    scenario: Scenario, metrics: list[str], depths: tuple[int, ...] = ()
+) -> dict[str, list[dict[str, Any]]]:
     """Horizontal lines every RD plot of the scenario should show: the 8-bit saturation for HDR, at
     each true source depth present (10, 12, 16 bits: 59.19, 58.98, 58.96 dB)."""
     if scenario.bitdepth <= 8 or scenario.bottleneck is None:
@@ -142,6 +195,11 @@ def reference_lines(scenario: Scenario, metrics: list[str],
     lines = []
     for depth in sorted(set(depths) | {scenario.bitdepth}):
         sat = msb_saturation_db(depth, 8)
-        lines.append({"value": sat, "label": f"8-bit saturation at {depth} bits ({sat:.2f} dB: perfect 8 MSBs, "
-                                             "mid-point LSBs)", "bitdepth": depth})
+        lines.append(
+            {
+                "value": sat,
+                "label": f"8-bit saturation at {depth} bits ({sat:.2f} dB: perfect 8 MSBs, mid-point LSBs)",
+                "bitdepth": depth,
+            }
+        )
     return {m: lines for m in metrics if m.startswith("psnr")}

@@ -4,6 +4,7 @@ An image is a clip of one frame. Methods, the cell evaluation and the metrics al
 :class:`Source`, so images and video go through one code path; only what truly differs (a
 stream's bit rate needs a frame rate) hangs off ``fps``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

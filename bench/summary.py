@@ -3,6 +3,7 @@
 Everything is derived from the finished cells (and published curves), so a report can always be
 rebuilt from the run folder. ``summary.json`` is written last: its presence marks a complete run.
 """
+
 from __future__ import annotations
 
 import sys
@@ -14,15 +15,23 @@ import numpy as np
 
 from bench import plots
 from bench.io_utils import write_json_atomic
-from bench.metrics import METRICS
 from bench.method import Method
+from bench.metrics import METRICS
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.proxy_fidelity import cells_summary
 from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
 from bench.records import BDEntry, Cell, MethodSummary, Summary
+from bench.results import (
+    aggregate,
+    cell_means,
+    per_item_matrix,
+    points_csv,
+    results_document,
+    write_points,
+    write_results,
+)
 from bench.scenarios import reference_lines
-from bench.results import aggregate, cell_means, per_item_matrix, points_csv, results_document, write_points, write_results
 from bench.tracking import Tracker
 
 RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}
@@ -70,25 +79,43 @@ def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
         if m.family:
             families.setdefault(m.family, []).append((m, mine))
             continue
-        out[m.name] = Curve(m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine,
-                            m.describe())
+        out[m.name] = Curve(
+            m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine, m.describe()
+        )
     for fam, group in families.items():
         chosen = _family_frontier(plan, group)
         cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
         role = group[0][0].role
-        members = {m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc,
-                                 m.describe()) for m, mc in group}
-        out[fam] = Curve(cfg.label or fam, role, "measured", aggregate(chosen, plan.metrics, plan.rate_keys), chosen,
-                         {"frontier": [{"member": c.method, "rate_point": c.rate_point} for c in chosen],
-                          "frontier_metric": plan.metrics[0], "members": list(members)}, members)
+        members = {
+            m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc, m.describe())
+            for m, mc in group
+        }
+        out[fam] = Curve(
+            cfg.label or fam,
+            role,
+            "measured",
+            aggregate(chosen, plan.metrics, plan.rate_keys),
+            chosen,
+            {
+                "frontier": [{"member": c.method, "rate_point": c.rate_point} for c in chosen],
+                "frontier_metric": plan.metrics[0],
+                "members": list(members),
+            },
+            members,
+        )
     for ref in plan.references:
         rd = {"bpp": ref.results["bpp"], **{k: v for k, v in ref.results.items() if k != "bpp"}}
         out[ref.name] = Curve(ref.label, "reference", "published", rd, None, ref.describe())
     return out
 
 
-def bd_entries(plan: Plan, curves: dict[str, Curve], anchor: str | None = None,
-               only: list[str] | None = None, items: list[str] | None = None) -> list[BDEntry]:
+def bd_entries(
+    plan: Plan,
+    curves: dict[str, Curve],
+    anchor: str | None = None,
+    only: list[str] | None = None,
+    items: list[str] | None = None,
+) -> list[BDEntry]:
     """One entry per (method, metric) against the anchor (default: the experiment's), with a paired
     bootstrap CI over items (default: all); ``only`` restricts the methods compared."""
     anchor = anchor or plan.cfg.anchor_name()
@@ -100,33 +127,60 @@ def bd_entries(plan: Plan, curves: dict[str, Curve], anchor: str | None = None,
         if name == anchor or (only is not None and name not in only):
             continue
         for metric in plan.metrics:
-            entry = BDEntry(method=name, role=t.role, anchor=anchor, metric=metric, bd_rate_pct=None, bd_psnr_db=None,
-                            ci95={"bd_rate_pct": None, "bd_psnr_db": None}, overlap=None)
-            missing = next((f"metric {metric!r} missing from {n}" for n, c in ((name, t), (anchor, a))
-                            if metric not in c.rd), None)
-            missing = missing or next((f"no {rate} rates for {n}" for n, c in ((name, t), (anchor, a))
-                                       if rate not in c.rd), None)
+            entry = BDEntry(
+                method=name,
+                role=t.role,
+                anchor=anchor,
+                metric=metric,
+                bd_rate_pct=None,
+                bd_psnr_db=None,
+                ci95={"bd_rate_pct": None, "bd_psnr_db": None},
+                overlap=None,
+            )
+            missing = next(
+                (f"metric {metric!r} missing from {n}" for n, c in ((name, t), (anchor, a)) if metric not in c.rd), None
+            )
+            missing = missing or next(
+                (f"no {rate} rates for {n}" for n, c in ((name, t), (anchor, a)) if rate not in c.rd), None
+            )
             if missing:
                 entry["reason"] = missing
                 entries.append(entry)
                 continue
             higher, is_db = _axis(metric)
             hull = t.members is not None or a.members is not None  # a family's union of models: use its frontier
-            res = bd(a.rd[rate], a.rd[metric], t.rd[rate], t.rd[metric], higher_is_better=higher, is_db=is_db,
-                     hull=hull)
+            res = bd(
+                a.rd[rate], a.rd[metric], t.rd[rate], t.rd[metric], higher_is_better=higher, is_db=is_db, hull=hull
+            )
             entry["hull"] = hull
+            # to_dict() gives BDResult's fields (all BDEntry keys) as dict[str, Any]: mypy cannot match a TypedDict
             entry.update(res.to_dict())  # type: ignore[typeddict-item]
             if a.cells is not None and t.cells is not None and plan.cfg.evaluation.bootstrap > 0:
-                ci = bootstrap_bd(per_item_matrix(a.cells, rate, items), per_item_matrix(a.cells, metric, items),
-                                  per_item_matrix(t.cells, rate, items), per_item_matrix(t.cells, metric, items),
-                                  n_boot=plan.cfg.evaluation.bootstrap, seed=plan.cfg.seed,
-                                  higher_is_better=higher, is_db=is_db, hull=hull).to_dict()
-                entry["ci95"] = {"bd_rate_pct": ci["bd_rate_ci"], "bd_psnr_db": ci["bd_psnr_ci"],
-                                 "n_boot": ci["n_boot"], "reason": ci["reason"]}
+                ci = bootstrap_bd(
+                    per_item_matrix(a.cells, rate, items),
+                    per_item_matrix(a.cells, metric, items),
+                    per_item_matrix(t.cells, rate, items),
+                    per_item_matrix(t.cells, metric, items),
+                    n_boot=plan.cfg.evaluation.bootstrap,
+                    seed=plan.cfg.seed,
+                    higher_is_better=higher,
+                    is_db=is_db,
+                    hull=hull,
+                ).to_dict()
+                entry["ci95"] = {
+                    "bd_rate_pct": ci["bd_rate_ci"],
+                    "bd_psnr_db": ci["bd_psnr_ci"],
+                    "n_boot": ci["n_boot"],
+                    "reason": ci["reason"],
+                }
             else:
-                entry["ci95"] = {"bd_rate_pct": None, "bd_psnr_db": None,
-                                 "reason": "no per-item values (published curve)" if plan.cfg.evaluation.bootstrap
-                                 else "bootstrap disabled (evaluation.bootstrap: 0)"}
+                entry["ci95"] = {
+                    "bd_rate_pct": None,
+                    "bd_psnr_db": None,
+                    "reason": "no per-item values (published curve)"
+                    if plan.cfg.evaluation.bootstrap
+                    else "bootstrap disabled (evaluation.bootstrap: 0)",
+                }
             entries.append(entry)
     return entries
 
@@ -135,12 +189,13 @@ def _worse_than(entry: BDEntry) -> str | None:
     """How an entry shows the method below its comparison (None: it is not, or cannot be compared)."""
     higher, is_db = _axis(entry["metric"])
     ci = entry.get("ci95") or {}
-    if is_db and entry.get("bd_psnr_db") is not None and entry["bd_psnr_db"] < 0:
+    psnr, rate = entry.get("bd_psnr_db"), entry.get("bd_rate_pct")
+    if is_db and psnr is not None and psnr < 0:
         lo_hi = ci.get("bd_psnr_db")
-        return f"BD-{entry['metric']} {entry['bd_psnr_db']:+.3f} dB" + (f" [{lo_hi[0]:+.3f}, {lo_hi[1]:+.3f}]" if lo_hi else "")
-    if not is_db and entry.get("bd_rate_pct") is not None and entry["bd_rate_pct"] > 0:
+        return f"BD-{entry['metric']} {psnr:+.3f} dB" + (f" [{lo_hi[0]:+.3f}, {lo_hi[1]:+.3f}]" if lo_hi else "")
+    if not is_db and rate is not None and rate > 0:
         lo_hi = ci.get("bd_rate_pct")
-        return f"BD-rate on {entry['metric']} {entry['bd_rate_pct']:+.2f} %" + (f" [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else "")
+        return f"BD-rate on {entry['metric']} {rate:+.2f} %" + (f" [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else "")
     return None
 
 
@@ -157,8 +212,10 @@ def start_comparisons(plan: Plan, curves: dict[str, Curve]) -> tuple[dict[str, A
         out[mc.name] = {"start": wraps, "bd": entries}
         worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.metrics[0]) if w]
         if worse:
-            flags[mc.name] = [f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
-                              "member that ends below where it started is a bug to find, not a result"]
+            flags[mc.name] = [
+                f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
+                "member that ends below where it started is a bug to find, not a result"
+            ]
     return out, flags
 
 
@@ -188,9 +245,16 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     cfg = plan.cfg
     curves = _method_curves(plan, cells)
     dataset = plan.eval_set.name
-    common_meta = {"config_hash": cfg.config_hash(), "git_sha": git_sha(), "seed": cfg.seed,
-                   "scenario": cfg.scenario, "dataset": dataset, "n_items": len(plan.eval_set.items),
-                   "eval_manifest_sha256": plan.eval_set.manifest_hash(), "mlflow_run_id": parent}
+    common_meta = {
+        "config_hash": cfg.config_hash(),
+        "git_sha": git_sha(),
+        "seed": cfg.seed,
+        "scenario": cfg.scenario,
+        "dataset": dataset,
+        "n_items": len(plan.eval_set.items),
+        "eval_manifest_sha256": plan.eval_set.manifest_hash(),
+        "mlflow_run_id": parent,
+    }
     for name, c in curves.items():
         if c.cells is None:
             continue
@@ -198,8 +262,9 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         doc = results_document(name, plan_description(plan, name), c.rd, meta)
         write_results(run_dir / "results" / dataset / f"{name}.json", doc)
         for member, mc in (c.members or {}).items():
-            doc = results_document(member, f"{name}: one lambda model, all swept steps", mc.rd,
-                                   {**common_meta, **mc.meta, "role": c.role})
+            doc = results_document(
+                member, f"{name}: one lambda model, all swept steps", mc.rd, {**common_meta, **mc.meta, "role": c.role}
+            )
             write_results(run_dir / "results" / dataset / "members" / f"{member}.json", doc)
     write_points(run_dir / "points.csv", points_csv(cells, [*(k for k in plan.rate_keys if k != "bpp"), *plan.metrics]))
 
@@ -207,8 +272,14 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     lines = reference_lines(plan.scenario, plan.metrics, plan.measured_depths)
     (run_dir / "plots").mkdir(exist_ok=True)
     for metric in plan.metrics:
-        fig = plots.rd_figure(plot_methods, metric, f"{cfg.name}: {metric} on {dataset}",
-                              RATE_LABELS[plan.rate_key], rate_key=plan.rate_key, lines=lines.get(metric, ()))
+        fig = plots.rd_figure(
+            plot_methods,
+            metric,
+            f"{cfg.name}: {metric} on {dataset}",
+            RATE_LABELS[plan.rate_key],
+            rate_key=plan.rate_key,
+            lines=lines.get(metric, ()),
+        )
         fig.savefig(run_dir / "plots" / f"rd_{metric}.png")
         tracker.log_figure(parent, fig, f"plots/rd_{metric}.png")
         plots.close(fig)
@@ -219,10 +290,20 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         for f in fl:
             print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
         tracker.set_tags(parent, {f"flags.{name}": " | ".join(fl)})
-    summary = Summary(experiment=cfg.name, run_id=run_dir.name, scenario=cfg.scenario, dataset=dataset,
-                      profile=cfg.profile, anchor=cfg.anchor_name(), metrics=plan.metrics, mlflow_run_id=parent,
-                      git_sha=git_sha(), config_hash=cfg.config_hash(),
-                      methods={n: _method_summary(c, start_flags.get(n, [])) for n, c in curves.items()}, bd=entries)
+    summary = Summary(
+        experiment=cfg.name,
+        run_id=run_dir.name,
+        scenario=cfg.scenario,
+        dataset=dataset,
+        profile=cfg.profile,
+        anchor=cfg.anchor_name(),
+        metrics=plan.metrics,
+        mlflow_run_id=parent,
+        git_sha=git_sha(),
+        config_hash=cfg.config_hash(),
+        methods={n: _method_summary(c, start_flags.get(n, [])) for n, c in curves.items()},
+        bd=entries,
+    )
     if plan.video:
         summary["rate"] = "kbps"
     if lines:
@@ -238,8 +319,14 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated
             summary["proxy_fidelity"] = fidelity
-    tracker.log_metrics(parent, {f"bd_rate_pct.{e['method']}.{e['metric']}": e["bd_rate_pct"]
-                                 for e in entries if e.get("bd_rate_pct") is not None})
+    tracker.log_metrics(
+        parent,
+        {
+            f"bd_rate_pct.{e['method']}.{e['metric']}": rate
+            for e in entries
+            if (rate := e.get("bd_rate_pct")) is not None
+        },
+    )
     tracker.log_artifacts(parent, run_dir / "results", "results")
     tracker.log_artifact(parent, run_dir / "points.csv")
     tracker.log_artifacts(parent, run_dir / "plots", "plots")

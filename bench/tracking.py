@@ -5,6 +5,7 @@ the same parent and a cell's child run is created only once the cell is finished
 into MLflow goes through ``_Guarded``: a store that fails (unreachable server, corrupt or
 read-only sqlite file, full disk) ends as one ``TrackingError`` line instead of a traceback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,10 @@ def _hint(uri: str, text: str) -> str:
     db = sqlite_path(uri)
     low = text.lower()
     if db and ("not a database" in low or "malformed" in low):
-        return (f"{db} is not a readable MLflow store: move it aside (mv {db} {db}.broken) and re-run; finished "
-                "cells are kept and logged to a new store")
+        return (
+            f"{db} is not a readable MLflow store: move it aside (mv {db} {db}.broken) and re-run; finished "
+            "cells are kept and logged to a new store"
+        )
     if "readonly" in low or "read-only" in low:
         return "the store is read-only: make it writable, or pass another --out or --tracking-uri"
     if "disk is full" in low or "no space" in low:
@@ -71,8 +74,9 @@ def _error(uri: str, exc: Exception) -> TrackingError:
     text = str(exc).strip()
     reason = re.search(r"\[Errno -?\d+\] [^'\")]+", text)  # requests buries it in a page of context
     first = reason.group(0) if reason else (text.splitlines()[0] if text else type(exc).__name__)
-    return TrackingError(f"MLflow tracking store {uri} failed ({first[:200]}); {_hint(uri, text)}",
-                         getattr(exc, "error_code", None))
+    return TrackingError(
+        f"MLflow tracking store {uri} failed ({first[:200]}); {_hint(uri, text)}", getattr(exc, "error_code", None)
+    )
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -184,11 +188,14 @@ class Tracker:
             return
         try:
             with sqlite3.connect(db) as con:
-                con.execute("UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) "
-                            "WHERE experiment_id = ? AND substr(artifact_uri, 1, ?) = ?",
-                            (new, len(old) + 1, self.experiment_id, len(old), old))
-                con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
-                            (new, self.experiment_id))
+                con.execute(
+                    "UPDATE runs SET artifact_uri = ? || substr(artifact_uri, ?) "
+                    "WHERE experiment_id = ? AND substr(artifact_uri, 1, ?) = ?",
+                    (new, len(old) + 1, self.experiment_id, len(old), old),
+                )
+                con.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", (new, self.experiment_id)
+                )
             con.close()
         except sqlite3.Error as exc:
             raise _error(self.uri, exc) from None
@@ -226,7 +233,7 @@ class Tracker:
 
         items = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
-            self.client.log_batch(run_id, params=items[i:i + 100])
+            self.client.log_batch(run_id, params=items[i : i + 100])
 
     def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
         import time
@@ -234,10 +241,9 @@ class Tracker:
         from mlflow.entities import Metric
 
         ts = int(time.time() * 1000)
-        items = [Metric(k, float(v), ts, step) for k, v in metrics.items()
-                 if v is not None and math.isfinite(float(v))]
+        items = [Metric(k, float(v), ts, step) for k, v in metrics.items() if v is not None and math.isfinite(float(v))]
         for i in range(0, len(items), 500):
-            self.client.log_batch(run_id, metrics=items[i:i + 500])
+            self.client.log_batch(run_id, metrics=items[i : i + 500])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         for k, v in tags.items():
@@ -248,12 +254,12 @@ class Tracker:
         run = self.client.create_run(self.experiment_id, run_name=name, tags={NESTED_TAG: parent_id, **tags})
         return run.info.run_id
 
-    def child(self, parent_id: str, name: str, params: dict[str, Any], metrics: dict[str, float],
-              tags: dict[str, str]) -> str:
+    def child(
+        self, parent_id: str, name: str, params: dict[str, Any], metrics: dict[str, float], tags: dict[str, str]
+    ) -> str:
         """A finished child run (created, filled and closed in one go: an interrupt waits for it)."""
         with deferred() if _database(self.uri) else nullcontext():
-            run = self.client.create_run(self.experiment_id, run_name=name,
-                                         tags={NESTED_TAG: parent_id, **tags})
+            run = self.client.create_run(self.experiment_id, run_name=name, tags={NESTED_TAG: parent_id, **tags})
             self.log_params(run.info.run_id, params)
             self.log_metrics(run.info.run_id, metrics)
             self.client.set_terminated(run.info.run_id, status="FINISHED")
@@ -271,8 +277,9 @@ class Tracker:
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         self.client.log_figure(run_id, figure, artifact_file)
 
-    def log_dataset(self, run_id: str, manifest: list[dict[str, str]], name: str, source: str,
-                    digest: str, context: str) -> None:
+    def log_dataset(
+        self, run_id: str, manifest: list[dict[str, str]], name: str, source: str, digest: str, context: str
+    ) -> None:
         """The dataset manifest (names + sha256) as an MLflow dataset input of the run."""
         import pandas as pd
         from mlflow.data.pandas_dataset import from_pandas
@@ -282,10 +289,11 @@ class Tracker:
             ds = from_pandas(pd.DataFrame(manifest), source=source, name=name, digest=digest[:36])
             from mlflow.entities import DatasetInput, InputTag
 
-            self.client.log_inputs(run_id, datasets=[DatasetInput(
-                ds._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)])])
+            self.client.log_inputs(
+                run_id, datasets=[DatasetInput(ds._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)])]
+            )
 
     def child_runs(self, parent_id: str) -> list[Any]:
-        return self.client.search_runs([self.experiment_id],
-                                       filter_string=f"tags.`{NESTED_TAG}` = '{parent_id}'",
-                                       max_results=5000)
+        return self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{NESTED_TAG}` = '{parent_id}'", max_results=5000
+        )

@@ -5,6 +5,7 @@ matrix conversion happens here, so untouched planes stay byte-identical through 
 Header reference: the ``C`` tags are those ffmpeg writes (``420jpeg``, ``420p10``, ``444``,
 ``mono``, ``mono10`` ...); an absent ``C`` means ``420jpeg``. ``XCOLORRANGE`` is kept if present.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,10 @@ def yuv_frame_bytes(width: int, height: int, pix_fmt: str) -> int:
     """Bytes of one raw frame in an ffmpeg planar pix_fmt such as ``yuv420p10le`` or ``gray``."""
     m = re.fullmatch(r"(?:yuv(?P<c>420|422|444)p|(?P<g>gray))(?P<d>\d+)?(?:le)?", pix_fmt)
     if not m:
-        raise DataError(f"unsupported raw pix_fmt {pix_fmt!r}; use yuv420p/yuv422p/yuv444p/gray "
-                        "with an optional bit depth such as yuv420p10le")
+        raise DataError(
+            f"unsupported raw pix_fmt {pix_fmt!r}; use yuv420p/yuv422p/yuv444p/gray "
+            "with an optional bit depth such as yuv420p10le"
+        )
     chroma = "mono" if m["g"] else m["c"]
     per = 1 if not m["d"] or int(m["d"]) == 8 else 2
     return per * sum(h * w for h, w in plane_shapes(width, height, chroma))
@@ -98,17 +101,19 @@ def read_y4m_header(path: Path) -> Y4MHeader:
         except (KeyError, ValueError, ZeroDivisionError):
             raise DataError(f"{path}: y4m header lacks a valid W, H or F: {line[:80]!r}") from None
         if width < 1 or height < 1 or fps <= 0:
-            raise DataError(f"{path}: y4m header gives size {width}x{height} at {fps} fps; width, height and "
-                            "frame rate must be positive (a damaged or hand-written header?)")
+            raise DataError(
+                f"{path}: y4m header gives size {width}x{height} at {fps} fps; width, height and "
+                "frame rate must be positive (a damaged or hand-written header?)"
+            )
         m = _C_TAG.match(params.get("C", "420jpeg"))
         if not m:
-            raise DataError(f"{path}: unsupported y4m colour space C{params['C']} "
-                            "(supported: 420/422/444/mono, 8-16 bit)")
+            raise DataError(
+                f"{path}: unsupported y4m colour space C{params['C']} (supported: 420/422/444/mono, 8-16 bit)"
+            )
         depth = int(m["depth"] or 8)
         if not 8 <= depth <= 16:
             raise DataError(f"{path}: unsupported y4m bit depth {depth}")
-        hdr = Y4MHeader(width, height, fps, m["chroma"], depth, params.get("XCOLORRANGE"),
-                        len(line), 0)
+        hdr = Y4MHeader(width, height, fps, m["chroma"], depth, params.get("XCOLORRANGE"), len(line), 0)
         n, size = 0, path.stat().st_size
         while f.tell() < size:
             tag = f.readline(4096)
@@ -131,13 +136,20 @@ def y4m_frames(path: Path) -> Iterator[tuple[np.ndarray, ...]]:
             data = np.frombuffer(f.read(hdr.frame_bytes), dtype=dtype)
             planes, at = [], 0
             for h, w in shapes:
-                planes.append(data[at:at + h * w].reshape(h, w).astype(dtype.newbyteorder("=")))
+                planes.append(data[at : at + h * w].reshape(h, w).astype(dtype.newbyteorder("=")))
                 at += h * w
             yield tuple(planes)
 
 
-def write_y4m(path: Path, frames: Iterable[tuple[np.ndarray, ...]], *, chroma: str = "420",
-              bitdepth: int = 8, fps: Fraction = Fraction(25), color_range: str | None = None) -> None:
+def write_y4m(
+    path: Path,
+    frames: Iterable[tuple[np.ndarray, ...]],
+    *,
+    chroma: str = "420",
+    bitdepth: int = 8,
+    fps: Fraction = Fraction(25),
+    color_range: str | None = None,
+) -> None:
     """Write planes exactly as given; checks every plane's shape and that values fit the depth."""
     frames = list(frames)
     if not frames:
@@ -154,8 +166,10 @@ def write_y4m(path: Path, frames: Iterable[tuple[np.ndarray, ...]], *, chroma: s
         f.write(header.encode() + b"\n")
         for i, planes in enumerate(frames):
             if [p.shape for p in planes] != shapes:
-                raise DataError(f"frame {i}: plane shapes {[p.shape for p in planes]}, expected "
-                                f"{shapes} for {width}x{height} {chroma}")
+                raise DataError(
+                    f"frame {i}: plane shapes {[p.shape for p in planes]}, expected "
+                    f"{shapes} for {width}x{height} {chroma}"
+                )
             if any(int(p.max()) >= 2**bitdepth or int(p.min()) < 0 for p in planes):
                 raise DataError(f"frame {i}: values outside {bitdepth}-bit range")
             f.write(b"FRAME\n" + b"".join(p.astype(dtype).tobytes() for p in planes))

@@ -8,6 +8,7 @@ the decoded image with ``bench.metrics.compute_metrics`` for psnr-rgb, ms-ssim-r
 an evaluation cell does. The figure is the child's peak resident memory (``ru_maxrss``), the source
 and decoded images (2 x 192 MB at 8000) included. Prints it against the target; exits 1 when missed.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,10 @@ def main(argv: list[str]) -> int:
     for key in METRICS:
         print(f"{key:12s} {result[key]:.6f}  ({result[f'{key}_s']:.1f} s)")
     ok = peak_gb < TARGET_GB
-    print(f"{f'peak RSS, {side}x{side} JPEG + metrics [GB]':44s} {peak_gb:6.2f}  target < {TARGET_GB:g}  "
-          f"{'ok' if ok else 'MISSED'}")
+    print(
+        f"{f'peak RSS, {side}x{side} JPEG + metrics [GB]':44s} {peak_gb:6.2f}  target < {TARGET_GB:g}  "
+        f"{'ok' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

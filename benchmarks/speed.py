@@ -7,6 +7,7 @@
 - with RUN_DIR (a finished run folder): its report in every format in under 30 s of CPU (90 s wall).
 Prints each figure against its target; exits 1 when one is missed.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -44,8 +45,11 @@ def report_seconds(run_dir: Path) -> tuple[float, float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
-        build([resolve_folder(run_dir)], Path(tmp) / "report",
-              BuildOptions(formats=("html", "md", "tex", "pdf"), log=False))
+        build(
+            [resolve_folder(run_dir)],
+            Path(tmp) / "report",
+            BuildOptions(formats=("html", "md", "tex", "pdf"), log=False),
+        )
         return time.perf_counter() - t0, time.process_time() - c0
 
 

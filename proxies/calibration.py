@@ -15,6 +15,7 @@ real codec path codes it, and the proxy's forward rate is fitted to those bits:
 Encodes of a batch run on a shared thread pool: Pillow releases the GIL while encoding and
 x265 runs in a subprocess, so threads give real parallelism without pickling planes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -142,13 +143,14 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def real_bits(target: RateTarget, planes: list[np.ndarray], steps: Step | list[Step],
-              workers: int | None = None) -> list[int]:
+def real_bits(
+    target: RateTarget, planes: list[np.ndarray], steps: Step | list[Step], workers: int | None = None
+) -> list[int]:
     """Real bits of every plane at Δ (one step, or one per plane), encoded concurrently (order preserved)."""
     workers = workers or default_workers()
     per_plane = steps if isinstance(steps, list) else [steps] * len(planes)
     if workers == 1 or len(planes) == 1:
-        return [target.bits(p, st) for p, st in zip(planes, per_plane)]
+        return [target.bits(p, st) for p, st in zip(planes, per_plane, strict=False)]
     return list(shared_pool(workers).map(target.bits, planes, per_plane))
 
 

@@ -3,6 +3,7 @@
 Channel axis -3, so ``N x 3 x H x W`` images and ``N x T x 3 x H x W`` clips both work. The matrix
 is ``bench.colour``'s (the numpy side, for the ffmpeg codecs' planes); inverted in float64 here.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ a quantiser step Δ on these coefficients maps 1:1 to a JPEG quantisation-table 
 Coefficients are kept in a blocks layout ``N x C x H/8 x W/8 x 8 x 8`` so per-frequency
 statistics (the calibration-free rate models) are a reduction over dims 2-3.
 """
+
 from __future__ import annotations
 
 import functools

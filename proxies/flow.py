@@ -11,6 +11,7 @@ A bottleneck at another resolution needs :func:`resize_flow`, which scales the v
 as the field: the release resized without dividing by the factor, so low-res references were
 sampled about twice too far and every block fell back to intra (METHOD §4, low-res bug).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,9 @@ def backward_flow(cur: np.ndarray, prev: np.ndarray) -> np.ndarray:
     """DIS flow ``2 x H x W`` (float32) with cur[y, x] ≈ prev[y + dy, x + dx]; uint8 inputs."""
     import cv2
 
-    dis = cv2.DISOpticalFlow_create(_PRESETS[DIS_PRESET])
-    flow = dis.calc(cur, prev, None)  # calc(I0, I1): I0(x) ≈ I1(x + flow(x))
+    dis = cv2.DISOpticalFlow.create(_PRESETS[DIS_PRESET])
+    # calc(I0, I1): I0(x) ≈ I1(x + flow(x)); cv2's stubs type the output array as required, OpenCV takes None
+    flow = dis.calc(cur, prev, None)  # type: ignore[call-overload]
     return np.ascontiguousarray(flow.transpose(2, 0, 1))
 
 
@@ -57,8 +59,7 @@ def _cache_key(luma: np.ndarray) -> str:
     return h.hexdigest()[:32]
 
 
-def sequence_flow(luma: np.ndarray, bitdepth: int = 8,
-                  cache_dir: Path | None = None) -> np.ndarray:
+def sequence_flow(luma: np.ndarray, bitdepth: int = 8, cache_dir: Path | None = None) -> np.ndarray:
     """Backward flows ``(T-1) x 2 x H x W`` of a ``T x H x W`` luma sequence, cached on disk.
 
     The cache file is named by a hash of the 8-bit frames, the DIS preset and the OpenCV
@@ -90,8 +91,7 @@ def resize_flow(flow: Tensor, size: tuple[int, int]) -> Tensor:
     if (h, w) == (hh, ww):
         return flow
     x = flow.reshape(-1, 2, hh, ww)
-    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False,
-                      antialias=h < hh or w < ww)
+    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=h < hh or w < ww)
     scale = torch.tensor([w / ww, h / hh], dtype=x.dtype, device=x.device).view(1, 2, 1, 1)
     return (x * scale).reshape(*lead, 2, h, w)
 
@@ -101,10 +101,13 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
     zeros outside the frame; differentiable in ``x`` (the flow is a constant here)."""
     n, _, h, w = x.shape
     if flow.shape != (n, 2, h, w):
-        raise ValueError(f"flow must be {(n, 2, h, w)} for input {tuple(x.shape)}, got "
-                         f"{tuple(flow.shape)}; resize it with resize_flow")
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
+        raise ValueError(
+            f"flow must be {(n, 2, h, w)} for input {tuple(x.shape)}, got "
+            f"{tuple(flow.shape)}; resize it with resize_flow"
+        )
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=x.dtype, device=x.device), torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij"
+    )
     gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
     gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)

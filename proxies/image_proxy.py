@@ -19,6 +19,7 @@ its usual JFIF mode instead: 3 channels go to YCbCr (BT.601 full range, rounded)
 are coded and back to RGB (rounded, clipped) after, as libjpeg does around its DCT. Everything runs in float32 with
 autocast disabled: bf16 cannot hold the integers the rounding and the rate need.
 """
+
 from __future__ import annotations
 
 from typing import Literal, NamedTuple
@@ -29,7 +30,7 @@ from torch import Tensor, nn
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.dct import block_dct, block_idct, pad_symmetric
 from proxies.quantizers import QUANTIZERS, StepSize, quantize, ste_round
-from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros
+from proxies.rate import CodedPlanes, RateModel, log_count, make_rate, nonzeros, sum_tensors
 from proxies.resample import downsample2, lanczos3_up2
 
 LEVEL_SHIFT = 128.0
@@ -67,10 +68,16 @@ class ImageProxy(nn.Module):
             the gradient's scale matches the count it differentiates.
     """
 
-    def __init__(self, step: float = 8.0, quantizer: str = "ste",
-                 subsampling: Literal["444", "420"] = "444", rate: RateModel | str = "jpeg",
-                 learn_step: bool = True, colour: Literal["none", "ycbcr"] = "none",
-                 rate_gradient: Literal["rounded", "unrounded"] = "rounded") -> None:
+    def __init__(
+        self,
+        step: float = 8.0,
+        quantizer: str = "ste",
+        subsampling: Literal["444", "420"] = "444",
+        rate: RateModel | str = "jpeg",
+        learn_step: bool = True,
+        colour: Literal["none", "ycbcr"] = "none",
+        rate_gradient: Literal["rounded", "unrounded"] = "rounded",
+    ) -> None:
         super().__init__()
         if rate_gradient not in ("rounded", "unrounded"):
             raise ValueError(f"unknown rate_gradient {rate_gradient!r}; choose from: rounded, unrounded")
@@ -111,16 +118,16 @@ class ImageProxy(nn.Module):
             x = ste_round(bottleneck.float().clamp(0, 255))
             if self.colour == "ycbcr":
                 x = ste_round(to_ycbcr(x).clamp(0, 255))
-            delta = self.step_size() if step is None else torch.as_tensor(
-                step, dtype=torch.float32, device=x.device)
+            delta = self.step_size() if step is None else torch.as_tensor(step, dtype=torch.float32, device=x.device)
             if delta.ndim and tuple(delta.shape) != (x.shape[1], 8, 8):
-                raise ValueError(f"a per-frequency step must be C x 8 x 8 = {x.shape[1]} x 8 x 8, "
-                                 f"got {tuple(delta.shape)}")
+                raise ValueError(
+                    f"a per-frequency step must be C x 8 x 8 = {x.shape[1]} x 8 x 8, got {tuple(delta.shape)}"
+                )
             groups, recons, deltas, c0 = [], [], [], 0
             for pixels, padded in self._planes(x):
                 coeffs = block_dct(padded - LEVEL_SHIFT)
                 cg = pixels.shape[1]
-                d = delta[c0:c0 + cg][None, :, None, None] if delta.ndim else delta  # 1 x Cg x 1 x 1 x 8 x 8
+                d = delta[c0 : c0 + cg][None, :, None, None] if delta.ndim else delta  # 1 x Cg x 1 x 1 x 8 x 8
                 deltas.append(d)
                 c0 += cg
                 y = coeffs / d
@@ -133,10 +140,11 @@ class ImageProxy(nn.Module):
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
             count = log_count(groups)
             if self.rate_gradient == "unrounded":  # the count the rate is calibrated on and differentiated
-                count = sum(torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas))
+                count = sum_tensors(
+                    torch.log1p((g.coeffs / dg).abs()).flatten(1).sum(1) for g, dg in zip(groups, deltas, strict=True)
+                )
             est = self.rate(groups, delta, count)
-        return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits,
-                           est.header_bits)
+        return ProxyOutput(recon, est.bits, count, nonzeros(groups), delta, est.real_bits, est.header_bits)
 
     def _planes(self, x: Tensor) -> list[tuple[Tensor, Tensor]]:
         """(codec input at its real size, padded to whole blocks) per resolution group."""
@@ -145,11 +153,9 @@ class ImageProxy(nn.Module):
         h, w = x.shape[-2:]
         chroma = ste_round(downsample2(pad_symmetric(x[:, 1:], 16)).clamp(0, 255))
         luma = x[:, :1]
-        return [(luma, pad_symmetric(luma, 8)),
-                (chroma[..., : (h + 1) // 2, : (w + 1) // 2], chroma)]
+        return [(luma, pad_symmetric(luma, 8)), (chroma[..., : (h + 1) // 2, : (w + 1) // 2], chroma)]
 
     def _merge(self, recons: list[Tensor], size: torch.Size) -> Tensor:
         if self.subsampling == "420":
             recons = [recons[0], lanczos3_up2(recons[1])[..., : size[0], : size[1]]]
         return ste_round(torch.cat(recons, dim=1).clamp(0, 255))
-

@@ -9,6 +9,7 @@ The quantiser is an experiment knob (a string, logged with the run), METHOD §3 
               (its gradient 3·frac² vanishes at integers: the "dead gradient" of the audit).
 - ``"none"``  bypass: no quantisation at all (Δ → 0), for tests and upper bounds.
 """
+
 from __future__ import annotations
 
 import torch

@@ -23,11 +23,12 @@ over the n blocks of a plane:
 Both ignore headers, DC prediction and Huffman/CABAC inefficiency; ``bench proxy fidelity`` reports
 how far they land from the real codecs.
 """
+
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal, NamedTuple, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -57,18 +58,25 @@ class RateEstimate(NamedTuple):
 class RateModel(Protocol):
     name: str
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate: ...
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate: ...
+
+
+def sum_tensors(terms: Iterable[Tensor]) -> Tensor:
+    """``sum(terms)``, refusing no terms at all (where ``sum`` would give the int 0)."""
+    total = sum(terms)
+    if not isinstance(total, Tensor):
+        raise ValueError("no planes to sum over")
+    return total
 
 
 def log_count(planes: Sequence[CodedPlanes]) -> Tensor:
     """N = Σ ln(1 + |q|) per image over all channels, blocks and frequencies."""
-    return sum(torch.log1p(p.q.abs()).flatten(1).sum(1) for p in planes)
+    return sum_tensors(torch.log1p(p.q.abs()).flatten(1).sum(1) for p in planes)
 
 
 def nonzeros(planes: Sequence[CodedPlanes]) -> Tensor:
     """Number of nonzero quantised coefficients per image."""
-    return sum((p.q.detach() != 0).flatten(1).sum(1) for p in planes)
+    return sum_tensors((p.q.detach() != 0).flatten(1).sum(1) for p in planes)
 
 
 def calibrate(log_count: Tensor, real: Tensor, header: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -102,8 +110,12 @@ class CalibratedRate:
         workers: encoder threads (default: CPU count, at most 8).
     """
 
-    def __init__(self, target: str | RateTarget = "jpeg",
-                 header: Literal["constant", "none"] = "constant", workers: int | None = None) -> None:
+    def __init__(
+        self,
+        target: str | RateTarget = "jpeg",
+        header: Literal["constant", "none"] = "constant",
+        workers: int | None = None,
+    ) -> None:
         if header not in ("constant", "none"):
             raise ValueError(f"unknown header handling {header!r}; choose from: constant, none")
         self.target = make_target(target) if isinstance(target, str) else target
@@ -112,13 +124,12 @@ class CalibratedRate:
         # recordable: the default round-trips through make_rate(name)
         self.name = self.target.name if header == "constant" else f"{self.target.name}:header={header}"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         steps = plane_steps(step, sum(p.pixels.shape[1] for p in planes))
         images = _uint8_planes(planes)
         flat = [p for image in images for p in image]
-        bits = iter(real_bits(self.target, flat, steps * len(images), self.workers))
-        real = [sum(next(bits) for _ in image) for image in images]
+        coded = iter(real_bits(self.target, flat, steps * len(images), self.workers))
+        real = [sum(next(coded) for _ in image) for image in images]
         header = [self._header(image, steps) for image in images]
         dev = log_count.device
         real_t = torch.tensor(real, dtype=torch.float32, device=dev)
@@ -129,7 +140,9 @@ class CalibratedRate:
     def _header(self, image: list[np.ndarray], steps: list[Step]) -> float:
         if self.header == "none":
             return 0.0
-        return float(sum(constant_bits(self.target, *p.shape, st) for p, st in zip(image, steps)))
+        return float(
+            sum(constant_bits(self.target, p.shape[0], p.shape[1], st) for p, st in zip(image, steps, strict=True))
+        )
 
 
 def plane_steps(step: Tensor, channels: int) -> list[Step]:
@@ -152,16 +165,15 @@ class GaussianRate:
 
     name = "gaussian"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         _flat_only(self.name, step)
-        total = 0
+        terms = []
         for p in planes:
             x = (p.q * step).flatten(2, 3)  # N x C x blocks x 8 x 8, dequantised
             sigma = (x.var(dim=2, unbiased=False) + 1e-6).sqrt()
             per_pos = (torch.log(sigma / step) + 0.5 * math.log(2 * math.pi * math.e)).clamp_min(0)
-            total = total + per_pos.flatten(1).sum(1) * x.shape[2] / LN2
-        return RateEstimate(total)
+            terms.append(per_pos.flatten(1).sum(1) * x.shape[2] / LN2)
+        return RateEstimate(sum_tensors(terms))
 
 
 def quantised_laplace_entropy(scale: Tensor, step: Tensor) -> Tensor:
@@ -178,25 +190,24 @@ class LaplacianRate:
 
     name = "laplacian"
 
-    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor,
-                 log_count: Tensor) -> RateEstimate:
+    def __call__(self, planes: Sequence[CodedPlanes], step: Tensor, log_count: Tensor) -> RateEstimate:
         _flat_only(self.name, step)
-        total = 0
+        terms = []
         for p in planes:
             x = p.coeffs.flatten(2, 3)
             scale = (x - x.mean(dim=2, keepdim=True)).abs().mean(dim=2)
             nats = quantised_laplace_entropy(scale, step)
-            total = total + nats.flatten(1).sum(1) * x.shape[2] / LN2
-        return RateEstimate(total)
+            terms.append(nats.flatten(1).sum(1) * x.shape[2] / LN2)
+        return RateEstimate(sum_tensors(terms))
 
 
 RATE_MODELS = ("jpeg", "hevc", "gaussian", "laplacian")
 
 
-def make_rate(name: str, **kwargs: object) -> RateModel:
+def make_rate(name: str, **kwargs: Any) -> RateModel:
     """Rate model by name: calibrated ``jpeg``/``hevc`` (kwargs to CalibratedRate) or a free one."""
     if name in ("jpeg", "hevc"):
-        return CalibratedRate(name, **kwargs)  # type: ignore[arg-type]
+        return CalibratedRate(name, **kwargs)
     if name == "gaussian":
         return GaussianRate()
     if name == "laplacian":

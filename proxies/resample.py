@@ -11,6 +11,7 @@ reduce (same support scaling, same edge renormalisation). torch has no Lanczos3,
 Pillow drops taps that fall outside the image and renormalises the rest; zero-padding the
 numerator and dividing by the same convolution of a ones-vector does exactly that.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,8 +27,7 @@ def downsample2(x: Tensor, kernel: Literal["bilinear", "bicubic"] = "bilinear") 
     h, w = x.shape[-2:]
     if h % 2 or w % 2:
         raise ValueError(f"downsample2 needs even H and W, got {h}x{w}")
-    return F.interpolate(x, size=(h // 2, w // 2), mode=kernel, antialias=True,
-                         align_corners=False)
+    return F.interpolate(x, size=(h // 2, w // 2), mode=kernel, antialias=True, align_corners=False)
 
 
 @functools.cache

@@ -23,8 +23,10 @@ one channel = 4:0:0); 4:2:0 bottlenecks are not supported here. ``colour="ycbcr"
 fed RGB that converts it itself (JFIF BT.601 full range, rounded, 4:4:4): the frames are coded,
 predicted and motion-compensated as Y, Cb, Cr planes, and the decoded planes converted back to RGB.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -58,8 +60,9 @@ class ResidualProxy(nn.Module):
     about -127..383 and clipping it would cap the correction the P frame can carry.
     """
 
-    def __init__(self, step: float = 8.0, quantizer: str = "ste", rate: RateModel | str = "jpeg",
-                 learn_step: bool = True) -> None:
+    def __init__(
+        self, step: float = 8.0, quantizer: str = "ste", rate: RateModel | str = "jpeg", learn_step: bool = True
+    ) -> None:
         super().__init__()
         if quantizer not in QUANTIZERS:
             raise ValueError(f"unknown quantizer {quantizer!r}; choose from: {', '.join(QUANTIZERS)}")
@@ -85,7 +88,7 @@ def block_sse(a: Tensor, b: Tensor) -> Tensor:
     return F.avg_pool2d(pad_symmetric(err, BLOCK), BLOCK) * BLOCK**2
 
 
-def block_expand(x: Tensor, size: torch.Size) -> Tensor:
+def block_expand(x: Tensor, size: Sequence[int]) -> Tensor:
     """Nearest ×8 of a per-block map, cropped to ``size``."""
     up = x.repeat_interleave(BLOCK, dim=-2).repeat_interleave(BLOCK, dim=-1)
     return up[..., : size[0], : size[1]]
@@ -95,8 +98,13 @@ def dc_predictor(coded: Tensor) -> Tensor:
     """Bicubic antialiased ↓8 then nearest ↑8: about the block's DC, as HEVC's DC intra mode."""
     h, w = coded.shape[-2:]
     padded = pad_symmetric(coded, BLOCK)
-    small = F.interpolate(padded, size=(padded.shape[-2] // BLOCK, padded.shape[-1] // BLOCK),
-                          mode="bicubic", antialias=True, align_corners=False)
+    small = F.interpolate(
+        padded,
+        size=(padded.shape[-2] // BLOCK, padded.shape[-1] // BLOCK),
+        mode="bicubic",
+        antialias=True,
+        align_corners=False,
+    )
     return block_expand(small, (h, w))
 
 
@@ -115,9 +123,16 @@ class VideoProxy(nn.Module):
             codec's own JFIF transform).
     """
 
-    def __init__(self, intra_step: float = 8.0, inter_step: float = 8.0, quantizer: str = "ste",
-                 rate: RateModel | str = "jpeg", learn_step: bool = True,
-                 loop_filter: nn.Module | None = None, colour: str = "none") -> None:
+    def __init__(
+        self,
+        intra_step: float = 8.0,
+        inter_step: float = 8.0,
+        quantizer: str = "ste",
+        rate: RateModel | str = "jpeg",
+        learn_step: bool = True,
+        loop_filter: nn.Module | None = None,
+        colour: str = "none",
+    ) -> None:
         super().__init__()
         if colour not in ("none", "ycbcr"):
             raise ValueError(f"unknown colour {colour!r}; choose from: none, ycbcr")
@@ -127,8 +142,7 @@ class VideoProxy(nn.Module):
         # codes B(t) for the DC predictor at the intra Δ; its rate is never charged, so a free model
         self.predictor = ImageProxy(intra_step, quantizer, "444", "gaussian", learn_step=False)
         self.residual = ResidualProxy(inter_step, quantizer, rate_model, learn_step)
-        self.loop_filter = (loop_filter.requires_grad_(False).eval() if loop_filter is not None
-                            else None)
+        self.loop_filter = loop_filter.requires_grad_(False).eval() if loop_filter is not None else None
 
     def train(self, mode: bool = True) -> VideoProxy:
         super().train(mode)
@@ -141,8 +155,11 @@ class VideoProxy(nn.Module):
         return self.residual.step_size()
 
     def config(self) -> dict[str, str]:
-        out = {"quantizer": self.intra.quantizer, "rate": self.intra.rate.name,
-               "loop_filter": type(self.loop_filter).__name__ if self.loop_filter else "identity"}
+        out = {
+            "quantizer": self.intra.quantizer,
+            "rate": self.intra.rate.name,
+            "loop_filter": type(self.loop_filter).__name__ if self.loop_filter else "identity",
+        }
         return out if self.colour == "none" else {**out, "colour": self.colour}
 
     def forward(self, bottleneck: Tensor, flow: Tensor) -> VideoProxyOutput:
@@ -156,8 +173,7 @@ class VideoProxy(nn.Module):
         if self.colour == "ycbcr" and c != 3:
             raise ValueError(f"colour ycbcr needs 3 channels, got {c}; use colour none")
         if flow.ndim != 5 or flow.shape[:3] != (n, t - 1, 2):
-            raise ValueError(f"expected flows shaped {(n, t - 1, 2)} x h x w for {t} frames, got "
-                             f"{tuple(flow.shape)}")
+            raise ValueError(f"expected flows shaped {(n, t - 1, 2)} x h x w for {t} frames, got {tuple(flow.shape)}")
         with torch.autocast(device_type=bottleneck.device.type, enabled=False):
             frames = ste_round(bottleneck.float().clamp(0, 255))
             if self.colour == "ycbcr":
@@ -177,9 +193,15 @@ class VideoProxy(nn.Module):
             recon = torch.stack(recons, dim=1)
             if self.colour == "ycbcr":
                 recon = ste_round(to_rgb(recon).clamp(0, 255))
-        return VideoProxyOutput(recon, frame_bits.sum(dim=1), frame_bits,
-                                inter_fraction, self.intra.step_size(),
-                                self.residual.step_size(), real_bits)
+        return VideoProxyOutput(
+            recon,
+            frame_bits.sum(dim=1),
+            frame_bits,
+            inter_fraction,
+            self.intra.step_size(),
+            self.residual.step_size(),
+            real_bits,
+        )
 
     def _p_frame(self, cur: Tensor, ref: Tensor, flow: Tensor) -> tuple[Tensor, RateEstimate, Tensor]:
         motion = warp(ref, flow)

@@ -2,6 +2,7 @@
 -> the chosen formats, written to a temporary sibling folder and moved into place at the end, so
 a failed build never leaves a half-written report that looks finished.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,22 +76,39 @@ def _table_json(t: Table) -> dict[str, Any]:
 
 def _machine_readable(c: Content) -> dict[str, Any]:
     """report.json: what the tables show, with the unformatted summary values behind them."""
-    return {"title": c.title,
-            "runs": [{"tag": r.tag, "name": r.name, "mlflow_run_id": r.mlflow_run_id, "tracking_uri": r.tracking_uri,
-                      "folder": str(r.root) if r.local else None, "local": r.local} for r in c.comp.runs],
-            "entries": [{"key": e.key, "label": e.label, "role": e.role, "kind": e.kind, "run": e.run.name}
-                        for e in c.comp.entries.values()],
-            "bd": [{"run": r.run.name, "entry": r.entry.key, "label": r.entry.label, "anchor": r.anchor.key,
-                    **r.data} for r in c.comp.bd_rows],
-            "tables": {t.key: _table_json(t) for t in [c.runs, *c.bd, c.complexity]},
-            "summary": c.paragraphs}
+    return {
+        "title": c.title,
+        "runs": [
+            {
+                "tag": r.tag,
+                "name": r.name,
+                "mlflow_run_id": r.mlflow_run_id,
+                "tracking_uri": r.tracking_uri,
+                "folder": str(r.root) if r.local else None,
+                "local": r.local,
+            }
+            for r in c.comp.runs
+        ],
+        "entries": [
+            {"key": e.key, "label": e.label, "role": e.role, "kind": e.kind, "run": e.run.name}
+            for e in c.comp.entries.values()
+        ],
+        "bd": [
+            {"run": r.run.name, "entry": r.entry.key, "label": r.entry.label, "anchor": r.anchor.key, **r.data}
+            for r in c.comp.bd_rows
+        ],
+        "tables": {t.key: _table_json(t) for t in [c.runs, *c.bd, c.complexity]},
+        "summary": c.paragraphs,
+    }
 
 
 def _training(comp: Comparison, folder: Path, sink: Any) -> tuple[list[Any], str | None]:
     histories = {r.tag or r.name: h for r in comp.runs if (h := mlflow_io.metric_histories(r))}
     if not histories:
-        return [], ("No training curves: no metric of the parent or child MLflow runs was logged at more "
-                    "than one step (no learned method trained in these runs, or the tracking store is not reachable).")
+        return [], (
+            "No training curves: no metric of the parent or child MLflow runs was logged at more "
+            "than one step (no learned method trained in these runs, or the tracking store is not reachable)."
+        )
     return training_figures(histories, folder, sink), None
 
 
@@ -105,8 +123,15 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
     try:
         comp = compare(runs)
         start = start_table(comp)
-        c = Content(title(comp), comp, paragraphs(comp, opts.rates), runs_table(comp), [],
-                    [bd_table(comp, m) for m in comp.metrics] + ([start] if start else []), complexity_table(comp))
+        c = Content(
+            title(comp),
+            comp,
+            paragraphs(comp, opts.rates),
+            runs_table(comp),
+            [],
+            [bd_table(comp, m) for m in comp.metrics] + ([start] if start else []),
+            complexity_table(comp),
+        )
         pdf = PdfReport(tmp / "report.pdf") if "pdf" in opts.formats else None
         if pdf:
             pdf.text(c.title, c.paragraphs)
@@ -114,8 +139,9 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
                 pdf.table(t)
         c.rd = rd_figures(comp, tmp / "figures", pdf)
         for run in comp.runs:
-            panels, notes = run_panels(comp, run, tmp / "visual", list(opts.items) or None, opts.target_bpp,
-                                       opts.crop, opts.visual_limit)
+            panels, notes = run_panels(
+                comp, run, tmp / "visual", list(opts.items) or None, opts.target_bpp, opts.crop, opts.visual_limit
+            )
             c.visuals += panels
             c.visual_notes += notes
         if opts.training:
@@ -171,4 +197,3 @@ def describe(built: Built) -> str:
     lines += [f"  {k}: {v}" for k, v in built.files.items()]
     lines += [f"  logged to MLflow run {x}" for x in built.logged]
     return "\n".join(lines)
-

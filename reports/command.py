@@ -1,4 +1,5 @@
 """``bench report`` and ``bench ui`` (registered in ``bench/cli.py``)."""
+
 from __future__ import annotations
 
 import os
@@ -66,24 +67,41 @@ def default_out(runs: list[RunData]) -> Path:
 
 
 def report_command(
-    runs: Annotated[list[str], typer.Argument(
-        help="Run folders (or runs/<experiment> for its latest), MLflow parent run ids, or experiment names "
-             "(latest finished run in the store). Several are merged into one comparison.")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Report folder (default: <run>/report, or runs/reports/<runs> when merged).")] = None,
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Run folders (or runs/<experiment> for its latest), MLflow parent run ids, or experiment names "
+            "(latest finished run in the store). Several are merged into one comparison."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: <run>/report, or runs/reports/<runs> when merged)."),
+    ] = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html, md, tex, pdf.")] = "html,md,tex",
-    tracking_uri: Annotated[str | None, typer.Option(
-        "--tracking-uri",
-        help="MLflow store for run ids and experiment names (default sqlite:///runs/mlflow.db).")] = None,
-    tag: Annotated[list[str] | None, typer.Option(
-        "--tag", help="KEY=VALUE a run found by experiment name must carry (repeatable), e.g. profile=full.")] = None,
-    item: Annotated[list[str] | None, typer.Option(
-        "--item", help="Eval item for the visual comparison (repeatable; default: the first two saved).")] = None,
-    target_bpp: Annotated[float, typer.Option("--target-bpp", min=1e-6,
-                                              help="Visual comparison: each method's rate point closest to it.")] = 0.5,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri", help="MLflow store for run ids and experiment names (default sqlite:///runs/mlflow.db)."
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag", help="KEY=VALUE a run found by experiment name must carry (repeatable), e.g. profile=full."
+        ),
+    ] = None,
+    item: Annotated[
+        list[str] | None,
+        typer.Option("--item", help="Eval item for the visual comparison (repeatable; default: the first two saved)."),
+    ] = None,
+    target_bpp: Annotated[
+        float, typer.Option("--target-bpp", min=1e-6, help="Visual comparison: each method's rate point closest to it.")
+    ] = 0.5,
     crop: Annotated[int, typer.Option("--crop", min=16, help="Side of the visual crops in pixels.")] = 256,
-    rates: Annotated[str | None, typer.Option(
-        "--rates", help="Named rates for the written summary (default 0.25,0.5,1,2 bpp).")] = None,
+    rates: Annotated[
+        str | None, typer.Option("--rates", help="Named rates for the written summary (default 0.25,0.5,1,2 bpp).")
+    ] = None,
     training: Annotated[bool, typer.Option(help="Read training curves from MLflow metric histories.")] = True,
     log: Annotated[bool, typer.Option(help="Log the report folder to each run's parent MLflow run.")] = True,
 ) -> None:
@@ -91,8 +109,15 @@ def report_command(
     # matplotlib and pandas load when this command runs, not for every `bench`
     from reports.build import BuildOptions, build, describe, parse_formats
 
-    opts = BuildOptions(parse_formats(formats), tuple(item or ()), target_bpp, crop,
-                        rates=_floats(rates, "--rates") if rates else None, training=training, log=log)
+    opts = BuildOptions(
+        parse_formats(formats),
+        tuple(item or ()),
+        target_bpp,
+        crop,
+        rates=_floats(rates, "--rates") if rates else None,
+        training=training,
+        log=log,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-report-") as cache:
         loaded = resolve_runs(runs, tracking_uri, _tags(tag or []), Path(cache))
         built = build(loaded, out or default_out(loaded), opts)
@@ -111,15 +136,33 @@ def _port_free(port: int) -> bool:
 
 def ui_argv(uri: str, port: int) -> list[str]:
     """One worker: a personal UI needs no more, and it starts in a quarter of the time and memory."""
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
 
 
 def ui_command(
-    run: Annotated[Path | None, typer.Argument(
-        help="A run folder: opens its store (state.json) and prints its parent run's address.")] = None,
-    tracking_uri: Annotated[str | None, typer.Option(
-        "--tracking-uri", help="Store to open instead (default: the run's, else sqlite:///runs/mlflow.db).")] = None,
+    run: Annotated[
+        Path | None,
+        typer.Argument(help="A run folder: opens its store (state.json) and prints its parent run's address."),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri", help="Store to open instead (default: the run's, else sqlite:///runs/mlflow.db)."
+        ),
+    ] = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 5000,
 ) -> None:
     """Start the MLflow UI on 127.0.0.1 for a run's tracking store (Ctrl-C stops it)."""

@@ -5,8 +5,10 @@ Each run keeps its own anchor and its own BD entries (``summary.json``, computed
 are merged, every method gets its run's tag (the profile when the profiles differ, else the run
 id) in its key and label; a published curve that is identical in several runs is shown once.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ class BDRow:
     entry: Entry
     anchor: Entry
     metric: str
-    data: dict[str, Any]
+    data: Mapping[str, Any]  # the summary's BDEntry, read only
 
 
 @dataclass
@@ -80,16 +82,20 @@ def compare(runs: list[RunData]) -> Comparison:
     tags = run_tags(runs) if merged else [""]
     entries: dict[str, Entry] = {}
     lookup: dict[tuple[int, str], Entry] = {}
-    for run, tag in zip(runs, tags):
+    for run, tag in zip(runs, tags, strict=True):
         run.tag = tag
         for name, m in run.summary["methods"].items():
             label = m.get("label") or name
             key = name if not merged or _shared(runs, name) else f"{name}@{tag}"
             if key not in entries:
-                entries[key] = Entry(key, name, label if key == name else f"{label} [{tag}]", m["role"], m["kind"],
-                                     m["rd"], run)
+                entries[key] = Entry(
+                    key, name, label if key == name else f"{label} [{tag}]", m["role"], m["kind"], m["rd"], run
+                )
             lookup[(id(run), name)] = entries[key]
     metrics = list(dict.fromkeys(k for r in runs for k in r.summary["metrics"]))
-    rows = [BDRow(r, lookup[(id(r), e["method"])], lookup[(id(r), e["anchor"])], e["metric"], e)
-            for r in runs for e in r.summary["bd"]]
+    rows = [
+        BDRow(r, lookup[(id(r), e["method"])], lookup[(id(r), e["anchor"])], e["metric"], e)
+        for r in runs
+        for e in r.summary["bd"]
+    ]
     return Comparison(runs, entries, metrics, rows, rate_key(runs), lookup)

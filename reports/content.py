@@ -1,4 +1,5 @@
 """Everything a report shows, built once and handed to each output format."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,6 +1,7 @@
 """Report figures: RD plots (drawn by ``bench.plots``, so roles look the same as in the run) and
 training curves, each saved as PNG for the web and as SVG and PDF for papers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,10 +59,14 @@ def rd_figures(comp: Comparison, folder: Path, sink: Any = None) -> list[FigureF
     out = []
     for metric in comp.metrics:
         title = f"{experiments}: {metric} on {datasets}"
-        lines = list({(ln["value"], ln["label"]): ln for r in comp.runs
-                      for ln in r.summary.get("reference_lines", {}).get(metric, [])}.values())
-        fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True,
-                              lines=lines)
+        lines = list(
+            {
+                (ln["value"], ln["label"]): ln
+                for r in comp.runs
+                for ln in r.summary.get("reference_lines", {}).get(metric, [])
+            }.values()
+        )
+        fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True, lines=lines)
         _legend_outside(fig)
         out.append(save(fig, folder, f"rd_{metric}", title, sink))
     return out
@@ -84,8 +89,9 @@ def training_figure(run_label: str, metric: str, curves: dict[str, list[tuple[in
     return fig
 
 
-def training_figures(histories: dict[str, dict[str, dict[str, list[tuple[int, float]]]]],
-                     folder: Path, sink: Any = None) -> list[FigureFiles]:
+def training_figures(
+    histories: dict[str, dict[str, dict[str, list[tuple[int, float]]]]], folder: Path, sink: Any = None
+) -> list[FigureFiles]:
     """``histories``: run label -> metric -> MLflow run name -> (step, value)."""
     out = []
     for run_label, per_metric in histories.items():

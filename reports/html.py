@@ -1,6 +1,7 @@
 """``index.html``: one self-contained page (every image a data URI, CSS inline, no scripts), so
 the file opens offline, survives being mailed around and renders the same in any browser.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,26 +34,36 @@ def data_uri(path: Path) -> str:
 def _figure(f: FigureFiles, out: Path) -> str:
     e = html.escape
     links = " · ".join(f'<a href="{e(p.relative_to(out).as_posix())}">{p.suffix[1:].upper()}</a>' for p in f.vector)
-    return (f'<figure><img src="{data_uri(f.png)}" alt="{e(f.title)}">'
-            f"<figcaption>{e(f.title)} ({links})</figcaption></figure>")
+    return (
+        f'<figure><img src="{data_uri(f.png)}" alt="{e(f.title)}">'
+        f"<figcaption>{e(f.title)} ({links})</figcaption></figure>"
+    )
 
 
 def render(c: Content, out: Path) -> str:
     e = html.escape
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(c.title)}</title>"
-             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{CSS}</style></head>"
-             f"<body><h1>{e(c.title)}</h1>", to_html(c.runs), "<h2 id=\"summary\">Summary</h2>"]
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(c.title)}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
+        f"<body><h1>{e(c.title)}</h1>",
+        to_html(c.runs),
+        '<h2 id="summary">Summary</h2>',
+    ]
     parts += [f'<p class="summary">{e(p)}</p>' for p in c.paragraphs]
-    parts.append('<h2 id="rd">Rate–distortion</h2><p class="muted">Solid: sandwich; dashed: baselines; dotted: '
-                 'published references (by role). MS-SSIM in dB. Vector versions linked under each plot.</p>')
+    parts.append(
+        '<h2 id="rd">Rate–distortion</h2><p class="muted">Solid: sandwich; dashed: baselines; dotted: '
+        "published references (by role). MS-SSIM in dB. Vector versions linked under each plot.</p>"
+    )
     parts.append('<div class="grid">' + "".join(_figure(f, out) for f in c.rd) + "</div>")
     parts.append('<h2 id="bd">BD-rate and BD-PSNR</h2>')
     parts += [to_html(t) for t in c.bd]
     parts.append('<h2 id="visual">Visual comparison</h2>')
     for p in c.visuals:
-        parts.append(f'<figure class="visual"><img src="{data_uri(p.png)}" alt="{e(p.alt)}">'
-                     f"<figcaption>{e(p.title)}: crops at 1:1 pixels at the rate point closest to the target"
-                     "</figcaption></figure>")
+        parts.append(
+            f'<figure class="visual"><img src="{data_uri(p.png)}" alt="{e(p.alt)}">'
+            f"<figcaption>{e(p.title)}: crops at 1:1 pixels at the rate point closest to the target"
+            "</figcaption></figure>"
+        )
     parts += [f'<p class="muted">{e(n)}</p>' for n in c.visual_notes]
     parts += ['<h2 id="complexity">Complexity</h2>', to_html(c.complexity), '<h2 id="training">Training</h2>']
     if c.training:

@@ -2,6 +2,7 @@
 ``report.tex``, a standalone article that inputs them with the PDF figures. Not compiled here:
 the report must not need a TeX installation.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,15 +30,23 @@ def write_tables(tables: list[Table], folder: Path) -> list[Path]:
 
 
 def _figure(pdf: Path, out: Path, caption: str, width: str = r"0.48\linewidth") -> str:
-    return (rf"\begin{{figure}}[t]\centering\includegraphics[width={width}]{{{pdf.relative_to(out).as_posix()}}}"
-            rf"\caption{{{tex_escape(caption)}}}\end{{figure}}")
+    return (
+        rf"\begin{{figure}}[t]\centering\includegraphics[width={width}]{{{pdf.relative_to(out).as_posix()}}}"
+        rf"\caption{{{tex_escape(caption)}}}\end{{figure}}"
+    )
 
 
 def render(c: Content, out: Path) -> str:
     """The document; ``tables/*.tex`` must have been written by :func:`write_tables`."""
     tables = [c.runs, *c.bd, c.complexity]
-    body = [PREAMBLE, rf"\title{{{tex_escape(c.title)}}}", r"\date{}", r"\begin{document}", r"\maketitle",
-            r"\section*{Summary}"]
+    body = [
+        PREAMBLE,
+        rf"\title{{{tex_escape(c.title)}}}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        r"\section*{Summary}",
+    ]
     body += [tex_escape(p) + "\n" for p in c.paragraphs]
     body += [rf"\input{{tables/{t.key}.tex}}" for t in tables]
     body += [_figure(next(p for p in f.vector if p.suffix == ".pdf"), out, f.title) for f in c.rd + c.training]

@@ -5,6 +5,7 @@ visual comparisons need. When only MLflow has the run (another machine, a delete
 parent run's artifacts (``summary.json``, ``points.csv``, ``results/``, ``config/``) are
 downloaded and everything but the visual comparisons still works.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,8 +49,9 @@ class RunData:
     def results_path(self, method: str) -> Path | None:
         """The method's CompressAI-schema results file (measured methods and family members)."""
         folder = self.root / "results" / str(self.summary["dataset"])
-        return next((p for p in (folder / f"{method}.json", folder / "members" / f"{method}.json") if p.is_file()),
-                    None)
+        return next(
+            (p for p in (folder / f"{method}.json", folder / "members" / f"{method}.json") if p.is_file()), None
+        )
 
     def results_meta(self, method: str) -> dict[str, Any]:
         if method not in self._meta:
@@ -77,7 +79,9 @@ class RunData:
         if not self.local:
             return []
         frontier = self.results_meta(method).get("frontier")
-        rate_points = self.summary["methods"].get(method, {}).get("rd", {}).get("rate_point") or []
+        ms = self.summary["methods"].get(method)
+        rd = ms.get("rd", {}) if ms is not None else {}
+        rate_points = rd.get("rate_point") or []
         where = [(f["member"], f["rate_point"]) for f in frontier] if frontier else [(method, rp) for rp in rate_points]
         paths = [cell_path(self.root, m, rp) for m, rp in where]
         return [Cell.from_json(json.loads(p.read_text())) for p in paths if p.is_file()]
@@ -102,8 +106,13 @@ def read_points(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     with path.open(newline="") as f:
-        return [{k: (_number(v) if v not in ("", None) and k not in ("method", "role", "item") else v)
-                 for k, v in row.items()} for row in csv.DictReader(f)]
+        return [
+            {
+                k: (_number(v) if v not in ("", None) and k not in ("method", "role", "item") else v)
+                for k, v in row.items()
+            }
+            for row in csv.DictReader(f)
+        ]
 
 
 def load_folder(root: Path, local: bool = True, tracking_uri: str | None = None) -> RunData:
@@ -112,25 +121,32 @@ def load_folder(root: Path, local: bool = True, tracking_uri: str | None = None)
     summary_path = root / "summary.json"
     if not summary_path.is_file():
         status = read_json(root / "state.json").get("status", "unknown")
-        raise BenchError(f"{root}: no summary.json, so the run has not finished (state.json: {status}); "
-                         "re-run the same `bench run` command to finish it (finished cells are reused)")
+        raise BenchError(
+            f"{root}: no summary.json, so the run has not finished (state.json: {status}); "
+            "re-run the same `bench run` command to finish it (finished cells are reused)"
+        )
     summary = json.loads(summary_path.read_text())
     state = read_json(root / "state.json")
     config_path = next((p for p in (root / "config.yaml", root / "config" / "config.yaml") if p.is_file()), None)
-    env_path = next((p for p in (root / "environment.json", root / "config" / "environment.json") if p.is_file()),
-                    None)
-    return RunData(root=root, summary=summary, points=read_points(root / "points.csv"),
-                   config=yaml.safe_load(config_path.read_text()) if config_path else None,
-                   environment=read_json(env_path) if env_path else {},
-                   tracking_uri=tracking_uri or state.get("tracking_uri"), local=local)
+    env_path = next((p for p in (root / "environment.json", root / "config" / "environment.json") if p.is_file()), None)
+    return RunData(
+        root=root,
+        summary=summary,
+        points=read_points(root / "points.csv"),
+        config=yaml.safe_load(config_path.read_text()) if config_path else None,
+        environment=read_json(env_path) if env_path else {},
+        tracking_uri=tracking_uri or state.get("tracking_uri"),
+        local=local,
+    )
 
 
 def latest_in(folder: Path) -> Path:
     """``runs/<experiment>`` given instead of a run folder: its most recently finished run."""
     done = sorted(folder.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
     if not done:
-        raise BenchError(f"{folder}: neither a run folder (no summary.json) nor an experiment folder "
-                         "holding a finished run")
+        raise BenchError(
+            f"{folder}: neither a run folder (no summary.json) nor an experiment folder holding a finished run"
+        )
     return done[-1].parent
 
 

@@ -1,4 +1,5 @@
 """``report.md`` for GitHub: the same sections as the HTML, images linked relative to the file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,12 @@ def _img(path: Path, out: Path, alt: str) -> str:
 def render(c: Content, out: Path) -> str:
     parts = [f"# {c.title}", "", to_markdown(c.runs), "## Summary", ""]
     parts += [p + "\n" for p in c.paragraphs]
-    parts += ["## Rate–distortion", "",
-              "Solid: sandwich; dashed: baselines; dotted: published references (by role). MS-SSIM in dB.", ""]
+    parts += [
+        "## Rate–distortion",
+        "",
+        "Solid: sandwich; dashed: baselines; dotted: published references (by role). MS-SSIM in dB.",
+        "",
+    ]
     for f in c.rd:
         links = ", ".join(f"[{p.suffix[1:].upper()}]({p.relative_to(out).as_posix()})" for p in f.vector)
         parts += [_img(f.png, out, f.title), f"<sub>{f.title} ({links})</sub>", ""]

@@ -3,6 +3,7 @@
 The harness's runs are found by experiment name and tags (parent runs only: they have no
 ``mlflow.parentRunId`` tag); a report is logged back under the parent run's artifacts.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,12 +41,17 @@ def find_parent(uri: str, spec: str, tags: dict[str, str]) -> str:
     exp = c.get_experiment_by_name(spec)
     if exp is None:
         names = ", ".join(sorted(e.name for e in c.search_experiments())) or "(none)"
-        raise BenchError(f"{spec!r} is neither a run folder, an MLflow run id nor an experiment in {uri}; "
-                         f"experiments there: {names}")
+        raise BenchError(
+            f"{spec!r} is neither a run folder, an MLflow run id nor an experiment in {uri}; experiments there: {names}"
+        )
     where = " and ".join([f"tags.`{k}` = '{v}'" for k, v in tags.items()] + ["attributes.status = 'FINISHED'"])
-    runs = [r for r in c.search_runs([exp.experiment_id], filter_string=where,
-                                     order_by=["attributes.start_time DESC"], max_results=200)
-            if NESTED_TAG not in r.data.tags]
+    runs = [
+        r
+        for r in c.search_runs(
+            [exp.experiment_id], filter_string=where, order_by=["attributes.start_time DESC"], max_results=200
+        )
+        if NESTED_TAG not in r.data.tags
+    ]
     if not runs:
         shown = ", ".join(f"{k}={v}" for k, v in tags.items()) or "no tag filter"
         raise BenchError(f"experiment {spec!r} in {uri} has no finished parent run ({shown})")
@@ -89,9 +95,11 @@ def metric_histories(run: RunData) -> dict[str, dict[str, list[tuple[int, float]
     c = client(run.tracking_uri)
     try:
         parent = c.get_run(run.mlflow_run_id)
-        children = c.search_runs([parent.info.experiment_id],
-                                 filter_string=f"tags.`{NESTED_TAG}` = '{run.mlflow_run_id}'",
-                                 max_results=MAX_CHILDREN)
+        children = c.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.`{NESTED_TAG}` = '{run.mlflow_run_id}'",
+            max_results=MAX_CHILDREN,
+        )
     except Exception:
         return {}
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
@@ -111,5 +119,7 @@ def log_report(run: RunData, out: Path, artifact_path: str) -> None:
     try:
         client(run.tracking_uri).log_artifacts(run.mlflow_run_id, str(out), artifact_path)
     except Exception as exc:
-        raise BenchError(f"cannot log the report to MLflow run {run.mlflow_run_id} at {run.tracking_uri}: {exc} "
-                         "(use --no-log to skip)") from None
+        raise BenchError(
+            f"cannot log the report to MLflow run {run.mlflow_run_id} at {run.tracking_uri}: {exc} "
+            "(use --no-log to skip)"
+        ) from None

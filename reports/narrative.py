@@ -3,6 +3,7 @@
 Only recorded numbers are used: BD-rates and CIs from ``summary.json``; quality at a named rate
 is interpolated linearly in log-rate between a curve's own measured points (never extrapolated).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ from bench.plots import axis_values
 from reports.compare import BDRow, Comparison, Entry
 from reports.load import RunData
 
-NAMED_RATES = {"bpp": (0.25, 0.5, 1.0, 2.0), "kbps": (500.0, 1000.0, 2000.0, 4000.0)}
+NAMED_RATES: dict[str, tuple[float, ...]] = {"bpp": (0.25, 0.5, 1.0, 2.0), "kbps": (500.0, 1000.0, 2000.0, 4000.0)}
 
 
 def quality_at(entry: Entry, metric: str, rate: float, rate_key: str) -> float | None:
@@ -22,7 +23,7 @@ def quality_at(entry: Entry, metric: str, rate: float, rate_key: str) -> float |
     if not rates or not qs:
         return None
     shown, _ = axis_values(metric, qs)
-    pts = sorted((r, q) for r, q in zip(rates, shown) if r and r > 0 and math.isfinite(q))
+    pts = sorted((r, q) for r, q in zip(rates, shown, strict=False) if r and r > 0 and math.isfinite(q))
     if len(pts) < 2 or not pts[0][0] <= rate <= pts[-1][0]:
         return None
     return float(np.interp(math.log(rate), [math.log(r) for r, _ in pts], [q for _, q in pts]))
@@ -59,11 +60,15 @@ def metric_sentence(rows: list[BDRow], anchor: Entry, metric: str, rates: tuple[
     best = min(measured, key=lambda r: r.data["bd_rate_pct"])
     x = best.data["bd_rate_pct"]
     if x < 0:
-        text = (f"On {metric}, {best.entry.label} is best: BD-rate {x:+.1f}%{_ci_text(best)} "
-                f"against the anchor {anchor.label}")
+        text = (
+            f"On {metric}, {best.entry.label} is best: BD-rate {x:+.1f}%{_ci_text(best)} "
+            f"against the anchor {anchor.label}"
+        )
     else:
-        text = (f"On {metric}, the anchor {anchor.label} is best; the closest, {best.entry.label}, needs "
-                f"{x:.1f}% more bits{_ci_text(best)}")
+        text = (
+            f"On {metric}, the anchor {anchor.label} is best; the closest, {best.entry.label}, needs "
+            f"{x:.1f}% more bits{_ci_text(best)}"
+        )
     gains = _gains(best.entry, anchor, metric, rates, rate_key)
     text += f"; {gains}" if gains else ""
     published = [r for r in done if r.entry.kind == "published"]
@@ -81,11 +86,15 @@ def run_paragraph(comp: Comparison, run: RunData, rates: tuple[float, ...] | Non
     n_published = sum(1 for m in s["methods"].values() if m["kind"] == "published")
     items = {p["item"] for p in run.points}
     published = f" (of them {n_published} published curves)" if n_published else ""
-    head = (f"{'Run ' + run.tag + ': ' if run.tag else ''}{s['experiment']} ({s['scenario']} scenario, "
-            f"{s['dataset']}, {len(items) or 'unknown number of'} items) compares {n_methods} methods"
-            f"{published} with the anchor {anchor.label}.")
-    sentences = [metric_sentence([r for r in comp.bd_rows if r.run is run and r.metric == m],
-                                 anchor, m, rates, comp.rate_key) for m in s["metrics"]]
+    head = (
+        f"{'Run ' + run.tag + ': ' if run.tag else ''}{s['experiment']} ({s['scenario']} scenario, "
+        f"{s['dataset']}, {len(items) or 'unknown number of'} items) compares {n_methods} methods"
+        f"{published} with the anchor {anchor.label}."
+    )
+    sentences = [
+        metric_sentence([r for r in comp.bd_rows if r.run is run and r.metric == m], anchor, m, rates, comp.rate_key)
+        for m in s["metrics"]
+    ]
     return " ".join([head, *sentences])
 
 

@@ -2,6 +2,7 @@
 figures as vector pages and the visual comparisons as images. Cheap and TeX-free; for a
 typeset document compile ``report.tex`` instead.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -38,8 +39,7 @@ class PdfReport:
         ax = fig.add_axes((0.05, 0.25, 0.9, 0.65))
         ax.axis("off")
         if t.rows:
-            tab = ax.table(cellText=t.rows, colLabels=t.columns, loc="upper left",
-                           cellLoc="left", colLoc="left")
+            tab = ax.table(cellText=t.rows, colLabels=t.columns, loc="upper left", cellLoc="left", colLoc="left")
             tab.auto_set_font_size(False)
             tab.set_fontsize(7)
             tab.auto_set_column_width(list(range(len(t.columns))))

@@ -5,10 +5,12 @@ Every number comes from what the run recorded: BD values, CIs, overlaps and reas
 from ``meta.complexity`` of a method's results file. A value that cannot be shown is ``n/a (k)``
 with note k giving the reason, or ``—`` when the run simply has no such number.
 """
+
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +48,7 @@ def _ci(ci: list[float] | None, digits: int) -> str | None:
     return f"[{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
 
 
-def _overlap(d: dict[str, Any]) -> str | None:
+def _overlap(d: Mapping[str, Any]) -> str | None:
     if not d.get("overlap"):
         return None
     lo, hi = d["overlap"]
@@ -62,20 +64,28 @@ def bd_table(comp: Comparison, metric: str) -> Table:
     cols += ["BD-rate [%]", "95% CI"] + (["BD-PSNR [dB]", "95% CI"] if has_db else [])
     cols += [f"Overlap [{metric}]", "Points (anchor/test)"]
     against = "each run's anchor" if len(anchors) > 1 else f"{anchors[0] if anchors else 'the anchor'} (anchor)"
-    t = Table(f"bd_{metric}", f"BD-rate against {against} on {metric}", cols,
-              "ll" + ("l" if len(anchors) > 1 else "") + "rr" + ("rr" if has_db else "") + "lr")
+    t = Table(
+        f"bd_{metric}",
+        f"BD-rate against {against} on {metric}",
+        cols,
+        "ll" + ("l" if len(anchors) > 1 else "") + "rr" + ("rr" if has_db else "") + "lr",
+    )
     for r in rows:
         t.rows.append(_bd_cells(t, r, len(anchors) > 1, has_db))
     akima = [f"{r.entry.label} {v}" for r in rows if (v := _signed(r.data.get("bd_rate_pct_akima"), 2))]
-    t.notes.append("BD-rate by PCHIP interpolation (negative: fewer bits than the anchor at equal quality); "
-                   "95% CI: paired percentile bootstrap over items; overlap: the quality interval both "
-                   "curves cover (share of their union).")
+    t.notes.append(
+        "BD-rate by PCHIP interpolation (negative: fewer bits than the anchor at equal quality); "
+        "95% CI: paired percentile bootstrap over items; overlap: the quality interval both "
+        "curves cover (share of their union)."
+    )
     if akima:
         t.notes.append("Akima cross-check of BD-rate [%]: " + "; ".join(akima) + ".")
     hulled = [r.entry.label for r in rows if r.data.get("hull")]
     if hulled:
-        t.notes.append(f"On the Pareto frontier of each curve (a family of models, one per lambda): "
-                       f"{', '.join(hulled)}; `bench bdrate --hull` gives the same numbers.")
+        t.notes.append(
+            f"On the Pareto frontier of each curve (a family of models, one per lambda): "
+            f"{', '.join(hulled)}; `bench bdrate --hull` gives the same numbers."
+        )
     if not has_db:
         t.notes.append(f"BD-PSNR is not shown: {metric} is not in dB.")
     return t
@@ -84,20 +94,32 @@ def bd_table(comp: Comparison, metric: str) -> Table:
 def start_table(comp: Comparison) -> Table | None:
     """Each wrapping sandwich against its untrained start (the codec method it wraps), with the
     run's flags: a trained member below where it started is shown, never left out."""
-    t = Table("vs_start", "Trained sandwich vs its untrained start (the same codec)",
-              ["Run", "Method", "Start", "Metric", "BD-rate [%]", "95% CI", "BD-PSNR [dB]", "95% CI", "Flags"],
-              "lllllrrrl")
+    t = Table(
+        "vs_start",
+        "Trained sandwich vs its untrained start (the same codec)",
+        ["Run", "Method", "Start", "Metric", "BD-rate [%]", "95% CI", "BD-PSNR [dB]", "95% CI", "Flags"],
+        "lllllrrrl",
+    )
     for run in comp.runs:
         summary = run.summary
         for name, comp_ in (summary.get("vs_start") or {}).items():
-            flags = " | ".join(summary["methods"].get(name, {}).get("flags", [])) or "none"
+            ms = summary["methods"].get(name)
+            flags = " | ".join(ms.get("flags", []) if ms is not None else []) or "none"
             for e in comp_["bd"]:
                 ci = e.get("ci95") or {}
-                t.rows.append([summary["run_id"], name, comp_["start"], e["metric"],
-                               _signed(e.get("bd_rate_pct"), 2) or t.na(e.get("reason")),
-                               _ci(ci.get("bd_rate_pct"), 2) or DASH,
-                               _signed(e.get("bd_psnr_db"), 3) or t.na(e.get("bd_psnr_reason") or e.get("reason")),
-                               _ci(ci.get("bd_psnr_db"), 3) or DASH, flags])
+                t.rows.append(
+                    [
+                        summary["run_id"],
+                        name,
+                        comp_["start"],
+                        e["metric"],
+                        _signed(e.get("bd_rate_pct"), 2) or t.na(e.get("reason")),
+                        _ci(ci.get("bd_rate_pct"), 2) or DASH,
+                        _signed(e.get("bd_psnr_db"), 3) or t.na(e.get("bd_psnr_reason") or e.get("reason")),
+                        _ci(ci.get("bd_psnr_db"), 3) or DASH,
+                        flags,
+                    ]
+                )
     if not t.rows:
         return None
     t.notes.append("The untrained sandwich reproduces its start bit for bit, so these figures are what training did.")
@@ -109,12 +131,16 @@ def _bd_cells(t: Table, r: BDRow, anchor_col: bool, has_db: bool) -> list[str]:
     cells = [r.entry.label, r.entry.role] + ([r.anchor.label] if anchor_col else [])
     rate, psnr = _signed(d.get("bd_rate_pct"), 2), _signed(d.get("bd_psnr_db"), 3)
     # a CI of a value that could not be computed fails for the same reason: say that one
-    cells += [rate or t.na(d.get("reason")),
-              _ci(ci.get("bd_rate_pct"), 2) or t.na(ci.get("reason") if rate else d.get("reason"))]
+    cells += [
+        rate or t.na(d.get("reason")),
+        _ci(ci.get("bd_rate_pct"), 2) or t.na(ci.get("reason") if rate else d.get("reason")),
+    ]
     if has_db:
-        cells += [psnr or t.na(d.get("bd_psnr_reason") or d.get("reason")),
-                  _ci(ci.get("bd_psnr_db"), 3) or t.na((ci.get("bd_psnr_reason") or ci.get("reason")) if psnr
-                                                       else d.get("bd_psnr_reason"))]
+        cells += [
+            psnr or t.na(d.get("bd_psnr_reason") or d.get("reason")),
+            _ci(ci.get("bd_psnr_db"), 3)
+            or t.na((ci.get("bd_psnr_reason") or ci.get("reason")) if psnr else d.get("bd_psnr_reason")),
+        ]
     cells += [_overlap(d) or t.na(d.get("reason")), f"{d.get('n_anchor', DASH)}/{d.get('n_test', DASH)}"]
     return cells
 
@@ -123,8 +149,9 @@ def _timing(entry: Entry) -> tuple[str, str, str]:
     """Encode and decode ms per megapixel (total time / total pixels over every item x rate point of
     the method, or of a family's members), and how many rows that is."""
     names = {entry.method, *entry.run.members(entry.method)}
-    rows = [p for p in entry.run.points
-            if p.get("method") in names and isinstance(p.get("bpp"), float) and p["bpp"] > 0]
+    rows = [
+        p for p in entry.run.points if p.get("method") in names and isinstance(p.get("bpp"), float) and p["bpp"] > 0
+    ]
     pixels = sum(8.0 * p["nbytes"] / p["bpp"] for p in rows)
     if not rows or pixels <= 0:
         return DASH, DASH, "0"
@@ -147,9 +174,21 @@ def _count(v: Any) -> str:
 
 def complexity_table(comp: Comparison) -> Table:
     """Learned networks' size and speed (``meta.complexity``) beside the codecs' measured times."""
-    t = Table("complexity", "Complexity", ["Method", "Role", "Params", "MACs/pixel", "CPU fps (1024²)",
-                                           "GPU fps (1024²)", "Encode [ms/Mpx]", "Decode [ms/Mpx]"],
-              "llrrrrrr")
+    t = Table(
+        "complexity",
+        "Complexity",
+        [
+            "Method",
+            "Role",
+            "Params",
+            "MACs/pixel",
+            "CPU fps (1024²)",
+            "GPU fps (1024²)",
+            "Encode [ms/Mpx]",
+            "Decode [ms/Mpx]",
+        ],
+        "llrrrrrr",
+    )
     counts = []
     for e in comp.entries.values():
         if e.kind != "measured":
@@ -157,34 +196,60 @@ def complexity_table(comp: Comparison) -> Table:
         cx = e.run.complexity(e.method)
         enc, dec, n = _timing(e)
         counts.append(n)
-        t.rows.append([e.label, e.role, _count(cx.get("params")), _count(cx.get("macs_per_pixel")),
-                       _count(cx.get("fps_cpu")), _count(cx.get("fps_gpu")), enc, dec])
+        t.rows.append(
+            [
+                e.label,
+                e.role,
+                _count(cx.get("params")),
+                _count(cx.get("macs_per_pixel")),
+                _count(cx.get("fps_cpu")),
+                _count(cx.get("fps_gpu")),
+                enc,
+                dec,
+            ]
+        )
     hosts = sorted({r.environment.get("host", "?") for r in comp.runs})
-    t.notes.append(f"Encode/decode: wall-clock time per megapixel as each method recorded it (encode_s, decode_s), "
-                   f"total over all items x rate points ({'/'.join(sorted(set(counts)))} per method) on host "
-                   f"{', '.join(hosts)}. "
-                   f"Params, MACs/pixel and fps: from each learned method's meta.complexity; {DASH} when the "
-                   "method has no network or did not record it.")
+    t.notes.append(
+        f"Encode/decode: wall-clock time per megapixel as each method recorded it (encode_s, decode_s), "
+        f"total over all items x rate points ({'/'.join(sorted(set(counts)))} per method) on host "
+        f"{', '.join(hosts)}. "
+        f"Params, MACs/pixel and fps: from each learned method's meta.complexity; {DASH} when the "
+        "method has no network or did not record it."
+    )
     return t
 
 
 def runs_table(comp: Comparison) -> Table:
     """Which runs the report shows and where each came from."""
     merged = comp.merged
-    t = Table("runs", "Runs", (["Tag"] if merged else []) + ["Experiment / run", "Scenario", "Dataset", "Items",
-                                                            "Anchor", "Git", "MLflow run", "Source"],
-              ("l" if merged else "") + "lllrllll")
+    t = Table(
+        "runs",
+        "Runs",
+        (["Tag"] if merged else [])
+        + ["Experiment / run", "Scenario", "Dataset", "Items", "Anchor", "Git", "MLflow run", "Source"],
+        ("l" if merged else "") + "lllrllll",
+    )
     for r in comp.runs:
         s = r.summary
         items = len({p["item"] for p in r.points}) or DASH
-        t.rows.append(([r.tag] if merged else []) + [
-            r.name + (f" (profile {s['profile']})" if s.get("profile") else ""), s["scenario"], str(s["dataset"]),
-            str(items), comp.entry_of(r, s["anchor"]).label, str(s.get("git_sha") or DASH)[:12],
-            r.mlflow_run_id or DASH, "run folder" if r.local else "MLflow artifacts"])
+        t.rows.append(
+            ([r.tag] if merged else [])
+            + [
+                r.name + (f" (profile {s['profile']})" if s.get("profile") else ""),
+                s["scenario"],
+                str(s["dataset"]),
+                str(items),
+                comp.entry_of(r, s["anchor"]).label,
+                str(s.get("git_sha") or DASH)[:12],
+                r.mlflow_run_id or DASH,
+                "run folder" if r.local else "MLflow artifacts",
+            ]
+        )
     return t
 
 
 # ---- renderers -------------------------------------------------------------------------------
+
 
 def all_notes(t: Table) -> list[str]:
     return t.notes + [f"({i}) {r}" for i, r in enumerate(t.reasons, 1)]
@@ -204,17 +269,32 @@ def to_markdown(t: Table) -> str:
 def to_html(t: Table) -> str:
     e = html.escape
     cls = {"l": "", "r": ' class="num"'}
-    head = "".join(f"<th{cls[a]}>{e(c)}</th>" for c, a in zip(t.columns, t.align))
-    body = "".join("<tr>" + "".join(f"<td{cls[a]}>{e(c)}</td>" for c, a in zip(row, t.align)) + "</tr>"
-                   for row in t.rows)
+    head = "".join(f"<th{cls[a]}>{e(c)}</th>" for c, a in zip(t.columns, t.align, strict=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td{cls[a]}>{e(c)}</td>" for c, a in zip(row, t.align, strict=False)) + "</tr>"
+        for row in t.rows
+    )
     notes = "".join(f"<li>{e(n)}</li>" for n in all_notes(t))
-    return (f'<table id="{e(t.key)}"><caption>{e(t.title)}</caption><thead><tr>{head}</tr></thead>'
-            f'<tbody>{body}</tbody></table><ul class="notes">{notes}</ul>\n')
+    return (
+        f'<table id="{e(t.key)}"><caption>{e(t.title)}</caption><thead><tr>{head}</tr></thead>'
+        f'<tbody>{body}</tbody></table><ul class="notes">{notes}</ul>\n'
+    )
 
 
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-        "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "²": r"\textsuperscript{2}",
-        DASH: "---"}
+_TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "²": r"\textsuperscript{2}",
+    DASH: "---",
+}
 
 
 def tex_escape(s: str) -> str:
@@ -223,9 +303,17 @@ def tex_escape(s: str) -> str:
 
 def to_latex(t: Table) -> str:
     """A booktabs ``table`` float; notes under it in a small paragraph."""
-    lines = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{tex_escape(t.title)}}}",
-             rf"\label{{tab:{t.key}}}", rf"\begin{{tabular}}{{{t.align}}}", r"\toprule",
-             " & ".join(tex_escape(c) for c in t.columns) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{tex_escape(t.title)}}}",
+        rf"\label{{tab:{t.key}}}",
+        rf"\begin{{tabular}}{{{t.align}}}",
+        r"\toprule",
+        " & ".join(tex_escape(c) for c in t.columns) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(tex_escape(c) for c in row) + r" \\" for row in t.rows]
     lines += [r"\bottomrule", r"\end{tabular}"]
     notes = all_notes(t)

@@ -6,6 +6,7 @@ items (``recon`` in a cell row; a learned method may add ``bottleneck`` the same
 is the window where the anchor's error is largest, so differences show where they matter. The
 composite is assembled pixel for pixel (``figimage``): no resampling blurs the artefacts.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,7 @@ def to_display(img: np.ndarray, bitdepth: int | None = None) -> np.ndarray:
     if img.ndim == 2:
         img = img[:, :, None]
     if img.dtype != np.uint8:
-        peak = float(2 ** bitdepth - 1) if bitdepth else float(np.iinfo(img.dtype).max)
+        peak = float(2**bitdepth - 1) if bitdepth else float(np.iinfo(img.dtype).max)
         img = np.clip(np.rint(img.astype(np.float64) * 255.0 / peak), 0, 255).astype(np.uint8)
     return np.repeat(img[:, :, :1], 3, axis=2) if img.shape[2] == 1 else np.ascontiguousarray(img[:, :, :3])
 
@@ -79,8 +80,12 @@ def crop_box(ref: np.ndarray, dist: np.ndarray, size: int, stride: int = 8) -> t
     err = ((ref.astype(np.float64) - dist.astype(np.float64)) ** 2).sum(axis=2)
     s = np.pad(err.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     ys, xs = np.arange(0, h - side + 1, stride), np.arange(0, w - side + 1, stride)
-    win = s[ys[:, None] + side, xs[None, :] + side] - s[ys[:, None], xs[None, :] + side] \
-        - s[ys[:, None] + side, xs[None, :]] + s[ys[:, None], xs[None, :]]
+    win = (
+        s[ys[:, None] + side, xs[None, :] + side]
+        - s[ys[:, None], xs[None, :] + side]
+        - s[ys[:, None] + side, xs[None, :]]
+        + s[ys[:, None], xs[None, :]]
+    )
     i, j = np.unravel_index(int(np.argmax(win)), win.shape)
     return int(ys[i]), int(xs[j]), side
 
@@ -91,14 +96,14 @@ def thumbnail(img: np.ndarray, height: int, box: tuple[int, int, int] | None = N
 
     h, w = img.shape[:2]
     scale = height / h
-    thumb = np.array(Image.fromarray(img).resize((max(1, round(w * scale)), height), Image.LANCZOS))
+    thumb = np.array(Image.fromarray(img).resize((max(1, round(w * scale)), height), Image.Resampling.LANCZOS))
     if box is None:
         return thumb
     y, x, side = (round(v * scale) for v in box)
     y2, x2 = min(y + max(side, 3), height) - 1, min(x + max(side, 3), thumb.shape[1]) - 1
     for t in range(2):
-        thumb[y + t, x:x2 + 1] = thumb[y2 - t, x:x2 + 1] = RED
-        thumb[y:y2 + 1, x + t] = thumb[y:y2 + 1, x2 - t] = RED
+        thumb[y + t, x : x2 + 1] = thumb[y2 - t, x : x2 + 1] = RED
+        thumb[y : y2 + 1, x + t] = thumb[y : y2 + 1, x2 - t] = RED
     return thumb
 
 
@@ -129,13 +134,16 @@ def _caption(label: str, row: Row, metric: str, width: int) -> str:
     return f"{name}\n{row.bpp:.3f} bpp, {metric} {shown}"
 
 
-def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | None, target: float,
-               size: int, limit: int) -> tuple[list[Panel], list[str]]:
+def run_panels(
+    comp: Comparison, run: RunData, folder: Path, items: list[str] | None, target: float, size: int, limit: int
+) -> tuple[list[Panel], list[str]]:
     """Panels for one run's items, and notes saying what could not be shown and why."""
     prefix = f"{run.tag}: " if run.tag else ""
     if not run.local:
-        return [], [f"{prefix}reconstructions stay in the run folder, which is not on this machine "
-                    f"(the report was built from MLflow artifacts)"]
+        return [], [
+            f"{prefix}reconstructions stay in the run folder, which is not on this machine "
+            f"(the report was built from MLflow artifacts)"
+        ]
     anchor = comp.entry_of(run, run.summary["anchor"])
     measured = [e for e in comp.entries.values() if e.run is run and e.kind == "measured"]
     if not measured:
@@ -156,8 +164,16 @@ def run_panels(comp: Comparison, run: RunData, folder: Path, items: list[str] | 
     return panels, notes
 
 
-def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list[Cell]],
-           folder: Path, target: float, size: int, prefix: str) -> Panel:
+def _panel(
+    run: RunData,
+    item: str,
+    measured: list[Entry],
+    cells: dict[str, list[Cell]],
+    folder: Path,
+    target: float,
+    size: int,
+    prefix: str,
+) -> Panel:
     from bench.data import load_image
 
     metric = run.summary["metrics"][0]
@@ -167,11 +183,13 @@ def _panel(run: RunData, item: str, measured: list[Entry], cells: dict[str, list
     recons = [to_display(load_image(run.root / str(r.recon)), bitdepth) for _, r in chosen]
     box = crop_box(src, load_image(run.root / str(chosen[0][1].recon)), size)
     y, x, side = box
-    tiles = [Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
-             Tile("original", ref[y:y + side, x:x + side])]
-    for (e, r), img in zip(chosen, recons):
+    tiles = [
+        Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
+        Tile("original", ref[y : y + side, x : x + side]),
+    ]
+    for (e, r), img in zip(chosen, recons, strict=True):
         label = e.label + (" (anchor)" if e.method == run.summary["anchor"] else "")
-        tiles.append(Tile(_caption(label, r, metric, side), img[y:y + side, x:x + side]))
+        tiles.append(Tile(_caption(label, r, metric, side), img[y : y + side, x : x + side]))
         if r.bottleneck:
             code = to_display(load_image(run.root / r.bottleneck))
             tiles.append(Tile(f"{e.label}\nneural code (full image)", thumbnail(code, side)))

@@ -1,4 +1,5 @@
 """Builder for the ``sandwich`` method kind (registered with ``bench.builders``): one member per λ."""
+
 from __future__ import annotations
 
 from bench.builders import BUILDERS, BuildContext
@@ -16,16 +17,19 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
     scenario = ctx.scenario
     if scenario.bottleneck is None:
         sandwich = ", ".join(n for n in SCENARIOS.names() if SCENARIOS.get(n).bottleneck is not None)
-        raise ConfigError(f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; "
-                          f"use one of: {sandwich}")
+        raise ConfigError(
+            f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; use one of: {sandwich}"
+        )
     if ctx.video:
         return _video_members(where, m, ctx)
     wrapped = None
     if m.wraps is not None:
         codecs = ctx.codec_configs()
         if m.wraps not in codecs:
-            raise ConfigError(f"{where}.wraps: {m.wraps!r} is not a codec method of this experiment; choose from: "
-                              f"{', '.join(codecs) or '(none)'}")
+            raise ConfigError(
+                f"{where}.wraps: {m.wraps!r} is not a codec method of this experiment; choose from: "
+                f"{', '.join(codecs) or '(none)'}"
+            )
         try:
             wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, ctx.channels)
         except ValueError as exc:
@@ -33,8 +37,10 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
         foreign = [p for p in m.train.rate_points or [] if p not in wrapped.rate_points]
         if foreign:
             own = ", ".join(f"{p:g}" for p in wrapped.rate_points)
-            raise ConfigError(f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
-                              f"points of {m.wraps!r} ({own}); pick from those")
+            raise ConfigError(
+                f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
+                f"points of {m.wraps!r} ({own}); pick from those"
+            )
     try:
         return [SandwichMember(m, scenario, gamma, ctx.channels, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
     except (TypeError, ValueError) as exc:

@@ -4,6 +4,7 @@ Rate points are multiples of each member's trained step Δ (rint, clipped to [1,
 flat JPEG table), so every model is swept around the rate it was trained for; the family's RD
 curve is the Pareto frontier over all members (METHOD §5 "Rate points").
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,13 +16,12 @@ import numpy as np
 
 from bench.config import SandwichMethodConfig
 from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
-from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
 from bench.scenarios import Scenario
+from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
+from sandwich.nets.complexity import count_params
 from sandwich.train import TrainResult, train
 from sandwich.wrapped import WrappedCodec
-
 
 FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
 
@@ -43,8 +43,7 @@ class LastBottleneck:
     """B does not depend on the codec's step or QP: compute it once per item (image or clip) and
     reuse it for the whole sweep; only the latest item is kept. Returns (B, seconds it took)."""
 
-    def __init__(self, make: Callable[[np.ndarray], np.ndarray],
-                 variant: Callable[[], object] = lambda: None) -> None:
+    def __init__(self, make: Callable[[np.ndarray], np.ndarray], variant: Callable[[], object] = lambda: None) -> None:
         self._make, self._variant = make, variant
         self._key: str | None = None
         self._value: tuple[np.ndarray, float] | None = None
@@ -58,21 +57,32 @@ class LastBottleneck:
 
 
 class SandwichMember(FrameMethod):
-    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, source_channels: int,
-                 seed: int, wrapped: WrappedCodec | None = None) -> None:
+    def __init__(
+        self,
+        cfg: SandwichMethodConfig,
+        scenario: Scenario,
+        gamma: float,
+        source_channels: int,
+        seed: int,
+        wrapped: WrappedCodec | None = None,
+    ) -> None:
         self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         with seeded_init(seed):
-            self.model = image_sandwich(scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init), wrapped)
+            self.model = image_sandwich(
+                scenario, cfg, source_channels, initial_step(gamma, cfg.train.step_init), wrapped
+            )
         self.wrapped = wrapped
         self.device = "cpu"
         self.result: TrainResult | None = None
         # B is computed once per item for the whole sweep, unless f sees the rate point
-        self._bottleneck = LastBottleneck(lambda src: self.model.bottleneck_image(src, self.device),
-                                          lambda: self.model.rate_point if self.model.conditioned else None)
+        self._bottleneck = LastBottleneck(
+            lambda src: self.model.bottleneck_image(src, self.device),
+            lambda: self.model.rate_point if self.model.conditioned else None,
+        )
 
     def rate_points(self) -> list[float]:
         """The wrapped codec's own rate points, else multiples of the trained step."""
@@ -84,17 +94,34 @@ class SandwichMember(FrameMethod):
         images = [self.scenario.to_source(it.load(), it.name) for it in ctx.train_items]
         self.device = ctx.device
         self.model.to(ctx.device)
-        self.result = train(self.model, self.cfg.train, self.gamma, images, device=ctx.device, seed=ctx.seed,
-                            workdir=ctx.workdir, log=ctx.log, name=self.name, inputs=self.train_inputs(ctx))
+        self.result = train(
+            self.model,
+            self.cfg.train,
+            self.gamma,
+            images,
+            device=ctx.device,
+            seed=ctx.seed,
+            workdir=ctx.workdir,
+            log=ctx.log,
+            name=self.name,
+            inputs=self.train_inputs(ctx),
+        )
         self.model.eval()
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
         """What the trained weights depend on (``sandwich.train.inputs_changed``): the training items'
         contents and everything of the configuration that training reads (not the evaluation sweep)."""
         wrapped = self.wrapped.method_config().model_dump(mode="json") if self.wrapped else None
-        return plain({"items": item_digests(ctx.train_items), "scenario": self.scenario.name, "gamma": self.gamma,
-                      "seed": ctx.seed, "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors", "post_flag"}),
-                      "wraps": wrapped})
+        return plain(
+            {
+                "items": item_digests(ctx.train_items),
+                "scenario": self.scenario.name,
+                "gamma": self.gamma,
+                "seed": ctx.seed,
+                "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors", "post_flag"}),
+                "wraps": wrapped,
+            }
+        )
 
     def real_step(self, rate_point: float) -> float:
         """The real codec's parameter for a rate point (a wrapped codec takes its own)."""
@@ -118,10 +145,11 @@ class SandwichMember(FrameMethod):
             recon, on = self._switched(source, res.decoded, recon)
             nbytes += flag_bytes(on.size)
             extra["post_on"] = float(on.mean())
-        return ItemResult(recon, nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command, extra,
-                          bottleneck=b)
+        return ItemResult(recon, nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command, extra, bottleneck=b)
 
-    def _switched(self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _switched(
+        self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The encoder's post flags: per FLAG_BLOCK² block, g's output where it is closer to the source
         than the wrapped codec's own reconstruction (the decoder reads the flags; the encoder has the
         source to decide). Returns (Ŝ, flags as a blocks-high x blocks-wide bool array)."""
@@ -136,18 +164,40 @@ class SandwichMember(FrameMethod):
         r = self.result
         params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
         codec = self.model.real_codec()
-        return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
-                "codec": codec.name, "codec_options": codec.options(), "wraps": self.cfg.wraps,
-                "start": f"the {self.cfg.wraps} path ({self.wrapped.adapt})" if self.wrapped else None,
-                "proxy": self.model.proxy.config(), "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
-                "train": self.cfg.train.model_dump(), "params": params,
-                "trained_step": r.step_size if r else None, "train_steps": r.steps if r else None,
-                "train_seconds": r.seconds if r else None, "flags": r.flags if r else [],
-                "weights_sha256": r.weights if r else None, "codec_version": codec.version(),
-                "transfer": self.scenario.transfer}
+        return {
+            "kind": "sandwich",
+            "family": self.family,
+            "gamma": self.gamma,
+            "role": self.role,
+            "codec": codec.name,
+            "codec_options": codec.options(),
+            "wraps": self.cfg.wraps,
+            "start": f"the {self.cfg.wraps} path ({self.wrapped.adapt})" if self.wrapped else None,
+            "proxy": self.model.proxy.config(),
+            "pre": self.cfg.pre.model_dump(),
+            "post": self.cfg.post.model_dump(),
+            "train": self.cfg.train.model_dump(),
+            "params": params,
+            "trained_step": r.step_size if r else None,
+            "train_steps": r.steps if r else None,
+            "train_seconds": r.seconds if r else None,
+            "flags": r.flags if r else [],
+            "weights_sha256": r.weights if r else None,
+            "codec_version": codec.version(),
+            "transfer": self.scenario.transfer,
+        }
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the wrapped adaptation (baselines' numpy code), the colour and resampling maps, the codec."""
-        return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.wrapped",
-                "baselines.conventional", "baselines.resize", "bench.colour", "proxies.colour", "proxies.resample",
-                *class_modules(self.model.real_codec()))
+        return (
+            *class_modules(self),
+            *class_modules(self.model),
+            "sandwich.nets",
+            "sandwich.wrapped",
+            "baselines.conventional",
+            "baselines.resize",
+            "bench.colour",
+            "proxies.colour",
+            "proxies.resample",
+            *class_modules(self.model.real_codec()),
+        )

@@ -13,12 +13,13 @@ transform), so the reported rate is real bitstream bytes. ``pre_only`` drops g (
 decoder is all the receiver needs); ``post_only`` drops f (the paper's ablation: the codec sees
 the conventional adaptation of S, g learns to restore it).
 """
+
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -27,11 +28,14 @@ from torch import Tensor, nn
 from bench.codecs import CODECS, Codec, EncodeResult
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import NetConfig, SandwichMethodConfig
-from sandwich.nets.processor import Processor
 from bench.scenarios import Bottleneck, Scenario
-from sandwich.wrapped import WrappedCodec
 from proxies.colour import to_rgb, to_ycbcr
 from proxies.image_proxy import ImageProxy, ProxyOutput
+from sandwich.nets.processor import Processor, Resample
+from sandwich.wrapped import WrappedCodec
+
+if TYPE_CHECKING:
+    from proxies.video_proxy import VideoProxy
 
 
 class SandwichOutput(NamedTuple):
@@ -69,12 +73,24 @@ def conventional_map(in_ch: int, out_ch: int) -> Tensor:
     return torch.full((out_ch, in_ch), 1.0 / in_ch)
 
 
-def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, bf16: bool,
-               residual: bool = False) -> Processor:
-    p = Processor(in_ch, out_ch, cfg.encoder if cfg.unet else None, cfg.decoder if cfg.unet else None,
-                  mlp_hidden=cfg.hidden, mlp_depth=cfg.mlp_layers, alpha0=cfg.alpha0,
-                  m=128.0 * 2**k, s=255.0 * 2**k, resample=resample, autocast_bf16=bf16, residual=residual,
-                  residual_scale=None if cfg.residual_scale is None else cfg.residual_scale * 2**k)
+def _processor(
+    cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: Resample, bf16: bool, residual: bool = False
+) -> Processor:
+    p = Processor(
+        in_ch,
+        out_ch,
+        cfg.encoder if cfg.unet else None,
+        cfg.decoder if cfg.unet else None,
+        mlp_hidden=cfg.hidden,
+        mlp_depth=cfg.mlp_layers,
+        alpha0=cfg.alpha0,
+        m=128.0 * 2**k,
+        s=255.0 * 2**k,
+        resample=resample,
+        autocast_bf16=bf16,
+        residual=residual,
+        residual_scale=None if cfg.residual_scale is None else cfg.residual_scale * 2**k,
+    )
     if cfg.init == "conventional":
         if residual:
             p.start_at_zero()
@@ -86,24 +102,42 @@ def _processor(cfg: NetConfig, in_ch: int, out_ch: int, k: int, resample: str, b
 def bottleneck_of(scenario: Scenario) -> Bottleneck:
     """The scenario's bottleneck; a scenario without one cannot hold a sandwich."""
     if scenario.bottleneck is None:
-        raise ValueError(f"scenario {scenario.name!r} has no sandwich bottleneck; "
-                         "choose one of the sandwich scenarios (bench list)")
+        raise ValueError(
+            f"scenario {scenario.name!r} has no sandwich bottleneck; choose one of the sandwich scenarios (bench list)"
+        )
     return scenario.bottleneck
 
 
-def image_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float,
-                   wrapped: WrappedCodec | None = None) -> Sandwich:
+def image_sandwich(
+    scenario: Scenario,
+    cfg: SandwichMethodConfig,
+    source_channels: int,
+    step: float,
+    wrapped: WrappedCodec | None = None,
+) -> Sandwich:
     """A sandwich around :class:`~proxies.image_proxy.ImageProxy`: a flat Δ to learn, or the wrapped
     codec's quantiser (tables per rate point), chroma format and colour transform."""
     spec = bottleneck_of(scenario)
     if wrapped is None:
-        proxy = ImageProxy(step=step, quantizer=cfg.proxy.quantizer, subsampling=spec.subsampling,
-                           rate=cfg.proxy.rate, learn_step=cfg.proxy.learn_step, colour=spec.colour,
-                           rate_gradient=cfg.proxy.rate_gradient)
+        proxy = ImageProxy(
+            step=step,
+            quantizer=cfg.proxy.quantizer,
+            subsampling=spec.subsampling,
+            rate=cfg.proxy.rate,
+            learn_step=cfg.proxy.learn_step,
+            colour=spec.colour,
+            rate_gradient=cfg.proxy.rate_gradient,
+        )
     else:
-        proxy = ImageProxy(step=1.0, quantizer=cfg.proxy.quantizer, subsampling=wrapped.subsampling,
-                           rate=cfg.proxy.rate, learn_step=False, colour=wrapped.colour,
-                           rate_gradient=cfg.proxy.rate_gradient)
+        proxy = ImageProxy(
+            step=1.0,
+            quantizer=cfg.proxy.quantizer,
+            subsampling=wrapped.subsampling,
+            rate=cfg.proxy.rate,
+            learn_step=False,
+            colour=wrapped.colour,
+            rate_gradient=cfg.proxy.rate_gradient,
+        )
     return Sandwich(scenario, cfg, source_channels, proxy, wrapped)
 
 
@@ -114,8 +148,14 @@ class Sandwich(nn.Module):
     (``sandwich.video_model.video_sandwich``); f and g, the conventional adaptations and the real-codec
     halves are the same code for both."""
 
-    def __init__(self, scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, proxy: nn.Module,
-                 wrapped: WrappedCodec | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        cfg: SandwichMethodConfig,
+        source_channels: int,
+        proxy: ImageProxy | VideoProxy,
+        wrapped: WrappedCodec | None = None,
+    ) -> None:
         super().__init__()
         self.wrapped = wrapped
         self.spec = spec = bottleneck_of(scenario)
@@ -127,17 +167,23 @@ class Sandwich(nn.Module):
             raise ValueError("post_only needs a bottleneck with the source's channels or a gray one")
         if spec.factor not in (1, 2):
             raise ValueError(f"bottleneck factor {spec.factor} is not supported (1 or 2)")
-        down = "down2" if spec.factor == 2 else "none"
-        up = "up2" if spec.factor == 2 else "none"
+        down: Resample = "down2" if spec.factor == 2 else "none"
+        up: Resample = "up2" if spec.factor == 2 else "none"
         bf16, res = cfg.train.bf16, wrapped is not None
         # A wrapping sandwich serves every rate point of its codec with one f and one g, so both see
         # the rate point as one more input plane (the codec's own parameter, scaled to [-1/2, 1/2]).
         self.conditioned = wrapped is not None and len(wrapped.rate_points) > 1
         extra = int(self.conditioned)
-        self.pre = (None if cfg.role == "post_only"
-                    else _processor(cfg.pre, source_channels + extra, c_b, self.k, down, bf16, res))
-        self.post = (None if cfg.role == "pre_only"
-                     else _processor(cfg.post, c_b + extra, source_channels, self.k, up, bf16, res))
+        self.pre = (
+            None
+            if cfg.role == "post_only"
+            else _processor(cfg.pre, source_channels + extra, c_b, self.k, down, bf16, res)
+        )
+        self.post = (
+            None
+            if cfg.role == "pre_only"
+            else _processor(cfg.post, c_b + extra, source_channels, self.k, up, bf16, res)
+        )
         self.proxy = proxy  # registered after f and g: their parameters come first in the state dict
         self.rate_point = wrapped.rate_points[len(wrapped.rate_points) // 2] if wrapped else None
         self.source_channels, self.bottleneck_channels = source_channels, c_b
@@ -155,8 +201,9 @@ class Sandwich(nn.Module):
             b = self._conventional(s)
         return floor_ste(b / 2**self.k) if self.k else b
 
-    def decode_side(self, b_hat: Tensor, out_size: tuple[int, int], frozen_post: bool = False,
-                    use_post: bool = True) -> Tensor:
+    def decode_side(
+        self, b_hat: Tensor, out_size: tuple[int, int], frozen_post: bool = False, use_post: bool = True
+    ) -> Tensor:
         """B̂ (0..255 integers) -> Ŝ on the source scale, cropped to ``out_size``; ``frozen_post``
         runs g with its weights detached (gradients reach B̂, not g); ``use_post=False`` (a wrapping
         sandwich) gives the wrapped codec's own reconstruction, as when a post flag switches g off."""
@@ -224,14 +271,15 @@ class Sandwich(nn.Module):
     def forward(self, s: Tensor, *context: Tensor) -> SandwichOutput:
         """``N x C x H x W`` images (the proxy gets the codec's quantiser), or ``N x T x C x H x W`` clips:
         f and g code each frame, the proxy gets the whole clip and ``context`` (its source flow)."""
+        size = (s.shape[-2], s.shape[-1])
         if s.ndim == 4:
             b = self.encode_side(s)
             out = self.proxy(b, self.codec_steps())
-            return SandwichOutput(self.decode_side(out.recon, tuple(s.shape[-2:])), b, out)
+            return SandwichOutput(self.decode_side(out.recon, size), b, out)
         n, t = s.shape[:2]
         b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
         out = self.proxy(b, *context)
-        recon = self.decode_side(out.recon.flatten(0, 1), tuple(s.shape[-2:])).unflatten(0, (n, t))
+        recon = self.decode_side(out.recon.flatten(0, 1), size).unflatten(0, (n, t))
         return SandwichOutput(recon, b, out)
 
     def forward_real(self, s: Tensor, straight_through: bool = False) -> tuple[SandwichOutput, Tensor | None]:
@@ -277,8 +325,9 @@ class Sandwich(nn.Module):
         return b.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
     @torch.inference_mode()
-    def reconstruct(self, decoded_b: np.ndarray, out_size: tuple[int, int], device: str = "cpu",
-                    use_post: bool = True) -> np.ndarray:
+    def reconstruct(
+        self, decoded_b: np.ndarray, out_size: tuple[int, int], device: str = "cpu", use_post: bool = True
+    ) -> np.ndarray:
         """Ŝ from the real decoder's B̂, rounded to the source's integer grid."""
         x = torch.from_numpy(decoded_b.astype(np.float32)).permute(2, 0, 1)[None].to(device)
         y = self.decode_side(x, out_size, use_post=use_post)[0].permute(1, 2, 0).cpu().numpy()
@@ -290,7 +339,9 @@ class Sandwich(nn.Module):
             return self.wrapped.codec()
         return CODECS.build(self.spec.codec, **self.spec.codec_options)
 
-    def code_real(self, source: np.ndarray, step: float, device: str = "cpu") -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
+    def code_real(
+        self, source: np.ndarray, step: float, device: str = "cpu"
+    ) -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
         """(Ŝ, the real codec's result, B) for one source at the real codec parameter ``step``."""
         if self.wrapped is not None:
             self.rate_point = step
@@ -307,4 +358,3 @@ def initial_step(gamma: float, configured: float | None) -> float:
 def quantise_step(step: float) -> int:
     """What the real codec can use: rint(Δ) clipped to [1, 255] (the JPEG table range)."""
     return int(np.clip(np.rint(step), 1, 255))
-

@@ -3,6 +3,7 @@
 The run folder of an experiment is ``<out>/<name>/<config hash[:12]>`` (``bench.runner``), so the
 experiment file and profile identify it; the member's weights are ``methods/<member>/final.pt``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,10 @@ def check_run_model_ref(ref: RunModelRef) -> None:
     cfg = _load(ref)
     members = [f"{m.name}.g{g:g}" for m in cfg.methods if isinstance(m, SandwichMethodConfig) for g in m.lambdas]
     if ref.method not in members:
-        raise ValueError(f"video.init_from: {ref.experiment} has no sandwich member {ref.method!r}; "
-                         f"choose from: {', '.join(members) or 'none'}")
+        raise ValueError(
+            f"video.init_from: {ref.experiment} has no sandwich member {ref.method!r}; "
+            f"choose from: {', '.join(members) or 'none'}"
+        )
 
 
 def run_model_path(ref: RunModelRef, out: Path) -> Path:
@@ -32,6 +35,8 @@ def run_model_path(ref: RunModelRef, out: Path) -> Path:
     path = out / cfg.name / cfg.config_hash()[:12] / "methods" / ref.method / FINAL
     if not path.is_file():
         profile = f" --profile {ref.profile}" if ref.profile else ""
-        raise BenchError(f"video.init_from: {path} does not exist; train it first with "
-                         f"`bench run {ref.experiment}{profile} --out {out}`")
+        raise BenchError(
+            f"video.init_from: {path} does not exist; train it first with "
+            f"`bench run {ref.experiment}{profile} --out {out}`"
+        )
     return path

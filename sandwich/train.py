@@ -7,6 +7,7 @@ model is run through the *real* codec on fixed check crops and real PSNR/bpp are
 the proxy's (METHOD §3: proxy gradients can mislead, so the real codec gates the run). A run that
 ends without real improvement, or (4:0:0) stuck at the luma-only ceiling, is flagged.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,8 @@ from bench.config import TrainConfig
 from bench.data import random_crop, sha256_file
 from bench.method import RunLog
 from bench.reuse import dict_changed, items_changed
-from sandwich.model import Sandwich
 from proxies.colour import linear_ycbcr
+from sandwich.model import Sandwich
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 TRAIN_ITEM_KEYS = ("items", "stills")  # keys of a model's training inputs that map item names to sha256
@@ -71,8 +72,9 @@ def squared_error(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> torc
 
 def _ycbcr_error(err: torch.Tensor, distortion: str) -> torch.Tensor:
     if err.shape[-3] != 3:
-        raise ValueError(f"train.distortion {distortion} needs RGB sources, got {err.shape[-3]} channels; "
-                         "use distortion: rgb")
+        raise ValueError(
+            f"train.distortion {distortion} needs RGB sources, got {err.shape[-3]} channels; use distortion: rgb"
+        )
     return linear_ycbcr(err)
 
 
@@ -104,8 +106,9 @@ def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tu
     return mse, mse
 
 
-def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
-               lpips: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+def loss_terms(
+    model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig, lpips: torch.nn.Module | None = None
+) -> dict[str, torch.Tensor]:
     """Distortion, rate and penalty per element (batch-averaged), all on the 0..255 scale."""
     via_proxy = None
     if cfg.codec_in_loop == "proxy":
@@ -129,16 +132,27 @@ def loss_terms(model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig,
         dist = dist + distortion(via_proxy)[0]
     rate = gamma * out.proxy.rate_bits / elems
     b = out.bottleneck
-    penalty = (255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
-               if cfg.range_penalty else torch.zeros_like(mse))
+    penalty = (
+        255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
+        if cfg.range_penalty
+        else torch.zeros_like(mse)
+    )
     total = (dist + rate + penalty).mean()
     bpp = out.proxy.rate_bits / (h * w)
-    return {"loss": total, "mse": mse.mean(), "distortion": dist.mean(), "rate_term": rate.mean(),
-            "penalty": penalty.mean(), "proxy_bpp": bpp.mean(), "step": out.proxy.step.mean()}
+    return {
+        "loss": total,
+        "mse": mse.mean(),
+        "distortion": dist.mean(),
+        "rate_term": rate.mean(),
+        "penalty": penalty.mean(),
+        "proxy_bpp": bpp.mean(),
+        "step": out.proxy.step.mean(),
+    }
 
 
 def lpips_frames(lpips: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, peak: float, device: str) -> float:
     """Mean LPIPS of ``(T x) H x W x 3`` frame pairs on the 0..peak scale (inputs mapped to [-1, 1])."""
+
     def to_t(a: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(a.astype(np.float32)).to(device)
         return (t[None] if t.ndim == 3 else t).permute(0, 3, 1, 2) / peak * 2 - 1
@@ -146,8 +160,9 @@ def lpips_frames(lpips: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, peak
     return float(lpips(to_t(dist), to_t(ref)).mean())
 
 
-def real_check(model: Sandwich, crops: list[np.ndarray], device: str,
-               lpips: torch.nn.Module | None = None) -> dict[str, float]:
+def real_check(
+    model: Sandwich, crops: list[np.ndarray], device: str, lpips: torch.nn.Module | None = None
+) -> dict[str, float]:
     """Real-codec PSNR/bpp of the current model on fixed crops, next to the proxy's own (and the real
     LPIPS-alex when the run trains for it)."""
     model.eval()
@@ -167,9 +182,14 @@ def real_check(model: Sandwich, crops: list[np.ndarray], device: str,
             proxy_psnr.append(_psnr(crop, prox, peak))
             proxy_bpp.append(float(out.proxy.rate_bits[0]) / (crop.shape[0] * crop.shape[1]))
     model.train()
-    return {"real_psnr": float(np.mean(real_psnr)), "real_bpp": float(np.mean(real_bpp)),
-            "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
-            "real_step": float(step), **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {})}
+    return {
+        "real_psnr": float(np.mean(real_psnr)),
+        "real_bpp": float(np.mean(real_bpp)),
+        "proxy_psnr": float(np.mean(proxy_psnr)),
+        "proxy_bpp": float(np.mean(proxy_bpp)),
+        "real_step": float(step),
+        **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {}),
+    }
 
 
 def luma_ceiling(crops: list[np.ndarray]) -> float:
@@ -199,19 +219,23 @@ def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], cr
         improved = last > first + 0.1 if higher else last < 0.99 * first  # +0.1 dB, or 1 % less LPIPS
         worse = last < first if higher else last > first
         shown = f"{first:.2f} -> {last:.2f} dB" if higher else f"{first:.4f} -> {last:.4f}"
-        where = (f"on {len(crops)} training check images at step {checks[-1]['real_step']:g}"
-                 + (", from the untrained start" if checks[0].get("iteration") == 0 else ""))
+        where = f"on {len(crops)} training check images at step {checks[-1]['real_step']:g}" + (
+            ", from the untrained start" if checks[0].get("iteration") == 0 else ""
+        )
         if worse:
-            flags.append(f"real-codec {label} ended below where training started ({shown} {where}): "
-                         "a bug to find, not a result")
+            flags.append(
+                f"real-codec {label} ended below where training started ({shown} {where}): a bug to find, not a result"
+            )
         elif not improved:
             flags.append(f"real-codec {label} did not improve during training ({shown} {where})")
     if model.bottleneck_channels == 1 and model.source_channels == 3 and model.pre is not None and checks:
         cap = luma_ceiling(crops)
         if checks[-1]["real_psnr"] < cap + 0.5:
-            flags.append(f"no-modulation regime: real PSNR {checks[-1]['real_psnr']:.2f} dB is not 0.5 dB above "
-                         f"the luma-only ceiling {cap:.2f} dB; train longer, raise lambda or the initial step "
-                         "(METHOD §10)")
+            flags.append(
+                f"no-modulation regime: real PSNR {checks[-1]['real_psnr']:.2f} dB is not 0.5 dB above "
+                f"the luma-only ceiling {cap:.2f} dB; train longer, raise lambda or the initial step "
+                "(METHOD §10)"
+            )
     return flags
 
 
@@ -226,8 +250,14 @@ class TrainHooks:
     flags: Callable[[Any, list[dict[str, float]]], list[str]]
 
 
-def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], points: list[float], device: str,
-                  lpips: torch.nn.Module | None) -> dict[float, float]:
+def anchor_slopes(
+    model: Sandwich,
+    cfg: TrainConfig,
+    crops: list[np.ndarray],
+    points: list[float],
+    device: str,
+    lpips: torch.nn.Module | None,
+) -> dict[float, float]:
     """-dD/dR of the wrapped codec itself (its adaptation, no nets) at each rate point, on training crops,
     in the loss's own units (D as the loss measures it, R in bits per element).
 
@@ -261,8 +291,9 @@ def anchor_slopes(model: Sandwich, cfg: TrainConfig, crops: list[np.ndarray], po
     return out
 
 
-def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], device: str,
-                seed: int) -> TrainHooks:
+def image_hooks(
+    model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], device: str, seed: int
+) -> TrainHooks:
     """Random crops, :func:`loss_terms`, :func:`real_check` on 4 fixed crops, :func:`_flags`.
 
     A sandwich wrapping a codec method trains at that codec's rate points, one drawn per step, and
@@ -276,14 +307,18 @@ def image_hooks(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np
         lpips = get_lpips("alex", device)
     check_point = model.rate_point
     points = list(cfg.rate_points or (model.wrapped.rate_points if model.wrapped else []))
-    weights = {p: gamma for p in points}
+    weights = dict.fromkeys(points, gamma)
     if model.wrapped is not None:  # γ multiplies the wrapped codec's own D-R slope at each point
         slope_rng = np.random.default_rng(seed + 2)
         crops = [random_crop(images[i % len(images)], cfg.crop, slope_rng) for i in range(8)]
         slopes = anchor_slopes(model, cfg, crops, points, device, lpips)
         weights = {p: gamma * slopes[p] for p in points}
-        print("[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
-              + ", ".join(f"{p:g}: {w:.3g}" for p, w in weights.items()), file=sys.stderr, flush=True)
+        print(
+            "[bench] rate weight per rate point (γ × the wrapped codec's slope -dD/dR): "
+            + ", ".join(f"{p:g}: {w:.3g}" for p, w in weights.items()),
+            file=sys.stderr,
+            flush=True,
+        )
 
     def batch(rng: np.random.Generator) -> tuple[torch.Tensor, float | None]:
         point = points[int(rng.integers(len(points)))] if points else None
@@ -313,20 +348,27 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any
     pre_ids = {id(p) for p in pre.parameters()}
     rest = [p for p in model.parameters() if id(p) not in pre_ids]
     lr = cfg.lr * cfg.pre_lr_scale
-    return [{"params": rest, "lr": cfg.lr, "base_lr": cfg.lr},
-            {"params": [p for p in model.parameters() if id(p) in pre_ids], "lr": lr, "base_lr": lr}]
+    return [
+        {"params": rest, "lr": cfg.lr, "base_lr": cfg.lr},
+        {"params": [p for p in model.parameters() if id(p) in pre_ids], "lr": lr, "base_lr": lr},
+    ]
 
 
-def _run_check(hooks: TrainHooks, model: Any, step_no: int, steps: int, name: str, log: RunLog,
-               rate: float | None) -> dict[str, float]:
+def _run_check(
+    hooks: TrainHooks, model: Any, step_no: int, steps: int, name: str, log: RunLog, rate: float | None
+) -> dict[str, float]:
     """One real-codec check, printed and logged (step 0: the untrained start)."""
     check = {"iteration": step_no, **hooks.check(model)}
     yuv = f" (YUV {check['real_psnr_yuv']:.2f} dB)" if "real_psnr_yuv" in check else ""
     yuv += f" (LPIPS {check['real_lpips']:.4f})" if "real_lpips" in check else ""
     speed = f", {rate:.2f} it/s" if rate is not None else " (untrained start)"
-    print(f"[bench] {name} step {step_no}/{steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
-          f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
-          f"step {check['real_step']:g}{speed}", file=sys.stderr, flush=True)
+    print(
+        f"[bench] {name} step {step_no}/{steps}: real {check['real_psnr']:.2f} dB{yuv} @ "
+        f"{check['real_bpp']:.3f} bpp (proxy {check['proxy_psnr']:.2f} dB @ {check['proxy_bpp']:.3f}), "
+        f"step {check['real_step']:g}{speed}",
+        file=sys.stderr,
+        flush=True,
+    )
     ratio = {"check_proxy_real_rate_ratio": check["proxy_bpp"] / check["real_bpp"]} if check.get("real_bpp") else {}
     log.metrics({**{f"check_{k}": v for k, v in check.items() if k != "iteration"}, **ratio}, step_no)
     return check
@@ -343,10 +385,16 @@ def inputs_changed(state: dict[str, Any], inputs: dict[str, Any] | None) -> str 
     if "inputs" not in state:
         return None
     old, new = state["inputs"] or {}, inputs or {}
-    why = [f"training {key}: {change}" for key in TRAIN_ITEM_KEYS
-           for change in items_changed(old.get(key, {}), new.get(key, {}))]
-    why += dict_changed({k: v for k, v in old.items() if k not in TRAIN_ITEM_KEYS},
-                        {k: v for k, v in new.items() if k not in TRAIN_ITEM_KEYS}, "training configuration")
+    why = [
+        f"training {key}: {change}"
+        for key in TRAIN_ITEM_KEYS
+        for change in items_changed(old.get(key, {}), new.get(key, {}))
+    ]
+    why += dict_changed(
+        {k: v for k, v in old.items() if k not in TRAIN_ITEM_KEYS},
+        {k: v for k, v in new.items() if k not in TRAIN_ITEM_KEYS},
+        "training configuration",
+    )
     return "; ".join(why) or None
 
 
@@ -359,9 +407,20 @@ def finished_model(workdir: Path, inputs: dict[str, Any] | None, device: str = "
     return state if inputs_changed(state, inputs) is None else None
 
 
-def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], *, device: str,
-          seed: int, workdir: Path, log: RunLog, name: str, hooks: TrainHooks | None = None,
-          inputs: dict[str, Any] | None = None) -> TrainResult:
+def train(
+    model: Sandwich,
+    cfg: TrainConfig,
+    gamma: float,
+    images: list[np.ndarray],
+    *,
+    device: str,
+    seed: int,
+    workdir: Path,
+    log: RunLog,
+    name: str,
+    hooks: TrainHooks | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> TrainResult:
     """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened.
 
     ``inputs`` (plain data, see :func:`inputs_changed`) is stored in every checkpoint: a finished or
@@ -374,11 +433,21 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
         why = inputs_changed(state, inputs)
         if why is None:
             if "inputs" not in state:
-                print(f"[bench] {name}: {final} has no record of its training inputs (written by an older bench); "
-                      "reused as it is, delete it to retrain", file=sys.stderr, flush=True)
+                print(
+                    f"[bench] {name}: {final} has no record of its training inputs (written by an older bench); "
+                    "reused as it is, delete it to retrain",
+                    file=sys.stderr,
+                    flush=True,
+                )
             model.load_state_dict(state["model"])
-            return TrainResult(state["steps"], model.trained_step(), state["flags"], state["checks"],
-                               state["seconds"], sha256_file(final))
+            return TrainResult(
+                state["steps"],
+                model.trained_step(),
+                state["flags"],
+                state["checks"],
+                state["seconds"],
+                sha256_file(final),
+            )
         print(f"[bench] retraining {name}: {why}", file=sys.stderr, flush=True)
     torch.manual_seed(seed)
     model.to(device).train()
@@ -390,8 +459,7 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     half = load_checkpoint(ckpt, device) if ckpt.is_file() else None
     why = inputs_changed(half, inputs) if half is not None else None
     if why is not None:
-        print(f"[bench] {name}: not resuming {ckpt.name} ({why}); training from the start", file=sys.stderr,
-              flush=True)
+        print(f"[bench] {name}: not resuming {ckpt.name} ({why}); training from the start", file=sys.stderr, flush=True)
     elif half is not None:
         model.load_state_dict(half["model"])
         opt.load_state_dict(half["optimizer"])
@@ -402,8 +470,14 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
     if start == 0:  # the untrained model's real-codec figure: what "improved" is measured against
         checks.append(_run_check(hooks, model, 0, cfg.steps, name, log, None))
     t0 = time.perf_counter() - seconds
-    bar = tqdm(range(start, cfg.steps), desc=f"train {name}", file=sys.stderr, disable=not sys.stderr.isatty(),
-               initial=start, total=cfg.steps)
+    bar = tqdm(
+        range(start, cfg.steps),
+        desc=f"train {name}",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        initial=start,
+        total=cfg.steps,
+    )
     for it in bar:
         if cfg.lr_schedule == "cosine":  # from the step count alone, so a resumed run continues the same curve
             for group in opt.param_groups:
@@ -415,23 +489,49 @@ def train(model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarr
         step_no = it + 1
         if step_no % cfg.log_every == 0 or step_no == cfg.steps:
             values = {k: float(v.detach()) for k, v in terms.items()}
-            values.update({f"alpha_{side}": float(p.alpha.detach()) for side, p in (("pre", model.pre), ("post", model.post))
-                           if p is not None and p.alpha is not None})
+            values.update(
+                {
+                    f"alpha_{side}": float(p.alpha.detach())
+                    for side, p in (("pre", model.pre), ("post", model.post))
+                    if p is not None and p.alpha is not None
+                }
+            )
             log.metrics(values, step_no)
-            bar.set_postfix(loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}")
+            bar.set_postfix(
+                loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}"
+            )
         if step_no % cfg.check_every == 0 or step_no == cfg.steps:
             rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
             checks.append(_run_check(hooks, model, step_no, cfg.steps, name, log, rate))
         if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
-            save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-                         "torch_rng": torch.get_rng_state(), "steps": step_no, "checks": checks,
-                         "seconds": time.perf_counter() - t0, "inputs": inputs})
+            save_checkpoint(
+                ckpt,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "rng": rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                    "steps": step_no,
+                    "checks": checks,
+                    "seconds": time.perf_counter() - t0,
+                    "inputs": inputs,
+                },
+            )
     seconds = time.perf_counter() - t0
     flags = hooks.flags(model, checks)
     for f in flags:
         print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
     log.tags({"flags": " | ".join(flags) or "none"})
-    save_checkpoint(final, {"model": model.state_dict(), "steps": cfg.steps, "flags": flags, "checks": checks,
-                  "seconds": seconds, "inputs": inputs})
+    save_checkpoint(
+        final,
+        {
+            "model": model.state_dict(),
+            "steps": cfg.steps,
+            "flags": flags,
+            "checks": checks,
+            "seconds": seconds,
+            "inputs": inputs,
+        },
+    )
     ckpt.unlink(missing_ok=True)
     return TrainResult(cfg.steps, model.trained_step(), flags, checks, seconds, sha256_file(final))

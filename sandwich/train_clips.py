@@ -14,6 +14,7 @@ S(t-1)[y + dy, x + dx]):
   p' = o + z(t-1)·(c(t) - c(t-1) + (p - o)/z(t)), flow = p' - p (o = window centre).
   No parallax, occlusion or object motion: the real clips supply those.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,9 @@ class CameraPath:
     zooms: np.ndarray  # T
 
 
-def camera_path(size: tuple[int, int], crop: int, frames: int, max_shift: float, max_zoom: float,
-                rng: np.random.Generator) -> CameraPath:
+def camera_path(
+    size: tuple[int, int], crop: int, frames: int, max_shift: float, max_zoom: float, rng: np.random.Generator
+) -> CameraPath:
     """A random smooth path whose every window stays inside an ``H x W`` still (no motion if none fits)."""
     h, w = size
     t = np.arange(frames, dtype=np.float64)
@@ -52,8 +54,11 @@ def camera_path(size: tuple[int, int], crop: int, frames: int, max_shift: float,
     lo = np.max(half[:, None] - offsets, axis=0)
     hi = np.array([w - 1, h - 1]) - np.max(half[:, None] + offsets, axis=0)
     if np.any(lo > hi):
-        return camera_path(size, crop, frames, 0.0, 0.0, rng) if max_shift or max_zoom else CameraPath(
-            np.full((frames, 2), [(w - 1) / 2, (h - 1) / 2]), np.ones(frames))
+        return (
+            camera_path(size, crop, frames, 0.0, 0.0, rng)
+            if max_shift or max_zoom
+            else CameraPath(np.full((frames, 2), [(w - 1) / 2, (h - 1) / 2]), np.ones(frames))
+        )
     c0 = rng.uniform(lo, hi)
     return CameraPath(c0[None] + offsets, zooms)
 
@@ -64,8 +69,11 @@ def render(still: np.ndarray, path: CameraPath, crop: int) -> tuple[np.ndarray, 
     frames = []
     for (cx, cy), z in zip(path.centres, path.zooms, strict=True):
         m = np.array([[1 / z, 0, cx - o / z], [0, 1 / z, cy - o / z]])  # output pixel -> still pixel
-        frames.append(cv2.warpAffine(still, m, (crop, crop), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                                     borderMode=cv2.BORDER_REFLECT101))
+        frames.append(
+            cv2.warpAffine(
+                still, m, (crop, crop), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT101
+            )
+        )
     ys, xs = np.mgrid[0:crop, 0:crop].astype(np.float64)
     flows = []
     for k in range(1, len(frames)):
@@ -80,12 +88,23 @@ def render(still: np.ndarray, path: CameraPath, crop: int) -> tuple[np.ndarray, 
 class ClipSampler:
     """Random training clips from real clips and stills; see the module docstring."""
 
-    def __init__(self, clips: list[np.ndarray], stills: list[np.ndarray], *, frames: int, crop: int,
-                 still_fraction: float | None = None, max_shift: float = 3.0, max_zoom: float = 0.02) -> None:
+    def __init__(
+        self,
+        clips: list[np.ndarray],
+        stills: list[np.ndarray],
+        *,
+        frames: int,
+        crop: int,
+        still_fraction: float | None = None,
+        max_shift: float = 3.0,
+        max_zoom: float = 0.02,
+    ) -> None:
         short = [c.shape for c in clips if c.shape[0] < frames or min(c.shape[1:3]) < crop]
         if short:
-            raise ValueError(f"training clips shaped {short} (T x H x W x C) are shorter than video.frames={frames} "
-                             f"or smaller than train.crop={crop}")
+            raise ValueError(
+                f"training clips shaped {short} (T x H x W x C) are shorter than video.frames={frames} "
+                f"or smaller than train.crop={crop}"
+            )
         small = [s.shape for s in stills if min(s.shape[:2]) < crop]
         if small:
             raise ValueError(f"stills shaped {small} are smaller than train.crop={crop}")
@@ -94,8 +113,10 @@ class ClipSampler:
         default = 0.5 if clips and stills else float(not clips)
         self.still_fraction = default if still_fraction is None else still_fraction
         if (self.still_fraction > 0 and not stills) or (self.still_fraction < 1 and not clips):
-            raise ValueError(f"still_fraction {self.still_fraction:g} needs "
-                             f"{'stills (data.train_stills)' if not stills else 'training clips (data.train.video)'}")
+            raise ValueError(
+                f"still_fraction {self.still_fraction:g} needs "
+                f"{'stills (data.train_stills)' if not stills else 'training clips (data.train.video)'}"
+            )
         self.clips, self.stills = clips, stills
         self.flows = [sequence_flow(luma8(c)) for c in clips]
         self.frames, self.crop = frames, crop
@@ -103,10 +124,12 @@ class ClipSampler:
 
     def describe(self) -> str:
         """What the training data are, for the training run's tags."""
-        return (f"{len(self.clips)} real clip(s) (windows of {self.frames} frames, DIS flow) + {len(self.stills)} "
-                f"still(s) with synthetic camera motion (translation <= {self.max_shift:g} px/frame with "
-                f"acceleration, zoom <= {100 * self.max_zoom:g}%/frame, exact flow); share of stills "
-                f"{self.still_fraction:g}")
+        return (
+            f"{len(self.clips)} real clip(s) (windows of {self.frames} frames, DIS flow) + {len(self.stills)} "
+            f"still(s) with synthetic camera motion (translation <= {self.max_shift:g} px/frame with "
+            f"acceleration, zoom <= {100 * self.max_zoom:g}%/frame, exact flow); share of stills "
+            f"{self.still_fraction:g}"
+        )
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One clip ``T x crop x crop x 3`` and its flows ``(T-1) x 2 x crop x crop``."""
@@ -120,8 +143,8 @@ class ClipSampler:
             t0 = int(rng.integers(clip.shape[0] - t + 1))
             y = int(rng.integers(clip.shape[1] - c + 1))
             x = int(rng.integers(clip.shape[2] - c + 1))
-            frames = clip[t0:t0 + t, y:y + c, x:x + c]
-            flow = full[t0:t0 + t - 1, :, y:y + c, x:x + c]
+            frames = clip[t0 : t0 + t, y : y + c, x : x + c]
+            flow = full[t0 : t0 + t - 1, :, y : y + c, x : x + c]
         if rng.random() < 0.5:  # mirror: the horizontal flow component changes sign
             frames, flow = frames[:, :, ::-1], flow[..., ::-1] * np.array([-1, 1], np.float32)[None, :, None, None]
         return np.ascontiguousarray(frames), np.ascontiguousarray(flow)

@@ -6,6 +6,7 @@ trained for, and the family's curve is the Pareto frontier of all members, as fo
 data: clips of the train set (windows, DIS flow) and stills with synthetic camera motion (see
 ``sandwich.train_clips``); what was used is tagged on the training run.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,23 +20,24 @@ from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, Method, PrepareContext, class_modules
 from bench.metrics.psnr import plane_psnr
-from sandwich.nets.complexity import count_params
 from bench.reuse import item_digests, plain
-from sandwich.model import initial_step, seeded_init
-from sandwich.member import LastBottleneck
 from bench.scenarios import Scenario
-from sandwich.train import TrainResult, finished_model, train
-from bench.video.dataset import VideoItem
 from bench.source import Source
+from bench.video.dataset import VideoItem
+from sandwich.member import LastBottleneck
+from sandwich.model import initial_step, seeded_init
+from sandwich.nets.complexity import count_params
 from sandwich.run_ref import check_run_model_ref, run_model_path
+from sandwich.train import TrainResult, finished_model, train
+from sandwich.train_clips import ClipSampler
 from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_hooks
-from sandwich.train_clips import ClipSampler
 
 
 class VideoSandwichMember(Method):
-    def __init__(self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float,
-                 stills: tuple[Item, ...] = (), seed: int = 0) -> None:
+    def __init__(
+        self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, stills: tuple[Item, ...] = (), seed: int = 0
+    ) -> None:
         self.cfg, self.scenario, self.gamma, self.stills = cfg, scenario, gamma, stills
         self.video = cfg.video or VideoSandwichConfig()
         self.family = cfg.name
@@ -63,33 +65,66 @@ class VideoSandwichMember(Method):
             raise ValueError(f"method {self.name!r} needs training data: set data.train or data.train_stills")
         self.device = ctx.device
         inputs = self.train_inputs(ctx)
-        start: dict[str, str] = {}  # where training starts, tagged only when it trains now (a reused model keeps its tag)
+        start: dict[
+            str, str
+        ] = {}  # where training starts, tagged only when it trains now (a reused model keeps its tag)
         if finished_model(ctx.workdir, inputs) is None:
             start["init_from"] = "random"
             if self.video.init_from is not None:
                 ref = self.video.init_from
-                path = run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
+                path = (
+                    run_model_path(ref, ctx.out or Path("runs")) if isinstance(ref, RunModelRef) else expand_path(ref)
+                )
                 start["init_from"] = f"{path} ({len(self.coding.load_image_checkpoint(path))} tensors of pre/post)"
         self.model.to(ctx.device)
         clips = [it.load() for it in items if isinstance(it, VideoItem)]
         stills = [self.scenario.to_source(it.load(), it.name) for it in items if not isinstance(it, VideoItem)]
-        sampler = ClipSampler(clips, stills, frames=self.video.frames, crop=self.cfg.train.crop,
-                              still_fraction=self.video.still_fraction, max_shift=self.video.max_shift,
-                              max_zoom=self.video.max_zoom)
-        ctx.log.tags({"train_data": sampler.describe(), **start,
-                      "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))"})
+        sampler = ClipSampler(
+            clips,
+            stills,
+            frames=self.video.frames,
+            crop=self.cfg.train.crop,
+            still_fraction=self.video.still_fraction,
+            max_shift=self.video.max_shift,
+            max_zoom=self.video.max_zoom,
+        )
+        ctx.log.tags(
+            {
+                "train_data": sampler.describe(),
+                **start,
+                "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))",
+            }
+        )
         hooks = video_hooks(self.coding, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
-        self.result = train(self.model, self.cfg.train, self.gamma, [], device=ctx.device, seed=ctx.seed,
-                            workdir=ctx.workdir, log=ctx.log, name=self.name, hooks=hooks, inputs=inputs)
+        self.result = train(
+            self.model,
+            self.cfg.train,
+            self.gamma,
+            [],
+            device=ctx.device,
+            seed=ctx.seed,
+            workdir=ctx.workdir,
+            log=ctx.log,
+            name=self.name,
+            hooks=hooks,
+            inputs=inputs,
+        )
         self.model.eval()
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
         """What the trained weights depend on (``sandwich.train.inputs_changed``): the clips' and stills'
         contents and the configuration training reads. ``video.init_from`` counts by its name, not by
         the starting weights' contents: a reused model no longer needs that file."""
-        return plain({"items": item_digests(ctx.train_items), "stills": item_digests(self.stills),
-                      "scenario": self.scenario.name, "gamma": self.gamma, "seed": ctx.seed,
-                      "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"})})
+        return plain(
+            {
+                "items": item_digests(ctx.train_items),
+                "stills": item_digests(self.stills),
+                "scenario": self.scenario.name,
+                "gamma": self.gamma,
+                "seed": ctx.seed,
+                "method": self.cfg.model_dump(mode="json", exclude={"label", "step_factors"}),
+            }
+        )
 
     def run(self, source: Source, rate_point: float) -> ItemResult:
         frames, fps = source.frames, source.stream_fps()
@@ -101,27 +136,55 @@ class VideoSandwichMember(Method):
         recon, res, real_b = self.coding.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
         proxy_bits, proxy_b = self.coding.proxy_estimate(frames, b, qp)
-        proxy = {"proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
-                 "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)]))}
-        return ItemResult(recon, res.nbytes, res.encode_s + t_pre, res.decode_s + t_post, res.command,
-                          {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"],
-                           **proxy}, bottleneck=b[0])
+        proxy = {
+            "proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
+            "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)])),
+        }
+        return ItemResult(
+            recon,
+            res.nbytes,
+            res.encode_s + t_pre,
+            res.decode_s + t_post,
+            res.command,
+            {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"], **proxy},
+            bottleneck=b[0],
+        )
 
     def describe(self) -> dict[str, Any]:
         r = self.result
         params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
         codec = self.coding.real_video_codec()
-        return {"kind": "sandwich", "family": self.family, "gamma": self.gamma, "role": self.role,
-                "codec": codec.name, "codec_options": codec.options(), "version": codec.version(),
-                "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
-                "pre": self.cfg.pre.model_dump(), "post": self.cfg.post.model_dump(),
-                "train": self.cfg.train.model_dump(), "video": self.video.model_dump(mode="json"), "params": params,
-                "trained_step": r.step_size if r else None, **(self.coding.steps() if r else {}),
-                "qp_at_factor_1": self.coding.real_qp() if r else None,
-                "train_steps": r.steps if r else None, "train_seconds": r.seconds if r else None,
-                "flags": r.flags if r else [], "weights_sha256": r.weights if r else None}
+        return {
+            "kind": "sandwich",
+            "family": self.family,
+            "gamma": self.gamma,
+            "role": self.role,
+            "codec": codec.name,
+            "codec_options": codec.options(),
+            "version": codec.version(),
+            "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
+            "pre": self.cfg.pre.model_dump(),
+            "post": self.cfg.post.model_dump(),
+            "train": self.cfg.train.model_dump(),
+            "video": self.video.model_dump(mode="json"),
+            "params": params,
+            "trained_step": r.step_size if r else None,
+            **(self.coding.steps() if r else {}),
+            "qp_at_factor_1": self.coding.real_qp() if r else None,
+            "train_steps": r.steps if r else None,
+            "train_seconds": r.seconds if r else None,
+            "flags": r.flags if r else [],
+            "weights_sha256": r.weights if r else None,
+        }
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""
-        return (*class_modules(self), *class_modules(self.model), "sandwich.nets", "sandwich.train_clips",
-                "bench.colour", "proxies", *class_modules(self.coding.real_video_codec()))
+        return (
+            *class_modules(self),
+            *class_modules(self.model),
+            "sandwich.nets",
+            "sandwich.train_clips",
+            "bench.colour",
+            "proxies",
+            *class_modules(self.coding.real_video_codec()),
+        )

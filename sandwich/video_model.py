@@ -11,6 +11,7 @@ with no colour transform, unless the scenario's bottleneck has ``colour: ycbcr``
 the codec converts B itself (JFIF BT.601 full range, 4:4:4) as plain x265 4:4:4 does, and the proxy
 models that conversion.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -19,15 +20,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.codecs import CODECS, Codec, EncodeResult
 from bench.checkpoint import load_checkpoint
+from bench.codecs import CODECS, Codec, EncodeResult
 from bench.config import SandwichMethodConfig, VideoSandwichConfig
-from sandwich.model import Sandwich, bottleneck_of
 from bench.scenarios import Scenario
-from sandwich.train_clips import luma8
 from proxies.calibration import qp_to_step, step_to_qp
 from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy
+from sandwich.model import Sandwich, bottleneck_of
+from sandwich.train_clips import luma8
 
 
 def video_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> Sandwich:
@@ -35,8 +36,14 @@ def video_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channel
     spec = bottleneck_of(scenario)
     if spec.subsampling != "444" or spec.shift:
         raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
-    proxy = VideoProxy(step, step, quantizer=cfg.proxy.quantizer, rate=cfg.proxy.rate,
-                       learn_step=cfg.proxy.learn_step, colour=spec.colour)
+    proxy = VideoProxy(
+        step,
+        step,
+        quantizer=cfg.proxy.quantizer,
+        rate=cfg.proxy.rate,
+        learn_step=cfg.proxy.learn_step,
+        colour=spec.colour,
+    )
     return Sandwich(scenario, cfg, source_channels, proxy)
 
 
@@ -47,9 +54,13 @@ class VideoCoding:
     def __init__(self, model: Sandwich, video: VideoSandwichConfig) -> None:
         self.model, self.video = model, video
 
+    def _proxy(self) -> VideoProxy:
+        if not isinstance(self.model.proxy, VideoProxy):
+            raise TypeError(f"a video sandwich trains through a VideoProxy, not {type(self.model.proxy).__name__}")
+        return self.model.proxy
+
     def steps(self) -> dict[str, float]:
-        return {"step_intra": float(self.model.proxy.intra.step_size().detach()),
-                "step_inter": self.model.trained_step()}
+        return {"step_intra": float(self._proxy().intra.step_size().detach()), "step_inter": self.model.trained_step()}
 
     def real_qp(self, factor: float = 1.0) -> int:
         return step_to_qp(self.model.trained_step() * factor)
@@ -63,8 +74,9 @@ class VideoCoding:
         """``T x h x w x C_b`` uint8 neural code frames of ``T x H x W x 3`` source frames."""
         return np.stack([self.model.bottleneck_image(f, device) for f in frames])
 
-    def code_clip(self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu",
-                  b: np.ndarray | None = None) -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
+    def code_clip(
+        self, frames: np.ndarray, qp: int, fps: Fraction, device: str = "cpu", b: np.ndarray | None = None
+    ) -> tuple[np.ndarray, EncodeResult[np.ndarray], np.ndarray]:
         """(Ŝ frames, the real encode, the decoded B̂ frames) for one clip through the real codec at ``qp``;
         B is computed unless given."""
         b = self.bottleneck_frames(frames, device) if b is None else b
@@ -80,9 +92,15 @@ class VideoCoding:
         Only compared with the real encode (METHOD: the proxy's error is measured, never reported as
         a result)."""
         step = qp_to_step(qp)
-        trained = self.model.proxy
-        proxy = VideoProxy(step, step, quantizer=trained.intra.quantizer, rate=trained.intra.rate,
-                           learn_step=False, colour=trained.colour).eval()
+        trained = self._proxy()
+        proxy = VideoProxy(
+            step,
+            step,
+            quantizer=trained.intra.quantizer,
+            rate=trained.intra.rate,
+            learn_step=False,
+            colour=trained.colour,
+        ).eval()
         flow = torch.from_numpy(sequence_flow(luma8(frames)))[None]
         x = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2)[None]
         with torch.inference_mode():
@@ -99,7 +117,9 @@ class VideoCoding:
         taken = {k: v for k, v in weights.items() if k.split(".")[0] in ("pre", "post")}
         wrong = [k for k, v in taken.items() if k not in own or own[k].shape != v.shape]
         if wrong or not taken:
-            raise ValueError(f"{path} does not fit this sandwich's pre/post nets ({len(wrong)} mismatched tensors, "
-                             f"e.g. {wrong[:3]}); use a checkpoint of the same scenario and net sizes")
+            raise ValueError(
+                f"{path} does not fit this sandwich's pre/post nets ({len(wrong)} mismatched tensors, "
+                f"e.g. {wrong[:3]}); use a checkpoint of the same scenario and net sizes"
+            )
         self.model.load_state_dict({**own, **taken})
         return sorted(taken)

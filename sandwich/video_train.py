@@ -9,6 +9,7 @@ over frames. The real-codec check codes two fixed clips with the real encoder at
 QP and logs real PSNR-RGB / bits per pixel beside the proxy's, under the image loop's keys
 (``real_step`` is the Δ of that QP, so the loop's line stays comparable).
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -19,17 +20,18 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
-from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
-from sandwich.model import Sandwich
-from sandwich.video_model import VideoCoding
-from sandwich.train_clips import ClipSampler
 from proxies.calibration import qp_to_step
+from sandwich.model import Sandwich
+from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
+from sandwich.train_clips import ClipSampler
+from sandwich.video_model import VideoCoding
 
 CHECK_FPS = Fraction(25)  # bits per pixel do not depend on it; the stream's timing info does not either
 
 
-def video_loss_terms(model: Sandwich, batch: tuple[Tensor, Tensor], gamma: float, cfg: TrainConfig,
-                     lpips: torch.nn.Module | None = None) -> dict[str, Tensor]:
+def video_loss_terms(
+    model: Sandwich, batch: tuple[Tensor, Tensor], gamma: float, cfg: TrainConfig, lpips: torch.nn.Module | None = None
+) -> dict[str, Tensor]:
     """Distortion, rate and penalty per element (batch-averaged) for ``N x T x C x H x W`` clips."""
     s, flow = batch
     out = model(s, flow)
@@ -42,17 +44,27 @@ def video_loss_terms(model: Sandwich, batch: tuple[Tensor, Tensor], gamma: float
         dist = dist + cfg.lpips_weight * lp
     rate = gamma * out.proxy.rate_bits / elems
     b = out.bottleneck
-    penalty = (255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
-               if cfg.range_penalty else torch.zeros_like(mse))
-    return {"loss": (dist + rate + penalty).mean(), "mse": mse.mean(), "distortion": dist.mean(),
-            "rate_term": rate.mean(), "penalty": penalty.mean(),
-            "proxy_bpp": (out.proxy.rate_bits / (t * h * w)).mean(),
-            "step": out.proxy.step_inter, "step_intra": out.proxy.step_intra,
-            "inter_fraction": out.proxy.inter_fraction[:, 1:].mean()}
+    penalty = (
+        255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
+        if cfg.range_penalty
+        else torch.zeros_like(mse)
+    )
+    return {
+        "loss": (dist + rate + penalty).mean(),
+        "mse": mse.mean(),
+        "distortion": dist.mean(),
+        "rate_term": rate.mean(),
+        "penalty": penalty.mean(),
+        "proxy_bpp": (out.proxy.rate_bits / (t * h * w)).mean(),
+        "step": out.proxy.step_inter,
+        "step_intra": out.proxy.step_intra,
+        "inter_fraction": out.proxy.inter_fraction[:, 1:].mean(),
+    }
 
 
-def video_check(coding: VideoCoding, clips: list[tuple[np.ndarray, np.ndarray]], device: str,
-                lpips: torch.nn.Module | None = None) -> dict[str, float]:
+def video_check(
+    coding: VideoCoding, clips: list[tuple[np.ndarray, np.ndarray]], device: str, lpips: torch.nn.Module | None = None
+) -> dict[str, float]:
     """Real-codec PSNR-RGB (and PSNR-YUV 6:1:1, what video experiments report; LPIPS-alex for runs that
     train for it) and bits per pixel of fixed clips at the current QP, next to the proxy's."""
     model = coding.model
@@ -74,15 +86,21 @@ def video_check(coding: VideoCoding, clips: list[tuple[np.ndarray, np.ndarray]],
             proxy_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, prox, strict=True)]))
             proxy_bpp.append(float(out.proxy.rate_bits[0]) / (t * h * w))
     model.train()
-    return {"real_psnr": float(np.mean(real_psnr)), "real_psnr_yuv": float(np.mean(real_yuv)),
-            "real_bpp": float(np.mean(real_bpp)),
-            "proxy_psnr": float(np.mean(proxy_psnr)), "proxy_bpp": float(np.mean(proxy_bpp)),
-            "real_step": qp_to_step(qp), "real_qp": float(qp),
-            **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {})}
+    return {
+        "real_psnr": float(np.mean(real_psnr)),
+        "real_psnr_yuv": float(np.mean(real_yuv)),
+        "real_bpp": float(np.mean(real_bpp)),
+        "proxy_psnr": float(np.mean(proxy_psnr)),
+        "proxy_bpp": float(np.mean(proxy_bpp)),
+        "real_step": qp_to_step(qp),
+        "real_qp": float(qp),
+        **({"real_lpips": float(np.mean(real_lpips))} if real_lpips else {}),
+    }
 
 
-def video_hooks(coding: VideoCoding, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str,
-                seed: int) -> TrainHooks:
+def video_hooks(
+    coding: VideoCoding, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str, seed: int
+) -> TrainHooks:
     """Clip batches, :func:`video_loss_terms`, :func:`video_check` on 2 fixed clips, the image flags
     (the 4:0:0 luma ceiling is computed on the check clips' frames)."""
     check_rng = np.random.default_rng(seed + 1)
@@ -93,7 +111,9 @@ def video_hooks(coding: VideoCoding, cfg: TrainConfig, gamma: float, sampler: Cl
         from bench.metrics.lpips import get_lpips
 
         lpips = get_lpips("alex", device)
-    return TrainHooks(lambda rng: sampler.batch(cfg.batch, rng, device),
-                      lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
-                      lambda m: video_check(coding, check_clips, device, lpips),
-                      lambda m, checks: _flags(m, cfg, checks, check_frames))
+    return TrainHooks(
+        lambda rng: sampler.batch(cfg.batch, rng, device),
+        lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
+        lambda m: video_check(coding, check_clips, device, lpips),
+        lambda m, checks: _flags(m, cfg, checks, check_frames),
+    )

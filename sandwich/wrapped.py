@@ -13,6 +13,7 @@ so the floats agree to the bit) and f, g residual nets. With f = g = 0 (``init: 
 the sandwich *is* the anchor: same B, same bytes, same reconstruction. ``a⁻¹`` keeps the exact
 forward value and takes its gradient from a torch twin (Lanczos3 ↑2 of :mod:`proxies.resample`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,13 +28,18 @@ from baselines import resize
 from bench.codecs import CODECS, Codec
 from bench.codecs.jpeg import standard_tables
 from bench.colour import BT601_LUMA_PRINTED
-from bench.config import CodecMethodConfig
+from bench.config import Adapt, CodecMethodConfig
 from bench.scenarios import Bottleneck
 from proxies.resample import lanczos3_up2
 
 # What each scenario bottleneck's conventional adaptation is (channels, factor, shift -> adapt).
-_ADAPTS = {"luma": "a 1-channel bottleneck", "half_bicubic": "a ½-resolution bottleneck",
-           "half_lanczos": "a ½-resolution bottleneck", "msb8": "a 16-bit source over 8 bits", "none": "a plain one"}
+_ADAPTS = {
+    "luma": "a 1-channel bottleneck",
+    "half_bicubic": "a ½-resolution bottleneck",
+    "half_lanczos": "a ½-resolution bottleneck",
+    "msb8": "a 16-bit source over 8 bits",
+    "none": "a plain one",
+}
 
 
 def expected_adapt(spec: Bottleneck, source_channels: int) -> tuple[str, ...]:
@@ -54,29 +60,41 @@ class WrappedCodec:
     method: str
     codec_name: str
     options: dict[str, Any]
-    adapt: str
+    adapt: Adapt
     rate_points: tuple[float, ...]
 
     @classmethod
     def of(cls, cfg: CodecMethodConfig, spec: Bottleneck, source_channels: int) -> WrappedCodec:
         if cfg.codec != "jpeg":
-            raise ValueError(f"wraps: {cfg.name!r} uses codec {cfg.codec!r}; a sandwich's proxy models JPEG only, "
-                             "so wrap a jpeg method")
+            raise ValueError(
+                f"wraps: {cfg.name!r} uses codec {cfg.codec!r}; a sandwich's proxy models JPEG only, "
+                "so wrap a jpeg method"
+            )
         want = expected_adapt(spec, source_channels)
         if cfg.adapt not in want:
-            raise ValueError(f"wraps: {cfg.name!r} adapts the source with {cfg.adapt!r}, but this scenario's "
-                             f"bottleneck ({_ADAPTS[want[0]]}) starts from {' or '.join(want)}")
+            raise ValueError(
+                f"wraps: {cfg.name!r} adapts the source with {cfg.adapt!r}, but this scenario's "
+                f"bottleneck ({_ADAPTS[want[0]]}) starts from {' or '.join(want)}"
+            )
         wrapped = cls(cfg.name, cfg.codec, dict(cfg.options), cfg.adapt, tuple(cfg.rate_points))
         mode, channels = wrapped.codec().options()["mode"], spec.channels or source_channels
         if (mode == "gray") != (channels == 1) or mode == "planes":
-            raise ValueError(f"wraps: {cfg.name!r} codes JPEG mode {mode!r}, which does not carry a "
-                             f"{channels}-channel bottleneck; use mode gray for 1 channel, rgb or raw for 3")
+            raise ValueError(
+                f"wraps: {cfg.name!r} codes JPEG mode {mode!r}, which does not carry a "
+                f"{channels}-channel bottleneck; use mode gray for 1 channel, rgb or raw for 3"
+            )
         return wrapped
 
     def method_config(self) -> CodecMethodConfig:
         """The wrapped method as a plain codec method (what the untrained sandwich reproduces)."""
-        return CodecMethodConfig(name=self.method, kind="codec", codec=self.codec_name, options=dict(self.options),
-                                 adapt=self.adapt, rate_points=list(self.rate_points))  # type: ignore[arg-type]
+        return CodecMethodConfig(
+            name=self.method,
+            kind="codec",
+            codec=self.codec_name,
+            options=dict(self.options),
+            adapt=self.adapt,
+            rate_points=list(self.rate_points),
+        )
 
     def codec(self) -> Codec:
         return CODECS.build(self.codec_name, **self.options)
@@ -125,8 +143,11 @@ class WrappedCodec:
         if not self.adapt.startswith("half_"):
             return x
         kernel = self.adapt.removeprefix("half_")
-        twin = (lanczos3_up2(x) if kernel == "lanczos"
-                else F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
+        twin = (
+            lanczos3_up2(x)
+            if kernel == "lanczos"
+            else F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+        )
         twin = twin[..., : out_size[0], : out_size[1]]
         arr = x.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
         exact = np.stack([resize.up_float(a, 2, out_size, kernel) for a in arr])

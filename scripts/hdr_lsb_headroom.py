@@ -9,6 +9,7 @@ at three widths — a lower bound on what a learned g could find, and a quick ch
 
     .venv/bin/python scripts/hdr_lsb_headroom.py [FOLDER] [GLOB ...]
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Shared fixtures: the real shared data folder, real images, temp output dirs."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The conventional adaptations around real codecs: luma-only, half resolution, MSBs of HDR."""
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,9 @@ from bench.source import Source
 
 
 def method(**kw) -> ConventionalCodec:
-    return ConventionalCodec(CodecMethodConfig.model_validate({"name": "m", "kind": "codec", "rate_points": [50], **kw}))
+    return ConventionalCodec(
+        CodecMethodConfig.model_validate({"name": "m", "kind": "codec", "rate_points": [50], **kw})
+    )
 
 
 def test_luma_only_loses_colour_and_caps_psnr(kodim) -> None:

@@ -1,4 +1,5 @@
 """Checkpoints load without running code: a crafted pickle is refused with one line, nothing executes."""
+
 from __future__ import annotations
 
 import os
@@ -45,18 +46,21 @@ def test_training_refuses_a_crafted_final_checkpoint(tmp_path: Path) -> None:
     """The run folder's final.pt is read by the trainer: through the CLI path it is one ``error:`` line."""
     marker = tmp_path / "pwned"
     _crafted(tmp_path / "final.pt", marker)
-    code = ("import numpy as np, torch\n"
-            "from bench.config import SandwichMethodConfig\nfrom sandwich.model import image_sandwich\n"
-            "from bench.scenarios import SCENARIOS\nfrom sandwich.train import train\n"
-            "from bench.errors import BenchError\n"
-            "net = {'encoder': [4], 'decoder': [4, 4], 'alpha0': 1.0}\n"
-            "c = SandwichMethodConfig.model_validate({'name': 't', 'kind': 'sandwich', 'lambdas': [1.0],"
-            " 'pre': net, 'post': net, 'train': {'steps': 2, 'batch': 1, 'crop': 16}})\n"
-            "m = image_sandwich(SCENARIOS.get('gray400'), c, 3, step=8.0)\n"
-            "class L:\n  def metrics(self, *a): pass\n  def tags(self, *a): pass\n"
-            "try:\n"
-            f"  train(m, c.train, 1.0, [np.zeros((32, 32, 3), np.uint8)], device='cpu', seed=0, workdir=__import__('pathlib').Path({str(tmp_path)!r}), log=L(), name='t')\n"
-            "except BenchError as e:\n  print('error:', e); raise SystemExit(2)\n")
+    code = (
+        "import numpy as np, torch\n"
+        "from bench.config import SandwichMethodConfig\nfrom sandwich.model import image_sandwich\n"
+        "from bench.scenarios import SCENARIOS\nfrom sandwich.train import train\n"
+        "from bench.errors import BenchError\n"
+        "net = {'encoder': [4], 'decoder': [4, 4], 'alpha0': 1.0}\n"
+        "c = SandwichMethodConfig.model_validate({'name': 't', 'kind': 'sandwich', 'lambdas': [1.0],"
+        " 'pre': net, 'post': net, 'train': {'steps': 2, 'batch': 1, 'crop': 16}})\n"
+        "m = image_sandwich(SCENARIOS.get('gray400'), c, 3, step=8.0)\n"
+        "class L:\n  def metrics(self, *a): pass\n  def tags(self, *a): pass\n"
+        "try:\n"
+        f"  train(m, c.train, 1.0, [np.zeros((32, 32, 3), np.uint8)], device='cpu', seed=0,"
+        f" workdir=__import__('pathlib').Path({str(tmp_path)!r}), log=L(), name='t')\n"
+        "except BenchError as e:\n  print('error:', e); raise SystemExit(2)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     assert not marker.exists()
@@ -73,8 +77,15 @@ def test_checkpoint_with_rng_states_round_trips(tmp_path: Path) -> None:
     model(torch.ones(1, 3)).sum().backward()
     opt.step()
     rng = np.random.default_rng(5)
-    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-             "torch_rng": torch.get_rng_state(), "steps": 3, "checks": [{"real_psnr": 30.0}], "seconds": 1.5}
+    state = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "steps": 3,
+        "checks": [{"real_psnr": 30.0}],
+        "seconds": 1.5,
+    }
     save_checkpoint(tmp_path / "c.pt", state)
     back = load_checkpoint(tmp_path / "c.pt")
     assert back["rng"] == state["rng"] and back["steps"] == 3 and back["checks"] == state["checks"]

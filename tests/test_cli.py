@@ -1,5 +1,6 @@
 """The CLI surface: --help everywhere, doctor, list, metrics and bdrate end to end (in process, as the
 ``bench`` script runs them), and what only a separate process shows: its imports and its environment."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,17 @@ def test_top_level_help_lists_commands(bench_app) -> None:
 
 def test_help_loads_no_heavy_library() -> None:
     """`bench --help` stays fast: commands import torch, mlflow, matplotlib ... only when they run."""
-    code = ("import sys\nfrom bench.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-            f"print('heavy:', *(m for m in {HEAVY!r} if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys\nfrom bench.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print('heavy:', *(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "heavy:"
 
@@ -45,28 +53,49 @@ def test_help_loads_no_heavy_library() -> None:
 def test_doctor_reports_every_component_and_passes_here(bench_app) -> None:
     res = bench_app("doctor", env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
-    for component in ("torch", "ffmpeg libx265", "ffmpeg libvmaf", "libjpeg-turbo", "LPIPS weights", "MLflow",
-                      "CompressAI"):
+    for component in (
+        "torch",
+        "ffmpeg libx265",
+        "ffmpeg libvmaf",
+        "libjpeg-turbo",
+        "LPIPS weights",
+        "MLflow",
+        "CompressAI",
+    ):
         assert component in res.stdout
 
 
 @pytest.mark.slow  # a fresh interpreter: find_ffmpeg is cached per process
 def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SANDWICH_FFMPEG": str(tmp_path / "no-ffmpeg"), "COLUMNS": "250"}
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "doctor"], capture_output=True, text=True, env=env,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "doctor"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 1
     assert "MISSING" in proc.stdout and "SANDWICH_FFMPEG" in proc.stdout
 
 
 def test_list_names_what_configs_can_use(bench_app) -> None:
     out = bench_app("list").stdout
-    for name in ("rgb", "jpeg (intra)", "hevc (intra)", "av1 (intra)", "jpeg12", "x265 (inter)", "av1-ld (inter)",
-                 "psnr-rgb", "lpips-alex", "vmaf", "kodak", "skimage"):
+    for name in (
+        "rgb",
+        "jpeg (intra)",
+        "hevc (intra)",
+        "av1 (intra)",
+        "jpeg12",
+        "x265 (inter)",
+        "av1-ld (inter)",
+        "psnr-rgb",
+        "lpips-alex",
+        "vmaf",
+        "kodak",
+        "skimage",
+    ):
         assert name in out
     metrics = next(line for line in out.splitlines() if line.startswith("metrics:"))
-    assert metrics.split(": ", 1)[1].split(", ") == [k if k != "ms-ssim-rgb-db" else f"{k} (images only)"
-                                                     for k in METRICS.names()]
+    assert metrics.split(": ", 1)[1].split(", ") == [
+        k if k != "ms-ssim-rgb-db" else f"{k} (images only)" for k in METRICS.names()
+    ]
 
 
 @pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
@@ -80,7 +109,9 @@ def test_metrics_json_for_a_real_jpeg_pair(bench_app, tmp_path: Path, data_dir: 
     m = json.loads(res.stdout)
     assert set(m) - {"meta"} == set(METRICS.names())  # the registry's keys, as in result files
     assert all(isinstance(m[key], float) for key in METRICS.names())
-    assert 25 < m["psnr-rgb"] < 35 and 0.9 < m["ms-ssim-rgb"] < 1 and 0 < m["lpips-alex"] < 0.5 and 40 < m["vmaf"] < 97.5
+    assert (
+        25 < m["psnr-rgb"] < 35 and 0.9 < m["ms-ssim-rgb"] < 1 and 0 < m["lpips-alex"] < 0.5 and 40 < m["vmaf"] < 97.5
+    )
 
 
 def test_metrics_size_mismatch_is_one_line(bench_app, tmp_path: Path, data_dir: Path) -> None:

@@ -1,4 +1,5 @@
 """``bench.codecs`` and ``bench.colour`` stand on their own: the import rule of docs/design.md, checked."""
+
 from __future__ import annotations
 
 import ast
@@ -28,6 +29,10 @@ def test_codecs_and_colour_import_only_errors_registry_and_colour() -> None:
 def test_codec_modules_do_not_import_their_package() -> None:
     """Only ``bench/codecs/__init__.py`` takes names from ``bench.codecs`` itself (no import cycle)."""
     modules = [f for f in (REPO / "bench" / "codecs").glob("*.py") if f.name != "__init__.py"]
-    cyclic = [f.name for f in modules for node in ast.walk(ast.parse(f.read_text()))
-              if isinstance(node, ast.ImportFrom) and node.module == "bench.codecs"]
+    cyclic = [
+        f.name
+        for f in modules
+        for node in ast.walk(ast.parse(f.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == "bench.codecs"
+    ]
     assert not cyclic

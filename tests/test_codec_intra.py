@@ -1,4 +1,5 @@
 """Real x265 / libaom intra coding through ffmpeg: constant QP, elementary-stream rate, bit depths."""
+
 from __future__ import annotations
 
 import re
@@ -40,16 +41,18 @@ def trace(bitstream: bytes, muxer: str, tmp_path: Path) -> dict[str, list[int]]:
     """Every syntax element ffmpeg's trace_headers reports, name -> values (in order)."""
     path = tmp_path / f"s.{muxer}"
     path.write_bytes(bitstream)
-    err = run_ffmpeg(["-f", muxer, "-i", str(path), "-c:v", "copy", "-bsf:v", "trace_headers",
-                      "-f", "null", "-"], what="trace", param=muxer).stderr.decode()
+    err = run_ffmpeg(
+        ["-f", muxer, "-i", str(path), "-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"],
+        what="trace",
+        param=muxer,
+    ).stderr.decode()
     found: dict[str, list[int]] = {}
     for name, value in re.findall(r"\]\s+\d+\s+(\w+)(?:\[[^\]]*\])*\s+[01]+ = (-?\d+)", err):
         found.setdefault(name, []).append(int(value))
     return found
 
 
-CHROMA_CASES = [("400", "raw", 1), ("420", "ycbcr", 3), ("420", "raw", 3), ("444", "ycbcr", 3),
-                ("444", "raw", 3)]
+CHROMA_CASES = [("400", "raw", 1), ("420", "ycbcr", 3), ("420", "raw", 3), ("444", "ycbcr", 3), ("444", "raw", 3)]
 
 
 @pytest.mark.parametrize("name", ["hevc", "av1"])
@@ -152,13 +155,20 @@ def test_bad_extra_params_raise_codec_error(crop):
     assert "'av1'" in msg and "qp=40" in msg and "sharpness" in msg and "stderr:" in msg
 
 
-@pytest.mark.parametrize("name,options,match", [
-    ("hevc", {"chroma": "422"}, "'chroma'"), ("hevc", {"chroma": "400", "colour": "ycbcr"}, "'colour'"),
-    ("av1", {"colour": "rgb"}, "'colour'"), ("hevc", {"preset": "fastest"}, "'preset'"),
-    ("av1", {"preset": 9}, "'preset'"), ("av1", {"params": "cq-level=10"}, "may not set 'cq-level'"),
-    ("hevc", {"params": "qp=10"}, "may not set 'qp'"), ("hevc", {"params": "rd"}, "key=value"),
-    ("hevc", {"threads": 0}, "'threads'"),
-])
+@pytest.mark.parametrize(
+    "name,options,match",
+    [
+        ("hevc", {"chroma": "422"}, "'chroma'"),
+        ("hevc", {"chroma": "400", "colour": "ycbcr"}, "'colour'"),
+        ("av1", {"colour": "rgb"}, "'colour'"),
+        ("hevc", {"preset": "fastest"}, "'preset'"),
+        ("av1", {"preset": 9}, "'preset'"),
+        ("av1", {"params": "cq-level=10"}, "may not set 'cq-level'"),
+        ("hevc", {"params": "qp=10"}, "may not set 'qp'"),
+        ("hevc", {"params": "rd"}, "key=value"),
+        ("hevc", {"threads": 0}, "'threads'"),
+    ],
+)
 def test_bad_options(name, options, match):
     with pytest.raises(ValueError, match=match):
         CODECS.build(name, **options)

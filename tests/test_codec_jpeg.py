@@ -1,4 +1,5 @@
 """Real Pillow/libjpeg-turbo JPEG: rate accounting, stored tables, channel modes, quality windows."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,14 @@ def stored_tables(data: bytes) -> dict[int, list[int]]:
     return {k: list(v) for k, v in Image.open(io.BytesIO(data)).quantization.items()}
 
 
-CASES = [("rgb", "420", 3), ("rgb", "444", 3), ("raw", "420", 3), ("raw", "444", 3),
-         ("gray", None, 1), ("planes", None, 4)]
+CASES = [
+    ("rgb", "420", 3),
+    ("rgb", "444", 3),
+    ("raw", "420", 3),
+    ("raw", "444", 3),
+    ("gray", None, 1),
+    ("planes", None, 4),
+]
 
 
 @pytest.mark.parametrize("tables,param", [("standard", 75), ("flat", 12.0)])
@@ -45,8 +52,9 @@ def test_rate_shape_dtype_every_mode(crop, mode, chroma, channels, tables, param
     assert psnr(img, res.decoded) > 25
 
 
-@pytest.mark.parametrize("step,entry", [(1, 1), (0.3, 1), (7.5, 8), (8.5, 8), (12.7, 13),
-                                        (254.6, 255), (255, 255), (300, 255)])
+@pytest.mark.parametrize(
+    "step,entry", [(1, 1), (0.3, 1), (7.5, 8), (8.5, 8), (12.7, 13), (254.6, 255), (255, 255), (300, 255)]
+)
 @pytest.mark.parametrize("mode", ["gray", "rgb"])
 def test_flat_table_is_stored_as_requested(crop, step, entry, mode):
     img = crop[:, :, :1] if mode == "gray" else crop
@@ -56,9 +64,14 @@ def test_flat_table_is_stored_as_requested(crop, step, entry, mode):
     assert [tq for *_, tq in layers] == [0] * img.shape[2]  # every component uses that table
 
 
-@pytest.mark.parametrize("quality,first_row", [(5, [160, 110, 100, 160, 240, 255, 255, 255]),
-                                               (50, [16, 11, 10, 16, 24, 40, 51, 61]),
-                                               (90, [3, 2, 2, 3, 5, 8, 10, 12])])
+@pytest.mark.parametrize(
+    "quality,first_row",
+    [
+        (5, [160, 110, 100, 160, 240, 255, 255, 255]),
+        (50, [16, 11, 10, 16, 24, 40, 51, 61]),
+        (90, [3, 2, 2, 3, 5, 8, 10, 12]),
+    ],
+)
 def test_standard_tables_are_libjpegs_annex_k(crop, quality, first_row):
     res = CODECS.build("jpeg", mode="rgb").encode_image(crop, quality, 8)
     luma, chroma = standard_tables(quality, colour=True)
@@ -126,7 +139,7 @@ def test_planes_are_separate_gray_jpegs(crop):
     assert flat.extra["plane_bytes"] == [len(s) for s in singles]
     std = CODECS.build("jpeg", mode="planes").encode_image(img, 60, 8)
     gray = CODECS.build("jpeg", mode="gray")
-    assert std.extra["plane_bytes"] == [gray.encode_image(img[:, :, c:c + 1], 60, 8).nbytes for c in range(4)]
+    assert std.extra["plane_bytes"] == [gray.encode_image(img[:, :, c : c + 1], 60, 8).nbytes for c in range(4)]
     assert sum(std.extra["plane_bytes"]) == std.nbytes
 
 
@@ -147,10 +160,16 @@ def test_optimize_changes_only_the_entropy_code(crop):
     assert np.array_equal(on.decoded, off.decoded)
 
 
-@pytest.mark.parametrize("options,match", [
-    ({"mode": "ycbcr"}, "'mode'"), ({"tables": "annexk"}, "'tables'"), ({"chroma": "422"}, "'chroma'"),
-    ({"mode": "gray", "chroma": "444"}, "'chroma' applies"), ({"optimize": "yes"}, "'optimize'"),
-])
+@pytest.mark.parametrize(
+    "options,match",
+    [
+        ({"mode": "ycbcr"}, "'mode'"),
+        ({"tables": "annexk"}, "'tables'"),
+        ({"chroma": "422"}, "'chroma'"),
+        ({"mode": "gray", "chroma": "444"}, "'chroma' applies"),
+        ({"optimize": "yes"}, "'optimize'"),
+    ],
+)
 def test_bad_options(options, match):
     with pytest.raises(ValueError, match=match):
         CODECS.build("jpeg", **options)

@@ -1,4 +1,5 @@
 """Real 12-bit JPEG through imagecodecs: the 12 bits must survive, and the stream be SOF1 12-bit."""
+
 from __future__ import annotations
 
 import numpy as np

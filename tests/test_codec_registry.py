@@ -1,4 +1,5 @@
 """``CODECS``: one registry for image and video codecs, its "choose from" error and option checking."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,11 +31,16 @@ def test_unknown_option_is_named():
         CODECS.build("x264", gop=3)
 
 
-@pytest.mark.parametrize("name,options", [("jpeg", {"mode": "gray", "tables": "flat"}),
-                                          ("jpeg12", {"chroma": "444"}),
-                                          ("hevc", {"chroma": "400", "colour": "raw"}),
-                                          ("av1", {"preset": 8, "params": "sharpness=2"}),
-                                          ("av1-ld", {"preset": 8, "params": "sharpness=2"})])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("jpeg", {"mode": "gray", "tables": "flat"}),
+        ("jpeg12", {"chroma": "444"}),
+        ("hevc", {"chroma": "400", "colour": "raw"}),
+        ("av1", {"preset": 8, "params": "sharpness=2"}),
+        ("av1-ld", {"preset": 8, "params": "sharpness=2"}),
+    ],
+)
 def test_options_round_trip_into_describe(name, options):
     described = CODECS.build(name, **options).describe()
     assert described["codec"] == name
@@ -50,8 +56,11 @@ def test_unquoted_yaml_chroma_is_accepted():
 @pytest.mark.parametrize("name", INTRA)
 def test_an_intra_codec_codes_one_frame_per_call(name):
     frames = np.zeros((2, 16, 16, 3), np.uint8 if name != "jpeg12" else np.uint16)
-    with pytest.raises(ValueError, match=rf"{name} is an all-intra image codec: .* got 2; a video takes one of: "
-                                         "av1-ld, x264, x265"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name} is an all-intra image codec: .* got 2; a video takes one of: "
+        "av1-ld, x264, x265",
+    ):
         CODECS.build(name).encode(frames, 30, 8 if name != "jpeg12" else 12)
 
 
@@ -67,8 +76,11 @@ def test_an_image_is_a_one_frame_clip():
 
 def test_an_image_passed_as_frames_names_encode_image():
     img = np.zeros((48, 48, 1), np.uint8)
-    with pytest.raises(ValueError, match=r"jpeg takes T x H x W x C frames, got shape \(48, 48, 1\); pass one image "
-                                         "to encode_image"):
+    with pytest.raises(
+        ValueError,
+        match=r"jpeg takes T x H x W x C frames, got shape \(48, 48, 1\); pass one image "
+        "to encode_image",
+    ):
         CODECS.build("jpeg", mode="gray").encode(img, 75)
     with pytest.raises(ValueError, match="jpeg takes 1 x H x W x C frames, not 1 planes"):
         CODECS.build("jpeg", mode="gray").encode([img[None, :, :, 0]], 75)

@@ -1,4 +1,5 @@
 """CompressAI through real entropy coding: tiny models trained here, real Kodak crops, real bytes."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,8 +18,12 @@ from bench.data import resolve_dataset
 from bench.errors import BenchError
 from bench.method import PrepareContext
 
-TINY = {"bmshj2018-factorized": [16, 24], "bmshj2018-hyperprior": [16, 24], "mbt2018-mean": [16, 24],
-        "cheng2020-anchor": [16]}
+TINY = {
+    "bmshj2018-factorized": [16, 24],
+    "bmshj2018-hyperprior": [16, 24],
+    "mbt2018-mean": [16, 24],
+    "cheng2020-anchor": [16],
+}
 
 
 class NoLog:
@@ -33,8 +38,16 @@ class NoLog:
 
 
 def tiny_cfg(arch: str, steps: int = 3, **over: Any) -> CompressAIMethodConfig:
-    doc = {"name": "cai", "kind": "compressai", "arch": arch, "qualities": [3], "weights": "trained_here",
-           "channels": TINY[arch], "train": {"steps": steps, "batch": 2, "crop": 64}, **over}
+    doc = {
+        "name": "cai",
+        "kind": "compressai",
+        "arch": arch,
+        "qualities": [3],
+        "weights": "trained_here",
+        "channels": TINY[arch],
+        "train": {"steps": steps, "batch": 2, "crop": 64},
+        **over,
+    }
     return CompressAIMethodConfig.model_validate(doc)
 
 
@@ -43,8 +56,9 @@ def train_items(data_dir: Path) -> tuple[Any, ...]:
     return resolve_dataset(DatasetConfig(set="bsds500", max_items=4), "data.train").items
 
 
-def prepared(cfg: CompressAIMethodConfig, workdir: Path, items: tuple[Any, ...],
-             log: NoLog | None = None) -> CompressAIMethod:
+def prepared(
+    cfg: CompressAIMethodConfig, workdir: Path, items: tuple[Any, ...], log: NoLog | None = None
+) -> CompressAIMethod:
     method = CompressAIMethod(cfg)
     method.prepare(PrepareContext(workdir, items, "cpu", 0, log or NoLog()))
     return method
@@ -61,8 +75,7 @@ def test_stream_layout_round_trips() -> None:
 
 @pytest.mark.slow  # trains CompressAI models
 @pytest.mark.parametrize("arch", sorted(ARCHS))
-def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_path: Path, train_items,
-                                                               kodim) -> None:
+def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_path: Path, train_items, kodim) -> None:
     """A fresh decoder (a new model from the checkpoint) rebuilds the run's pixels from the bytes."""
     source = kodim(23)[40:90, 200:300].copy()  # 50 x 100: padded to 64 x 128 for coding
     method = prepared(tiny_cfg(arch), tmp_path, train_items)
@@ -71,8 +84,11 @@ def test_trained_here_decodes_bit_exactly_from_its_own_stream(arch: str, tmp_pat
     assert res.nbytes > 0 and res.extra["header_bytes"] == header_bytes(ARCHS[arch].n_strings)
 
     model = method._models[3]
-    encoded = model.compress(torch.nn.functional.pad(
-        torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255, (0, 28, 0, 14), mode="replicate"))
+    encoded = model.compress(
+        torch.nn.functional.pad(
+            torch.from_numpy(source).permute(2, 0, 1)[None].float() / 255, (0, 28, 0, 14), mode="replicate"
+        )
+    )
     strings = [s[0] for s in encoded["strings"]]
     assert res.nbytes == sum(map(len, strings)) + header_bytes(len(strings))
 
@@ -122,8 +138,9 @@ def test_pretrained_file_in_checkpoint_dir_is_used(tmp_path: Path, train_items, 
     zoo.mkdir()
     ckpt = torch.load(tmp_path / "train" / "bmshj2018-hyperprior-mse-q3.pt", weights_only=True)
     torch.save(ckpt["state_dict"], zoo / weight_file_name("bmshj2018-hyperprior", "mse", 3))
-    cfg = CompressAIMethodConfig(name="pub", kind="compressai", arch="bmshj2018-hyperprior", qualities=[3],
-                                 checkpoint_dir=zoo)
+    cfg = CompressAIMethodConfig(
+        name="pub", kind="compressai", arch="bmshj2018-hyperprior", qualities=[3], checkpoint_dir=zoo
+    )
     published = CompressAIMethod(cfg, zoo)
     published.prepare(PrepareContext(tmp_path / "w", (), "cpu", 0, NoLog()))
     assert published.label == "bmshj2018-hyperprior (published weights)"

@@ -1,4 +1,5 @@
 """`bench run` with a CompressAI method trained here: through the real CLI, real Kodak, real bytes."""
+
 from __future__ import annotations
 
 import json
@@ -17,21 +18,40 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_bench_run_trains_codes_and_writes_results(tmp_path: Path, data_dir: Path) -> None:
     doc = {
-        "name": "cai-tiny", "scenario": "rgb", "seed": 0,
+        "name": "cai-tiny",
+        "scenario": "rgb",
+        "seed": 0,
         "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500", "max_items": 4}},
         "evaluation": {"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 0, "visual_items": 0},
         "methods": [
-            {"name": "j420", "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": "420"},
-             "rate_points": [20, 50]},
-            {"name": "fact", "kind": "compressai", "arch": "bmshj2018-factorized", "qualities": [1, 4],
-             "weights": "trained_here", "channels": [16, 24], "train": {"steps": 4, "batch": 2, "crop": 64}},
+            {
+                "name": "j420",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "420"},
+                "rate_points": [20, 50],
+            },
+            {
+                "name": "fact",
+                "kind": "compressai",
+                "arch": "bmshj2018-factorized",
+                "qualities": [1, 4],
+                "weights": "trained_here",
+                "channels": [16, 24],
+                "train": {"steps": 4, "batch": 2, "crop": 64},
+            },
         ],
     }
     cfg = tmp_path / "cai.yaml"
     cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"),
-                           "--max-items", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"), "--max-items", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     run_dir = Path(proc.stdout.strip().splitlines()[-1])
     res = json.loads((run_dir / "results" / "kodak" / "fact.json").read_text())
@@ -52,9 +72,14 @@ def test_bench_run_trains_codes_and_writes_results(tmp_path: Path, data_dir: Pat
     doc["name"] = "cai-other"
     doc["methods"][0]["rate_points"] = [30]
     cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
-    again = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"),
-                            "--max-items", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "PYTHONPATH": str(REPO)})
+    again = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"), "--max-items", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert again.returncode == 0, again.stderr
     assert {p: p.stat().st_mtime_ns for p in shared} == stamps
     assert len(list((tmp_path / "runs" / "models" / "compressai").glob("*.pt"))) == 2

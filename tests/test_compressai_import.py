@@ -1,4 +1,5 @@
 """CompressAI imports through our stand-in, never through torchvision, and fails with the fix."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ print(cai.__version__, ",".join(cai.available_entropy_coders()), cai.get_entropy
 
 @pytest.mark.slow  # a fresh interpreter importing torch and compressai
 def test_imports_in_a_fresh_process_without_torchvision() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
-                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     version, coders, coder, torchvision_left, cls = proc.stdout.split()
     assert version.startswith("1.") and "ans" in coders.split(",") and coder == "ans"

@@ -1,4 +1,5 @@
 """Config validation: every mistake is caught before work, with the key path and a hint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -89,19 +90,32 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 def test_a_later_net_option_left_at_its_default_keeps_the_config_hash() -> None:
     """net.init (added after runs existed) is out of the dump at its default, so finished runs and
     their trained models are found again; set to another value it changes the hash."""
+
     def cfg(net: dict) -> dict:
-        return {"name": "s", "scenario": "gray400", "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500"}},
-                "methods": [{"name": "sw", "kind": "sandwich", "lambdas": [600], "pre": net, "post": net}]}
+        return {
+            "name": "s",
+            "scenario": "gray400",
+            "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500"}},
+            "methods": [{"name": "sw", "kind": "sandwich", "lambdas": [600], "pre": net, "post": net}],
+        }
+
     plain, default = parse_config(cfg({})), parse_config(cfg({"init": "random"}))
     assert "init" not in plain.canonical()["methods"][0]["pre"]
     assert plain.config_hash() == default.config_hash()
     assert parse_config(cfg({"init": "conventional"})).config_hash() != plain.config_hash()
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"post_flag": True}, "post_flag switches g off for the wrapped codec's own reconstruction"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"post_flag": True}, "post_flag switches g off for the wrapped codec's own reconstruction"),
+    ],
+)
 def test_options_of_a_wrapping_sandwich_need_wraps(extra: dict, message: str) -> None:
-    doc = {"name": "s", "scenario": "gray400", "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500"}},
-           "methods": [{"name": "sw", "kind": "sandwich", "lambdas": [600], **extra}]}
+    doc = {
+        "name": "s",
+        "scenario": "gray400",
+        "data": {"eval": {"set": "kodak"}, "train": {"set": "bsds500"}},
+        "methods": [{"name": "sw", "kind": "sandwich", "lambdas": [600], **extra}],
+    }
     assert message in str(pytest.raises(ConfigError, parse_config, doc, "x.yaml").value)

@@ -1,4 +1,5 @@
 """Datasets on real files: manifests, named sets, overlap, bit depths, corrupt files."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ For every shipped image experiment whose sandwich wraps a codec method, the untr
 through the real codec, gives the anchor's bytes and reconstruction (hence every metric) at
 every one of the anchor's rate points, on real images of odd size.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,8 @@ from baselines.conventional import ConventionalCodec
 from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import compute_metrics
-from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from bench.scenarios import SCENARIOS
+from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from sandwich.wrapped import WrappedCodec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -62,8 +63,9 @@ def test_untrained_sandwich_reproduces_its_anchor(experiment: str, data_dir: Pat
             assert ours.nbytes == theirs.nbytes + (_flag_bytes(src) if m.post_flag else 0), (m.name, q)
             assert np.array_equal(ours.decoded, theirs.decoded), (m.name, q)
             keys = scenario.default_metrics[:2]
-            assert (compute_metrics(src, ours.decoded, keys, scenario.bitdepth)
-                    == compute_metrics(src, theirs.decoded, keys, scenario.bitdepth))
+            assert compute_metrics(src, ours.decoded, keys, scenario.bitdepth) == compute_metrics(
+                src, theirs.decoded, keys, scenario.bitdepth
+            )
 
 
 def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
@@ -75,7 +77,9 @@ def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
     m = post_only.model_copy(update={"post_flag": True})
     scenario = SCENARIOS.get("hdr")
     src = _source("hdr", data_dir)
-    member = SandwichMember(m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, 3))
+    member = SandwichMember(
+        m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, 3)
+    )
     member.result = object()  # type: ignore[assignment]
     q = codecs[m.wraps].rate_points[-1]
     theirs = ConventionalCodec(codecs[m.wraps]).run_frame(src, scenario.bitdepth, q)

@@ -1,4 +1,5 @@
 """Gradient fidelity: the proxy's directional derivatives against real-JPEG finite differences."""
+
 from __future__ import annotations
 
 from pathlib import Path

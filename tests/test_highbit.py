@@ -1,4 +1,5 @@
 """High-bit sources: true depth per format, the 16-bit container, metrics at the true depth, groups."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,15 @@ from bench.scenarios import SCENARIOS, msb_saturation_db
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("name", "depth", "shape"), [
-    ("weld_16bit.png", 16, (684, 1024, 3)),
-    ("trace_171_1024_12bit.png", 12, (1024, 1024, 1)),
-    ("seine_hdr_srgb.avif", 10, (300, 400, 3)),
-    ("sunset-hlg_f0_1920x1080_yuv420p10.y4m", 10, (1080, 1920, 3)),
-])
+@pytest.mark.parametrize(
+    ("name", "depth", "shape"),
+    [
+        ("weld_16bit.png", 16, (684, 1024, 3)),
+        ("trace_171_1024_12bit.png", 12, (1024, 1024, 1)),
+        ("seine_hdr_srgb.avif", 10, (300, 400, 3)),
+        ("sunset-hlg_f0_1920x1080_yuv420p10.y4m", 10, (1080, 1920, 3)),
+    ],
+)
 def test_true_depth_and_16_bit_container(data_dir: Path, name: str, depth: int, shape: tuple[int, ...]) -> None:
     img, d = load_image_depth(data_dir / "highbit" / name)
     assert d == depth and img.shape == shape and img.dtype == np.uint16
@@ -69,19 +73,41 @@ def test_gray_deep_source_is_replicated_for_the_rgb_path() -> None:
 @pytest.mark.slow  # a real `bench run`
 def test_run_measures_each_item_at_its_depth_and_reports_groups(tmp_path: Path) -> None:
     """A small real run on the highbit set: PSNR at each source's true depth, BD per group."""
-    doc = {"name": "hb", "scenario": "hdr", "seed": 0,
-           "data": {"eval": {"set": "highbit", "crop": [64, 96]}},
-           "evaluation": {"metrics": ["psnr-rgb"], "anchor": "msb8", "bootstrap": 50},
-           "methods": [
-               {"name": "msb8", "kind": "codec", "codec": "jpeg", "adapt": "msb8",
-                "options": {"mode": "rgb", "chroma": "444", "tables": "standard"}, "rate_points": [50, 70, 85, 100]},
-               {"name": "flat", "kind": "codec", "codec": "jpeg", "adapt": "msb8",
-                "options": {"mode": "raw", "chroma": "444", "tables": "flat"}, "rate_points": [1, 2, 4, 8]}]}
+    doc = {
+        "name": "hb",
+        "scenario": "hdr",
+        "seed": 0,
+        "data": {"eval": {"set": "highbit", "crop": [64, 96]}},
+        "evaluation": {"metrics": ["psnr-rgb"], "anchor": "msb8", "bootstrap": 50},
+        "methods": [
+            {
+                "name": "msb8",
+                "kind": "codec",
+                "codec": "jpeg",
+                "adapt": "msb8",
+                "options": {"mode": "rgb", "chroma": "444", "tables": "standard"},
+                "rate_points": [50, 70, 85, 100],
+            },
+            {
+                "name": "flat",
+                "kind": "codec",
+                "codec": "jpeg",
+                "adapt": "msb8",
+                "options": {"mode": "raw", "chroma": "444", "tables": "flat"},
+                "rate_points": [1, 2, 4, 8],
+            },
+        ],
+    }
     cfg = tmp_path / "hb.yaml"
     cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
-    proc = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs")],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr
     run_dir = Path(proc.stdout.strip().splitlines()[-1])
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -117,7 +143,9 @@ def test_f_trains_at_its_own_learning_rate() -> None:
     from sandwich.train import param_groups
 
     net = {"encoder": [4], "decoder": [4, 4]}
-    cfg = SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [1], "pre": net, "post": net})
+    cfg = SandwichMethodConfig.model_validate(
+        {"name": "s", "kind": "sandwich", "lambdas": [1], "pre": net, "post": net}
+    )
     model = image_sandwich(SCENARIOS.get("rgb444"), cfg, 3, step=8.0)
     groups = param_groups(model, TrainConfig(lr=1e-3, pre_lr_scale=0.05))
     assert [g["lr"] for g in groups] == [1e-3, pytest.approx(5e-5)]

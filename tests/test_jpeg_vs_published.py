@@ -4,6 +4,7 @@ CompressAI ran Pillow 7.1.2 with default settings (standard tables, 4:2:0, no Hu
 optimisation) and reported the mean over images of per-image bpp and RGB-PSNR. Doing the same
 with our codec wrapper and PSNR must land within +-3% BD-rate of their curve.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_jpeg420_kodak_matches_compressai(data_dir: Path) -> None:
     bpp, psnr = [], []
     for q in QUALITIES:
         coded = [codec.encode_image(img, q) for img in images]
-        rows = [(c.bpp(), psnr_rgb(img, c.decoded)) for img, c in zip(images, coded)]
+        rows = [(c.bpp(), psnr_rgb(img, c.decoded)) for img, c in zip(images, coded, strict=True)]
         bpp.append(float(np.mean([r[0] for r in rows])))
         psnr.append(float(np.mean([r[1] for r in rows])))
     ref = load_results(data_dir / "reference" / "compressai_kodak" / "jpeg.json")

@@ -1,4 +1,5 @@
 """The import rules of docs/design.md, checked on the source (every import, lazy ones included)."""
+
 from __future__ import annotations
 
 import ast
@@ -59,18 +60,23 @@ def violations(rule: str) -> Iterator[str]:
 
 RULES = {
     "nothing imports the command line": lambda m, d: d == "bench.cli",
-    "the harness never imports a method plug-in or the reports (bench.cli excepted)":
-        lambda m, d: within(m, "bench") and m != "bench.cli" and within(d, "baselines", "sandwich", "reports"),
-    "plug-ins and reports never import the experiment drivers":
-        lambda m, d: within(m, "baselines", "sandwich", "reports", "proxies") and within(d, *DRIVERS),
+    "the harness never imports a method plug-in or the reports (bench.cli excepted)": lambda m, d: (
+        within(m, "bench") and m != "bench.cli" and within(d, "baselines", "sandwich", "reports")
+    ),
+    "plug-ins and reports never import the experiment drivers": lambda m, d: (
+        within(m, "baselines", "sandwich", "reports", "proxies") and within(d, *DRIVERS)
+    ),
     "baselines never import the sandwich": lambda m, d: within(m, "baselines") and within(d, "sandwich", "reports"),
     "the sandwich never imports the reports": lambda m, d: within(m, "sandwich") and within(d, "reports"),
     "reports never import a method plug-in": lambda m, d: within(m, "reports") and within(d, "baselines", "sandwich"),
-    "proxies take from bench only the codecs and leaves":
-        lambda m, d: within(m, "proxies") and within(d, *PACKAGES) and not within(d, "proxies", "bench.codecs", *LEAVES),
-    "codecs and RD maths stand alone":
-        lambda m, d: within(m, "bench.codecs", "bench.rd") and within(d, *PACKAGES)
-        and not within(d, m.rsplit(".", 1)[0] if m.count(".") > 1 else m, "bench.codecs", *LEAVES),
+    "proxies take from bench only the codecs and leaves": lambda m, d: (
+        within(m, "proxies") and within(d, *PACKAGES) and not within(d, "proxies", "bench.codecs", *LEAVES)
+    ),
+    "codecs and RD maths stand alone": lambda m, d: (
+        within(m, "bench.codecs", "bench.rd")
+        and within(d, *PACKAGES)
+        and not within(d, m.rsplit(".", 1)[0] if m.count(".") > 1 else m, "bench.codecs", *LEAVES)
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 Oracle: reference/iqa_calibration/official_values.csv (pyiqa's results_official.csv); see its
 SOURCES.md for the conventions (PSNR over RGB, MATLAB rgb2gray for SSIM/MS-SSIM, LPIPS v0.1 alex).
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,7 +30,10 @@ def calib(data_dir: Path) -> dict:
         rows = list(csv.reader(f))
     header = rows[0][1:]
     official = {r[0]: dict(zip(header, map(float, r[1:]), strict=True)) for r in rows[1:]}
-    load = lambda p: np.asarray(Image.open(p).convert("RGB"))
+
+    def load(p: Path) -> np.ndarray:
+        return np.asarray(Image.open(p).convert("RGB"))
+
     pairs = {n: (load(root / "ref" / n), load(root / "dist" / n)) for n in NAMES}
     return {"official": official, "pairs": pairs}
 
@@ -46,8 +50,7 @@ def test_psnr_rgb_matches_official_and_skimage(calib: dict, name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_ssim_first_scale_matches_matlab(calib: dict, name: str) -> None:
     """MS-SSIM's scale 1 is Wang's SSIM: checks the window, constants and rgb2gray exactly."""
-    ref, dist = (torch.from_numpy(rgb2gray_matlab(im).astype(np.float64))[None, None]
-                 for im in calib["pairs"][name])
+    ref, dist = (torch.from_numpy(rgb2gray_matlab(im).astype(np.float64))[None, None] for im in calib["pairs"][name])
     ours = float(ssim(ref, dist, 255.0)[0])
     assert abs(ours - calib["official"]["ssim"][name]) <= 1e-4  # 4-decimal rounding + slack
 

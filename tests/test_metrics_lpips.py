@@ -2,6 +2,7 @@
 
 The official AlexNet values are checked in test_metrics_calibration.py.
 """
+
 from __future__ import annotations
 
 import io
@@ -72,8 +73,9 @@ def test_torchvision_checkpoint_layout_loads(tmp_path: Path) -> None:
     """A torchvision-style ``features.N.weight`` file (as in the hub cache) gives the same trunk."""
     trunk = get_lpips("alex").features
     ckpt = tmp_path / "alexnet-owt-7be5be79.pth"
-    torch.save({**{f"features.{k}": v for k, v in trunk.state_dict().items()},
-                "classifier.1.weight": torch.zeros(2, 2)}, ckpt)
+    torch.save(
+        {**{f"features.{k}": v for k, v in trunk.state_dict().items()}, "classifier.1.weight": torch.zeros(2, 2)}, ckpt
+    )
     loaded = _load_backbone(ckpt, _features("alex"))
     assert loaded.keys() == trunk.state_dict().keys()
     assert all(torch.equal(loaded[k], v) for k, v in trunk.state_dict().items())
@@ -109,12 +111,12 @@ def test_batch_gray_and_cache(kodim) -> None:
     dist = _jpeg(ref, 15)
     model = get_lpips("alex")
     assert model is get_lpips("alex")
-    batch = model(torch.cat([to_lpips_input(ref, 8)] * 2), torch.cat([to_lpips_input(dist, 8),
-                                                                      to_lpips_input(ref, 8)]))
+    batch = model(torch.cat([to_lpips_input(ref, 8)] * 2), torch.cat([to_lpips_input(dist, 8), to_lpips_input(ref, 8)]))
     assert batch[0] == pytest.approx(lpips_distance(ref, dist), abs=1e-6) and batch[1] == 0
     gray, gray_d = ref[..., :1], dist[..., :1]
     assert lpips_distance(gray, gray_d) == pytest.approx(
-        lpips_distance(np.repeat(gray, 3, 2), np.repeat(gray_d, 3, 2)), abs=1e-7)
+        lpips_distance(np.repeat(gray, 3, 2), np.repeat(gray_d, 3, 2)), abs=1e-7
+    )
     with pytest.raises(BenchError, match="choose from: alex, vgg"):
         get_lpips("squeeze")
     with pytest.raises(DataError, match="LPIPS-alex needs at least 31x31 pixels, got 64x30"):

@@ -4,6 +4,7 @@ The MATLAB reference values are checked in test_metrics_calibration.py. pytorch_
 project dependency (install it with ``pip install --no-deps pytorch-msssim``); without it that
 one test skips.
 """
+
 from __future__ import annotations
 
 import io
@@ -39,7 +40,10 @@ def pair(kodim) -> tuple[np.ndarray, np.ndarray]:
 def test_matches_pytorch_msssim(pair) -> None:
     pm = pytest.importorskip("pytorch_msssim")
     ref, dist = pair
-    to_t = lambda im: torch.from_numpy(im.astype(np.float64)).permute(2, 0, 1)[None]
+
+    def to_t(im: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(im.astype(np.float64)).permute(2, 0, 1)[None]
+
     oracle = float(pm.ms_ssim(to_t(ref), to_t(dist), data_range=255))
     assert ms_ssim_rgb(ref, dist) == pytest.approx(oracle, abs=1e-5)
 

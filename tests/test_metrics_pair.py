@@ -1,4 +1,5 @@
 """``metrics_for_pair`` and the ``bench metrics`` command on real image files and y4m clips."""
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,15 @@ def test_image_pair_has_every_metric(files: dict[str, Path]) -> None:
     dist = np.asarray(Image.open(files["dist.jpg"]).convert("RGB"))
     assert {k: out[k] for k in KEYS} == compute_metrics(ref, dist, KEYS)
     assert 20 < out["psnr-rgb"] < 40 and 0 < out["lpips-alex"] < 0.5 and 50 < out["vmaf"] < 97.4
-    assert out["meta"] == {"kind": "image", "width": 208, "height": 176, "channels": 3,
-                           "bitdepth": 8, "vmaf_input": "BT.601 limited range, YUV 4:4:4",
-                           "notes": []}
+    assert out["meta"] == {
+        "kind": "image",
+        "width": 208,
+        "height": 176,
+        "channels": 3,
+        "bitdepth": 8,
+        "vmaf_input": "BT.601 limited range, YUV 4:4:4",
+        "notes": [],
+    }
 
 
 @pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
@@ -59,8 +66,9 @@ def test_16bit_png_is_read_at_16_bit(files: dict[str, Path]) -> None:
 def test_small_images_skip_what_cannot_run_with_a_note(files: dict[str, Path], tmp_path: Path) -> None:
     out = metrics_for_pair(files["small.png"], files["small.png"])
     assert "ms-ssim-rgb" not in out and out["psnr-rgb"] == float("inf") and "vmaf" in out
-    assert out["meta"]["notes"] == [f"{k} skipped: needs at least 161x161 pixels, got 120x100"
-                                    for k in ("ms-ssim-rgb", "ms-ssim-rgb-db")]
+    assert out["meta"]["notes"] == [
+        f"{k} skipped: needs at least 161x161 pixels, got 120x100" for k in ("ms-ssim-rgb", "ms-ssim-rgb-db")
+    ]
     tiny = tmp_path / "tiny.png"
     Image.open(files["small.png"]).crop((0, 0, 40, 16)).save(tiny)
     out = metrics_for_pair(tiny, tiny)
@@ -70,12 +78,17 @@ def test_small_images_skip_what_cannot_run_with_a_note(files: dict[str, Path], t
 
 
 def test_bad_inputs_raise_one_line_data_errors(files: dict[str, Path], data_dir: Path) -> None:
-    cases = [(files["ref.png"], files["ref.png"].with_name("nope.png"), "file not found"),
-             (files["ref.png"], files["corrupt.png"], "cannot decode"),
-             (files["ref.png"], files["small.png"], "images differ: ref.png is 208x176x3"),
-             (files["ref.png"], files["ref16.png"], "8-bit.*16-bit"),
-             (data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m", files["ref.png"],
-              "cannot compare a clip with an image")]
+    cases = [
+        (files["ref.png"], files["ref.png"].with_name("nope.png"), "file not found"),
+        (files["ref.png"], files["corrupt.png"], "cannot decode"),
+        (files["ref.png"], files["small.png"], "images differ: ref.png is 208x176x3"),
+        (files["ref.png"], files["ref16.png"], "8-bit.*16-bit"),
+        (
+            data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m",
+            files["ref.png"],
+            "cannot compare a clip with an image",
+        ),
+    ]
     for ref, dist, msg in cases:
         with pytest.raises(DataError, match=msg) as info:
             metrics_for_pair(ref, dist)
@@ -83,20 +96,20 @@ def test_bad_inputs_raise_one_line_data_errors(files: dict[str, Path], data_dir:
 
 
 @pytest.mark.slow  # every metric, VMAF and both LPIPS nets included
-def test_y4m_pair_averages_frames_and_runs_vmaf_once_per_model(data_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_y4m_pair_averages_frames_and_runs_vmaf_once_per_model(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m"
-    crop = [(y[:176, :192], u[:88, :96], v[:88, :96])
-            for _, (y, u, v) in zip(range(2), y4m_frames(src), strict=False)]
+    crop = [(y[:176, :192], u[:88, :96], v[:88, :96]) for _, (y, u, v) in zip(range(2), y4m_frames(src), strict=False)]
     rng = np.random.default_rng(3)
-    noisy = [tuple(np.clip(p.astype(int) + rng.integers(-8, 9, p.shape), 0, 255).astype(np.uint8)
-                   for p in f) for f in crop]
+    noisy = [
+        tuple(np.clip(p.astype(int) + rng.integers(-8, 9, p.shape), 0, 255).astype(np.uint8) for p in f) for f in crop
+    ]
     write_y4m(tmp_path / "ref.y4m", crop)
     write_y4m(tmp_path / "dist.y4m", noisy)
     out = metrics_for_pair(tmp_path / "ref.y4m", tmp_path / "dist.y4m")
     assert set(out) - {"meta"} == KEYS - {"ms-ssim-rgb-db"} and out["meta"]["frames"] == 2  # an image metric
-    per_frame = [10 * np.log10(255**2 / np.mean((a[0].astype(float) - b[0]) ** 2))
-                 for a, b in zip(crop, noisy, strict=True)]
+    per_frame = [
+        10 * np.log10(255**2 / np.mean((a[0].astype(float) - b[0]) ** 2)) for a, b in zip(crop, noisy, strict=True)
+    ]
     assert out["psnr-y"] == pytest.approx(np.mean(per_frame), abs=1e-9)
     assert 25 < out["psnr-rgb"] < out["psnr-y"] + 3 and 0 < out["vmaf"] < 99
     write_y4m(tmp_path / "three.y4m", crop + crop[:1])

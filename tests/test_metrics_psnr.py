@@ -1,4 +1,5 @@
 """PSNR against hand-derived values, skimage/OpenCV conversions and ffmpeg's psnr filter."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from bench.codecs.ffmpeg_tools import run_ffmpeg
 from bench.colour import BT601_LUMA_PRINTED
 from bench.errors import DataError
-from bench.metrics.psnr import (psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled,
-                               psnr_yuv_pooled_planes)
+from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_planes, psnr_yuv_pooled, psnr_yuv_pooled_planes
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +44,18 @@ def test_identical_images_are_inf_everywhere(pair) -> None:
 def test_psnr_y_matches_skimage_luma(pair) -> None:
     ref, dist = pair
     y_ref, y_dist = rgb2yuv(ref)[..., 0], rgb2yuv(dist)[..., 0]
-    assert psnr_y(ref, dist) == pytest.approx(
-        peak_signal_noise_ratio(y_ref, y_dist, data_range=1.0), abs=1e-9)
+    assert psnr_y(ref, dist) == pytest.approx(peak_signal_noise_ratio(y_ref, y_dist, data_range=1.0), abs=1e-9)
 
 
 def test_psnr_yuv_matches_opencv_ycrcb(pair) -> None:
     ref, dist = pair
     planes = [cv2.cvtColor(im.astype(np.float32) / 255, cv2.COLOR_RGB2YCrCb) * 255 for im in (ref, dist)]
-    y, cr, cb = (peak_signal_noise_ratio(planes[0][..., i].astype(np.float64),
-                                         planes[1][..., i].astype(np.float64), data_range=255)
-                 for i in range(3))
+    y, cr, cb = (
+        peak_signal_noise_ratio(
+            planes[0][..., i].astype(np.float64), planes[1][..., i].astype(np.float64), data_range=255
+        )
+        for i in range(3)
+    )
     # OpenCV rounds the chroma scales to 0.564/0.713 (~4e-4 relative): ~1e-3 dB here. A wrong
     # matrix is far off (BT.709 gives 35.38 vs 36.19 dB on this pair).
     assert psnr_yuv(ref, dist) == pytest.approx((6 * y + cb + cr) / 8, abs=5e-3)
@@ -64,22 +66,27 @@ def test_psnr_yuv_planes_match_ffmpeg_psnr_filter(data_dir: Path, tmp_path: Path
     w, h = 176, 144
     raw = (data_dir / "video" / "foreman_176x144_30fps.yuv").read_bytes()
     size = w * h * 3 // 2
-    frames = [np.frombuffer(raw[i * size:(i + 1) * size], np.uint8) for i in (0, 1)]
+    frames = [np.frombuffer(raw[i * size : (i + 1) * size], np.uint8) for i in (0, 1)]
     for i, f in enumerate(frames):
         (tmp_path / f"{i}.yuv").write_bytes(f.tobytes())
     raw_in = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-i"]
-    proc = run_ffmpeg([*raw_in, str(tmp_path / "1.yuv"), *raw_in, str(tmp_path / "0.yuv"),
-                       "-lavfi", "psnr", "-f", "null", "-"], what="psnr", param="foreman")
+    proc = run_ffmpeg(
+        [*raw_in, str(tmp_path / "1.yuv"), *raw_in, str(tmp_path / "0.yuv"), "-lavfi", "psnr", "-f", "null", "-"],
+        what="psnr",
+        param="foreman",
+    )
     m = re.search(rb"PSNR y:([\d.]+) u:([\d.]+) v:([\d.]+) average:([\d.]+)", proc.stderr)
     assert m, proc.stderr[-500:]
     y, u, v, average = map(float, m.groups())
 
     def planes(f: np.ndarray) -> list[np.ndarray]:
-        return [f[: w * h].reshape(h, w), f[w * h: w * h * 5 // 4].reshape(h // 2, w // 2),
-                f[w * h * 5 // 4:].reshape(h // 2, w // 2)]
+        return [
+            f[: w * h].reshape(h, w),
+            f[w * h : w * h * 5 // 4].reshape(h // 2, w // 2),
+            f[w * h * 5 // 4 :].reshape(h // 2, w // 2),
+        ]
 
-    assert psnr_yuv_planes(planes(frames[0]), planes(frames[1])) == pytest.approx(
-        (6 * y + u + v) / 8, abs=1e-5)
+    assert psnr_yuv_planes(planes(frames[0]), planes(frames[1])) == pytest.approx((6 * y + u + v) / 8, abs=1e-5)
     # ffmpeg's "average" pools the squared error over every sample of the three planes
     assert psnr_yuv_pooled_planes(planes(frames[0]), planes(frames[1])) == pytest.approx(average, abs=1e-5)
 

@@ -1,4 +1,5 @@
 """The METRICS registry, its one entry point for images and sequences, and the optional pyiqa extras."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,8 +22,18 @@ from bench.metrics.psnr import psnr_rgb, psnr_y, psnr_yuv, psnr_yuv_pooled
 from bench.metrics.vmaf import vmaf_image
 from bench.registry import UnknownNameError
 
-ALL = ("psnr-rgb", "psnr-y", "psnr-yuv", "psnr-yuv-pooled", "ms-ssim-rgb", "ms-ssim-rgb-db", "lpips-alex",
-       "lpips-vgg", "vmaf", "vmaf-neg")
+ALL = (
+    "psnr-rgb",
+    "psnr-y",
+    "psnr-yuv",
+    "psnr-yuv-pooled",
+    "ms-ssim-rgb",
+    "ms-ssim-rgb-db",
+    "lpips-alex",
+    "lpips-vgg",
+    "vmaf",
+    "vmaf-neg",
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +64,17 @@ def test_compute_metrics_equals_the_functions(pair) -> None:
     got = compute_metrics(ref, dist, ALL)
     assert list(got) == list(ALL)
     expected = {
-        "psnr-rgb": psnr_rgb(ref, dist), "psnr-y": psnr_y(ref, dist),
-        "psnr-yuv": psnr_yuv(ref, dist), "psnr-yuv-pooled": psnr_yuv_pooled(ref, dist), "ms-ssim-rgb": ms_ssim_rgb(ref, dist),
+        "psnr-rgb": psnr_rgb(ref, dist),
+        "psnr-y": psnr_y(ref, dist),
+        "psnr-yuv": psnr_yuv(ref, dist),
+        "psnr-yuv-pooled": psnr_yuv_pooled(ref, dist),
+        "ms-ssim-rgb": ms_ssim_rgb(ref, dist),
         "ms-ssim-rgb-db": ms_ssim_db(ms_ssim_rgb(ref, dist)),
-        "lpips-alex": lpips_distance(ref, dist, "alex"), "lpips-vgg": lpips_distance(ref, dist, "vgg"),
-        "vmaf": vmaf_image(ref, dist), "vmaf-neg": vmaf_image(ref, dist, model="vmaf_v0.6.1neg")}
+        "lpips-alex": lpips_distance(ref, dist, "alex"),
+        "lpips-vgg": lpips_distance(ref, dist, "vgg"),
+        "vmaf": vmaf_image(ref, dist),
+        "vmaf-neg": vmaf_image(ref, dist, model="vmaf_v0.6.1neg"),
+    }
     assert got == expected  # bit for bit
 
 
@@ -85,8 +102,9 @@ def test_mean_pooled_metrics_pool_the_mean_of_their_frames(pair) -> None:
 
 def test_an_image_only_metric_is_refused_on_a_sequence(pair) -> None:
     ref, dist = pair
-    with pytest.raises(UnknownNameError, match="'ms-ssim-rgb-db' is not a sequence metric; choose from: "
-                                               "lpips-alex, .*, vmaf-neg$") as info:
+    with pytest.raises(
+        UnknownNameError, match="'ms-ssim-rgb-db' is not a sequence metric; choose from: lpips-alex, .*, vmaf-neg$"
+    ) as info:
         sequence_metrics(np.stack([ref, ref]), np.stack([dist, dist]), ["ms-ssim-rgb-db"])
     assert "ms-ssim-rgb-db" not in str(info.value).split("choose from:")[1]
 
@@ -125,6 +143,5 @@ sequence_metrics(frames, frames[::-1].copy(), [k for k in METRICS.names() if k !
 print(sorted(m for m in sys.modules if m.split(".")[:2] in (["bench", "video"], ["bench", "data"], ["bench", "y4m"])))
 """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True, env=env)
     assert out.stdout.strip() == "[]"

@@ -2,6 +2,7 @@
 
 Oracle: reference/vmaf/expected.json (Netflix vmaf python/test/vmafexec_test.py).
 """
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,15 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 def test_netflix_pairs_match_expected(data_dir: Path, index: int) -> None:
     case = _cases(data_dir)[index]
     root = data_dir / "reference" / "vmaf"
-    got = vmaf_video(root / case["reference"], root / case["distorted"], width=case["width"],
-                     height=case["height"], pix_fmt=case["pix_fmt"], model=case["model"],
-                     n_threads=2)
+    got = vmaf_video(
+        root / case["reference"],
+        root / case["distorted"],
+        width=case["width"],
+        height=case["height"],
+        pix_fmt=case["pix_fmt"],
+        model=case["model"],
+        n_threads=2,
+    )
     assert got["n_frames"] == case["frames"] and got["model"] == case["model"]
     assert got["vmaf"] == pytest.approx(case["vmaf"], abs=TOLERANCE.get(case["distorted"], 1e-3))
     assert got["vmaf"] == pytest.approx(float(np.mean(got["frames"])), abs=1e-5)
@@ -67,22 +74,24 @@ def test_high_bit_depth_and_gray_images(kodim) -> None:
     ref = kodim(23, crop=(192, 256))
     dist = _jpeg(ref, 30)
     base = vmaf_image(ref, dist)
-    assert vmaf_image(ref.astype(np.uint16) * 257, dist.astype(np.uint16) * 257, 16) == \
-        pytest.approx(base, abs=0.5)
+    assert vmaf_image(ref.astype(np.uint16) * 257, dist.astype(np.uint16) * 257, 16) == pytest.approx(base, abs=0.5)
     gray, gray_d = ref[..., :1], dist[..., :1]
     assert vmaf_image(gray, gray_d) == pytest.approx(
-        vmaf_image(np.repeat(gray, 3, 2), np.repeat(gray_d, 3, 2)), abs=1e-6)
+        vmaf_image(np.repeat(gray, 3, 2), np.repeat(gray_d, 3, 2)), abs=1e-6
+    )
 
 
 def test_mono_y4m_scores_like_its_luma_in_420(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / "video" / PARK_JOY
     frames = [f for _, f in zip(range(3), y4m_frames(src), strict=False)]
     rng = np.random.default_rng(0)
-    noisy = [tuple(np.clip(p + rng.integers(-6, 7, p.shape), 0, 255).astype(np.uint8) for p in f)
-             for f in frames]
-    for name, clip, chroma in (("ref420", frames, "420"), ("dis420", noisy, "420"),
-                               ("refmono", [f[:1] for f in frames], "mono"),
-                               ("dismono", [f[:1] for f in noisy], "mono")):
+    noisy = [tuple(np.clip(p + rng.integers(-6, 7, p.shape), 0, 255).astype(np.uint8) for p in f) for f in frames]
+    for name, clip, chroma in (
+        ("ref420", frames, "420"),
+        ("dis420", noisy, "420"),
+        ("refmono", [f[:1] for f in frames], "mono"),
+        ("dismono", [f[:1] for f in noisy], "mono"),
+    ):
         write_y4m(tmp_path / f"{name}.y4m", clip, chroma=chroma)
     full = vmaf_video(tmp_path / "ref420.y4m", tmp_path / "dis420.y4m")
     mono = vmaf_video(tmp_path / "refmono.y4m", tmp_path / "dismono.y4m")

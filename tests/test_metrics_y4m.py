@@ -1,4 +1,5 @@
 """The y4m reader/writer against ffmpeg's own y4m demuxer (byte-for-byte)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -16,8 +17,7 @@ PARK_JOY = "park_joy_420_720p50_frm0to9_480x270.y4m"
 
 def _ffmpeg_raw(path: Path, pix_fmt: str) -> bytes:
     """What ffmpeg decodes from a y4m, as raw planes in the file's own format."""
-    return run_ffmpeg(["-i", str(path), "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
-                      what="y4m", param=path.name).stdout
+    return run_ffmpeg(["-i", str(path), "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"], what="y4m", param=path.name).stdout
 
 
 def _planes_bytes(frames) -> bytes:
@@ -28,29 +28,41 @@ def test_reads_park_joy_like_ffmpeg(data_dir: Path) -> None:
     path = data_dir / "video" / PARK_JOY
     hdr = read_y4m_header(path)
     assert (hdr.width, hdr.height, hdr.fps, hdr.chroma, hdr.bitdepth, hdr.n_frames) == (
-        480, 270, Fraction(50), "420", 8, 10)
+        480,
+        270,
+        Fraction(50),
+        "420",
+        8,
+        10,
+    )
     assert hdr.pix_fmt == "yuv420p" and hdr.frame_bytes == 194400
     frames = list(y4m_frames(path))
     assert [p.shape for p in frames[0]] == [(270, 480), (135, 240), (135, 240)]
     assert _planes_bytes(frames) == _ffmpeg_raw(path, "yuv420p")
 
 
-@pytest.mark.parametrize(("chroma", "bitdepth", "pix_fmt"), [
-    ("444", 10, "yuv444p10le"), ("422", 10, "yuv422p10le"), ("mono", 8, "gray"),
-    ("420", 10, "yuv420p10le"), ("444", 8, "yuv444p")])
-def test_written_files_round_trip_and_ffmpeg_agrees(tmp_path: Path, chroma: str, bitdepth: int,
-                                                    pix_fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("chroma", "bitdepth", "pix_fmt"),
+    [
+        ("444", 10, "yuv444p10le"),
+        ("422", 10, "yuv422p10le"),
+        ("mono", 8, "gray"),
+        ("420", 10, "yuv420p10le"),
+        ("444", 8, "yuv444p"),
+    ],
+)
+def test_written_files_round_trip_and_ffmpeg_agrees(tmp_path: Path, chroma: str, bitdepth: int, pix_fmt: str) -> None:
     rng = np.random.default_rng(bitdepth)
     dtype = np.uint8 if bitdepth == 8 else np.uint16
-    frames = [tuple(rng.integers(0, 2**bitdepth, s).astype(dtype)
-                    for s in plane_shapes(34, 22, chroma)) for _ in range(3)]
+    frames = [
+        tuple(rng.integers(0, 2**bitdepth, s).astype(dtype) for s in plane_shapes(34, 22, chroma)) for _ in range(3)
+    ]
     path = tmp_path / "clip.y4m"
     write_y4m(path, frames, chroma=chroma, bitdepth=bitdepth, fps=Fraction(30000, 1001))
     hdr = read_y4m_header(path)
     assert (hdr.pix_fmt, hdr.n_frames, hdr.fps) == (pix_fmt, 3, Fraction(30000, 1001))
     back = list(y4m_frames(path))
-    assert all(np.array_equal(a, b) for fa, fb in zip(frames, back, strict=True)
-               for a, b in zip(fa, fb, strict=True))
+    assert all(np.array_equal(a, b) for fa, fb in zip(frames, back, strict=True) for a, b in zip(fa, fb, strict=True))
     assert _planes_bytes(back) == _ffmpeg_raw(path, pix_fmt)
 
 

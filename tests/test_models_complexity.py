@@ -1,4 +1,5 @@
 """Complexity numbers for the report: params, hooked MACs per source pixel, opt-in FPS."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,8 +8,16 @@ import pytest
 import torch
 from torch import nn
 
-from sandwich.nets import (SLIM_DECODER, SLIM_ENCODER, Processor, complexity_summary,
-                          count_params, fps, macs_per_pixel, unet_macs_per_pixel)
+from sandwich.nets import (
+    SLIM_DECODER,
+    SLIM_ENCODER,
+    Processor,
+    complexity_summary,
+    count_params,
+    fps,
+    macs_per_pixel,
+    unet_macs_per_pixel,
+)
 
 SLIM = (SLIM_ENCODER, SLIM_DECODER)
 
@@ -45,8 +54,7 @@ def test_pair_macs_are_per_source_pixel():
 
 def test_gray_pair_channels():
     pre, post = Processor(3, 1, *SLIM), Processor(1, 3, *SLIM)
-    expected = (unet_macs_per_pixel(*SLIM, 3, 1) + mlp_macs(3, 1)
-                + unet_macs_per_pixel(*SLIM, 1, 3) + mlp_macs(1, 3))
+    expected = unet_macs_per_pixel(*SLIM, 3, 1) + mlp_macs(3, 1) + unet_macs_per_pixel(*SLIM, 1, 3) + mlp_macs(1, 3)
     summary = complexity_summary(pre, post, mac_size=64)
     assert summary["macs_per_pixel"] == expected
     assert summary["params"] == count_params(pre) + count_params(post)

@@ -1,4 +1,5 @@
 """The sin-MLP + α·U-Net processor: the α = 0 start, gradient flow, shapes, resampling, bf16."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from sandwich.nets import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
 from proxies.resample import downsample2, lanczos3_up2
+from sandwich.nets import SLIM_DECODER, SLIM_ENCODER, Processor, count_params
 
 SMALL = {"encoder": [8, 8], "decoder": [8, 8, 8]}
 
@@ -87,8 +88,7 @@ def test_alpha_one_trains_the_unet_at_once():
 
 
 @pytest.mark.parametrize("in_ch,out_ch", [(3, 1), (3, 3), (1, 3), (5, 5)])
-@pytest.mark.parametrize("resample,out_hw", [("none", (67, 93)), ("down2", (34, 47)),
-                                             ("up2", (134, 186))])
+@pytest.mark.parametrize("resample,out_hw", [("none", (67, 93)), ("down2", (34, 47)), ("up2", (134, 186))])
 def test_shapes(in_ch, out_ch, resample, out_hw):
     """67x93: down2 replicate-pads odd sides to even first (ceil), up2 doubles."""
     proc = Processor(in_ch, out_ch, SLIM_ENCODER, SLIM_DECODER, resample=resample)
@@ -179,8 +179,7 @@ def test_bad_arguments_are_refused():
 def test_residual_scale_sets_the_output_unit_of_a_residual_net():
     torch.manual_seed(0)
     full = Processor(3, 3, SLIM_ENCODER, SLIM_DECODER, alpha0=1.0, m=128.0, s=255.0, residual=True)
-    small = Processor(3, 3, SLIM_ENCODER, SLIM_DECODER, alpha0=1.0, m=128.0, s=255.0, residual=True,
-                      residual_scale=4.0)
+    small = Processor(3, 3, SLIM_ENCODER, SLIM_DECODER, alpha0=1.0, m=128.0, s=255.0, residual=True, residual_scale=4.0)
     small.load_state_dict(full.state_dict())
     x = torch.rand(1, 3, 16, 16) * 255
     assert torch.allclose(small(x), full(x) * 4.0 / 255.0, atol=1e-5)

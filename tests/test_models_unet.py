@@ -1,4 +1,5 @@
 """U-Net layout against the paper's Table II (params, MACs/px) and its any-size padding."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """``bench proxy ...``: every subcommand on a tiny real input, in process, with one output convention."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,31 @@ def test_every_subcommand_has_help_and_json(bench_app, name: str) -> None:
 
 
 def test_fidelity_json_table_and_a_bad_step_list(bench_app, crops_dir: Path) -> None:
-    res = bench_app("proxy", "fidelity", "--codec", "jpeg", "--data", str(crops_dir), "--steps", "8,16",
-                "--max-items", "3", "--json")
+    res = bench_app(
+        "proxy",
+        "fidelity",
+        "--codec",
+        "jpeg",
+        "--data",
+        str(crops_dir),
+        "--steps",
+        "8,16",
+        "--max-items",
+        "3",
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    for key in ("median_abs_rate_error_pct", "median_psnr_gap_db", "rate_correlation", "proxy_ms",
-                "codec_ms", "per_item", "calibration_free", "predictive_rate_error_pct"):
+    for key in (
+        "median_abs_rate_error_pct",
+        "median_psnr_gap_db",
+        "rate_correlation",
+        "proxy_ms",
+        "codec_ms",
+        "per_item",
+        "calibration_free",
+        "predictive_rate_error_pct",
+    ):
         assert key in payload
     assert payload["n_items"] == 3 and payload["steps"] == [8.0, 16.0]
     table = bench_app("proxy", "fidelity", "--data", str(crops_dir), "--steps", "8")
@@ -48,7 +68,8 @@ def test_gradients_json_and_table(bench_app, crops_dir: Path) -> None:
     grads = json.loads(res.stdout)
     assert grads["n_items"] == 1 and grads["directions"] == 4
     assert {"distortion_ste", "distortion_noise", "distortion_real", "rate_rounded", "rate_unrounded"} <= set(
-        grads["per_step"][0])
+        grads["per_step"][0]
+    )
     table = bench_app(*args)
     assert table.exit_code == 0 and "gradient cosine" in table.stdout
 
@@ -60,8 +81,10 @@ def test_speed_json_and_lines(bench_app) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["shape"] == [1, 3, 16, 16] and 0 < out["proxy_share"] < 1
-    assert all(out[k] > 0 for k in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
-                                    "rest_ms"))
+    assert all(
+        out[k] > 0
+        for k in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms", "rest_ms")
+    )
     lines = bench_app(*args)
     assert lines.exit_code == 0 and "proxy share of the step" in lines.stdout
 
@@ -75,8 +98,7 @@ def test_loop_speed_times_every_mode(bench_app) -> None:
 
 
 def test_video_fidelity_on_two_frames_of_foreman(bench_app) -> None:
-    args = ("proxy", "video-fidelity", "--clips", "foreman", "--frames", "2", "--qps", "27,37", "--rates",
-            "laplacian")
+    args = ("proxy", "video-fidelity", "--clips", "foreman", "--frames", "2", "--qps", "27,37", "--rates", "laplacian")
     res = bench_app(*args, "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

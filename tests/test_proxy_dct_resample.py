@@ -1,4 +1,5 @@
 """Block DCT, symmetric padding and the resamplers against their definitions and Pillow."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ def test_dct_round_trip_and_energy():
     coeffs = block_dct(x)
     assert coeffs.shape == (2, 3, 3, 5, 8, 8)
     assert (block_idct(coeffs) - x).abs().max() < 1e-4
-    assert torch.allclose((coeffs ** 2).sum(), (x ** 2).sum(), rtol=1e-5)  # Parseval
+    assert torch.allclose((coeffs**2).sum(), (x**2).sum(), rtol=1e-5)  # Parseval
 
 
 def test_block_dct_refuses_partial_blocks():

@@ -1,5 +1,6 @@
 """The image proxy against the real codec on small real images (the ``bench proxy`` commands, the
 speed benchmarks included, are in test_proxy_command.py)."""
+
 from __future__ import annotations
 
 import pytest

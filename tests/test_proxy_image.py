@@ -1,4 +1,5 @@
 """The image proxy module: channel counts, 4:2:0, odd sizes, autocast, outputs, bad inputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -118,7 +119,8 @@ def test_ycbcr_colour_matches_the_real_jfif_jpeg(step, kodim):
     img = kodim(3)[:128, :192]
     real = JpegCodec(mode="rgb", chroma="444", tables="flat").encode_image(img, step)
     out = ImageProxy(step=float(step), colour="ycbcr", learn_step=False).eval()(
-        torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None])
+        torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1)[None]
+    )
     recon = out.recon[0].permute(1, 2, 0).numpy()
 
     def psnr(a: np.ndarray) -> float:

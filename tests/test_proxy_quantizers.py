@@ -1,4 +1,5 @@
 """Quantisers at their definitions and limits, and the step parametrisation Δ = ELU(θ, 0.01) + 1."""
+
 from __future__ import annotations
 
 import pytest

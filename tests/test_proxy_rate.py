@@ -1,4 +1,5 @@
 """Rate proxies against the real codecs (Pillow gray JPEG, x265) and their own definitions."""
+
 from __future__ import annotations
 
 import io
@@ -22,7 +23,7 @@ def gray_crops(kodim) -> np.ndarray:
     """Three 96 x 128 luma crops (textured, fine detail, foliage) as N x H x W uint8."""
     out = []
     for n, top, left in CROPS:
-        rgb = kodim(n)[top:top + 96, left:left + 128]
+        rgb = kodim(n)[top : top + 96, left : left + 128]
         out.append(np.array(Image.fromarray(rgb).convert("L")))
     return np.stack(out)
 
@@ -117,6 +118,7 @@ def test_worker_pool_matches_serial(gray_crops):
 @pytest.mark.parametrize("scale,step", [(0.3, 8.0), (2.0, 4.0), (5.0, 2.0), (40.0, 1.0)])
 def test_quantised_laplace_entropy_matches_a_direct_sum(scale, step):
     k = np.arange(-4000, 4001)
+
     def cdf(v: np.ndarray) -> np.ndarray:
         return 0.5 + 0.5 * np.sign(v) * (1 - np.exp(-np.abs(v) / scale))
 

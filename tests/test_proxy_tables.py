@@ -1,4 +1,5 @@
 """The proxy with a standard-table JPEG's own quantisation tables, against that real JPEG."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,8 @@ import torch
 from bench.codecs import CODECS
 from bench.config import CodecMethodConfig
 from bench.scenarios import SCENARIOS
-from sandwich.wrapped import WrappedCodec
 from proxies.image_proxy import ImageProxy
+from sandwich.wrapped import WrappedCodec
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -21,8 +22,13 @@ def test_table_proxy_decodes_like_the_real_jpeg(kodim, chroma: str, quality: int
     """Same tables, colour transform and chroma format: the proxy's B̂ is within a fraction of a dB of
     libjpeg's (4:2:0 differs in the chroma resamplers only), and its forward rate is the per-plane real bits."""
     src = kodim(7)[:128, :192]
-    cfg = CodecMethodConfig(name="a", kind="codec", codec="jpeg", rate_points=[quality],
-                            options={"mode": "rgb", "chroma": chroma, "tables": "standard"})
+    cfg = CodecMethodConfig(
+        name="a",
+        kind="codec",
+        codec="jpeg",
+        rate_points=[quality],
+        options={"mode": "rgb", "chroma": chroma, "tables": "standard"},
+    )
     wrapped = WrappedCodec.of(cfg, SCENARIOS.get("rgb420" if chroma == "420" else "perceptual").bottleneck, 3)
     proxy = ImageProxy(subsampling=wrapped.subsampling, colour=wrapped.colour, learn_step=False).eval()
     with torch.no_grad():
@@ -37,8 +43,14 @@ def test_table_proxy_decodes_like_the_real_jpeg(kodim, chroma: str, quality: int
 
 
 def test_tables_follow_libjpeg_scaling() -> None:
-    cfg = CodecMethodConfig(name="a", kind="codec", codec="jpeg", rate_points=[50],
-                            options={"mode": "gray", "tables": "standard"}, adapt="luma")
+    cfg = CodecMethodConfig(
+        name="a",
+        kind="codec",
+        codec="jpeg",
+        rate_points=[50],
+        options={"mode": "gray", "tables": "standard"},
+        adapt="luma",
+    )
     wrapped = WrappedCodec.of(cfg, SCENARIOS.get("gray400").bottleneck, 3)
     t50, t10 = wrapped.steps(50, 1), wrapped.steps(10, 1)
     assert t50.shape == (1, 8, 8) and t50[0, 0, 0] == 16 and t50[0, 7, 7] == 99  # Annex K at q50
@@ -60,8 +72,13 @@ def test_unrounded_rate_gradient_reaches_zero_coefficients() -> None:
 
 
 def test_wrapping_a_codec_that_does_not_fit_the_bottleneck_is_refused() -> None:
-    cfg = CodecMethodConfig(name="j", kind="codec", codec="jpeg", rate_points=[50],
-                            options={"mode": "rgb", "chroma": "444", "tables": "standard"})
+    cfg = CodecMethodConfig(
+        name="j",
+        kind="codec",
+        codec="jpeg",
+        rate_points=[50],
+        options={"mode": "rgb", "chroma": "444", "tables": "standard"},
+    )
     with pytest.raises(ValueError, match="starts from luma"):
         WrappedCodec.of(cfg, SCENARIOS.get("gray400").bottleneck, 3)
     hevc = CodecMethodConfig(name="h", kind="codec", codec="hevc", rate_points=[30], options={"chroma": "420"})

@@ -1,4 +1,5 @@
 """BD-rate / BD-PSNR: closed-form cases, every unusable-input reason, hull, orientation."""
+
 from __future__ import annotations
 
 import json
@@ -100,8 +101,7 @@ def test_input_order_does_not_matter():
         ((RATES, PSNR), (RATES, PSNR + 30.0), "no overlap in quality"),
         ((RATES, np.r_[PSNR[:3], PSNR[2] - 0.1, PSNR[4:]]), (RATES, PSNR), "anchor not monotone: quality"),
         ((RATES, PSNR), (np.r_[RATES[:2], RATES[1], RATES[3:]], PSNR), "test not monotone: rate"),
-        ((RATES, np.r_[PSNR[:2], np.nan, PSNR[3:]]), (RATES, PSNR),
-         "anchor has non-finite values at points [2]"),
+        ((RATES, np.r_[PSNR[:2], np.nan, PSNR[3:]]), (RATES, PSNR), "anchor has non-finite values at points [2]"),
         ((RATES, PSNR), (np.r_[0.0, RATES[1:]], PSNR), "test has non-positive rates"),
     ],
 )
@@ -153,12 +153,13 @@ def test_lower_is_better_metric():
 
 def test_package_warning_becomes_nan_with_reason(monkeypatch):
     def bd_rate(*args, **kwargs):
-        warnings.warn("Curves do not overlap. BD cannot be calculated.")
+        warnings.warn("Curves do not overlap. BD cannot be calculated.", stacklevel=2)
         return float("nan")
 
     monkeypatch.setattr(bjontegaard, "bd_rate", bd_rate)
     r = bd(RATES, PSNR, RATES, PSNR)
     assert math.isnan(r.bd_rate_pct)
-    assert r.reason == ("bjontegaard bd_rate (pchip) failed: UserWarning: "
-                        "Curves do not overlap. BD cannot be calculated.")
+    assert r.reason == (
+        "bjontegaard bd_rate (pchip) failed: UserWarning: Curves do not overlap. BD cannot be calculated."
+    )
     assert r.bd_psnr_reason is None and r.bd_psnr_db == pytest.approx(0.0, abs=1e-9)

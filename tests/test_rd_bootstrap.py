@@ -1,4 +1,5 @@
 """Paired bootstrap CI over items: degenerate without spread, wider with noise, honest failures."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Results files: validation messages, curves, bdrate_files on CompressAI's published Kodak curves."""
+
 from __future__ import annotations
 
 import json
@@ -53,10 +54,14 @@ def test_unknown_metric_lists_what_the_file_has(kodak_ref: Path):
         ("{not json", r"r\.json: not valid JSON \(.* line 1, column 2\)"),
         ({"results": {"bpp": [1]}}, r"r\.json: missing key\(s\) name"),
         ({"name": "x", "results": {"psnr-rgb": [1]}}, r"'results' must be an object with a 'bpp' list"),
-        ({"name": "x", "results": {"bpp": [1, 2], "psnr-rgb": [30]}},
-         r"parallel to bpp \(2 points\) but psnr-rgb has 1"),
-        ({"name": "x", "results": {"bpp": [1, 2], "psnr-rgb": [30, "a"]}},
-         r"results\['psnr-rgb'\] must be a list of numbers"),
+        (
+            {"name": "x", "results": {"bpp": [1, 2], "psnr-rgb": [30]}},
+            r"parallel to bpp \(2 points\) but psnr-rgb has 1",
+        ),
+        (
+            {"name": "x", "results": {"bpp": [1, 2], "psnr-rgb": [30, "a"]}},
+            r"results\['psnr-rgb'\] must be a list of numbers",
+        ),
         ([1, 2], r"expected a JSON object"),
     ],
 )

@@ -1,4 +1,5 @@
 """Pareto frontier and upper convex hull on hand-made point sets."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Everything is real: ``bench run`` subprocesses, real signals, a real MLflow sqlite store, real mounts
 (a private mount namespace) for the full and read-only disks.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,17 +28,35 @@ pytestmark = pytest.mark.slow  # real `bench run` processes, signals, stores and
 
 def tiny(path: Path, name: str = "tiny", qualities: tuple[int, ...] = (30, 75), items: int | None = 1) -> Path:
     """Two JPEG methods over ``qualities``: ``2 * len(qualities)`` cells, a few seconds."""
-    methods = [{"name": n, "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": c},
-                "rate_points": list(qualities)} for n, c in (("j420", "420"), ("j444", "444"))]
+    methods = [
+        {
+            "name": n,
+            "kind": "codec",
+            "codec": "jpeg",
+            "options": {"mode": "rgb", "chroma": c},
+            "rate_points": list(qualities),
+        }
+        for n, c in (("j420", "420"), ("j444", "444"))
+    ]
     data = {"eval": {"set": "skimage", **({"max_items": items} if items else {})}}
-    return write_config(path, name=name, data=data, methods=methods,
-                        evaluation={"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 0})
+    return write_config(
+        path,
+        name=name,
+        data=data,
+        methods=methods,
+        evaluation={"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 0},
+    )
 
 
 def start(cfg: Path, out: Path, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(out)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(out)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+    )
 
 
 def wait_for(cond: Callable[[], object], what: str, proc: subprocess.Popen[str], limit: float = 300) -> None:
@@ -95,8 +114,10 @@ def test_a_second_run_of_the_same_folder_is_refused(tmp_path: Path) -> None:
 def test_two_configs_start_together_into_a_fresh_store(tmp_path: Path) -> None:
     """Same experiment name, different configs (two run folders): the new store is created and migrated once."""
     out = tmp_path / "runs"
-    procs = [start(tiny(tmp_path / "a.yaml", qualities=(30, 75)), out, tmp_path),
-             start(tiny(tmp_path / "b.yaml", qualities=(40, 60, 80)), out, tmp_path)]
+    procs = [
+        start(tiny(tmp_path / "a.yaml", qualities=(30, 75)), out, tmp_path),
+        start(tiny(tmp_path / "b.yaml", qualities=(40, 60, 80)), out, tmp_path),
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
@@ -143,14 +164,37 @@ def test_sigterm_marks_the_run_killed_and_a_rerun_finishes_it(tmp_path: Path) ->
 def test_sigterm_during_training_kills_the_training_child(tmp_path: Path) -> None:
     net = {"encoder": [4], "decoder": [4, 4], "alpha0": 1.0}
     cfg = write_config(
-        tmp_path / "train.yaml", name="trainkill", scenario="gray400",
+        tmp_path / "train.yaml",
+        name="trainkill",
+        scenario="gray400",
         data={"eval": {"set": "skimage", "max_items": 1}, "train": {"set": "bsds500", "max_items": 2}},
         evaluation={"metrics": ["psnr-rgb"], "anchor": "j400", "bootstrap": 0},
-        methods=[{"name": "j400", "kind": "codec", "codec": "jpeg", "adapt": "luma", "options": {"mode": "gray"},
-                  "rate_points": [50]},
-                 {"name": "sandwich", "kind": "sandwich", "lambdas": [1.0], "pre": net, "post": net,
-                  "train": {"steps": 100000, "batch": 1, "crop": 16, "log_every": 1, "check_every": 100000,
-                            "checkpoint_every": 5}}])
+        methods=[
+            {
+                "name": "j400",
+                "kind": "codec",
+                "codec": "jpeg",
+                "adapt": "luma",
+                "options": {"mode": "gray"},
+                "rate_points": [50],
+            },
+            {
+                "name": "sandwich",
+                "kind": "sandwich",
+                "lambdas": [1.0],
+                "pre": net,
+                "post": net,
+                "train": {
+                    "steps": 100000,
+                    "batch": 1,
+                    "crop": 16,
+                    "log_every": 1,
+                    "check_every": 100000,
+                    "checkpoint_every": 5,
+                },
+            },
+        ],
+    )
     out = tmp_path / "runs"
     proc = start(cfg, out, tmp_path)
     wait_for(lambda: list(out.glob("trainkill/*/methods/*/checkpoint.pt")), "a training checkpoint", proc)
@@ -167,9 +211,15 @@ def test_result_files_follow_the_umask(tmp_path: Path) -> None:
     cfg, out = tiny(tmp_path / "tiny.yaml"), tmp_path / "runs"
 
     def umask_022(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=600, preexec_fn=lambda: os.umask(0o022),
-                              env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+        return subprocess.run(
+            [sys.executable, "-m", "bench.cli", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=lambda: os.umask(0o022),
+            env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+        )
 
     proc = umask_022("run", str(cfg), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -177,8 +227,11 @@ def test_result_files_follow_the_umask(tmp_path: Path) -> None:
     assert rep.returncode == 0, rep.stderr
     paths = list(out.rglob("*"))
     assert {"summary.json", "report.md"} <= {p.name for p in paths} and any(p.suffix == ".png" for p in paths)
-    wrong = {str(p.relative_to(out)): oct(stat.S_IMODE(p.stat().st_mode)) for p in paths
-             if stat.S_IMODE(p.stat().st_mode) != (0o755 if p.is_dir() else 0o644)}
+    wrong = {
+        str(p.relative_to(out)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in paths
+        if stat.S_IMODE(p.stat().st_mode) != (0o755 if p.is_dir() else 0o644)
+    }
     assert not wrong
     assert not [p for p in paths if p.name.endswith(".tmp")]
 
@@ -222,12 +275,18 @@ def test_a_deleted_experiment_names_the_fix_and_the_fix_works(finished: tuple[Pa
     line = one_error(proc)
     assert "'tiny'" in line and "is deleted" in line
     assert (next(out.glob("tiny/*")) / "summary.json").is_file()
-    fix = line[line.index("MLFLOW_TRACKING_URI="):].split(")")[0]  # the restore command, as printed
+    fix = line[line.index("MLFLOW_TRACKING_URI=") :].split(")")[0]  # the restore command, as printed
     env_assign, *command = shlex.split(fix)
     key, value = env_assign.split("=", 1)
     mlflow_bin = Path(sys.executable).with_name("mlflow")
-    restored = subprocess.run([str(mlflow_bin), *command[1:]], capture_output=True, text=True, timeout=300,
-                              env={**os.environ, key: value}, cwd=tmp_path)
+    restored = subprocess.run(
+        [str(mlflow_bin), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, key: value},
+        cwd=tmp_path,
+    )
     assert command[0] == "mlflow" and restored.returncode == 0, restored.stderr
     again = bench("run", str(cfg), "--out", str(out), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -265,9 +324,14 @@ def test_an_unreachable_tracking_server_is_one_line(tmp_path: Path) -> None:
 
 def _in_private_mount(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``script`` (sh) as root of a new user + mount namespace: mounts there are invisible outside."""
-    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", *args],
-                          capture_output=True, text=True, timeout=600, cwd=REPO,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -281,15 +345,24 @@ def can_mount() -> None:
 def test_a_full_disk_is_one_line(can_mount: None, tmp_path: Path, size: str) -> None:
     cfg, disk = tiny(tmp_path / "tiny.yaml"), tmp_path / "disk"
     disk.mkdir()
-    proc = _in_private_mount('mount -t tmpfs -o size="$1" tmpfs "$2" && '
-                             'exec "$3" -m bench.cli run "$4" --out "$2/runs"', size, str(disk), sys.executable, str(cfg))
+    proc = _in_private_mount(
+        'mount -t tmpfs -o size="$1" tmpfs "$2" && exec "$3" -m bench.cli run "$4" --out "$2/runs"',
+        size,
+        str(disk),
+        sys.executable,
+        str(cfg),
+    )
     line = one_error(proc)
     assert "full" in line or "No space left" in line
 
 
 def test_a_read_only_out_folder_is_one_line(can_mount: None, finished: tuple[Path, Path]) -> None:
     cfg, out = finished
-    proc = _in_private_mount('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && '
-                             'exec "$2" -m bench.cli run "$3" --out "$1"', str(out), sys.executable, str(cfg))
+    proc = _in_private_mount(
+        'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" -m bench.cli run "$3" --out "$1"',
+        str(out),
+        sys.executable,
+        str(cfg),
+    )
     line = one_error(proc)
     assert str(out) in line and "Read-only file system" in line

@@ -1,6 +1,7 @@
 """Issue #18, inputs: size limits from headers, rate points checked against their codec at plan time, damaged
 headers, paths that look like markup or ffmpeg protocols, a broken ffmpeg, and metrics in bounded memory
 giving the values of the whole-image computation."""
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, cwd: Path = REPO, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ("SANDWICH_FFMPEG", "IMAGEIO_FFMPEG_EXE")}
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={**base, "PYTHONPATH": str(REPO), "COLUMNS": "80", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**base, "PYTHONPATH": str(REPO), "COLUMNS": "80", **env},
+    )
 
 
 def one_error_line(exit_code: int, stderr: str) -> str:
@@ -68,9 +75,13 @@ def zero_png(width: int, height: int) -> bytes:
 
 
 def image_doc(folder: Path, **eval_over: Any) -> dict[str, Any]:
-    return {"name": "r", "scenario": "rgb", "data": {"eval": {"folder": str(folder), **eval_over}},
-            "evaluation": {"metrics": ["psnr-rgb"]},
-            "methods": [{"name": "jpeg", "kind": "codec", "codec": "jpeg", "rate_points": [50]}]}
+    return {
+        "name": "r",
+        "scenario": "rgb",
+        "data": {"eval": {"folder": str(folder), **eval_over}},
+        "evaluation": {"metrics": ["psnr-rgb"]},
+        "methods": [{"name": "jpeg", "kind": "codec", "codec": "jpeg", "rate_points": [50]}],
+    }
 
 
 def test_zero_png_builder_makes_a_real_png() -> None:
@@ -84,9 +95,11 @@ def test_a_decompression_bomb_is_refused_from_its_header(bench_app, tmp_path: Pa
     assert (tmp_path / "bomb.png").stat().st_size < 2 << 20
     with pytest.raises(DataError) as err:
         build_plan(parse_config(image_doc(tmp_path)))
-    assert str(err.value) == (f"{tmp_path / 'bomb.png'} is 30000x30000 (900,000,000 pixels), more than "
-                              f"data.eval.max_pixels = {DEFAULT_MAX_PIXELS:,}; crop or downscale it, or raise "
-                              "data.eval.max_pixels")
+    assert str(err.value) == (
+        f"{tmp_path / 'bomb.png'} is 30000x30000 (900,000,000 pixels), more than "
+        f"data.eval.max_pixels = {DEFAULT_MAX_PIXELS:,}; crop or downscale it, or raise "
+        "data.eval.max_pixels"
+    )
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(image_doc(tmp_path)))
     res = bench_app("run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "runs"))
     line = one_error_line(res.exit_code, res.stderr)
@@ -103,9 +116,18 @@ def test_max_pixels_is_the_key_that_moves_the_limit(tmp_path: Path) -> None:
     assert DatasetConfig(set="kodak").max_pixels == DEFAULT_MAX_PIXELS == 8192 * 8192
 
 
-@pytest.mark.parametrize("name", ["kodak/kodim01.png", "train/bsds500/test_100007.jpg", "hdr/Desk.exr",
-                                  "hdr/memorial.hdr", "highbit/spring_float16.tif", "highbit/seine_hdr_srgb.avif",
-                                  "highbit/sunset-hlg_f0_1920x1080_yuv420p10.y4m"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "kodak/kodim01.png",
+        "train/bsds500/test_100007.jpg",
+        "hdr/Desk.exr",
+        "hdr/memorial.hdr",
+        "highbit/spring_float16.tif",
+        "highbit/seine_hdr_srgb.avif",
+        "highbit/sunset-hlg_f0_1920x1080_yuv420p10.y4m",
+    ],
+)
 def test_header_sizes_are_the_decoded_sizes(data_dir: Path, name: str) -> None:
     path = data_dir / name
     if not path.is_file():
@@ -114,30 +136,41 @@ def test_header_sizes_are_the_decoded_sizes(data_dir: Path, name: str) -> None:
     assert image_size(path) == (img.shape[1], img.shape[0])
 
 
-@pytest.mark.parametrize("point, message", [
-    (0, "jpeg quality must be an integer in 1..100, got 0"),
-    (150, "jpeg quality must be an integer in 1..100, got 150"),
-    (30.5, "jpeg quality must be an integer in 1..100, got 30.5"),
-    (30.0000001, "jpeg quality must be an integer in 1..100, got 30.0000001"),
-    (math.nan, "jpeg quality must be an integer in 1..100, got nan"),
-])
-def test_rate_points_outside_the_codec_fail_the_plan_before_any_data(tmp_path: Path, point: float,
-                                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    "point, message",
+    [
+        (0, "jpeg quality must be an integer in 1..100, got 0"),
+        (150, "jpeg quality must be an integer in 1..100, got 150"),
+        (30.5, "jpeg quality must be an integer in 1..100, got 30.5"),
+        (30.0000001, "jpeg quality must be an integer in 1..100, got 30.0000001"),
+        (math.nan, "jpeg quality must be an integer in 1..100, got nan"),
+    ],
+)
+def test_rate_points_outside_the_codec_fail_the_plan_before_any_data(
+    tmp_path: Path, point: float, message: str
+) -> None:
     doc = image_doc(tmp_path / "not-read")  # the folder does not exist: the rate points fail first
-    doc["methods"] = [{"name": "ok", "kind": "codec", "codec": "jpeg", "rate_points": [50]},
-                      {"name": "jpeg", "kind": "codec", "codec": "jpeg", "rate_points": [30, point]}]
+    doc["methods"] = [
+        {"name": "ok", "kind": "codec", "codec": "jpeg", "rate_points": [50]},
+        {"name": "jpeg", "kind": "codec", "codec": "jpeg", "rate_points": [30, point]},
+    ]
     with pytest.raises(ConfigError) as err:
         build_plan(parse_config(doc))
     assert str(err.value) == f"methods.1 (jpeg).rate_points.1: {message}"
 
 
-@pytest.mark.parametrize("method, message", [
-    ({"codec": "jpeg", "options": {"tables": "flat"}, "rate_points": [8, 0]},
-     r"rate_points.1: jpeg flat-table step must be a finite number > 0, got 0"),
-    ({"codec": "jpeg12", "rate_points": [101]}, r"rate_points.0: jpeg12 quality must be an integer in 1..100"),
-    ({"codec": "hevc", "rate_points": [30, 52]}, r"rate_points.1: hevc qp must be an integer in 0..51, got 52"),
-    ({"codec": "av1", "rate_points": [-1]}, r"rate_points.0: av1 qp must be an integer in 0..63, got -1"),
-])
+@pytest.mark.parametrize(
+    "method, message",
+    [
+        (
+            {"codec": "jpeg", "options": {"tables": "flat"}, "rate_points": [8, 0]},
+            r"rate_points.1: jpeg flat-table step must be a finite number > 0, got 0",
+        ),
+        ({"codec": "jpeg12", "rate_points": [101]}, r"rate_points.0: jpeg12 quality must be an integer in 1..100"),
+        ({"codec": "hevc", "rate_points": [30, 52]}, r"rate_points.1: hevc qp must be an integer in 0..51, got 52"),
+        ({"codec": "av1", "rate_points": [-1]}, r"rate_points.0: av1 qp must be an integer in 0..63, got -1"),
+    ],
+)
 def test_every_codec_declares_its_range(tmp_path: Path, method: dict[str, Any], message: str) -> None:
     doc = image_doc(tmp_path)
     doc["methods"] = [{"name": "m", "kind": "codec", **method}]
@@ -145,10 +178,16 @@ def test_every_codec_declares_its_range(tmp_path: Path, method: dict[str, Any], 
         build_plan(parse_config(doc))
 
 
-@pytest.mark.parametrize("codec, message", [
-    ("x265", r"codec: 'x265' is a video codec \(low-delay P\); an image experiment takes: av1, hevc, jpeg, jpeg12$"),
-    ("jpeg2000", r"codec: unknown codec 'jpeg2000'; choose from: av1, hevc, jpeg, jpeg12$"),
-])
+@pytest.mark.parametrize(
+    "codec, message",
+    [
+        (
+            "x265",
+            r"codec: 'x265' is a video codec \(low-delay P\); an image experiment takes: av1, hevc, jpeg, jpeg12$",
+        ),
+        ("jpeg2000", r"codec: unknown codec 'jpeg2000'; choose from: av1, hevc, jpeg, jpeg12$"),
+    ],
+)
 def test_an_image_experiment_takes_intra_codecs(tmp_path: Path, codec: str, message: str) -> None:
     doc = image_doc(tmp_path)
     doc["methods"] = [{"name": "m", "kind": "codec", "codec": codec, "rate_points": [30]}]
@@ -158,34 +197,66 @@ def test_an_image_experiment_takes_intra_codecs(tmp_path: Path, codec: str, mess
 
 def test_sandwich_rate_points_are_checked_too(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"step_factors multiply the trained step.*got \[0.0\]"):
-        parse_config({**image_doc(tmp_path), "methods": [
-            {"name": "s", "kind": "sandwich", "lambdas": [1.0], "step_factors": [1.0, 0.0]}]})
+        parse_config(
+            {
+                **image_doc(tmp_path),
+                "methods": [{"name": "s", "kind": "sandwich", "lambdas": [1.0], "step_factors": [1.0, 0.0]}],
+            }
+        )
     Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(tmp_path / "a.png")
-    doc = {**image_doc(tmp_path), "scenario": "gray400", "data": {"eval": {"folder": str(tmp_path)},
-                                                                   "train": {"set": "skimage"}}}
-    doc["methods"] = [{"name": "jpeg-400", "kind": "codec", "codec": "jpeg", "adapt": "luma",
-                       "options": {"mode": "gray"}, "rate_points": [20, 50]},
-                      {"name": "s", "kind": "sandwich", "wraps": "jpeg-400", "lambdas": [1.0],
-                       "pre": {"unet": False}, "post": {"unet": False}, "train": {"rate_points": [50, 75]}}]
-    with pytest.raises(ConfigError, match=r"methods.1 \(s\).train.rate_points: 75 not among the rate points of "
-                                          r"'jpeg-400' \(20, 50\)"):
+    doc = {
+        **image_doc(tmp_path),
+        "scenario": "gray400",
+        "data": {"eval": {"folder": str(tmp_path)}, "train": {"set": "skimage"}},
+    }
+    doc["methods"] = [
+        {
+            "name": "jpeg-400",
+            "kind": "codec",
+            "codec": "jpeg",
+            "adapt": "luma",
+            "options": {"mode": "gray"},
+            "rate_points": [20, 50],
+        },
+        {
+            "name": "s",
+            "kind": "sandwich",
+            "wraps": "jpeg-400",
+            "lambdas": [1.0],
+            "pre": {"unet": False},
+            "post": {"unet": False},
+            "train": {"rate_points": [50, 75]},
+        },
+    ]
+    with pytest.raises(
+        ConfigError,
+        match=r"methods.1 \(s\).train.rate_points: 75 not among the rate points of "
+        r"'jpeg-400' \(20, 50\)",
+    ):
         build_plan(parse_config(doc))
 
 
-@pytest.mark.parametrize("header, message", [
-    (b"YUV4MPEG2 W-16 H16 F25:1 C420jpeg", "y4m header gives size -16x16 at 25 fps"),
-    (b"YUV4MPEG2 W16 H0 F25:1 C420jpeg", "y4m header gives size 16x0"),
-    (b"YUV4MPEG2 W16 H16 F0:1 C420jpeg", "y4m header gives size 16x16 at 0 fps"),
-    (b"YUV4MPEG2 W16 Hx16 F25:1", "lacks a valid W, H or F"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (b"YUV4MPEG2 W-16 H16 F25:1 C420jpeg", "y4m header gives size -16x16 at 25 fps"),
+        (b"YUV4MPEG2 W16 H0 F25:1 C420jpeg", "y4m header gives size 16x0"),
+        (b"YUV4MPEG2 W16 H16 F0:1 C420jpeg", "y4m header gives size 16x16 at 0 fps"),
+        (b"YUV4MPEG2 W16 Hx16 F25:1", "lacks a valid W, H or F"),
+    ],
+)
 def test_a_y4m_with_a_bad_header_is_one_data_error(tmp_path: Path, header: bytes, message: str) -> None:
     clip = tmp_path / "bad.y4m"
     clip.write_bytes(header + b"\nFRAME\n" + bytes(384))
     with pytest.raises(DataError, match=message):
         read_y4m_header(clip)
-    doc = {"name": "v", "scenario": "rgb", "data": {"eval": {"video": str(clip)}},
-           "evaluation": {"metrics": ["psnr-rgb"]},
-           "methods": [{"name": "x264", "kind": "codec", "codec": "x264", "rate_points": [30]}]}
+    doc = {
+        "name": "v",
+        "scenario": "rgb",
+        "data": {"eval": {"video": str(clip)}},
+        "evaluation": {"metrics": ["psnr-rgb"]},
+        "methods": [{"name": "x264", "kind": "codec", "codec": "x264", "rate_points": [30]}],
+    }
     with pytest.raises(DataError, match=message):
         build_plan(parse_config(doc))
 
@@ -210,8 +281,9 @@ def test_a_multi_line_message_prints_as_one_line(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.slow  # VMAF through ffmpeg
-def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(bench_app, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(
+    bench_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """ffmpeg reads 'clip:1.y4m' as protocol 'clip'; the VMAF inputs go in as file: paths."""
     rng = np.random.default_rng(0)
     luma = [np.clip(rng.normal(128, 40, (64, 64)), 0, 255).astype(np.uint8) for _ in range(2)]
@@ -255,6 +327,7 @@ def test_banded_ms_ssim_equals_the_whole_image_computation(kodim, scale: int) ->
     dist = _jpeg(ref, 20)
     dtype, peak = (np.uint8, 255.0) if scale == 1 else (np.uint16, 65535.0)
     ref, dist = ref.astype(dtype) * dtype(scale), dist.astype(dtype) * dtype(scale)
+
     def plane(img: np.ndarray, c: int) -> torch.Tensor:
         return torch.from_numpy(img[..., c].astype(np.float64))[None, None]
 
@@ -278,13 +351,13 @@ def test_blocked_psnr_equals_the_whole_image_mse(kodim) -> None:
     assert psnr_rgb(ref, dist) == pytest.approx(db(ref.astype(np.float64), dist.astype(np.float64)), abs=1e-9)
     assert psnr_y(ref, dist) == pytest.approx(db(rgb_to_luma(ref), rgb_to_luma(dist)), abs=1e-9)
     assert psnr_yuv(ref, dist) == pytest.approx((6 * yuv[0] + yuv[1] + yuv[2]) / 8, abs=1e-9)
-    assert psnr_yuv_pooled(ref, dist) == pytest.approx(10 * math.log10(255.0**2 / float(np.mean(pooled**2))),
-                                                       abs=1e-9)
+    assert psnr_yuv_pooled(ref, dist) == pytest.approx(10 * math.log10(255.0**2 / float(np.mean(pooled**2))), abs=1e-9)
 
 
 @pytest.mark.slow  # LPIPS on whole Kodak images, tiled and untiled
-@pytest.mark.parametrize("net, crop, tile", [("alex", (512, 768), 128), ("alex", (512, 768), 256),
-                                             ("vgg", (208, 272), 128)])
+@pytest.mark.parametrize(
+    "net, crop, tile", [("alex", (512, 768), 128), ("alex", (512, 768), 256), ("vgg", (208, 272), 128)]
+)
 def test_tiled_lpips_equals_the_whole_image(kodim, net: str, crop: tuple[int, int], tile: int) -> None:
     """Tiles with their halo give every tap's untiled values: equal up to float32 summation order
     (a halo of 64 pixels instead of 128 is off by 2e-4 with alex, 2e-6 with vgg)."""

@@ -5,6 +5,7 @@ Real Kodak crops in a temp folder, the real JPEG, a real MLflow sqlite store; ea
 in a subprocess, where the one-line error and exit code are the point). A cell "left by another
 codec option or version" is a real cell file edited the way that option or version would have left it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,8 @@ from bench.data import sha256_file
 from bench.errors import ConfigError
 from bench.plan import build_plan
 from bench.runner import RunOptions, run_experiment
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
+from sandwich.model import image_sandwich
 from sandwich.train import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,14 +47,26 @@ def experiment(tmp: Path, data_dir: Path, **over) -> Path:
     for name, n in (("a", 1), ("b", 2), ("c", 3)):
         write_crop(data_dir, n, imgs / f"{name}.png")
     doc = {
-        "name": "reuse", "scenario": "rgb", "seed": 0,
+        "name": "reuse",
+        "scenario": "rgb",
+        "seed": 0,
         "data": {"eval": {"folder": str(imgs), "glob": "*.png"}},
         "evaluation": {"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 20, "visual_items": 0},
         "methods": [
-            {"name": "j444", "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": "444"},
-             "rate_points": [30, 80]},
-            {"name": "j420", "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": "420"},
-             "rate_points": [30, 80]},
+            {
+                "name": "j444",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "444"},
+                "rate_points": [30, 80],
+            },
+            {
+                "name": "j420",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "420"},
+                "rate_points": [30, 80],
+            },
         ],
         **over,
     }
@@ -79,8 +92,14 @@ def points(run_dir: Path) -> list[dict[str, str]]:
 
 
 def bench_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+    )
 
 
 @pytest.mark.slow  # real runs, twice
@@ -122,14 +141,24 @@ def test_replaced_image_recomputes_and_summary_follows_it(tmp_path: Path, data_d
 
 
 @pytest.mark.slow  # real runs, twice
-@pytest.mark.parametrize("edit, reason", [
-    (lambda c: c["meta"].update(chroma="420"), "method changed (chroma '420' -> '444')"),
-    (lambda c: c["meta"].update(version="libjpeg-turbo 0.0.1"), "method changed (version 'libjpeg-turbo 0.0.1' -> "),
-    (lambda c: c["inputs"]["code"].update({"bench/codecs/jpeg.py": "0" * 16}), "bench/codecs/jpeg.py changed (code)"),
-    (lambda c: c["inputs"].update(metrics=["psnr-rgb", "psnr-y"]), "metric set changed (-psnr-y)"),
-    (lambda c: c["inputs"]["sources"].update(a="0" * 16), "a changed when decoded (loader, crop or scenario)"),
-    (lambda c: c.pop("inputs"), "no record of what it was computed from"),
-], ids=["options", "codec-version", "code", "metrics", "decoded-source", "older-bench"])
+@pytest.mark.parametrize(
+    "edit, reason",
+    [
+        (lambda c: c["meta"].update(chroma="420"), "method changed (chroma '420' -> '444')"),
+        (
+            lambda c: c["meta"].update(version="libjpeg-turbo 0.0.1"),
+            "method changed (version 'libjpeg-turbo 0.0.1' -> ",
+        ),
+        (
+            lambda c: c["inputs"]["code"].update({"bench/codecs/jpeg.py": "0" * 16}),
+            "bench/codecs/jpeg.py changed (code)",
+        ),
+        (lambda c: c["inputs"].update(metrics=["psnr-rgb", "psnr-y"]), "metric set changed (-psnr-y)"),
+        (lambda c: c["inputs"]["sources"].update(a="0" * 16), "a changed when decoded (loader, crop or scenario)"),
+        (lambda c: c.pop("inputs"), "no record of what it was computed from"),
+    ],
+    ids=["options", "codec-version", "code", "metrics", "decoded-source", "older-bench"],
+)
 def test_cell_from_other_inputs_is_recomputed(tmp_path: Path, data_dir: Path, capsys, edit, reason: str) -> None:
     """A cell on disk as another codec option, codec version, source or metric set would have left it."""
     cfg = experiment(tmp_path, data_dir)
@@ -191,23 +220,44 @@ def sandwich_doc(tmp: Path, data_dir: Path, **sandwich) -> dict:
     cfg = experiment(tmp, data_dir)
     doc = yaml.safe_load(cfg.read_text())
     net = {"encoder": [4], "decoder": [4, 4], "alpha0": 1.0}
-    doc.update(scenario="gray400", data={**doc["data"], "train": {"folder": str(train), "glob": "*.png"}},
-               evaluation={**doc["evaluation"], "anchor": "j400"})
+    doc.update(
+        scenario="gray400",
+        data={**doc["data"], "train": {"folder": str(train), "glob": "*.png"}},
+        evaluation={**doc["evaluation"], "anchor": "j400"},
+    )
     doc["methods"] = [
-        {"name": "j400", "kind": "codec", "codec": "jpeg", "adapt": "luma", "options": {"mode": "gray"},
-         "rate_points": [30, 80]},
-        {"name": "s", "kind": "sandwich", "lambdas": [1.0], "step_factors": [1.0, 2.0], "pre": net, "post": net,
-         "train": {"steps": 2, "batch": 2, "crop": 32, "check_every": 2, "log_every": 1}, **sandwich},
+        {
+            "name": "j400",
+            "kind": "codec",
+            "codec": "jpeg",
+            "adapt": "luma",
+            "options": {"mode": "gray"},
+            "rate_points": [30, 80],
+        },
+        {
+            "name": "s",
+            "kind": "sandwich",
+            "lambdas": [1.0],
+            "step_factors": [1.0, 2.0],
+            "pre": net,
+            "post": net,
+            "train": {"steps": 2, "batch": 2, "crop": 32, "check_every": 2, "log_every": 1},
+            **sandwich,
+        },
     ]
     return doc
 
 
-@pytest.mark.parametrize("sandwich, key, reason", [
-    ({"lambdas": [0.01000001, 0.01000002]}, "lambdas", "0.01000001 and 0.01000002 both name the member 's.g0.01'"),
-    ({"step_factors": [1.0, 1.0000001]}, "step_factors", "1.0 and 1.0000001 both file as '1'"),
-])
-def test_colliding_members_and_steps_are_rejected_at_plan(tmp_path: Path, data_dir: Path, sandwich, key: str,
-                                                           reason: str) -> None:
+@pytest.mark.parametrize(
+    "sandwich, key, reason",
+    [
+        ({"lambdas": [0.01000001, 0.01000002]}, "lambdas", "0.01000001 and 0.01000002 both name the member 's.g0.01'"),
+        ({"step_factors": [1.0, 1.0000001]}, "step_factors", "1.0 and 1.0000001 both file as '1'"),
+    ],
+)
+def test_colliding_members_and_steps_are_rejected_at_plan(
+    tmp_path: Path, data_dir: Path, sandwich, key: str, reason: str
+) -> None:
     cfg = ExperimentConfig.model_validate(sandwich_doc(tmp_path, data_dir, **sandwich))
     with pytest.raises(ConfigError, match=rf"^methods\.1 \(s\)\.{key}: ") as exc:
         build_plan(cfg)
@@ -243,15 +293,35 @@ def test_half_done_training_on_other_images_starts_over(kodim, tmp_path: Path, c
     images = [kodim(n)[:64, :64] for n in (3, 5)]
     digests = {f"i{k}": hashlib.sha256(img.tobytes()).hexdigest() for k, img in enumerate(images)}
     with pytest.raises(KeyboardInterrupt):
-        train(image_sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
-              log=Interrupt(6), name="m", inputs={"items": digests})
+        train(
+            image_sandwich(scenario, c, 3, step=8.0),
+            c.train,
+            300.0,
+            images,
+            device="cpu",
+            seed=0,
+            workdir=tmp_path,
+            log=Interrupt(6),
+            name="m",
+            inputs={"items": digests},
+        )
     assert (tmp_path / "checkpoint.pt").is_file()
 
     images[1] = kodim(19)[:64, :64]
     log = Log()
     capsys.readouterr()
-    train(image_sandwich(scenario, c, 3, step=8.0), c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path,
-          log=log, name="m", inputs={"items": {**digests, "i1": hashlib.sha256(images[1].tobytes()).hexdigest()}})
+    train(
+        image_sandwich(scenario, c, 3, step=8.0),
+        c.train,
+        300.0,
+        images,
+        device="cpu",
+        seed=0,
+        workdir=tmp_path,
+        log=log,
+        name="m",
+        inputs={"items": {**digests, "i1": hashlib.sha256(images[1].tobytes()).hexdigest()}},
+    )
     err = capsys.readouterr().err
     assert "m: not resuming checkpoint.pt (training items: i1 changed (sha256)); training from the start" in err, err
     assert [s for s, v in log.rows if "loss" in v][0] == 1

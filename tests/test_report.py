@@ -1,6 +1,7 @@
 """`bench report` / `bench ui` on a real run: real JPEG through the real CLI, real metrics, a real
 MLflow sqlite store, real Kodak crops. The report is built by the command functions in-process.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,15 @@ pytestmark = pytest.mark.slow  # every test reads one real `bench run`
 QUALITIES = [10, 30, 60, 90]  # the fewest points BD accepts
 SIDE = 192  # Kodak crops: big enough for MS-SSIM's 5 scales (161 px), small enough to be fast
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 app = typer.Typer(pretty_exceptions_enable=False)
 app.callback()(lambda: None)  # keep `report` a subcommand, as under `bench`
@@ -46,23 +54,44 @@ def make_dataset(data_dir: Path, folder: Path, n: int = 3) -> Path:
         im = Image.open(data_dir / "kodak" / f"kodim{i:02d}.png")
         w, h = im.size
         im.crop((w // 2 - SIDE // 2, h // 2 - SIDE // 2, w // 2 + SIDE // 2, h // 2 + SIDE // 2)).save(
-            folder / f"kodim{i:02d}.png")
+            folder / f"kodim{i:02d}.png"
+        )
     return folder
 
 
 def write_experiment(path: Path, images: Path, metrics: tuple[str, ...] = ("psnr-rgb", "ms-ssim-rgb")) -> Path:
     """JPEG 4:4:4 / 4:2:0 (anchor) / 4:0:0 and a published curve; profiles quick (2 items), full (3)."""
     doc = {
-        "name": "rep", "scenario": "rgb", "seed": 0,
+        "name": "rep",
+        "scenario": "rgb",
+        "seed": 0,
         "data": {"eval": {"folder": str(images), "glob": "*.png", "max_items": 2}},
         "evaluation": {"metrics": list(metrics), "anchor": "j420", "bootstrap": 50, "visual_items": 2},
         "methods": [
-            {"name": "j444", "label": "JPEG 4:4:4", "kind": "codec", "codec": "jpeg",
-             "options": {"mode": "rgb", "chroma": "444"}, "rate_points": QUALITIES},
-            {"name": "j420", "label": "JPEG 4:2:0", "kind": "codec", "codec": "jpeg",
-             "options": {"mode": "rgb", "chroma": "420"}, "rate_points": QUALITIES},
-            {"name": "j400", "kind": "codec", "codec": "jpeg", "adapt": "luma", "options": {"mode": "gray"},
-             "rate_points": QUALITIES},
+            {
+                "name": "j444",
+                "label": "JPEG 4:4:4",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "444"},
+                "rate_points": QUALITIES,
+            },
+            {
+                "name": "j420",
+                "label": "JPEG 4:2:0",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "420"},
+                "rate_points": QUALITIES,
+            },
+            {
+                "name": "j400",
+                "kind": "codec",
+                "codec": "jpeg",
+                "adapt": "luma",
+                "options": {"mode": "gray"},
+                "rate_points": QUALITIES,
+            },
             {"name": "pub-jpeg", "kind": "reference", "path": "${data}/reference/compressai_kodak/jpeg.json"},
         ],
         "profiles": {"quick": {"data": {"eval": {"max_items": 2}}}, "full": {"data": {"eval": {"max_items": 3}}}},
@@ -121,8 +150,16 @@ class _Images(HTMLParser):
 def test_formats_written_complete(built: Path, run: tuple[Path, Path]) -> None:
     out = built
     assert out == run[1] / "report"
-    for f in ("index.html", "report.md", "report.tex", "report.pdf", "report.json", "tables/bd_psnr-rgb.tex",
-              "tables/bd_ms-ssim-rgb.tex", "tables/complexity.tex"):
+    for f in (
+        "index.html",
+        "report.md",
+        "report.tex",
+        "report.pdf",
+        "report.json",
+        "tables/bd_psnr-rgb.tex",
+        "tables/bd_ms-ssim-rgb.tex",
+        "tables/complexity.tex",
+    ):
         assert (out / f).is_file(), f
     for metric in ("psnr-rgb", "ms-ssim-rgb"):
         assert (out / f"figures/rd_{metric}.svg").read_text().lstrip().startswith("<?xml")
@@ -153,22 +190,33 @@ def test_every_html_image_is_an_embedded_png_that_decodes(built: Path) -> None:
         assert min(img.size) >= 100 and len(np.unique(np.asarray(img.convert("L")))) > 20
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium); the <img> "
-                    "decode test still covers the embedded images")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium not installed (apt-get install chromium); the <img> decode test still covers the embedded images",
+)
 def test_headless_chromium_shows_every_image(built: Path, tmp_path: Path) -> None:
     out = built
-    probe = ("<script>addEventListener('load',()=>document.body.setAttribute('data-probe',"
-             "[...document.images].map(i=>i.complete&&i.naturalWidth>0?'1':'0').join('')))</script></body>")
+    probe = (
+        "<script>addEventListener('load',()=>document.body.setAttribute('data-probe',"
+        "[...document.images].map(i=>i.complete&&i.naturalWidth>0?'1':'0').join('')))</script></body>"
+    )
     page = tmp_path / "probe.html"
     page.write_text((out / "index.html").read_text().replace("</body>", probe))
     flags = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*flags, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [*flags, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert re.search(r'data-probe="(1+)"', dom), "some <img> did not load in chromium"
     assert re.search(r'data-probe="(1+)"', dom).group(1) == "1111"
     shot = tmp_path / "shot.png"
-    subprocess.run([*flags, "--window-size=1280,2400", f"--screenshot={shot}", (out / "index.html").as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [*flags, "--window-size=1280,2400", f"--screenshot={shot}", (out / "index.html").as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.std() > 20  # not a blank page
 
@@ -205,8 +253,7 @@ def test_uncomputable_cells_say_why(built: Path) -> None:
     assert "BD-PSNR [dB]" not in ms["columns"] and any("not in dB" in n for n in ms["notes"])
 
 
-def test_visual_crops_are_exact_pixels_at_closest_rate(built: Path,
-                                                       run: tuple[Path, Path]) -> None:
+def test_visual_crops_are_exact_pixels_at_closest_rate(built: Path, run: tuple[Path, Path]) -> None:
     out = built
     _, run_dir = run
     from bench.data import load_image
@@ -220,8 +267,8 @@ def test_visual_crops_are_exact_pixels_at_closest_rate(built: Path,
     panel = np.asarray(Image.open(out / "visual" / "visual_run_kodim01.png").convert("RGB"))
     x_orig = GAP + side + GAP  # after the thumbnail: the square source scaled to the crop's height
     x_anchor = x_orig + side + GAP
-    assert (panel[CAPTION:CAPTION + side, x_orig:x_orig + side] == src[y:y + side, x:x + side]).all()
-    assert (panel[CAPTION:CAPTION + side, x_anchor:x_anchor + side] == recon[y:y + side, x:x + side]).all()
+    assert (panel[CAPTION : CAPTION + side, x_orig : x_orig + side] == src[y : y + side, x : x + side]).all()
+    assert (panel[CAPTION : CAPTION + side, x_anchor : x_anchor + side] == recon[y : y + side, x : x + side]).all()
     html = (out / "index.html").read_text()
     assert f"JPEG 4:2:0 at {chosen['bpp']:.3f} bpp" in html
 

@@ -1,5 +1,6 @@
 """Reports over two runs of one experiment (quick and full profiles), and reports rebuilt from
 what MLflow holds: by experiment name and tag, from artifacts alone, with training curves."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,7 @@ def test_two_runs_merge_with_methods_told_apart(runs: dict[str, Path]) -> None:
     assert full[3] == f"{ref['bd_rate_pct']:+.2f}"
     assert [r[0] for r in doc["tables"]["runs"]["rows"]] == ["quick", "full"]
     client = MlflowClient(tracking_uri=_uri(runs))
-    for p, s in zip(("quick", "full"), summaries):
+    for p, s in zip(("quick", "full"), summaries, strict=True):
         logged = {a.path for a in client.list_artifacts(s["mlflow_run_id"], "report-merged/merged")}
         assert "report-merged/merged/index.html" in logged, p
 
@@ -58,8 +59,16 @@ def test_report_from_mlflow_artifacts_by_experiment_and_tag(runs: dict[str, Path
     away = runs["tmp"] / "moved-away"
     runs["full"].rename(away)  # the run folder is gone: only the tracking store is left
     try:
-        out = report("rep", "--tag", "profile=full", "--tracking-uri", _uri(runs), "--out",
-                     str(runs["tmp"] / "remote"), "--no-log")
+        out = report(
+            "rep",
+            "--tag",
+            "profile=full",
+            "--tracking-uri",
+            _uri(runs),
+            "--out",
+            str(runs["tmp"] / "remote"),
+            "--no-log",
+        )
     finally:
         away.rename(runs["full"])
     remote = _doc(out)
@@ -77,8 +86,11 @@ def test_training_curves_from_metric_histories(runs: dict[str, Path]) -> None:
     client = MlflowClient(tracking_uri=_uri(runs))
     parent = client.get_run(json.loads((runs["quick"] / "summary.json").read_text())["mlflow_run_id"])
     # what a learned method's training writes: a child run with its loss logged step by step
-    child = client.create_run(parent.info.experiment_id, run_name="train:j444",
-                              tags={"mlflow.parentRunId": parent.info.run_id, "kind": "training"})
+    child = client.create_run(
+        parent.info.experiment_id,
+        run_name="train:j444",
+        tags={"mlflow.parentRunId": parent.info.run_id, "kind": "training"},
+    )
     for step in range(0, 100, 10):
         client.log_metric(child.info.run_id, "train/loss", 1.0 / (1 + step), step=step)
     client.set_terminated(child.info.run_id)

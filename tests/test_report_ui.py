@@ -1,4 +1,5 @@
 """`bench ui`: the MLflow UI for a run's own store, on loopback, answering for that run."""
+
 from __future__ import annotations
 
 import json
@@ -38,16 +39,21 @@ def test_ui_serves_the_runs_store_on_loopback(run_dir: Path, tmp_path: Path) -> 
     state = json.loads((run_dir / "state.json").read_text())
     port = _free_port()
     log = tmp_path / "ui.log"
-    proc = subprocess.Popen([sys.executable, "-c", UI, str(run_dir), "--port", str(port)], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", UI, str(run_dir), "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"{url}/ajax-api/2.0/mlflow/runs/get?run_id={state['mlflow_run_id']}",
-                                            timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"{url}/ajax-api/2.0/mlflow/runs/get?run_id={state['mlflow_run_id']}", timeout=2
+                ) as r:
                     body = json.loads(r.read())
                 break
             except OSError:

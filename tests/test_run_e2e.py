@@ -1,4 +1,5 @@
 """End to end through the real CLI: real JPEG, real metrics, a real MLflow sqlite store."""
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,34 @@ QUALITIES = [15, 30, 50, 75, 90]
 
 def write_config(path: Path, **over) -> Path:
     doc = {
-        "name": "tiny", "scenario": "rgb", "seed": 0,
+        "name": "tiny",
+        "scenario": "rgb",
+        "seed": 0,
         "data": {"eval": {"set": "skimage", "max_items": 2}},
         "evaluation": {"metrics": ["psnr-rgb", "ms-ssim-rgb"], "anchor": "j420", "bootstrap": 50},
         "methods": [
-            {"name": "j444", "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": "444"},
-             "rate_points": QUALITIES},
-            {"name": "j420", "kind": "codec", "codec": "jpeg", "options": {"mode": "rgb", "chroma": "420"},
-             "rate_points": QUALITIES},
-            {"name": "j400", "kind": "codec", "codec": "jpeg", "adapt": "luma", "options": {"mode": "gray"},
-             "rate_points": QUALITIES},
+            {
+                "name": "j444",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "444"},
+                "rate_points": QUALITIES,
+            },
+            {
+                "name": "j420",
+                "kind": "codec",
+                "codec": "jpeg",
+                "options": {"mode": "rgb", "chroma": "420"},
+                "rate_points": QUALITIES,
+            },
+            {
+                "name": "j400",
+                "kind": "codec",
+                "codec": "jpeg",
+                "adapt": "luma",
+                "options": {"mode": "gray"},
+                "rate_points": QUALITIES,
+            },
         ],
     }
     doc.update(over)
@@ -36,8 +55,14 @@ def write_config(path: Path, **over) -> Path:
 
 
 def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +80,16 @@ def test_run_writes_every_output(finished_run) -> None:
     assert run_dir.parent == tmp / "runs" / "tiny"
     assert not (tmp / "mlruns").exists(), "MLflow artifacts must live under --out, not the cwd"
     assert (tmp / "runs" / "mlartifacts" / "tiny").is_dir()
-    for f in ("config.yaml", "experiment.yaml", "points.csv", "summary.json", "plots/rd_psnr-rgb.png",
-              "results/skimage/j444.json", "results/skimage/j420.json", "results/skimage/j400.json"):
+    for f in (
+        "config.yaml",
+        "experiment.yaml",
+        "points.csv",
+        "summary.json",
+        "plots/rd_psnr-rgb.png",
+        "results/skimage/j444.json",
+        "results/skimage/j420.json",
+        "results/skimage/j400.json",
+    ):
         assert (run_dir / f).is_file(), f
     doc = json.loads((run_dir / "results/skimage/j444.json").read_text())
     assert doc["name"] == "j444"
@@ -132,8 +165,13 @@ def test_rerun_resumes_without_redoing(finished_run) -> None:
 def test_killed_run_resumes(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "tiny.yaml", data={"eval": {"set": "skimage"}})
     out = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(out)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(out)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     deadline = time.time() + 300
     while time.time() < deadline and len(list(out.glob("tiny/*/cells/*/*.json"))) < 3:
         time.sleep(0.2)
@@ -148,8 +186,9 @@ def test_killed_run_resumes(tmp_path: Path) -> None:
     again = bench("run", str(cfg), "--out", str(out), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"{len(done)} finished cells reused" in again.stderr
-    assert all(p.read_bytes() == b or json.loads(p.read_text())["rows"] == json.loads(b)["rows"]
-               for p, b in stamps.items())
+    assert all(
+        p.read_bytes() == b or json.loads(p.read_text())["rows"] == json.loads(b)["rows"] for p, b in stamps.items()
+    )
     assert (run_dir / "summary.json").is_file()
     assert len(list(run_dir.glob("cells/*/*.json"))) == 15
 

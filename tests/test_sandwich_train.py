@@ -1,4 +1,5 @@
 """A tiny sandwich trained for a few steps through the real-calibrated proxy, checked with the real codec."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,8 @@ import pytest
 import torch
 
 from bench.config import SandwichMethodConfig
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
+from sandwich.model import image_sandwich
 from sandwich.train import loss_terms, real_check, train
 
 
@@ -27,10 +28,26 @@ class Log:
 
 def cfg(gamma: float, steps: int, **train) -> SandwichMethodConfig:
     net = {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0}
-    return SandwichMethodConfig.model_validate({
-        "name": "t", "kind": "sandwich", "lambdas": [gamma], "pre": net, "post": net,
-        "train": {"steps": steps, "batch": 4, "crop": 48, "lr": 5e-3, "step_init": 8, "log_every": 1,
-                  "check_every": steps, "checkpoint_every": 5, **train}})
+    return SandwichMethodConfig.model_validate(
+        {
+            "name": "t",
+            "kind": "sandwich",
+            "lambdas": [gamma],
+            "pre": net,
+            "post": net,
+            "train": {
+                "steps": steps,
+                "batch": 4,
+                "crop": 48,
+                "lr": 5e-3,
+                "step_init": 8,
+                "log_every": 1,
+                "check_every": steps,
+                "checkpoint_every": 5,
+                **train,
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +64,17 @@ def test_loss_falls_and_bits_respond_to_lambda(images, tmp_path: Path) -> None:
         torch.manual_seed(0)
         model = image_sandwich(scenario, c, 3, step=8.0)
         log = Log()
-        res = train(model, c.train, gamma, images, device="cpu", seed=0, workdir=tmp_path / f"g{gamma:g}",
-                    log=log, name=f"g{gamma:g}")
+        res = train(
+            model,
+            c.train,
+            gamma,
+            images,
+            device="cpu",
+            seed=0,
+            workdir=tmp_path / f"g{gamma:g}",
+            log=log,
+            name=f"g{gamma:g}",
+        )
         losses = [v["loss"] for _, v in log.rows if "loss" in v]
         assert np.mean(losses[-8:]) < 0.8 * np.mean(losses[:8]), losses
         assert res.checks and res.checks[-1]["real_bpp"] > 0
@@ -90,12 +116,14 @@ def test_interrupted_training_resumes_to_the_same_weights(images, tmp_path: Path
     log = Log()
     train(resumed, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "b", log=log, name="b")
     assert [s for s, v in log.rows if "loss" in v][0] == 6  # picked up after the step-5 checkpoint
-    for p, q in zip(straight.parameters(), resumed.parameters()):
+    for p, q in zip(straight.parameters(), resumed.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-5), (p - q).abs().max()
     # a finished model is loaded, not retrained
     again = image_sandwich(scenario, c, 3, step=8.0)
     res = train(again, c.train, 300.0, images, device="cpu", seed=0, workdir=tmp_path / "a", log=Log(), name="a")
-    assert res.steps == 10 and all(torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters()))
+    assert res.steps == 10 and all(
+        torch.equal(p, q) for p, q in zip(straight.parameters(), again.parameters(), strict=True)
+    )
 
 
 @pytest.mark.slow  # a U-Net sandwich through the proxy and the real codec
@@ -106,8 +134,9 @@ def test_proxy_and_real_codec_agree_on_a_fresh_model(images) -> None:
     assert "real_lpips" not in check
     assert abs(check["real_psnr"] - check["proxy_psnr"]) < 0.5
     assert abs(check["real_bpp"] - check["proxy_bpp"]) / check["real_bpp"] < 0.02
-    terms = loss_terms(model, torch.from_numpy(images[1][None, :64, :64].astype(np.float32)).permute(0, 3, 1, 2),
-                       300.0, c.train)
+    terms = loss_terms(
+        model, torch.from_numpy(images[1][None, :64, :64].astype(np.float32)).permute(0, 3, 1, 2), 300.0, c.train
+    )
     assert terms["loss"].requires_grad and float(terms["rate_term"].detach()) > 0
 
 
@@ -134,11 +163,25 @@ def test_every_sandwich_scenario_trains_a_step_and_codes_for_real(name: str, ima
 @pytest.mark.slow  # real training
 def test_post_only_trains_on_the_real_decoders_output(images, tmp_path: Path) -> None:
     """codec_in_loop: real — g sees exactly what the real JPEG decodes, and learns colour from it."""
-    c = SandwichMethodConfig.model_validate({
-        "name": "p", "kind": "sandwich", "role": "post_only", "lambdas": [300],
-        "post": {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0},
-        "train": {"steps": 40, "batch": 4, "crop": 48, "lr": 5e-3, "step_init": 8, "log_every": 1,
-                  "check_every": 40, "codec_in_loop": "real"}})
+    c = SandwichMethodConfig.model_validate(
+        {
+            "name": "p",
+            "kind": "sandwich",
+            "role": "post_only",
+            "lambdas": [300],
+            "post": {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0},
+            "train": {
+                "steps": 40,
+                "batch": 4,
+                "crop": 48,
+                "lr": 5e-3,
+                "step_init": 8,
+                "log_every": 1,
+                "check_every": 40,
+                "codec_in_loop": "real",
+            },
+        }
+    )
     model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[2][:48, :48]
     out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2))
@@ -160,8 +203,9 @@ def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_throu
     c = cfg(300.0, 1, codec_in_loop="real_ste" if straight_through else "real")
     model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[1][:48, :48]
-    out, via_proxy = model.forward_real(torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2),
-                                        straight_through)
+    out, via_proxy = model.forward_real(
+        torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2), straight_through
+    )
     assert (via_proxy is None) == straight_through
     real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
     assert np.array_equal(out.proxy.recon[0].detach().permute(1, 2, 0).numpy(), real.decoded.astype(np.float32))
@@ -175,12 +219,17 @@ def test_rgb420_ablations_use_the_codecs_own_ycbcr_path(images) -> None:
     """post_only codes YCbCr 4:2:0 (not raw RGB 4:2:0); pre_only's standard decoder converts back."""
     net = {"encoder": [8], "decoder": [8, 8]}
     base = {"name": "a", "kind": "sandwich", "lambdas": [300], "pre": net, "post": net}
-    post = image_sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "post_only"}), 3, 8.0)
-    pre = image_sandwich(SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "pre_only"}), 3, 8.0)
+    post = image_sandwich(
+        SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "post_only"}), 3, 8.0
+    )
+    pre = image_sandwich(
+        SCENARIOS.get("rgb420"), SandwichMethodConfig.model_validate({**base, "role": "pre_only"}), 3, 8.0
+    )
     src = images[0][:32, :32]
     s = torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2)
     ycc = post.encode_side(s)[0].permute(1, 2, 0).numpy()
     from bench.colour import rgb_to_jfif
+
     assert np.allclose(ycc, rgb_to_jfif(src, 8), atol=1e-3)
     back = pre.decode_side(torch.from_numpy(ycc).permute(2, 0, 1)[None], (32, 32))[0].permute(1, 2, 0).numpy()
     assert np.allclose(back, src, atol=1e-3)
@@ -212,8 +261,9 @@ def test_conventional_start_codes_like_the_baseline(name: str, images) -> None:
     for p in (model.pre, model.post):
         assert float(p.unet.head.weight.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="U-Net would never train"):
-        SandwichMethodConfig.model_validate({"name": "c", "kind": "sandwich", "lambdas": [30],
-                                             "pre": {**net, "alpha0": 0.0}})
+        SandwichMethodConfig.model_validate(
+            {"name": "c", "kind": "sandwich", "lambdas": [30], "pre": {**net, "alpha0": 0.0}}
+        )
 
 
 @pytest.mark.slow  # real training
@@ -273,14 +323,19 @@ def test_psnr_yuv_loss_is_minus_the_metric_per_frame(images) -> None:
 
     to_t = lambda a: torch.from_numpy(a.astype(np.float32)).permute(0, 3, 1, 2)  # noqa: E731
     clip_loss, _ = distortion_term(to_t(ref)[None], to_t(dist)[None], "psnr-yuv")  # 1 clip of 2 frames
-    assert float(clip_loss[0]) == pytest.approx(-np.mean([frame_db(a, b) for a, b in zip(ref, dist)]), abs=1e-3)
+    assert float(clip_loss[0]) == pytest.approx(
+        -np.mean([frame_db(a, b) for a, b in zip(ref, dist, strict=True)]), abs=1e-3
+    )
     image_loss, mse = distortion_term(to_t(ref), to_t(dist), "psnr-yuv")  # 2 images
-    assert [float(v) for v in image_loss] == pytest.approx([-frame_db(a, b) for a, b in zip(ref, dist)], abs=1e-3)
+    assert [float(v) for v in image_loss] == pytest.approx(
+        [-frame_db(a, b) for a, b in zip(ref, dist, strict=True)], abs=1e-3
+    )
     # the floor is small next to real errors: within 0.1 dB of the metric here
     metric = psnr_yuv(ref[1].astype(np.uint8), dist[1].astype(np.uint8), 8)
     assert float(image_loss[1]) == pytest.approx(-metric, abs=0.1)
-    assert [float(v) for v in mse] == pytest.approx([float(v) for v in distortion_term(to_t(ref), to_t(dist),
-                                                                                       "yuv611")[0]])
+    assert [float(v) for v in mse] == pytest.approx(
+        [float(v) for v in distortion_term(to_t(ref), to_t(dist), "yuv611")[0]]
+    )
 
 
 def test_the_experiment_seed_fixes_the_initial_weights() -> None:
@@ -311,8 +366,10 @@ def test_flags_follow_what_the_run_minimises() -> None:
     from sandwich.train import _flags, check_objective
 
     model = image_sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
-    checks = [{"real_psnr": 30.0, "real_psnr_yuv": 33.0, "real_lpips": 0.20, "real_step": 8.0},
-              {"real_psnr": 29.5, "real_psnr_yuv": 33.5, "real_lpips": 0.15, "real_step": 8.0}]
+    checks = [
+        {"real_psnr": 30.0, "real_psnr_yuv": 33.0, "real_lpips": 0.20, "real_step": 8.0},
+        {"real_psnr": 29.5, "real_psnr_yuv": 33.5, "real_lpips": 0.15, "real_step": 8.0},
+    ]
     lp, yuv, plain = (TrainConfig(lpips_weight=500), TrainConfig(distortion="psnr-yuv"), TrainConfig())
     assert check_objective(lp, checks[0]) == ("real_lpips", "LPIPS-alex", False)
     assert check_objective(yuv, checks[0])[0] == "real_psnr_yuv"
@@ -337,4 +394,3 @@ def test_real_check_measures_lpips_for_lpips_trained_runs(images) -> None:
     check = real_check(model, [crop], "cpu", get_lpips("alex", "cpu"))
     recon, _, _ = model.code_real(crop, 8, "cpu")
     assert check["real_lpips"] == pytest.approx(lpips_distance(crop, recon, "alex"), abs=1e-4)
-

@@ -1,4 +1,5 @@
 """Logging over HTTP to a real ``mlflow server`` on 127.0.0.1, then reading everything back."""
+
 from __future__ import annotations
 
 import socket
@@ -27,10 +28,26 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
     mlflow_bin = Path(sys.executable).with_name("mlflow")
-    proc = subprocess.Popen(
-        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}", "--artifacts-destination", str(tmp / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=open(tmp / "server.log", "wb"), cwd=tmp)
+    with open(tmp / "server.log", "wb") as server_log:  # the server keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [
+                str(mlflow_bin),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{tmp / 'server.db'}",
+                "--artifacts-destination",
+                str(tmp / "artifacts"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
+            cwd=tmp,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -56,8 +73,11 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_run_logs_to_http_server(mlflow_server: str, tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
-    cfg = write_config(tmp_path / "tiny.yaml", data={"eval": {"set": "skimage", "max_items": 1}},
-                       evaluation={"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 0})
+    cfg = write_config(
+        tmp_path / "tiny.yaml",
+        data={"eval": {"set": "skimage", "max_items": 1}},
+        evaluation={"metrics": ["psnr-rgb"], "anchor": "j420", "bootstrap": 0},
+    )
     proc = bench("run", str(cfg), "--out", str(tmp_path / "runs"), "--tracking-uri", mlflow_server, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "runs" / "mlflow.db").exists()  # nothing went to the default sqlite store

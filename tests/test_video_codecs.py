@@ -1,4 +1,5 @@
 """Real x264 / x265 / libaom low-delay P at constant QP: stream syntax, planes, bit depth, rate."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,7 @@ def test_x265_400_is_low_delay_p_at_constant_qp(clip: Clip, tmp_path: Path) -> N
 
 
 def test_x265_ten_bit_400_keeps_ten_bit_values(data_dir: Path) -> None:
-    sparks = read_video(data_dir / "video" / "sparks_480x270_10bit.yuv", fps=60,
-                        frames=3).crop(96, 160, 64, 96)
+    sparks = read_video(data_dir / "video" / "sparks_480x270_10bit.yuv", fps=60, frames=3).crop(96, 160, 64, 96)
     y = sparks.planes[0]
     res = CODECS.build("x265", chroma="400").encode([y], 0, 10, sparks.fps)
     dec = res.decoded[0]

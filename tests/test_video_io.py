@@ -1,4 +1,5 @@
 """Video I/O: byte-exact y4m / raw .yuv round trips, name parsing, PNG folders, colour facts."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,8 +13,18 @@ from bench.codecs import planes as pl
 from bench.codecs.ffmpeg_tools import run_ffmpeg
 from bench.colour import rgb_to_jfif, rgb_to_ycbcr, ycbcr_to_rgb
 from bench.errors import DataError
-from bench.video import (clip_from_rgb, parse_yuv_name, read_png_frames, read_video, read_y4m,
-                         read_yuv, write_png_frames, write_y4m, write_yuv, yuv_name)
+from bench.video import (
+    clip_from_rgb,
+    parse_yuv_name,
+    read_png_frames,
+    read_video,
+    read_y4m,
+    read_yuv,
+    write_png_frames,
+    write_y4m,
+    write_yuv,
+    yuv_name,
+)
 from bench.video.clip import Clip, plane_shapes
 
 PARK_JOY = "park_joy_420_720p50_frm0to9_480x270.y4m"
@@ -23,8 +34,7 @@ BASKETBALL = "BasketballPass_416x240_100f"
 def test_y4m_round_trip_is_byte_exact(data_dir: Path, tmp_path: Path) -> None:
     src = data_dir / "video" / PARK_JOY
     clip = read_y4m(src)
-    assert (clip.width, clip.height, clip.n_frames, clip.fps, clip.pix_fmt) == (
-        480, 270, 10, Fraction(50), "yuv420p")
+    assert (clip.width, clip.height, clip.n_frames, clip.fps, clip.pix_fmt) == (480, 270, 10, Fraction(50), "yuv420p")
     assert clip.range == "limited" and "XCOLORRANGE=LIMITED" in clip.colour_source
     assert "matrix: bt601 assumed" in clip.colour_source
     write_y4m(tmp_path / "out.y4m", clip)
@@ -34,8 +44,7 @@ def test_y4m_round_trip_is_byte_exact(data_dir: Path, tmp_path: Path) -> None:
 def test_y4m_header_follows_a_changed_clip(data_dir: Path, tmp_path: Path) -> None:
     clip = read_y4m(data_dir / "video" / PARK_JOY, frames=2)
     y = clip.planes[0]
-    mono = replace(clip, planes=(y.astype(np.uint16) * 4 + 3,), chroma="400", bitdepth=10,
-                   range="full")
+    mono = replace(clip, planes=(y.astype(np.uint16) * 4 + 3,), chroma="400", bitdepth=10, range="full")
     write_y4m(tmp_path / "m.y4m", mono)
     header = (tmp_path / "m.y4m").read_bytes().split(b"\n", 1)[0].decode()
     assert header == "YUV4MPEG2 W480 H270 F50:1 Ip A1:1 Cmono10 XCOLORRANGE=FULL"
@@ -47,21 +56,20 @@ def test_y4m_header_follows_a_changed_clip(data_dir: Path, tmp_path: Path) -> No
 def test_written_clips_read_back_and_ffmpeg_agrees(tmp_path: Path, chroma: str, bitdepth: int) -> None:
     rng = np.random.default_rng(bitdepth)
     dtype = np.uint8 if bitdepth == 8 else np.uint16
-    planes = tuple(rng.integers(0, 2**bitdepth, (3, *s)).astype(dtype)
-                   for s in plane_shapes(22, 34, chroma))
+    planes = tuple(rng.integers(0, 2**bitdepth, (3, *s)).astype(dtype) for s in plane_shapes(22, 34, chroma))
     clip = Clip(planes, chroma, bitdepth, Fraction(30000, 1001))
     write_y4m(tmp_path / "c.y4m", clip)
     back = read_y4m(tmp_path / "c.y4m")
     assert back.fps == Fraction(30000, 1001) and back.pix_fmt == clip.pix_fmt
     assert all(np.array_equal(a, b) for a, b in zip(planes, back.planes, strict=True))
     write_yuv(tmp_path / "c.yuv", back)
-    ffmpeg = run_ffmpeg(["-i", str(tmp_path / "c.y4m"), "-f", "rawvideo", "-pix_fmt", clip.pix_fmt,
-                         "-"], what="y4m", param=chroma).stdout
+    ffmpeg = run_ffmpeg(
+        ["-i", str(tmp_path / "c.y4m"), "-f", "rawvideo", "-pix_fmt", clip.pix_fmt, "-"], what="y4m", param=chroma
+    ).stdout
     assert ffmpeg == (tmp_path / "c.yuv").read_bytes()
 
 
-@pytest.mark.parametrize("name,fps", [("foreman_176x144_30fps.yuv", None),
-                                      ("sparks_480x270_10bit.yuv", 60)])
+@pytest.mark.parametrize("name,fps", [("foreman_176x144_30fps.yuv", None), ("sparks_480x270_10bit.yuv", 60)])
 def test_raw_yuv_round_trip_is_byte_exact(data_dir: Path, tmp_path: Path, name: str, fps) -> None:
     src = data_dir / "video" / name
     clip = read_video(src, fps=fps)
@@ -70,8 +78,7 @@ def test_raw_yuv_round_trip_is_byte_exact(data_dir: Path, tmp_path: Path, name: 
     write_yuv(out, clip)
     assert out.read_bytes() == src.read_bytes()
     again = read_yuv(out)  # the written name carries the geometry back
-    assert (again.width, again.height, again.fps, again.bitdepth) == (
-        clip.width, clip.height, clip.fps, clip.bitdepth)
+    assert (again.width, again.height, again.fps, again.bitdepth) == (clip.width, clip.height, clip.fps, clip.bitdepth)
 
 
 def test_ten_bit_values_are_kept(data_dir: Path) -> None:
@@ -83,14 +90,17 @@ def test_ten_bit_values_are_kept(data_dir: Path) -> None:
     assert np.array_equal(whole.planes[2][1:3], clip.planes[2])
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("foreman_176x144_30fps.yuv", (176, 144, Fraction(30), None, None)),
-    ("BasketballPass_416x240_50.yuv", (416, 240, Fraction(50), None, None)),
-    ("sparks_480x270_10bit.yuv", (480, 270, None, 10, None)),
-    ("a_64x32_29.97fps_10bit.yuv", (64, 32, Fraction(30000, 1001), 10, None)),
-    ("src01_hrc00_576x324.yuv420p10le.yuv", (576, 324, None, 10, "420")),
-    ("x_8x8_25fps.gray.yuv", (8, 8, Fraction(25), 8, "400")),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("foreman_176x144_30fps.yuv", (176, 144, Fraction(30), None, None)),
+        ("BasketballPass_416x240_50.yuv", (416, 240, Fraction(50), None, None)),
+        ("sparks_480x270_10bit.yuv", (480, 270, None, 10, None)),
+        ("a_64x32_29.97fps_10bit.yuv", (64, 32, Fraction(30000, 1001), 10, None)),
+        ("src01_hrc00_576x324.yuv420p10le.yuv", (576, 324, None, 10, "420")),
+        ("x_8x8_25fps.gray.yuv", (8, 8, Fraction(25), 8, "400")),
+    ],
+)
 def test_yuv_names(name: str, expected) -> None:
     got = parse_yuv_name(Path(name))
     assert (got.width, got.height, got.fps, got.bitdepth, got.chroma) == expected
@@ -124,11 +134,28 @@ def test_png_frames_round_trip(data_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("matrix", ["bt601", "bt709"])
 def test_limited_range_conversion_matches_ffmpeg(data_dir: Path, matrix: str) -> None:
     rgb = read_png_frames(data_dir / "video" / BASKETBALL, frames=1)[0, :64, :96]
-    out = run_ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "96x64", "-i", "pipe:0", "-vf",
-                      f"scale=out_color_matrix={matrix}:out_range=tv:"
-                      "flags=accurate_rnd+full_chroma_int+bitexact", "-pix_fmt", "yuv444p", "-f",
-                      "rawvideo", "pipe:1"], what="swscale", param=matrix,
-                     input_bytes=rgb.tobytes()).stdout
+    out = run_ffmpeg(
+        [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            "96x64",
+            "-i",
+            "pipe:0",
+            "-vf",
+            f"scale=out_color_matrix={matrix}:out_range=tv:flags=accurate_rnd+full_chroma_int+bitexact",
+            "-pix_fmt",
+            "yuv444p",
+            "-f",
+            "rawvideo",
+            "pipe:1",
+        ],
+        what="swscale",
+        param=matrix,
+        input_bytes=rgb.tobytes(),
+    ).stdout
     ffmpeg = np.frombuffer(out, np.uint8).reshape(3, 64, 96).transpose(1, 2, 0).astype(int)
     ours = pl.quantise(rgb_to_ycbcr(rgb, matrix, "limited", 8), 8).astype(int)
     diff = np.abs(ours - ffmpeg)
@@ -147,8 +174,7 @@ def test_full_range_bt601_is_jpegs_and_conversions_invert() -> None:
 
 
 def test_png_clip_conversion_is_recorded_and_close(data_dir: Path) -> None:
-    clip = read_video(data_dir / "video" / BASKETBALL, fps=50, frames=2, chroma="420",
-                      matrix="bt709")
+    clip = read_video(data_dir / "video" / BASKETBALL, fps=50, frames=2, chroma="420", matrix="bt709")
     assert clip.pix_fmt == "yuv420p" and clip.planes[1].shape == (2, 120, 208)
     assert clip.describe()["matrix"] == "bt709" and "converted from PNG" in clip.colour_source
     rgb = read_png_frames(data_dir / "video" / BASKETBALL, frames=2)

@@ -1,4 +1,5 @@
 """Sequence metrics on real x265 output: per-frame values, sequence means, one VMAF call per clip."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -24,8 +25,7 @@ T = 4
 @pytest.fixture(scope="module")
 def clip(data_dir: Path) -> Clip:
     """4 frames of park_joy, 176x176 (MS-SSIM needs 161 px), 4:2:0 8-bit."""
-    return read_video(data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m",
-                      frames=T).crop(40, 120, 176, 176)
+    return read_video(data_dir / "video" / "park_joy_420_720p50_frm0to9_480x270.y4m", frames=T).crop(40, 120, 176, 176)
 
 
 def coded(clip: Clip, qp: int, chroma: str = "420") -> Clip:
@@ -42,8 +42,9 @@ def decoded(clip: Clip) -> Clip:
 def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
     s = sequence_metrics(clip, decoded, ["psnr-y", "psnr-yuv", "psnr-yuv-pooled", "psnr-rgb"])
     want_y = [plane_psnr(a, b) for a, b in zip(clip.planes[0], decoded.planes[0], strict=True)]
-    want_yuv = [psnr_yuv_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes])
-                for t in range(T)]  # 4:2:0 chroma at its own resolution
+    want_yuv = [
+        psnr_yuv_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes]) for t in range(T)
+    ]  # 4:2:0 chroma at its own resolution
     assert s.per_frame["psnr-y"] == pytest.approx(want_y, abs=1e-12)
     assert s.per_frame["psnr-yuv"] == pytest.approx(want_yuv, abs=1e-12)
     pooled = [psnr_yuv_pooled_planes([p[t] for p in clip.planes], [p[t] for p in decoded.planes]) for t in range(T)]

@@ -1,4 +1,5 @@
 """Video proxy: flow sign, low-res flow scaling, flow cache, coding, gradients, and x265 rate."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from bench.video import read_video
 from bench.proxy_fidelity import summarise
-from sandwich.diagnostics.video_fidelity import load_luma, measure
+from bench.video import read_video
 from proxies import flow as flow_mod
 from proxies.flow import resize_flow, sequence_flow, warp
 from proxies.resample import downsample2
 from proxies.video_proxy import VideoProxy
+from sandwich.diagnostics.video_fidelity import load_luma, measure
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,7 @@ def test_low_res_flow_is_resized_and_scaled(tmp_path: Path) -> None:
     assert flow[inner][:, 1].median() == pytest.approx(-4, abs=0.25)
     lr = downsample2(torch.from_numpy(hr.astype(np.float32))[:, None])  # 2 x 1 x 64 x 64
     lr_flow = resize_flow(flow, (64, 64))
-    assert lr_flow[0, :, 8:-8, 8:-8].flatten(1).median(dim=1).values.tolist() == \
-        pytest.approx([-3, -2], abs=0.15)
+    assert lr_flow[0, :, 8:-8, 8:-8].flatten(1).median(dim=1).values.tolist() == pytest.approx([-3, -2], abs=0.15)
     unscaled = torch.nn.functional.interpolate(flow, size=(64, 64), mode="bilinear", antialias=True)
     core = (slice(None), slice(None), slice(8, -8), slice(8, -8))
     good = mse(warp(lr[:1], lr_flow)[core], lr[1:][core])
@@ -142,8 +142,7 @@ def test_proxy_rate_tracks_x265_across_qps() -> None:
     (measured 19%); log-rates correlate > 0.99 uncalibrated. All five clips, QP 22..42:
     ``bench proxy video-fidelity`` (hevc: r = 0.999, mean error 5.7%, max 18.5%)."""
     frames, fps, _ = load_luma("foreman", 10)
-    summary = summarise({"foreman": measure(frames, fps, [22, 32, 42], ["jpeg", "hevc"])},
-                        ["jpeg", "hevc"])
+    summary = summarise({"foreman": measure(frames, fps, [22, 32, 42], ["jpeg", "hevc"])}, ["jpeg", "hevc"])
     assert summary["hevc"]["calibrated_error_max"] < 0.12
     assert summary["jpeg"]["calibrated_error_max"] < 0.25
     assert min(s["pearson_log"] for s in summary.values()) > 0.99

@@ -3,6 +3,7 @@
 x265 4:0:0 luma-only baseline and a 2-step video sandwich on 3 frames of a BasketballPass crop; the
 rate axis is kbps from the real stream's bytes at the clip's real frame rate (50 fps).
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,19 +25,39 @@ FPS, FRAMES = 50, 3
 
 def tiny_video_config(path: Path) -> Path:
     doc = {
-        "name": "tiny-video", "scenario": "gray400", "seed": 0,
-        "data": {"eval": {"video": "${data}/video/BasketballPass_416x240_100f", "fps": FPS, "frames": FRAMES,
-                          "crop": [64, 96]},
-                 "train": {"video": ["${data}/video/foreman_176x144_30fps.yuv"]},
-                 "train_stills": {"set": "bsds500", "max_items": 2}},
+        "name": "tiny-video",
+        "scenario": "gray400",
+        "seed": 0,
+        "data": {
+            "eval": {
+                "video": "${data}/video/BasketballPass_416x240_100f",
+                "fps": FPS,
+                "frames": FRAMES,
+                "crop": [64, 96],
+            },
+            "train": {"video": ["${data}/video/foreman_176x144_30fps.yuv"]},
+            "train_stills": {"set": "bsds500", "max_items": 2},
+        },
         "evaluation": {"metrics": ["psnr-yuv", "psnr-rgb", "vmaf"], "anchor": "x265-400", "bootstrap": 20},
         "methods": [
-            {"name": "x265-400", "kind": "codec", "codec": "x265", "adapt": "luma", "options": {"chroma": "400"},
-             "rate_points": QPS},
-            {"name": "sandwich", "kind": "sandwich", "lambdas": [600], "step_factors": [0.7, 1.0, 1.4, 2.0],
-             "pre": {"unet": False}, "post": {"unet": False},
-             "train": {"steps": 2, "batch": 1, "crop": 32, "check_every": 2, "log_every": 1},
-             "video": {"frames": 3}},
+            {
+                "name": "x265-400",
+                "kind": "codec",
+                "codec": "x265",
+                "adapt": "luma",
+                "options": {"chroma": "400"},
+                "rate_points": QPS,
+            },
+            {
+                "name": "sandwich",
+                "kind": "sandwich",
+                "lambdas": [600],
+                "step_factors": [0.7, 1.0, 1.4, 2.0],
+                "pre": {"unet": False},
+                "post": {"unet": False},
+                "train": {"steps": 2, "batch": 1, "crop": 32, "check_every": 2, "log_every": 1},
+                "video": {"frames": 3},
+            },
         ],
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -44,8 +65,14 @@ def tiny_video_config(path: Path) -> Path:
 
 
 def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 @pytest.fixture(scope="module")

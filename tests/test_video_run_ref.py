@@ -1,4 +1,5 @@
 """video.init_from: {experiment, profile, method} finds the image run's final.pt under the same --out."""
+
 from __future__ import annotations
 
 from pathlib import Path

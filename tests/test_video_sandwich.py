@@ -1,4 +1,5 @@
 """Video sandwich: training clips (real windows, synthetic camera motion), loss, QP mapping, real codec."""
+
 from __future__ import annotations
 
 import math
@@ -9,17 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from baselines.video import VideoCodecMethod
 from bench.config import CodecMethodConfig, DatasetConfig, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import load_image
-from sandwich.model import image_sandwich
 from bench.scenarios import SCENARIOS
 from bench.source import Source
 from bench.video.dataset import resolve_video_dataset
-from baselines.video import VideoCodecMethod
+from proxies.flow import warp
+from sandwich.model import image_sandwich
+from sandwich.train_clips import ClipSampler, camera_path, luma8, render
 from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_loss_terms
-from sandwich.train_clips import ClipSampler, camera_path, luma8, render
-from proxies.flow import warp
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,9 @@ def foreman() -> np.ndarray:
 
 
 def cfg(**over) -> SandwichMethodConfig:
-    return SandwichMethodConfig.model_validate({"name": "s", "kind": "sandwich", "lambdas": [600],
-                                                "pre": {"unet": False}, "post": {"unet": False}, **over})
+    return SandwichMethodConfig.model_validate(
+        {"name": "s", "kind": "sandwich", "lambdas": [600], "pre": {"unet": False}, "post": {"unet": False}, **over}
+    )
 
 
 def warp_error(frames: np.ndarray, flow: np.ndarray) -> tuple[float, float]:
@@ -109,8 +111,9 @@ def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.nda
     assert (model.real_video_codec().chroma, model.real_video_codec().colour) == ("444", "ycbcr")
     assert model.model.proxy.config()["colour"] == "ycbcr"
     clip = foreman[:3, :64, :96]
-    anchor = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"},
-                                                rate_points=[30])).run(Source("clip", clip, 8, Fraction(30)), 30)
+    anchor = VideoCodecMethod(
+        CodecMethodConfig(name="x", kind="codec", codec="x265", options={"chroma": "444"}, rate_points=[30])
+    ).run(Source("clip", clip, 8, Fraction(30)), 30)
     _, res, real_b = model.code_clip(clip, 30, Fraction(30), b=clip)  # B = S: exactly the anchor's stream
     assert res.nbytes == anchor.nbytes and np.array_equal(res.decoded, anchor.decoded)
     bits, proxy_b = model.proxy_estimate(clip, clip, 30)
@@ -135,8 +138,11 @@ def test_starts_from_an_image_sandwich_checkpoint(tmp_path: Path) -> None:
 
 
 def test_kbps_is_stream_bytes_at_the_real_frame_rate(foreman: np.ndarray) -> None:
-    method = VideoCodecMethod(CodecMethodConfig(name="x", kind="codec", codec="x265", adapt="half_lanczos",
-                                                options={"chroma": "444"}, rate_points=[30]))
+    method = VideoCodecMethod(
+        CodecMethodConfig(
+            name="x", kind="codec", codec="x265", adapt="half_lanczos", options={"chroma": "444"}, rate_points=[30]
+        )
+    )
     clip = foreman[:4]
     at30 = method.run(Source("clip", clip, 8, Fraction(30)), 30)
     at60 = method.run(Source("clip", clip, 8, Fraction(60)), 30)

@@ -3,6 +3,7 @@ experiments) and low-delay P ``x264``, ``x265``, ``av1-ld`` (video experiments).
 
 Importing this package registers them; ``CODECS.build(name, **options)`` builds one from a config.
 """
+
 from __future__ import annotations
 
 from bench.codecs import intra, jpeg, jpeg12, low_delay  # noqa: F401  (imported to register the codecs)

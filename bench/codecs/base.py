@@ -10,6 +10,7 @@ A codec is all-intra (``inter = False``: every frame coded on its own, one frame
 serves image experiments) or predicts between frames (``inter = True``: low-delay P; it serves
 video experiments).
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -72,25 +73,31 @@ class Codec(ABC):
     higher_param_is_better: bool
 
     @overload
-    def encode(self, frames: np.ndarray, param: float, bitdepth: int = 8,
-               fps: Fraction | float = 25) -> EncodeResult[np.ndarray]: ...
+    def encode(
+        self, frames: np.ndarray, param: float, bitdepth: int = 8, fps: Fraction | float = 25
+    ) -> EncodeResult[np.ndarray]: ...
 
     @overload
-    def encode(self, frames: Sequence[np.ndarray], param: float, bitdepth: int = 8,
-               fps: Fraction | float = 25) -> EncodeResult[Planes]: ...
+    def encode(
+        self, frames: Sequence[np.ndarray], param: float, bitdepth: int = 8, fps: Fraction | float = 25
+    ) -> EncodeResult[Planes]: ...
 
-    def encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int = 8,
-               fps: Fraction | float = 25) -> EncodeResult[Any]:
+    def encode(
+        self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int = 8, fps: Fraction | float = 25
+    ) -> EncodeResult[Any]:
         """Encode every frame at ``param`` and decode them again with the real decoder.
 
         ``fps`` is the frame rate an inter codec's stream carries; all-intra codecs ignore it."""
         if isinstance(frames, np.ndarray) and frames.ndim != 4:
-            raise ValueError(f"{self.name} takes T x H x W x C frames, got shape {frames.shape}; "
-                             "pass one image to encode_image")
+            raise ValueError(
+                f"{self.name} takes T x H x W x C frames, got shape {frames.shape}; pass one image to encode_image"
+            )
         n = len(frames) if isinstance(frames, np.ndarray) else len(np.asarray(frames[0]))
         if not self.inter and n != 1:
-            raise ValueError(f"{self.name} is an all-intra image codec: it codes one frame per call, "
-                             f"got {n}; a video takes one of: {', '.join(codec_names(inter=True))}")
+            raise ValueError(
+                f"{self.name} is an all-intra image codec: it codes one frame per call, "
+                f"got {n}; a video takes one of: {', '.join(codec_names(inter=True))}"
+            )
         return self._encode(frames, param, bitdepth, fps)
 
     def encode_image(self, image: np.ndarray, param: float, bitdepth: int = 8) -> EncodeResult[np.ndarray]:
@@ -99,8 +106,9 @@ class Codec(ABC):
         return replace(res, decoded=res.decoded[0])
 
     @abstractmethod
-    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
-                fps: Fraction | float) -> EncodeResult[Any]:
+    def _encode(
+        self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int, fps: Fraction | float
+    ) -> EncodeResult[Any]:
         """The codec's own encode + decode; ``frames`` already hold one frame for intra codecs."""
 
     @abstractmethod
@@ -118,8 +126,7 @@ class Codec(ABC):
         return {}
 
     def describe(self) -> dict[str, Any]:
-        return {"codec": self.name, "param": self.param_name, "version": self.version(),
-                **self.options()}
+        return {"codec": self.name, "param": self.param_name, "version": self.version(), **self.options()}
 
 
 CODECS: Registry[type[Codec]] = Registry("codec")
@@ -133,8 +140,7 @@ def codec_names(inter: bool) -> list[str]:
 def one_frame(name: str, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     """The ``H x W x C`` image of one-frame input (an image codec takes frames, not planes)."""
     if not isinstance(frames, np.ndarray):
-        raise ValueError(f"{name} takes 1 x H x W x C frames, not {len(frames)} planes; "
-                         "pass one image to encode_image")
+        raise ValueError(f"{name} takes 1 x H x W x C frames, not {len(frames)} planes; pass one image to encode_image")
     return frames[0]
 
 

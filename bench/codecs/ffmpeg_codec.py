@@ -5,6 +5,7 @@ Each codec runs two ffmpeg processes: encode planes to an elementary stream (``-
 ``-f h264`` / ``-f obu``, no container, so the rate is the stream's bytes) and decode that stream
 back to raw planes with the real decoder.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,18 @@ from bench.errors import BenchError, CodecError
 CHROMAS = ("400", "420", "444")
 COLOURS = ("ycbcr", "raw")
 BITDEPTHS = (8, 10, 12)
-X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                "slower", "veryslow", "placebo")
+X265_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 
 
 def pix_fmt(chroma: str, bitdepth: int) -> str:
@@ -45,11 +56,14 @@ def parse_params(params: str, reserved: frozenset[str], codec: str) -> list[str]
     for item in items:
         key = item.split("=", 1)[0]
         if "=" not in item or not key:
-            raise ValueError(f"{codec} option 'params' must be key=value pairs joined by ':', "
-                             f"got {item!r} in {params!r}")
+            raise ValueError(
+                f"{codec} option 'params' must be key=value pairs joined by ':', got {item!r} in {params!r}"
+            )
         if key in reserved:
-            raise ValueError(f"{codec} option 'params' may not set {key!r}: the wrapper sets "
-                             f"{', '.join(sorted(reserved))} to keep the quantiser constant")
+            raise ValueError(
+                f"{codec} option 'params' may not set {key!r}: the wrapper sets "
+                f"{', '.join(sorted(reserved))} to keep the quantiser constant"
+            )
     return items
 
 
@@ -57,23 +71,48 @@ def parse_params(params: str, reserved: frozenset[str], codec: str) -> list[str]
 def encoder_version(encoder: str, pattern: str) -> str:
     """The encoder's own version, parsed once from its log on a tiny probe encode."""
     extra = ["-x265-params", "log-level=info"] if encoder == "libx265" else []
-    proc = run_ffmpeg(["-loglevel", "verbose", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16",
-                       "-i", "pipe:0", "-frames:v", "1", "-c:v", encoder, *extra, "-f", "null", "-"],
-                      what=encoder, param="version probe", input_bytes=bytes(256))
+    proc = run_ffmpeg(
+        [
+            "-loglevel",
+            "verbose",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-s",
+            "16x16",
+            "-i",
+            "pipe:0",
+            "-frames:v",
+            "1",
+            "-c:v",
+            encoder,
+            *extra,
+            "-f",
+            "null",
+            "-",
+        ],
+        what=encoder,
+        param="version probe",
+        input_bytes=bytes(256),
+    )
     match = re.search(pattern, proc.stderr.decode(errors="replace"))
     return f"{encoder} {match.group(1)}" if match else f"{encoder} (version not reported)"
 
 
-def check_options(name: str, chroma: str | int, colour: str | None, params: str, threads: int,
-                  reserved: frozenset[str]) -> tuple[str, str, list[str]]:
+def check_options(
+    name: str, chroma: str | int, colour: str | None, params: str, threads: int, reserved: frozenset[str]
+) -> tuple[str, str, list[str]]:
     """Validate the options every ffmpeg codec shares; return (chroma, colour, params list)."""
     chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
     if chroma not in CHROMAS:
         raise ValueError(f"{name} option 'chroma' must be one of {CHROMAS}, got {chroma!r}")
     if chroma == "400":
         if colour not in (None, "raw"):
-            raise ValueError(f"{name} option 'colour' must be 'raw' (or left out) for "
-                             f"chroma '400': the single channel is the luma plane")
+            raise ValueError(
+                f"{name} option 'colour' must be 'raw' (or left out) for "
+                f"chroma '400': the single channel is the luma plane"
+            )
         colour = "raw"
     elif colour is None:
         colour = "ycbcr"
@@ -113,12 +152,12 @@ def check_qp(name: str, param: float, max_qp: int) -> int:
 def check_channels(name: str, bitdepth: int, chroma: str, channels: int) -> None:
     """Refuse a bit depth the encoders do not take, or a channel count the chroma cannot hold."""
     if bitdepth not in BITDEPTHS:
-        raise ValueError(f"{name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; "
-                         "shift the image to one of them first")
+        raise ValueError(
+            f"{name} codes {BITDEPTHS}-bit samples, got bitdepth {bitdepth}; shift the image to one of them first"
+        )
     want = 1 if chroma == "400" else 3
     if channels != want:
-        raise ValueError(f"{name} chroma {chroma!r} needs {want}-channel input, got "
-                         f"{channels} channels")
+        raise ValueError(f"{name} chroma {chroma!r} needs {want}-channel input, got {channels} channels")
 
 
 def run_encoder(args: list[str], name: str, encoder: str, qp: int) -> str:
@@ -136,14 +175,22 @@ def run_encoder(args: list[str], name: str, encoder: str, qp: int) -> str:
     stderr = proc.stderr.decode(errors="replace")
     ignored = re.findall(r"(Unknown option: .*|Invalid value for .*|Error parsing option .*)", stderr)
     if ignored:
-        raise CodecError(name, f"qp={qp}", f"{encoder} ignored parameters: " + "; ".join(ignored),
-                         stderr)
+        raise CodecError(name, f"qp={qp}", f"{encoder} ignored parameters: " + "; ".join(ignored), stderr)
     return shlex.join(str(a) for a in proc.args)
 
 
-def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, muxer: str,
-               qp: int, encoder_args: Sequence[str], threads: int,
-               input_args: Sequence[str] = ()) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
+def round_trip(
+    planes: list[np.ndarray],
+    fmt: str,
+    *,
+    name: str,
+    encoder: str,
+    muxer: str,
+    qp: int,
+    encoder_args: Sequence[str],
+    threads: int,
+    input_args: Sequence[str] = (),
+) -> tuple[bytes, list[np.ndarray], dict[str, Any]]:
     """Encode ``T x h x w`` planes to an elementary stream and decode it back, in a temp folder.
 
     ``input_args`` go before ``-i`` (colour tags, frame rate); ``encoder_args`` after
@@ -157,25 +204,68 @@ def round_trip(planes: list[np.ndarray], fmt: str, *, name: str, encoder: str, m
         flat = [p.astype(dtype).reshape(frames, -1) for p in planes]
         raw_in.write_bytes(np.concatenate(flat, axis=1).tobytes())  # frame by frame: Y U V
         t0 = time.perf_counter()
-        command = run_encoder(["-loglevel", "warning", "-f", "rawvideo", "-pix_fmt", fmt, "-s",
-                               f"{pw}x{ph}", *input_args, "-i", f"file:{raw_in}", "-frames:v",
-                               str(frames), "-an", "-c:v", encoder, *encoder_args, "-threads",
-                               str(threads), "-f", muxer, f"file:{stream}"], name, encoder, qp)
+        command = run_encoder(
+            [
+                "-loglevel",
+                "warning",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                fmt,
+                "-s",
+                f"{pw}x{ph}",
+                *input_args,
+                "-i",
+                f"file:{raw_in}",
+                "-frames:v",
+                str(frames),
+                "-an",
+                "-c:v",
+                encoder,
+                *encoder_args,
+                "-threads",
+                str(threads),
+                "-f",
+                muxer,
+                f"file:{stream}",
+            ],
+            name,
+            encoder,
+            qp,
+        )
         t1 = time.perf_counter()
-        decode_command = run_encoder(["-loglevel", "warning", "-threads", str(threads), "-i",
-                                      f"file:{stream}", "-f", "rawvideo", "-pix_fmt", fmt,
-                                      f"file:{raw_out}"], name, encoder, qp)
+        decode_command = run_encoder(
+            [
+                "-loglevel",
+                "warning",
+                "-threads",
+                str(threads),
+                "-i",
+                f"file:{stream}",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                fmt,
+                f"file:{raw_out}",
+            ],
+            name,
+            encoder,
+            qp,
+        )
         t2 = time.perf_counter()
         bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
     sizes = [p[0].size for p in planes]
     # a decoder that drops or repeats frames fails here rather than shifting the metrics
     if not bitstream or raw.size != frames * sum(sizes):
-        raise CodecError(name, f"qp={qp}", f"got {len(bitstream)} stream bytes and {raw.size} "
-                         f"decoded samples, expected {frames} frames of {sum(sizes)} samples")
+        raise CodecError(
+            name,
+            f"qp={qp}",
+            f"got {len(bitstream)} stream bytes and {raw.size} "
+            f"decoded samples, expected {frames} frames of {sum(sizes)} samples",
+        )
     chunks = np.split(raw.reshape(frames, -1), np.cumsum(sizes)[:-1], axis=1)
     decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
-    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0,
-           "decode_s": t2 - t1}
+    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0, "decode_s": t2 - t1}
     return bitstream, decoded, run
 
 
@@ -201,15 +291,19 @@ class FfmpegCodec(Codec):
     param_name = "qp"
     higher_param_is_better = False
 
-    def __init__(self, chroma: str = "420", colour: str | None = None,
-                 preset: str | int | None = None, params: str = "", threads: int = 2) -> None:
-        self.chroma, self.colour, self.params = check_options(self.name, chroma, colour, params,
-                                                              threads, self.reserved)
+    def __init__(
+        self,
+        chroma: str = "420",
+        colour: str | None = None,
+        preset: str | int | None = None,
+        params: str = "",
+        threads: int = 2,
+    ) -> None:
+        self.chroma, self.colour, self.params = check_options(self.name, chroma, colour, params, threads, self.reserved)
         self.threads = threads
         self.preset = self._check_preset(preset)
         if not has_encoder(self.encoder):
-            raise BenchError(f"this ffmpeg has no {self.encoder} encoder ({self.name!r}); "
-                             f"{FIX_HINT}")
+            raise BenchError(f"this ffmpeg has no {self.encoder} encoder ({self.name!r}); {FIX_HINT}")
 
     @abstractmethod
     def _check_preset(self, preset: str | int | None) -> str | int:
@@ -223,8 +317,13 @@ class FfmpegCodec(Codec):
         check_qp(self.name, param, self.max_qp)
 
     def options(self) -> dict[str, Any]:
-        return {"chroma": self.chroma, "colour": self.colour, "preset": self.preset,
-                "params": ":".join(self.params), "threads": self.threads}
+        return {
+            "chroma": self.chroma,
+            "colour": self.colour,
+            "preset": self.preset,
+            "params": ":".join(self.params),
+            "threads": self.threads,
+        }
 
     def version(self) -> str:
         return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
@@ -244,21 +343,26 @@ class FfmpegCodec(Codec):
         check_channels(self.name, bitdepth, self.chroma, len(planes))
         t, h, w = planes[0].shape if planes[0].ndim == 3 else (0, 0, 0)
         if self.chroma == "420" and (h % 2 or w % 2):
-            raise ValueError(f"{self.name} 4:2:0 planes need an even luma size, got {w}x{h}; "
-                             "crop or pad the clip first")
+            raise ValueError(
+                f"{self.name} 4:2:0 planes need an even luma size, got {w}x{h}; crop or pad the clip first"
+            )
         sub = 2 if self.chroma == "420" else 1
         want = [(t, h, w)] + [(t, h // sub, w // sub)] * (len(planes) - 1)
         if not t or [p.shape for p in planes] != want:
-            raise ValueError(f"{self.name} chroma {self.chroma!r} needs T x h x w planes shaped "
-                             f"{want}, got {[p.shape for p in planes]}")
+            raise ValueError(
+                f"{self.name} chroma {self.chroma!r} needs T x h x w planes shaped "
+                f"{want}, got {[p.shape for p in planes]}"
+            )
         dtype = np.uint8 if bitdepth <= 8 else np.uint16
         if any(p.dtype != dtype for p in planes) or max(int(p.max()) for p in planes) >> bitdepth:
-            raise ValueError(f"{self.name}: {bitdepth}-bit samples must be {np.dtype(dtype).name} "
-                             f"below {1 << bitdepth}")
+            raise ValueError(
+                f"{self.name}: {bitdepth}-bit samples must be {np.dtype(dtype).name} below {1 << bitdepth}"
+            )
         return planes
 
-    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
-                fps: Fraction | float) -> EncodeResult[Any]:
+    def _encode(
+        self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int, fps: Fraction | float
+    ) -> EncodeResult[Any]:
         # our own RGB -> YCbCr is signalled; planes handed over keep the stream's colour unspecified
         if isinstance(frames, np.ndarray):
             planes, converted = self._array_planes(frames, bitdepth), self.colour == "ycbcr"
@@ -271,8 +375,16 @@ class FfmpegCodec(Codec):
         if self.inter:
             input_args += ["-framerate", f"{rate.numerator}/{rate.denominator}"]
         bitstream, decoded, run = round_trip(
-            planes, fmt, name=self.name, encoder=self.encoder, muxer=self.muxer, qp=q,
-            encoder_args=self._encoder_args(q, n), threads=self.threads, input_args=input_args)
+            planes,
+            fmt,
+            name=self.name,
+            encoder=self.encoder,
+            muxer=self.muxer,
+            qp=q,
+            encoder_args=self._encoder_args(q, n),
+            threads=self.threads,
+            input_args=input_args,
+        )
         out: np.ndarray | tuple[np.ndarray, ...]
         if isinstance(frames, np.ndarray):
             th, tw = frames.shape[1:3]
@@ -288,8 +400,9 @@ class FfmpegCodec(Codec):
         extra["decode_command"] = run["decode_command"]
         if self.inter:
             extra.update(gop="IPPP (one I frame, low-delay P)", rate="elementary stream bytes (no container)")
-        extra["colour"] = (JFIF_NAME if converted else
-                           "none (planes coded as given)" if self.inter else "none (raw planes)")
+        extra["colour"] = (
+            JFIF_NAME if converted else "none (planes coded as given)" if self.inter else "none (raw planes)"
+        )
         if isinstance(frames, np.ndarray) and self.chroma == "420":
             extra["chroma_filters"] = CHROMA_FILTERS
         return EncodeResult(bitstream, out, run["encode_s"], run["decode_s"], run["command"], size, extra)

@@ -5,6 +5,7 @@ libaom, SVT-AV1 and libvmaf); ``$SANDWICH_FFMPEG`` overrides it, and so does ima
 ``$IMAGEIO_FFMPEG_EXE``. Debian's ffmpeg has no libvmaf. Whichever is chosen must answer
 ``-version`` before it is used, so a wrong path fails in one line instead of mid-run.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,10 @@ from pathlib import Path
 
 from bench.errors import BenchError
 
-FIX_HINT = ("install the imageio-ffmpeg wheel (pip install imageio-ffmpeg, it bundles a static "
-            "ffmpeg with x264/x265/libaom/libvmaf) or set SANDWICH_FFMPEG=/path/to/ffmpeg")
+FIX_HINT = (
+    "install the imageio-ffmpeg wheel (pip install imageio-ffmpeg, it bundles a static "
+    "ffmpeg with x264/x265/libaom/libvmaf) or set SANDWICH_FFMPEG=/path/to/ffmpeg"
+)
 
 
 def _resolve(name: str) -> Path:
@@ -32,8 +35,10 @@ def _working(path: Path, source: str, fix: str) -> Path:
     except (OSError, subprocess.SubprocessError) as exc:
         raise BenchError(f"{source} does not run ({exc}); {fix}") from None
     if proc.returncode != 0 or not proc.stdout.startswith(b"ffmpeg version"):
-        raise BenchError(f"{source} is not a working ffmpeg (`{path} -version` exited with {proc.returncode}"
-                         f"{'' if proc.returncode else ' without an ffmpeg version line'}); {fix}")
+        raise BenchError(
+            f"{source} is not a working ffmpeg (`{path} -version` exited with {proc.returncode}"
+            f"{'' if proc.returncode else ' without an ffmpeg version line'}); {fix}"
+        )
     return path
 
 
@@ -45,8 +50,11 @@ def find_ffmpeg() -> Path:
         return _working(_resolve(env), f"SANDWICH_FFMPEG={env!r}", FIX_HINT)
     imageio_env = os.environ.get("IMAGEIO_FFMPEG_EXE")
     if imageio_env:  # imageio-ffmpeg returns it unchecked
-        return _working(_resolve(imageio_env), f"IMAGEIO_FFMPEG_EXE={imageio_env!r}",
-                        "point it at a working ffmpeg, or unset it to use the one bundled with imageio-ffmpeg")
+        return _working(
+            _resolve(imageio_env),
+            f"IMAGEIO_FFMPEG_EXE={imageio_env!r}",
+            "point it at a working ffmpeg, or unset it to use the one bundled with imageio-ffmpeg",
+        )
     try:
         import imageio_ffmpeg
 
@@ -57,8 +65,7 @@ def find_ffmpeg() -> Path:
 
 
 def _query(*args: str) -> str:
-    proc = subprocess.run([str(find_ffmpeg()), "-hide_banner", *args], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run([str(find_ffmpeg()), "-hide_banner", *args], capture_output=True, text=True, timeout=60)
     return proc.stdout
 
 
@@ -92,8 +99,9 @@ def has_muxer(name: str) -> bool:
     return name in _names("muxers")
 
 
-def run_ffmpeg(args: list[str], *, what: str, param: object, input_bytes: bytes | None = None,
-               timeout: float = 600) -> subprocess.CompletedProcess[bytes]:
+def run_ffmpeg(
+    args: list[str], *, what: str, param: object, input_bytes: bytes | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with ``args`` (no binary name); on failure raise CodecError with stderr tail."""
     from bench.errors import CodecError
 
@@ -103,6 +111,5 @@ def run_ffmpeg(args: list[str], *, what: str, param: object, input_bytes: bytes 
     except subprocess.TimeoutExpired:
         raise CodecError(what, param, f"ffmpeg timed out after {timeout:.0f} s") from None
     if proc.returncode != 0:
-        raise CodecError(what, param, f"ffmpeg exited with {proc.returncode}",
-                         proc.stderr.decode(errors="replace"))
+        raise CodecError(what, param, f"ffmpeg exited with {proc.returncode}", proc.stderr.decode(errors="replace"))
     return proc

@@ -18,6 +18,7 @@ resampled by us (box down, triangle up); x265 and libaom pad to their block size
 Timings are the wall time of each ffmpeg process, start-up included. One frame per call (an image
 is a one-frame clip); the low-delay P codecs of ``bench.codecs.low_delay`` code sequences.
 """
+
 from __future__ import annotations
 
 from bench.codecs.base import CODECS
@@ -40,8 +41,7 @@ class HevcIntraCodec(FfmpegCodec):
         return check_x26x_preset(self.name, preset)
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
-        own = [f"qp={qp}", "ipratio=1", "aq-mode=0", "info=0", f"pools={self.threads}",
-               "log-level=warning"]
+        own = [f"qp={qp}", "ipratio=1", "aq-mode=0", "info=0", f"pools={self.threads}", "log-level=warning"]
         return ["-preset", str(self.preset), "-x265-params", ":".join(own + self.params)]
 
 
@@ -54,8 +54,7 @@ class Av1IntraCodec(FfmpegCodec):
     encoder = "libaom-av1"
     muxer = "obu"
     max_qp = 63
-    reserved = frozenset({"end-usage", "cq-level", "min-q", "max-q", "target-bitrate", "aq-mode",
-                          "deltaq-mode"})
+    reserved = frozenset({"end-usage", "cq-level", "min-q", "max-q", "target-bitrate", "aq-mode", "deltaq-mode"})
     version_pattern = r"\[libaom-av1 @ \w+\] (v\d\S*)"
 
     def _check_preset(self, preset: str | int | None) -> str | int:
@@ -63,6 +62,21 @@ class Av1IntraCodec(FfmpegCodec):
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         q = str(qp)
-        return ["-usage", "allintra", "-cpu-used", str(self.preset), "-crf", q, "-b:v", "0",
-                "-qmin", q, "-qmax", q, "-aq-mode", "0",
-                "-aom-params", ":".join(["deltaq-mode=0", *self.params])]
+        return [
+            "-usage",
+            "allintra",
+            "-cpu-used",
+            str(self.preset),
+            "-crf",
+            q,
+            "-b:v",
+            "0",
+            "-qmin",
+            q,
+            "-qmax",
+            q,
+            "-aq-mode",
+            "0",
+            "-aom-params",
+            ":".join(["deltaq-mode=0", *self.params]),
+        ]

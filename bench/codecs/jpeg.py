@@ -19,6 +19,7 @@ every encode reopens its bitstream and checks the stored tables against the requ
 ``optimize`` (default True) builds optimized Huffman tables. CompressAI's published JPEG curve
 used Pillow's defaults: standard tables, 4:2:0, ``optimize`` off.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import PIL
-from PIL import Image, features
+from PIL import Image, JpegImagePlugin, features
 
 from bench.codecs.base import CODECS, Codec, EncodeResult, as_hwc, check_bitdepth, one_frame
 from bench.errors import CodecError
@@ -40,14 +41,111 @@ TABLES = ("standard", "flat")
 
 # ITU-T T.81 Annex K tables K.1 (luminance) and K.2 (chrominance), natural (row-major) order,
 # the order Pillow's ``quantization`` reports.
-ANNEX_K_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
-ANNEX_K_CHROMA = np.array([
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32)
+ANNEX_K_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ]
+)
+ANNEX_K_CHROMA = np.array(
+    [
+        17,
+        18,
+        24,
+        47,
+        99,
+        99,
+        99,
+        99,
+        18,
+        21,
+        26,
+        66,
+        99,
+        99,
+        99,
+        99,
+        24,
+        26,
+        56,
+        99,
+        99,
+        99,
+        99,
+        99,
+        47,
+        66,
+        99,
+        99,
+        99,
+        99,
+        99,
+        99,
+    ]
+    + [99] * 32
+)
 
 
 def flat_table(step: float) -> list[int]:
@@ -70,20 +168,24 @@ def _check_quality(quality: float) -> int:
     return int(quality)
 
 
-def _save(img: Image.Image, save_kw: dict[str, Any], expected: list[list[int]],
-          param: float) -> bytes:
+def _save(img: Image.Image, save_kw: dict[str, Any], expected: list[list[int]], param: float) -> bytes:
     """Encode with Pillow, then reopen and insist the stored tables are ``expected``."""
     buf = io.BytesIO()
     img.save(buf, "JPEG", **save_kw)
     data = buf.getvalue()
-    stored = {k: list(v) for k, v in Image.open(io.BytesIO(data)).quantization.items()}
+    reopened = Image.open(io.BytesIO(data))
+    assert isinstance(reopened, JpegImagePlugin.JpegImageFile)  # Pillow wrote a JPEG
+    stored = {k: list(v) for k, v in reopened.quantization.items()}
     if "qtables" in save_kw:  # one flat table requested; every stored table must be it
         ok = bool(stored) and all(t == expected[0] for t in stored.values())
     else:
         ok = stored == dict(enumerate(expected))
     if not ok:
-        raise CodecError("jpeg", param, f"stored quantization tables {stored} differ from the "
-                         f"requested {expected} (Pillow {PIL.__version__})")
+        raise CodecError(
+            "jpeg",
+            param,
+            f"stored quantization tables {stored} differ from the requested {expected} (Pillow {PIL.__version__})",
+        )
     return data
 
 
@@ -98,8 +200,9 @@ def encode_gray_table(plane: np.ndarray, table: list[int], optimize: bool = True
     if plane.ndim != 2 or plane.dtype != np.uint8:
         raise ValueError(f"encode_gray_table needs an H x W uint8 plane, got {plane.shape} {plane.dtype}")
     table = [int(v) for v in table]
-    return _save(Image.fromarray(np.ascontiguousarray(plane)), {"qtables": [table],
-                 "optimize": optimize}, [table], table[0])
+    return _save(
+        Image.fromarray(np.ascontiguousarray(plane)), {"qtables": [table], "optimize": optimize}, [table], table[0]
+    )
 
 
 @CODECS.register("jpeg")
@@ -111,8 +214,9 @@ class JpegCodec(Codec):
     param_name = "quality"  # the default tables; a flat-table instance takes a step instead
     higher_param_is_better = True
 
-    def __init__(self, mode: str = "rgb", chroma: str | None = None, tables: str = "standard",
-                 optimize: bool = True) -> None:
+    def __init__(
+        self, mode: str = "rgb", chroma: str | None = None, tables: str = "standard", optimize: bool = True
+    ) -> None:
         chroma = str(chroma) if isinstance(chroma, int) else chroma  # YAML reads 420 as a number
         if mode not in MODES:
             raise ValueError(f"jpeg option 'mode' must be one of {MODES}, got {mode!r}")
@@ -123,18 +227,18 @@ class JpegCodec(Codec):
         if mode in ("rgb", "raw"):
             chroma = "420" if chroma is None else chroma
             if chroma not in SUBSAMPLING:
-                raise ValueError(f"jpeg option 'chroma' must be one of {tuple(SUBSAMPLING)}, "
-                                 f"got {chroma!r}")
+                raise ValueError(f"jpeg option 'chroma' must be one of {tuple(SUBSAMPLING)}, got {chroma!r}")
         elif chroma is not None:
-            raise ValueError(f"jpeg option 'chroma' applies to modes rgb and raw only; mode "
-                             f"{mode!r} codes every channel 4:0:0, so drop 'chroma'")
+            raise ValueError(
+                f"jpeg option 'chroma' applies to modes rgb and raw only; mode "
+                f"{mode!r} codes every channel 4:0:0, so drop 'chroma'"
+            )
         self.mode, self.chroma, self.tables, self.optimize = mode, chroma, tables, optimize
         self.param_name = "quality" if tables == "standard" else "step"
         self.higher_param_is_better = tables == "standard"
 
     def options(self) -> dict[str, Any]:
-        return {"mode": self.mode, "chroma": self.chroma, "tables": self.tables,
-                "optimize": self.optimize}
+        return {"mode": self.mode, "chroma": self.chroma, "tables": self.tables, "optimize": self.optimize}
 
     def check_param(self, param: float) -> None:
         if self.tables == "flat":
@@ -147,17 +251,16 @@ class JpegCodec(Codec):
         lib = f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
         return f"{lib} (Pillow {PIL.__version__})"
 
-    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
-                fps: Fraction | float) -> EncodeResult[np.ndarray]:
+    def _encode(
+        self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int, fps: Fraction | float
+    ) -> EncodeResult[np.ndarray]:
         img = one_frame(self.name, frames)
         if bitdepth != 8:
-            raise ValueError(f"jpeg is 8-bit only, got bitdepth {bitdepth}; use codec 'jpeg12' "
-                             "for 9-12 bit content")
+            raise ValueError(f"jpeg is 8-bit only, got bitdepth {bitdepth}; use codec 'jpeg12' for 9-12 bit content")
         check_bitdepth(img, bitdepth)
         want = {"rgb": 3, "raw": 3, "gray": 1}.get(self.mode)
         if want is not None and img.shape[2] != want:
-            raise ValueError(f"jpeg mode {self.mode!r} needs {want}-channel input, got "
-                             f"{img.shape[2]} channels")
+            raise ValueError(f"jpeg mode {self.mode!r} needs {want}-channel input, got {img.shape[2]} channels")
         if self.mode == "planes":
             return self._encode_planes(img, param)
         t0 = time.perf_counter()
@@ -178,6 +281,7 @@ class JpegCodec(Codec):
             expected = standard_tables(kw["quality"], colour)
         kw["optimize"] = self.optimize
         if colour:
+            assert self.chroma is not None  # modes rgb and raw (the 3-channel ones) always set it
             kw["subsampling"] = SUBSAMPLING[self.chroma]
         h, w = img.shape[:2]
         if not colour and self.tables == "flat":  # the proxy calibration's exact path
@@ -204,11 +308,18 @@ class JpegCodec(Codec):
         parts, enc_s, dec_s, decoded = [], 0.0, 0.0, []
         for c in range(img.shape[2]):
             t0 = time.perf_counter()
-            data, call = self._encode_one(img[:, :, c:c + 1], param)
+            data, call = self._encode_one(img[:, :, c : c + 1], param)
             t1 = time.perf_counter()
             decoded.append(self._decode(data, param))
             enc_s, dec_s = enc_s + t1 - t0, dec_s + time.perf_counter() - t1
             parts.append(data)
         command = f"per plane ({img.shape[2]}x): {call}"
-        return EncodeResult(b"".join(parts), np.concatenate(decoded, axis=2)[None], enc_s, dec_s, command,
-                            (1, img.shape[0], img.shape[1]), {"plane_bytes": [len(p) for p in parts]})
+        return EncodeResult(
+            b"".join(parts),
+            np.concatenate(decoded, axis=2)[None],
+            enc_s,
+            dec_s,
+            command,
+            (1, img.shape[0], img.shape[1]),
+            {"plane_bytes": [len(p) for p in parts]},
+        )

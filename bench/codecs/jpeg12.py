@@ -8,6 +8,7 @@ relative to the signal range than 8-bit JPEG does). libjpeg-turbo always builds 
 tables at 12-bit precision (its default Huffman tables are 8-bit ones), so there is no
 ``optimize`` option.
 """
+
 from __future__ import annotations
 
 import time
@@ -29,7 +30,7 @@ def sof_precision(data: bytes) -> int:
     """Sample precision (bits) of the first SOF segment of a JPEG bitstream."""
     pos = 2  # after SOI
     while pos + 4 < len(data) and data[pos] == 0xFF:
-        marker, length = data[pos + 1], int.from_bytes(data[pos + 2:pos + 4], "big")
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker in _SOF_MARKERS:
             return data[pos + 4]
         pos += 2 + length
@@ -61,15 +62,19 @@ class Jpeg12Codec(Codec):
     def version(self) -> str:
         return f"{imagecodecs.jpeg8_version()} (imagecodecs {imagecodecs.__version__})"
 
-    def _encode(self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int,
-                fps: Fraction | float) -> EncodeResult[np.ndarray]:
+    def _encode(
+        self, frames: np.ndarray | Sequence[np.ndarray], param: float, bitdepth: int, fps: Fraction | float
+    ) -> EncodeResult[np.ndarray]:
         img = one_frame(self.name, frames)
         if bitdepth > 12:
-            raise ValueError(f"jpeg12 codes at most 12 bits, got bitdepth {bitdepth}; shift the "
-                             f"image right by {bitdepth - 12} bits first (image >> {bitdepth - 12})")
+            raise ValueError(
+                f"jpeg12 codes at most 12 bits, got bitdepth {bitdepth}; shift the "
+                f"image right by {bitdepth - 12} bits first (image >> {bitdepth - 12})"
+            )
         if bitdepth <= 8:
-            raise ValueError(f"jpeg12 takes 9-12 bit uint16 content, got bitdepth {bitdepth}; "
-                             "use codec 'jpeg' for 8-bit images")
+            raise ValueError(
+                f"jpeg12 takes 9-12 bit uint16 content, got bitdepth {bitdepth}; use codec 'jpeg' for 8-bit images"
+            )
         check_bitdepth(img, bitdepth)
         if img.shape[2] not in (1, 3):
             raise ValueError(f"jpeg12 takes 1 or 3 channels, got {img.shape[2]}")
@@ -84,10 +89,16 @@ class Jpeg12Codec(Codec):
         t2 = time.perf_counter()
         precision = sof_precision(data)
         if precision != 12 or decoded.dtype != np.uint16:
-            raise CodecError(self.name, quality, f"expected a 12-bit JPEG, got {precision}-bit "
-                             f"samples decoded as {decoded.dtype}")
+            raise CodecError(
+                self.name, quality, f"expected a 12-bit JPEG, got {precision}-bit samples decoded as {decoded.dtype}"
+            )
         decoded = np.minimum(as_hwc(decoded), (1 << bitdepth) - 1).astype(np.uint16)
         args = ", ".join([f"level={quality}", "bitspersample=12", *(f"{k}={v!r}" for k, v in kw.items())])
-        return EncodeResult(data, decoded[None], t1 - t0, t2 - t1,
-                            f"imagecodecs.jpeg8_encode(<uint16 {data_in.shape}>, {args})",
-                            (1, img.shape[0], img.shape[1]))
+        return EncodeResult(
+            data,
+            decoded[None],
+            t1 - t0,
+            t2 - t1,
+            f"imagecodecs.jpeg8_encode(<uint16 {data_in.shape}>, {args})",
+            (1, img.shape[0], img.shape[1]),
+        )

@@ -23,6 +23,7 @@ low-overhead OBUs: parameter sets and sequence header included, no container):
 ``EncodeResult.kbps(fps)`` = 8 * bytes * fps / T / 1000 at the sequence's real frame rate, the
 one the stream carries.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,8 +34,9 @@ from bench.codecs.ffmpeg_codec import FfmpegCodec, check_aom_preset, check_x26x_
 from bench.codecs.ffmpeg_tools import ffmpeg_version, run_ffmpeg
 
 _LOW_DELAY = ("bframes=0", "ref=1", "scenecut=0", "aq-mode=0", "ipratio=1", "pbratio=1")
-_X26X_RESERVED = frozenset({"qp", "crf", "bitrate", "ipratio", "pbratio", "aq-mode", "bframes",
-                            "ref", "keyint", "min-keyint", "scenecut"})
+_X26X_RESERVED = frozenset(
+    {"qp", "crf", "bitrate", "ipratio", "pbratio", "aq-mode", "bframes", "ref", "keyint", "min-keyint", "scenecut"}
+)
 
 
 @CODECS.register("x265")
@@ -53,17 +55,46 @@ class X265Codec(FfmpegCodec):
         return check_x26x_preset(self.name, preset)
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
-        own = [f"qp={qp}", *_LOW_DELAY, "rdoq-level=2", f"keyint={n_frames}",
-               f"min-keyint={n_frames}", "info=0", f"pools={self.threads}", "log-level=warning"]
+        own = [
+            f"qp={qp}",
+            *_LOW_DELAY,
+            "rdoq-level=2",
+            f"keyint={n_frames}",
+            f"min-keyint={n_frames}",
+            "info=0",
+            f"pools={self.threads}",
+            "log-level=warning",
+        ]
         return ["-preset", str(self.preset), "-x265-params", ":".join(own + self.params)]
 
 
 @functools.cache
 def x264_version() -> str:
     """x264's core version, read from the settings SEI of a tiny probe encode."""
-    proc = run_ffmpeg(["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16",
-                       "-i", "pipe:0", "-frames:v", "1", "-c:v", "libx264", "-f", "h264", "pipe:1"],
-                      what="libx264", param="version probe", input_bytes=bytes(256))
+    proc = run_ffmpeg(
+        [
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-s",
+            "16x16",
+            "-i",
+            "pipe:0",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "libx264",
+            "-f",
+            "h264",
+            "pipe:1",
+        ],
+        what="libx264",
+        param="version probe",
+        input_bytes=bytes(256),
+    )
     match = re.search(rb"x264 - core (\d+(?: r\d+ \w+)?)", proc.stdout)
     return f"libx264 core {match.group(1).decode()}" if match else "libx264 (version not reported)"
 
@@ -88,8 +119,14 @@ class X264Codec(FfmpegCodec):
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         own = [f"qp={qp}", *_LOW_DELAY, f"keyint={n_frames}", f"min-keyint={n_frames}"]
-        return ["-preset", str(self.preset), "-x264-params", ":".join(own + self.params),
-                "-bsf:v", "filter_units=remove_types=6"]
+        return [
+            "-preset",
+            str(self.preset),
+            "-x264-params",
+            ":".join(own + self.params),
+            "-bsf:v",
+            "filter_units=remove_types=6",
+        ]
 
 
 @CODECS.register("av1-ld")
@@ -101,9 +138,21 @@ class Av1LowDelayCodec(FfmpegCodec):
     encoder = "libaom-av1"
     muxer = "obu"
     max_qp = 63
-    reserved = frozenset({"end-usage", "cq-level", "min-q", "max-q", "target-bitrate", "aq-mode",
-                          "deltaq-mode", "lag-in-frames", "auto-alt-ref", "kf-max-dist",
-                          "kf-min-dist"})
+    reserved = frozenset(
+        {
+            "end-usage",
+            "cq-level",
+            "min-q",
+            "max-q",
+            "target-bitrate",
+            "aq-mode",
+            "deltaq-mode",
+            "lag-in-frames",
+            "auto-alt-ref",
+            "kf-max-dist",
+            "kf-min-dist",
+        }
+    )
     version_pattern = r"\[libaom-av1 @ \w+\] (v\d\S*)"
 
     def _check_preset(self, preset: str | int | None) -> str | int:
@@ -111,7 +160,29 @@ class Av1LowDelayCodec(FfmpegCodec):
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
         q, t = str(qp), str(n_frames)
-        return ["-usage", "good", "-cpu-used", str(self.preset), "-lag-in-frames", "0",
-                "-auto-alt-ref", "0", "-g", t, "-keyint_min", t, "-crf", q, "-b:v", "0",
-                "-qmin", q, "-qmax", q, "-aq-mode", "0",
-                "-aom-params", ":".join(["deltaq-mode=0", *self.params])]
+        return [
+            "-usage",
+            "good",
+            "-cpu-used",
+            str(self.preset),
+            "-lag-in-frames",
+            "0",
+            "-auto-alt-ref",
+            "0",
+            "-g",
+            t,
+            "-keyint_min",
+            t,
+            "-crf",
+            q,
+            "-b:v",
+            "0",
+            "-qmin",
+            q,
+            "-qmax",
+            q,
+            "-aq-mode",
+            "0",
+            "-aom-params",
+            ":".join(["deltaq-mode=0", *self.params]),
+        ]

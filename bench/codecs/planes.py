@@ -12,6 +12,7 @@ and recorded:
 Images are ``... x H x W x C`` and planes ``... x h x w``: a leading frame axis (video) passes
 through every function unchanged.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -14,6 +14,7 @@ resolution) and the RGB metrics the clip's ``to_rgb()``; on frame arrays the YUV
 BT.601 full-range YCbCr (:mod:`bench.metrics.psnr`). Heavy modules (torch, ffmpeg) load on
 first use.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -65,11 +66,18 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def _add(key: str, pooling: MeanOfFrames | WholeSequence, description: str, *,
-         higher_is_better: bool = True, unit: str = "dB",
-         modalities: tuple[Modality, ...] = ("image", "video")) -> None:
-    METRICS.register(key)(Metric(key, higher_is_better, unit, unit == "dB", description, pooling,
-                                 frozenset(modalities)))
+def _add(
+    key: str,
+    pooling: MeanOfFrames | WholeSequence,
+    description: str,
+    *,
+    higher_is_better: bool = True,
+    unit: str = "dB",
+    modalities: tuple[Modality, ...] = ("image", "video"),
+) -> None:
+    METRICS.register(key)(
+        Metric(key, higher_is_better, unit, unit == "dB", description, pooling, frozenset(modalities))
+    )
 
 
 def _psnr_y(f: FramePair) -> float:
@@ -114,13 +122,18 @@ def _vmaf(model: str) -> WholeSequence:
     return WholeSequence(run)
 
 
-_add("psnr-rgb", MeanOfFrames(lambda f: psnr.psnr_rgb(*f.rgb, f.bitdepth)),
-     "PSNR, MSE over all channels, peak 2^d-1")
+_add("psnr-rgb", MeanOfFrames(lambda f: psnr.psnr_rgb(*f.rgb, f.bitdepth)), "PSNR, MSE over all channels, peak 2^d-1")
 _add("psnr-y", MeanOfFrames(_psnr_y), "PSNR of luma: a clip's stored Y, else BT.601 full-range luma")
-_add("psnr-yuv", _psnr_yuv(psnr.psnr_yuv_planes, psnr.psnr_yuv, "psnr-yuv"),
-     "(6 Y + U + V) / 8 per-plane PSNR: a clip's stored planes, else BT.601 full range 4:4:4")
-_add("psnr-yuv-pooled", _psnr_yuv(psnr.psnr_yuv_pooled_planes, psnr.psnr_yuv_pooled, "psnr-yuv-pooled"),
-     "PSNR of the MSE pooled over Y, U, V: a clip's stored planes, else BT.601 full range 4:4:4")
+_add(
+    "psnr-yuv",
+    _psnr_yuv(psnr.psnr_yuv_planes, psnr.psnr_yuv, "psnr-yuv"),
+    "(6 Y + U + V) / 8 per-plane PSNR: a clip's stored planes, else BT.601 full range 4:4:4",
+)
+_add(
+    "psnr-yuv-pooled",
+    _psnr_yuv(psnr.psnr_yuv_pooled_planes, psnr.psnr_yuv_pooled, "psnr-yuv-pooled"),
+    "PSNR of the MSE pooled over Y, U, V: a clip's stored planes, else BT.601 full range 4:4:4",
+)
 _add("ms-ssim-rgb", MeanOfFrames(lambda f: f.ms_ssim_rgb), "MS-SSIM per channel, averaged", unit="")
 # Images only: for a sequence, the mean of frame dBs and the dB of the mean MS-SSIM both have
 # their papers; say ms-ssim-rgb and convert.
@@ -157,8 +170,13 @@ class Scores:
     pooled: dict[str, float]
 
 
-def sequence_metrics(ref: np.ndarray | StoredPlanes, dist: np.ndarray | StoredPlanes, keys: Iterable[str],
-                     bitdepth: int = 8, n_threads: int | None = None) -> Scores:
+def sequence_metrics(
+    ref: np.ndarray | StoredPlanes,
+    dist: np.ndarray | StoredPlanes,
+    keys: Iterable[str],
+    bitdepth: int = 8,
+    n_threads: int | None = None,
+) -> Scores:
     """The named metrics of two ``T x H x W x C`` frame arrays at ``bitdepth`` (``T = 1``: an image)
     or two clips with stored planes; names are checked before any work is done."""
     image = isinstance(ref, np.ndarray) and ref.ndim == 4 and len(ref) == 1
@@ -176,10 +194,10 @@ def sequence_metrics(ref: np.ndarray | StoredPlanes, dist: np.ndarray | StoredPl
     return Scores({m.key: per_frame[m.key] for m in metrics}, {m.key: pooled[m.key] for m in metrics})
 
 
-def compute_metrics(ref: np.ndarray, dist: np.ndarray, keys: Iterable[str],
-                    bitdepth: int = 8) -> dict[str, float]:
+def compute_metrics(ref: np.ndarray, dist: np.ndarray, keys: Iterable[str], bitdepth: int = 8) -> dict[str, float]:
     """The named metrics of one ``H x W x C`` (or ``H x W``) image pair: the pooled values of
     :func:`sequence_metrics` on a one-frame sequence."""
+
     def one_frame(img: np.ndarray) -> np.ndarray:
         img = np.asarray(img)
         return img[None, ..., None] if img.ndim == 2 else img[None]

@@ -1,4 +1,5 @@
 """``bench metrics REF DIST [--json]``: every metric for one pair of images or .y4m clips."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ def metrics_command(
     ref: Annotated[Path, typer.Argument(help="reference image or .y4m clip")],
     dist: Annotated[Path, typer.Argument(help="distorted image or .y4m clip")],
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object, not a table")] = False,
-    max_pixels: Annotated[int, typer.Option("--max-pixels", min=1, help="largest image or frame accepted, in "
-                                            "pixels (read from the file headers)")] = DEFAULT_MAX_PIXELS,
+    max_pixels: Annotated[
+        int,
+        typer.Option(
+            "--max-pixels", min=1, help="largest image or frame accepted, in pixels (read from the file headers)"
+        ),
+    ] = DEFAULT_MAX_PIXELS,
 ) -> None:
     """Every metric (PSNR, MS-SSIM, LPIPS, VMAF ...; keys as in result files) of DIST against REF."""
     # Imported here so that torch loads only when this command runs, not for every `bench` call.
@@ -34,13 +39,11 @@ def metrics_command(
     result = metrics_for_pair(ref, dist, max_pixels)
     meta = result.pop("meta")
     if json_out:
-        typer.echo(json.dumps({**{k: _json_value(v) for k, v in result.items()}, "meta": meta},
-                              allow_nan=False))
+        typer.echo(json.dumps({**{k: _json_value(v) for k, v in result.items()}, "meta": meta}, allow_nan=False))
         return
     frames = f", {meta['frames']} frames" if meta["kind"] == "video" else ""
     console = Console()
-    console.print(f"{dist} vs {ref}: {meta['width']}x{meta['height']}, {meta['bitdepth']}-bit{frames}",
-                  highlight=False)
+    console.print(f"{dist} vs {ref}: {meta['width']}x{meta['height']}, {meta['bitdepth']}-bit{frames}", highlight=False)
     table = Table("metric", "value", "better")
     for key, value in result.items():
         lower = not METRICS.get(key).higher_is_better if key in METRICS else key in LOWER_IS_BETTER

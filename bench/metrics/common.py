@@ -4,6 +4,7 @@ Images are numpy ``H x W x C`` (``H x W`` is taken as one channel): uint8 for 8-
 9–16-bit with an explicit ``bitdepth``. Floats are refused: metrics measure what a decoder
 outputs, so round first. All arithmetic here is float64, over blocks of rows (:func:`row_blocks`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ import numpy as np
 
 from bench.colour import BT601_KB, BT601_KR, BT601_LUMA  # full-range YCbCr as in JPEG/JFIF
 from bench.errors import DataError
-
 
 # Metrics convert a block of rows at a time, so no image is ever held whole in float64: one such
 # copy of an 8000x8000 RGB image is 1.5 GB, and a metric makes several.
@@ -39,15 +39,18 @@ def as_hwc(img: np.ndarray, name: str, bitdepth: int) -> np.ndarray:
         raise DataError(f"{name}: bitdepth must be 8..16, got {bitdepth}")
     want = np.uint8 if bitdepth == 8 else np.uint16
     if img.dtype != want:
-        raise DataError(f"{name}: a {bitdepth}-bit image must be {np.dtype(want).name}, got "
-                        f"{img.dtype} (round and cast like a decoder, or pass the right bitdepth)")
+        raise DataError(
+            f"{name}: a {bitdepth}-bit image must be {np.dtype(want).name}, got "
+            f"{img.dtype} (round and cast like a decoder, or pass the right bitdepth)"
+        )
     if img.ndim == 2:
         img = img[:, :, None]
     if img.ndim != 3 or img.shape[2] < 1 or img.size == 0:
         raise DataError(f"{name}: expected H x W x C, got shape {img.shape}")
     if bitdepth not in (8, 16) and int(img.max()) > peak(bitdepth):
-        raise DataError(f"{name}: value {int(img.max())} exceeds {bitdepth}-bit peak "
-                        f"{int(peak(bitdepth))}; wrong bitdepth?")
+        raise DataError(
+            f"{name}: value {int(img.max())} exceeds {bitdepth}-bit peak {int(peak(bitdepth))}; wrong bitdepth?"
+        )
     return img
 
 
@@ -55,8 +58,10 @@ def check_pair(ref: np.ndarray, dist: np.ndarray, bitdepth: int) -> tuple[np.nda
     """Validate a reference/distorted pair once: same shape and dtype, legal values."""
     ref, dist = as_hwc(ref, "reference", bitdepth), as_hwc(dist, "distorted", bitdepth)
     if ref.shape != dist.shape:
-        raise DataError(f"reference and distorted differ in shape: {ref.shape} vs {dist.shape} "
-                        "(metrics compare pixel by pixel; crop or resize one of them)")
+        raise DataError(
+            f"reference and distorted differ in shape: {ref.shape} vs {dist.shape} "
+            "(metrics compare pixel by pixel; crop or resize one of them)"
+        )
     return ref, dist
 
 
@@ -83,7 +88,6 @@ def rgb2gray_matlab(rgb: np.ndarray) -> np.ndarray:
     if rgb.shape[2] == 1:
         return rgb[..., 0]
     # MATLAB's coefficients are the first row of inv of its NTSC (YIQ) matrix, not BT.601's luma weights.
-    weights = np.linalg.inv(np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647],
-                                      [1.0, -1.106, 1.703]]))[0]
+    weights = np.linalg.inv(np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.106, 1.703]]))[0]
     gray = np.rint(rgb[..., :3].astype(np.float64) @ weights)
     return np.clip(gray, 0, np.iinfo(rgb.dtype).max).astype(rgb.dtype)

@@ -5,6 +5,7 @@ stored planes (:class:`StoredPlanes`; ``bench.video.Clip`` is one), so PSNR-Y/YU
 clip's 4:2:0 planes as coded. This module knows the shape of a clip, not the class: metrics do
 not import the video I/O that makes clips.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,14 +50,14 @@ def _facts(clip: StoredPlanes) -> tuple[object, ...]:
 class SequencePair:
     """A reference and a distorted sequence, checked once: frames with frames, a clip with a clip."""
 
-    def __init__(self, ref: np.ndarray | StoredPlanes, dist: np.ndarray | StoredPlanes,
-                 bitdepth: int) -> None:
+    def __init__(self, ref: np.ndarray | StoredPlanes, dist: np.ndarray | StoredPlanes, bitdepth: int) -> None:
         self.frames: tuple[np.ndarray, np.ndarray] | None = None
         self.clips: tuple[StoredPlanes, StoredPlanes] | None = None
         if isinstance(ref, np.ndarray) and isinstance(dist, np.ndarray):
             if ref.ndim != 4 or dist.ndim != 4 or len(ref) != len(dist) or not len(ref):
-                raise DataError(f"expected two T x H x W x C arrays of one length T >= 1, got "
-                                f"{ref.shape} and {dist.shape}")
+                raise DataError(
+                    f"expected two T x H x W x C arrays of one length T >= 1, got {ref.shape} and {dist.shape}"
+                )
             for r, d in zip(ref, dist, strict=True):
                 check_pair(r, d, bitdepth)
             self.frames, self.bitdepth, self.n_frames = (ref, dist), bitdepth, len(ref)
@@ -64,8 +65,10 @@ class SequencePair:
             raise DataError("compare a clip with a clip or frames with frames, not one with the other")
         else:
             if _facts(ref) != _facts(dist):
-                raise DataError(f"reference {ref.describe()} and distorted {dist.describe()} "
-                                "differ; sequence metrics compare like with like")
+                raise DataError(
+                    f"reference {ref.describe()} and distorted {dist.describe()} "
+                    "differ; sequence metrics compare like with like"
+                )
             self.clips, self.bitdepth, self.n_frames = (ref, dist), ref.bitdepth, ref.planes[0].shape[0]
 
     @functools.cached_property

@@ -3,6 +3,7 @@
 pyiqa is PolyForm-Noncommercial licensed and imports torchvision, so it is never a dependency
 (``pip install sandwich-bench[iqa]`` is the opt-in). Without it, ``extra_metrics`` returns {}.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,8 +31,9 @@ def extra_metrics(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> dict[
         import pyiqa
         import torch
     except (ImportError, RuntimeError, OSError) as exc:  # e.g. a CUDA torchvision beside CPU torch
-        raise BenchError(f"pyiqa is installed but cannot be imported ({exc}); fix or "
-                         "uninstall it (pip uninstall pyiqa)") from None
+        raise BenchError(
+            f"pyiqa is installed but cannot be imported ({exc}); fix or uninstall it (pip uninstall pyiqa)"
+        ) from None
 
     def tensor(img: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(img.astype(np.float32) / np.float32(peak(bitdepth)))
@@ -40,5 +42,4 @@ def extra_metrics(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> dict[
 
     x, y = tensor(dist), tensor(ref)
     with torch.no_grad():
-        return {f"pyiqa-{name}": float(pyiqa.create_metric(name, device="cpu")(x, y))
-                for name in EXTRA}
+        return {f"pyiqa-{name}": float(pyiqa.create_metric(name, device="cpu")(x, y)) for name in EXTRA}

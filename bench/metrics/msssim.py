@@ -16,6 +16,7 @@ in float64: the maps are the torch path's to the last bit (the same separable su
 are exact), only the order in which their means are summed differs. Why: whole-image float64 tensors
 of an 8000x8000 RGB pair took over 12 GB; bands keep the working set near 300 MB at any size.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,7 @@ def _ssim_cs_maps(x: _T, y: _T, blur: Callable[[_T], _T], data_range: float) -> 
     return (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs, cs
 
 
-def _ssim_cs(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
-             data_range: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _ssim_cs(x: torch.Tensor, y: torch.Tensor, g: torch.Tensor, data_range: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean SSIM and mean contrast-structure per (image, channel)."""
     ssim, cs = _ssim_cs_maps(x, y, lambda a: _blur(a, g), data_range)
     return ssim.mean(dim=(2, 3)), cs.mean(dim=(2, 3))
@@ -97,13 +97,13 @@ def check_size(h: int, w: int) -> None:
             f"MS-SSIM needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels (5 scales, "
             f"{WIN_SIZE}x{WIN_SIZE} window), got {h}x{w} whose coarsest scale is "
             f"{coarse[0]}x{coarse[1]}; evaluate on larger images or crops, or use single-scale "
-            "SSIM / leave MS-SSIM out of this dataset's metrics")
+            "SSIM / leave MS-SSIM out of this dataset's metrics"
+        )
 
 
 def _check_nchw(x: torch.Tensor, y: torch.Tensor) -> None:
     if x.shape != y.shape or x.ndim != 4:
-        raise DataError(f"(MS-)SSIM needs two NCHW tensors of one shape, got {tuple(x.shape)} "
-                        f"and {tuple(y.shape)}")
+        raise DataError(f"(MS-)SSIM needs two NCHW tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
@@ -138,14 +138,13 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor
     return per_channel.mean(dim=1)
 
 
-def _band_means(x: np.ndarray, y: np.ndarray, k: np.ndarray, data_range: float,
-                band_bytes: int) -> tuple[float, float]:
+def _band_means(x: np.ndarray, y: np.ndarray, k: np.ndarray, data_range: float, band_bytes: int) -> tuple[float, float]:
     """Means of the SSIM and contrast-structure maps of two planes, summed band by band."""
     h, w = x.shape
     span = k.size - 1  # input rows a band needs beyond its output rows
     ssim_sum = cs_sum = 0.0
     for rows in row_blocks(h - span, 8 * w, band_bytes):
-        xs, ys = (p[rows.start:rows.stop + span].astype(np.float64) for p in (x, y))
+        xs, ys = (p[rows.start : rows.stop + span].astype(np.float64) for p in (x, y))
         ssim, cs = _ssim_cs_maps(xs, ys, lambda a: _blur_np(a, k), data_range)
         ssim_sum, cs_sum = ssim_sum + float(ssim.sum()), cs_sum + float(cs.sum())
     n = (h - span) * (w - span)
@@ -157,7 +156,7 @@ def _downsample_plane(x: np.ndarray, band_bytes: int) -> np.ndarray:
     h, w = x.shape
     out = np.empty(((h + 1) // 2, (w + 1) // 2))
     for rows in row_blocks(out.shape[0], 16 * w, band_bytes):
-        b = x[2 * rows.start:2 * rows.stop].astype(np.float64)
+        b = x[2 * rows.start : 2 * rows.stop].astype(np.float64)
         b = np.pad(b, ((0, b.shape[0] % 2), (0, w % 2)), mode="edge")  # MATLAB 'symmetric' at odd sizes
         out[rows] = (b[0::2, 0::2] + b[0::2, 1::2] + b[1::2, 0::2] + b[1::2, 1::2]) / 4
     return out
@@ -189,8 +188,10 @@ def ms_ssim_rgb(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
 def ms_ssim_gray(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
     """MS-SSIM of MATLAB ``rgb2gray`` images (Wang's convention), in float64."""
     ref, dist = check_pair(ref, dist, bitdepth)
-    gray = [np.concatenate([rgb2gray_matlab(im[rows]) for rows in row_blocks(im.shape[0], 24 * im.shape[1])])
-            for im in (ref, dist)]
+    gray = [
+        np.concatenate([rgb2gray_matlab(im[rows]) for rows in row_blocks(im.shape[0], 24 * im.shape[1])])
+        for im in (ref, dist)
+    ]
     return ms_ssim_plane(gray[0], gray[1], peak(bitdepth))
 
 

@@ -8,6 +8,7 @@ the RGB metrics on frames converted with BT.601 (limited range unless the y4m sa
 ``XCOLORRANGE=FULL``) and chroma upsampled by pixel repetition, rounded like a decoder's output;
 each pooled as the registry says (the mean over frames, VMAF by libvmaf over the whole clip).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,14 @@ from bench.metrics.vmaf import IMAGE_MATRIX, vmaf_video
 from bench.metrics.vmaf import MIN_SIDE as VMAF_MIN_SIDE
 
 _CHROMA = ("psnr-yuv", "psnr-yuv-pooled")  # need chroma: not for gray images or mono clips
-_MIN_SIDE = {"ms-ssim-rgb": MSSSIM_MIN_SIDE, "ms-ssim-rgb-db": MSSSIM_MIN_SIDE, "vmaf": VMAF_MIN_SIDE,
-             "vmaf-neg": VMAF_MIN_SIDE, "lpips-alex": LPIPS_MIN_SIDE["alex"], "lpips-vgg": LPIPS_MIN_SIDE["vgg"]}
+_MIN_SIDE = {
+    "ms-ssim-rgb": MSSSIM_MIN_SIDE,
+    "ms-ssim-rgb-db": MSSSIM_MIN_SIDE,
+    "vmaf": VMAF_MIN_SIDE,
+    "vmaf-neg": VMAF_MIN_SIDE,
+    "lpips-alex": LPIPS_MIN_SIDE["alex"],
+    "lpips-vgg": LPIPS_MIN_SIDE["vgg"],
+}
 
 
 def _load(path: Path) -> tuple[np.ndarray, int]:
@@ -56,16 +63,25 @@ def _keys(h: int, w: int, wanted: list[str], notes: list[str]) -> list[str]:
 def _image_pair(ref_path: Path, dist_path: Path) -> dict:
     (ref, ref_depth), (dist, dist_depth) = _load(ref_path), _load(dist_path)
     if ref_depth != dist_depth or ref.shape != dist.shape:
-        raise DataError(f"images differ: {ref_path.name} is {ref.shape[1]}x{ref.shape[0]}x"
-                        f"{ref.shape[2]} {ref_depth}-bit, {dist_path.name} is {dist.shape[1]}x"
-                        f"{dist.shape[0]}x{dist.shape[2]} {dist_depth}-bit")
+        raise DataError(
+            f"images differ: {ref_path.name} is {ref.shape[1]}x{ref.shape[0]}x"
+            f"{ref.shape[2]} {ref_depth}-bit, {dist_path.name} is {dist.shape[1]}x"
+            f"{dist.shape[0]}x{dist.shape[2]} {dist_depth}-bit"
+        )
     h, w, c = ref.shape
     notes: list[str] = []
     keys = _keys(h, w, [k for k in metric_names("image") if c == 3 or k not in _CHROMA], notes)
     out: dict = compute_metrics(ref, dist, keys, bitdepth=ref_depth)
     out.update(extra_metrics(ref, dist, ref_depth))
-    out["meta"] = {"kind": "image", "width": w, "height": h, "channels": c,
-                   "bitdepth": ref_depth, "vmaf_input": IMAGE_MATRIX, "notes": notes}
+    out["meta"] = {
+        "kind": "image",
+        "width": w,
+        "height": h,
+        "channels": c,
+        "bitdepth": ref_depth,
+        "vmaf_input": IMAGE_MATRIX,
+        "notes": notes,
+    }
     return out
 
 
@@ -78,6 +94,7 @@ def _to_rgb(planes: tuple[np.ndarray, ...], bitdepth: int, full_range: bool) -> 
     if len(planes) == 1:
         rgb = np.repeat(y[..., None], 3, axis=2)
     else:
+
         def up(p: np.ndarray) -> np.ndarray:
             fy, fx = (2 if n < full else 1 for n, full in zip(p.shape, (h, w), strict=True))
             p = np.repeat(np.repeat(p, fy, 0), fx, 1)[:h, :w].astype(np.float64)
@@ -113,29 +130,36 @@ def _video_pair(ref_path: Path, dist_path: Path) -> dict:
 
     ref_h, dist_h = read_y4m_header(ref_path), read_y4m_header(dist_path)
     if ref_h.describe() != dist_h.describe():
-        raise DataError(f"clips differ: {ref_path.name} is {ref_h.describe()}, "
-                        f"{dist_path.name} is {dist_h.describe()}")
+        raise DataError(f"clips differ: {ref_path.name} is {ref_h.describe()}, {dist_path.name} is {dist_h.describe()}")
     if ref_h.n_frames == 0:
         raise DataError(f"{ref_path}: no frames")
     depth, full = ref_h.bitdepth, (ref_h.color_range or "").upper() == "FULL"
     notes: list[str] = [f"RGB metrics on BT.601 {'full' if full else 'limited'}-range RGB"]
     mono = ref_h.chroma == "mono"
-    keys = _keys(ref_h.height, ref_h.width, [k for k in metric_names("video") if not (mono and k in _CHROMA)],
-                 notes)
+    keys = _keys(ref_h.height, ref_h.width, [k for k in metric_names("video") if not (mono and k in _CHROMA)], notes)
     means = {k: p for k in keys if isinstance(p := METRICS.get(k).pooling, MeanOfFrames)}
     per_frame: dict[str, list[float]] = {k: [] for k in means}
     for ref_p, dist_p in zip(y4m_frames(ref_path), y4m_frames(dist_path), strict=True):
-        ref_f, dist_f = (_Y4MFrame(tuple(p[None] for p in planes), ref_h.chroma, depth,
-                                   "full" if full else "limited") for planes in (ref_p, dist_p))
+        ref_f, dist_f = (
+            _Y4MFrame(tuple(p[None] for p in planes), ref_h.chroma, depth, "full" if full else "limited")
+            for planes in (ref_p, dist_p)
+        )
         for key, values in sequence_metrics(ref_f, dist_f, means, depth).per_frame.items():
             per_frame[key] += values
     pooled = {k: rule.pool(per_frame[k]) for k, rule in means.items()}
     # The whole-sequence metrics are libvmaf's, which reads the y4m files themselves in one call.
-    out: dict = {k: pooled[k] if k in means else vmaf_video(ref_path, dist_path, model=VMAF_MODELS[k])["vmaf"]
-                 for k in keys}
-    out["meta"] = {"kind": "video", "width": ref_h.width, "height": ref_h.height,
-                   "pix_fmt": ref_h.pix_fmt, "frames": ref_h.n_frames, "bitdepth": depth,
-                   "notes": notes}
+    out: dict = {
+        k: pooled[k] if k in means else vmaf_video(ref_path, dist_path, model=VMAF_MODELS[k])["vmaf"] for k in keys
+    }
+    out["meta"] = {
+        "kind": "video",
+        "width": ref_h.width,
+        "height": ref_h.height,
+        "pix_fmt": ref_h.pix_fmt,
+        "frames": ref_h.n_frames,
+        "bitdepth": depth,
+        "notes": notes,
+    }
     return out
 
 

@@ -13,6 +13,7 @@ All PSNRs use the peak 2^d - 1 of the bit depth, never the data's own maximum. S
 summed over blocks of rows (:func:`bench.metrics.common.row_blocks`), so an image is never held whole
 in float64; an image that fits one block gives the same bits as a whole-image mean.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
 
 
-def _plane_mses(ref: np.ndarray, dist: np.ndarray,
-                planes: Callable[[np.ndarray], Sequence[np.ndarray]]) -> list[float]:
+def _plane_mses(ref: np.ndarray, dist: np.ndarray, planes: Callable[[np.ndarray], Sequence[np.ndarray]]) -> list[float]:
     """MSE of each float64 plane ``planes`` makes of two checked H x W x C images, a block of rows at a time."""
     sse: list[float] = []
     count: list[int] = []
@@ -79,8 +79,7 @@ def psnr_y(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8) -> float:
     return psnr_from_mse(_plane_mses(ref, dist, _luma)[0], bitdepth)
 
 
-def psnr_yuv_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray],
-                    bitdepth: int = 8) -> float:
+def psnr_yuv_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray], bitdepth: int = 8) -> float:
     """(6·PSNR_Y + PSNR_U + PSNR_V) / 8 from Y, U, V planes (any chroma subsampling).
 
     Any plane reproduced exactly makes the result inf, as its PSNR is inf.
@@ -91,8 +90,9 @@ def psnr_yuv_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.n
     return sum(w * p for w, p in zip(YUV_WEIGHTS, psnrs, strict=True)) / sum(YUV_WEIGHTS)
 
 
-def psnr_yuv_pooled_planes(ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray],
-                           bitdepth: int = 8) -> float:
+def psnr_yuv_pooled_planes(
+    ref_planes: Sequence[np.ndarray], dist_planes: Sequence[np.ndarray], bitdepth: int = 8
+) -> float:
     """PSNR of the squared error pooled over every sample of the Y, U, V planes (any subsampling:
     each plane counts by its samples, so 4:4:4 weighs the planes equally)."""
     if len(ref_planes) != 3 or len(dist_planes) != 3:

@@ -14,6 +14,7 @@ or 16 bits. VMAF reads only the luma plane; chroma is written for completeness.
 A single still frame has no motion, so even a perfect copy scores about 97.43 with
 vmaf_v0.6.1, not 100: compare images with each other, not with 100.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,49 +34,58 @@ from bench.metrics.frames import SequencePair, StoredPlanes
 MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg")
 IMAGE_MATRIX = "BT.601 limited range, YUV 4:4:4"  # how vmaf_image converts RGB
 # Formats libvmaf takes without ffmpeg inserting a converter (checked against ffmpeg 9.0).
-PIX_FMTS = frozenset(f"yuv{c}p{d}" for c in ("420", "422", "444") for d in ("", "10le", "12le",
-                                                                           "16le"))
+PIX_FMTS = frozenset(f"yuv{c}p{d}" for c in ("420", "422", "444") for d in ("", "10le", "12le", "16le"))
 _SAFE_PATH = re.compile(r"^[\w./-]+$")
 MIN_SIDE = 17  # the bundled libvmaf crashes (SIGSEGV) on frames 16 pixels high or wide or less
 
 
 def _check_size(width: int, height: int) -> None:
     if min(width, height) < MIN_SIDE:
-        raise DataError(f"VMAF needs frames of at least {MIN_SIDE}x{MIN_SIDE} pixels, got "
-                        f"{width}x{height}; leave VMAF out for images this small")
+        raise DataError(
+            f"VMAF needs frames of at least {MIN_SIDE}x{MIN_SIDE} pixels, got "
+            f"{width}x{height}; leave VMAF out for images this small"
+        )
 
 
 def _check_model(model: str) -> None:
     if model not in MODELS:
         raise BenchError(f"unknown VMAF model {model!r}; choose from: {', '.join(MODELS)}")
     if not has_filter("libvmaf"):
-        raise BenchError("this ffmpeg has no libvmaf filter; use the imageio-ffmpeg wheel's "
-                         "bundled ffmpeg (pip install imageio-ffmpeg) or set SANDWICH_FFMPEG")
+        raise BenchError(
+            "this ffmpeg has no libvmaf filter; use the imageio-ffmpeg wheel's "
+            "bundled ffmpeg (pip install imageio-ffmpeg) or set SANDWICH_FFMPEG"
+        )
 
 
-def _run(dist_in: list[str], ref_in: list[str], model: str, n_threads: int | None,
-         workdir: Path) -> dict:
+def _run(dist_in: list[str], ref_in: list[str], model: str, n_threads: int | None, workdir: Path) -> dict:
     """Run libvmaf on two prepared ffmpeg inputs; return the parsed JSON log."""
     log = workdir / "vmaf.json"
     if not _SAFE_PATH.match(str(log)):  # the path sits inside a filtergraph string
-        raise BenchError(f"temporary path {log} has characters ffmpeg filter options cannot take; "
-                         "set TMPDIR to a plain path")
+        raise BenchError(
+            f"temporary path {log} has characters ffmpeg filter options cannot take; set TMPDIR to a plain path"
+        )
     opts = f"model=version={model}:log_fmt=json:log_path={log}"
     if n_threads:
         opts += f":n_threads={int(n_threads)}"
-    args = ["-v", "verbose", *dist_in, *ref_in, "-lavfi", f"[0:v][1:v]libvmaf={opts}",
-            "-f", "null", "-"]
+    args = ["-v", "verbose", *dist_in, *ref_in, "-lavfi", f"[0:v][1:v]libvmaf={opts}", "-f", "null", "-"]
     proc = run_ffmpeg(args, what="libvmaf", param=model)
     if b"auto-inserting filter" in proc.stderr:
-        raise BenchError("ffmpeg inserted a pixel-format or colour-range conversion before "
-                         f"libvmaf; give both inputs one range and a format from {sorted(PIX_FMTS)}")
+        raise BenchError(
+            "ffmpeg inserted a pixel-format or colour-range conversion before "
+            f"libvmaf; give both inputs one range and a format from {sorted(PIX_FMTS)}"
+        )
     return json.loads(log.read_text())
 
 
 def _summary(log: dict, model: str) -> dict:
     frames = [f["metrics"]["vmaf"] for f in log["frames"]]
-    return {"vmaf": float(log["pooled_metrics"]["vmaf"]["mean"]), "frames": frames,
-            "n_frames": len(frames), "model": model, "libvmaf": log.get("version", "unknown")}
+    return {
+        "vmaf": float(log["pooled_metrics"]["vmaf"]["mean"]),
+        "frames": frames,
+        "n_frames": len(frames),
+        "model": model,
+        "libvmaf": log.get("version", "unknown"),
+    }
 
 
 def _container_depth(bitdepth: int) -> int:
@@ -92,8 +102,9 @@ def image_to_yuv444(img: np.ndarray, bitdepth: int) -> tuple[np.ndarray, int]:
         part = img[rows]
         rgb = np.repeat(part[..., :1], 3, axis=2) if part.shape[2] == 1 else part[..., :3]
         y, cb, cr = rgb_to_ycbcr(rgb, bitdepth)  # full range, d-bit scale
-        planes = np.stack([16 + 219 * y / pk, 128 + 224 * (cb - mid) / pk,
-                           128 + 224 * (cr - mid) / pk]) * 2.0 ** (depth - 8)
+        planes = np.stack([16 + 219 * y / pk, 128 + 224 * (cb - mid) / pk, 128 + 224 * (cr - mid) / pk]) * 2.0 ** (
+            depth - 8
+        )
         out[:, rows] = np.clip(np.rint(planes), 0, 2**depth - 1)
     return out, depth
 
@@ -105,8 +116,14 @@ def _write_planes(path: Path, planes: Sequence[np.ndarray]) -> None:
     path.write_bytes(np.concatenate(flat, axis=1).tobytes())
 
 
-def _vmaf_planes(ref: Sequence[np.ndarray], dist: Sequence[np.ndarray], pix_fmt: str, *,
-                model: str = "vmaf_v0.6.1", n_threads: int | None = None) -> dict:
+def _vmaf_planes(
+    ref: Sequence[np.ndarray],
+    dist: Sequence[np.ndarray],
+    pix_fmt: str,
+    *,
+    model: str = "vmaf_v0.6.1",
+    n_threads: int | None = None,
+) -> dict:
     """VMAF of two sequences given as planes (Y, U, V; each ``T x h x w``) in ``pix_fmt``: one
     libvmaf call over the frames in order; returns what :func:`vmaf_video` returns."""
     _check_model(model)
@@ -151,8 +168,9 @@ def vmaf_sequence(seq: SequencePair, model: str = "vmaf_v0.6.1", n_threads: int 
     return got
 
 
-def vmaf_image(ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str = "vmaf_v0.6.1",
-               n_threads: int | None = None) -> float:
+def vmaf_image(
+    ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str = "vmaf_v0.6.1", n_threads: int | None = None
+) -> float:
     """VMAF of one distorted image against its reference (one ffmpeg call, one frame)."""
     ref, dist = check_pair(ref, dist, bitdepth)
     return vmaf_sequence(SequencePair(ref[None], dist[None], bitdepth), model, n_threads)["vmaf"]
@@ -180,20 +198,20 @@ def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
     frame = yuv_frame_bytes(width, height, pix_fmt)
     size = path.stat().st_size
     if size == 0 or size % frame:
-        raise DataError(f"{path}: {size} bytes is not a whole number of {width}x{height} "
-                        f"{pix_fmt} frames ({frame} bytes each); check width, height and pix_fmt")
+        raise DataError(
+            f"{path}: {size} bytes is not a whole number of {width}x{height} "
+            f"{pix_fmt} frames ({frame} bytes each); check width, height and pix_fmt"
+        )
     args = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-i", f"file:{path}"]
     return _Clip(args, width, height, pix_fmt, size // frame, None)
 
 
-def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None,
-          tmp: Path, tag: str) -> _Clip:
+def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None, tmp: Path, tag: str) -> _Clip:
     if path.suffix.lower() != ".y4m":
         if not (width and height and pix_fmt):
             raise DataError(f"{path}: raw video needs width, height and pix_fmt")
         if pix_fmt not in PIX_FMTS:
-            raise DataError(f"pix_fmt {pix_fmt!r} is not one libvmaf takes; choose from "
-                            f"{sorted(PIX_FMTS)}")
+            raise DataError(f"pix_fmt {pix_fmt!r} is not one libvmaf takes; choose from {sorted(PIX_FMTS)}")
         return _raw_clip(path, width, height, pix_fmt)
     from bench.y4m import read_y4m_header
 
@@ -205,13 +223,21 @@ def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None
         return _raw_clip(raw, hdr.width, hdr.height, "yuv420p" if depth == 8 else f"yuv420p{depth}le")
     if hdr.pix_fmt not in PIX_FMTS:
         raise DataError(f"{path}: libvmaf cannot take {hdr.pix_fmt}; choose from {sorted(PIX_FMTS)}")
-    return _Clip(["-f", "yuv4mpegpipe", "-i", f"file:{path}"], hdr.width, hdr.height, hdr.pix_fmt,
-                 hdr.n_frames, hdr.color_range)
+    return _Clip(
+        ["-f", "yuv4mpegpipe", "-i", f"file:{path}"], hdr.width, hdr.height, hdr.pix_fmt, hdr.n_frames, hdr.color_range
+    )
 
 
-def vmaf_video(ref_path: Path, dist_path: Path, *, width: int | None = None,
-               height: int | None = None, pix_fmt: str | None = None,
-               model: str = "vmaf_v0.6.1", n_threads: int | None = None) -> dict:
+def vmaf_video(
+    ref_path: Path,
+    dist_path: Path,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    pix_fmt: str | None = None,
+    model: str = "vmaf_v0.6.1",
+    n_threads: int | None = None,
+) -> dict:
     """VMAF of a distorted clip against its reference, pooled (mean) over all frames.
 
     Raw ``.yuv`` needs ``width``, ``height`` and ``pix_fmt``; ``.y4m`` files carry them (mono y4m
@@ -228,8 +254,10 @@ def vmaf_video(ref_path: Path, dist_path: Path, *, width: int | None = None,
         dist = _clip(dist_path, width, height, pix_fmt, Path(tmp), "dist")
         ref = _clip(ref_path, width, height, pix_fmt, Path(tmp), "ref")
         if dist[1:] != ref[1:]:
-            raise DataError(f"reference ({ref.describe()}) and distorted ({dist.describe()}) "
-                            "differ; VMAF compares clips of one size, format, range and length")
+            raise DataError(
+                f"reference ({ref.describe()}) and distorted ({dist.describe()}) "
+                "differ; VMAF compares clips of one size, format, range and length"
+            )
         _check_size(ref.width, ref.height)
         return _summary(_run(dist.args, ref.args, model, n_threads, Path(tmp)), model)
 

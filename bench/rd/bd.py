@@ -26,6 +26,7 @@ Conventions (METHOD.md §8):
   rejects thin ones (the package's own warning threshold, 0.75, is off: we decide here).
 * Anything the package raises or warns becomes NaN with the message as the reason.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,14 +99,17 @@ def _prepare(name: str, rates: ArrayLike, quals: ArrayLike, hull: bool) -> tuple
     r, q = r[order], q[order]
     dup = np.flatnonzero(np.diff(r) <= 0)
     if dup.size:
-        raise _Unusable(f"{name} not monotone: rate {r[dup[0]]:g} appears twice (pass hull=True "
-                        "to use its Pareto frontier)")
+        raise _Unusable(
+            f"{name} not monotone: rate {r[dup[0]]:g} appears twice (pass hull=True to use its Pareto frontier)"
+        )
     drop = np.flatnonzero(np.diff(q) <= 0)
     if drop.size:
         i = drop[0]
-        raise _Unusable(f"{name} not monotone: quality does not rise from rate {r[i]:g} to "
-                        f"{r[i + 1]:g} ({q[i]:g} -> {q[i + 1]:g}; pass hull=True to use its "
-                        "Pareto frontier)")
+        raise _Unusable(
+            f"{name} not monotone: quality does not rise from rate {r[i]:g} to "
+            f"{r[i + 1]:g} ({q[i]:g} -> {q[i + 1]:g}; pass hull=True to use its "
+            "Pareto frontier)"
+        )
     return r, q
 
 
@@ -158,12 +162,31 @@ def bd(
 
     Negative BD-rate / positive BD-PSNR: the test needs fewer bits / gives more quality.
     """
-    return _bd(anchor_rate, anchor_quality, test_rate, test_quality, higher_is_better=higher_is_better,
-               is_db=is_db, hull=hull, min_overlap=min_overlap, akima=True)
+    return _bd(
+        anchor_rate,
+        anchor_quality,
+        test_rate,
+        test_quality,
+        higher_is_better=higher_is_better,
+        is_db=is_db,
+        hull=hull,
+        min_overlap=min_overlap,
+        akima=True,
+    )
 
 
-def _bd(anchor_rate: ArrayLike, anchor_quality: ArrayLike, test_rate: ArrayLike, test_quality: ArrayLike,
-        *, higher_is_better: bool, is_db: bool, hull: bool, min_overlap: float, akima: bool) -> BDResult:
+def _bd(
+    anchor_rate: ArrayLike,
+    anchor_quality: ArrayLike,
+    test_rate: ArrayLike,
+    test_quality: ArrayLike,
+    *,
+    higher_is_better: bool,
+    is_db: bool,
+    hull: bool,
+    min_overlap: float,
+    akima: bool,
+) -> BDResult:
     """:func:`bd` with the Akima figure optional (NaN when skipped), for the bootstrap's speed."""
     sign = 1.0 if higher_is_better else -1.0
     n_a, n_t = int(np.size(anchor_rate)), int(np.size(test_rate))
@@ -179,8 +202,7 @@ def _bd(anchor_rate: ArrayLike, anchor_quality: ArrayLike, test_rate: ArrayLike,
     rate_pct = rate_akima = psnr_db = NAN
     reason = psnr_reason = None
     try:
-        _check_overlap("quality", q_frac, min_overlap,
-                       f"anchor {_span(qa, sign)}, test {_span(qt, sign)}")
+        _check_overlap("quality", q_frac, min_overlap, f"anchor {_span(qa, sign)}, test {_span(qt, sign)}")
         rate_pct = _call(bjontegaard.bd_rate, ra, qa, rt, qt, method="pchip")
         rate_akima = _call(bjontegaard.bd_rate, ra, qa, rt, qt, method="akima") if akima else NAN
     except _Unusable as exc:
@@ -189,8 +211,7 @@ def _bd(anchor_rate: ArrayLike, anchor_quality: ArrayLike, test_rate: ArrayLike,
     try:
         if not is_db:
             raise _Unusable("not a dB metric")
-        _check_overlap("rate", r_frac, min_overlap,
-                       f"anchor [{ra[0]:g}, {ra[-1]:g}], test [{rt[0]:g}, {rt[-1]:g}]")
+        _check_overlap("rate", r_frac, min_overlap, f"anchor [{ra[0]:g}, {ra[-1]:g}], test [{rt[0]:g}, {rt[-1]:g}]")
         psnr_db = _call(bjontegaard.bd_psnr, ra, qa, rt, qt, method="pchip")
     except _Unusable as exc:
         psnr_reason = str(exc)

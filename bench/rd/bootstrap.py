@@ -8,6 +8,7 @@ curve that stops being monotone, a lost overlap); their count is reported, and w
 ``min_finite`` of them are finite the CI is (NaN, NaN) with the commonest failure as reason,
 since percentiles of the survivors would be biased towards well-behaved resamples.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,18 +47,23 @@ def _items(name: str, rate: ArrayLike, quality: ArrayLike) -> tuple[np.ndarray, 
     r = np.asarray(rate, dtype=float)
     q = np.asarray(quality, dtype=float)
     if r.ndim != 2 or r.shape != q.shape:
-        raise ValueError(f"{name}: per-item rate and quality must be [n_items, n_points] of the same "
-                         f"shape, got {r.shape} and {q.shape}")
+        raise ValueError(
+            f"{name}: per-item rate and quality must be [n_items, n_points] of the same "
+            f"shape, got {r.shape} and {q.shape}"
+        )
     return r, q
 
 
-def _ci(values: np.ndarray, reasons: Counter[str], what: str, level: float,
-        need: int) -> tuple[tuple[float, float], str | None]:
+def _ci(
+    values: np.ndarray, reasons: Counter[str], what: str, level: float, need: int
+) -> tuple[tuple[float, float], str | None]:
     finite = values[np.isfinite(values)]
     if finite.size < need:
         kind, count = reasons.most_common(1)[0] if reasons else ("none recorded", 0)
-        return (math.nan, math.nan), (f"only {finite.size}/{values.size} resamples gave a finite "
-                                      f"{what} (need {need}); commonest failure ({count}x): {kind}")
+        return (math.nan, math.nan), (
+            f"only {finite.size}/{values.size} resamples gave a finite "
+            f"{what} (need {need}); commonest failure ({count}x): {kind}"
+        )
     tail = 50.0 * (1.0 - level)
     lo, hi = np.percentile(finite, [tail, 100.0 - tail])
     return (float(lo), float(hi)), None
@@ -89,7 +95,12 @@ def bootstrap_bd(
         raise ValueError(f"paired bootstrap needs the same items: anchor has {n_items}, test {tr.shape[0]}")
     if n_items < 1 or n_boot < 1:
         raise ValueError(f"need at least one item and one resample, got {n_items} items, n_boot={n_boot}")
-    opts = dict(higher_is_better=higher_is_better, is_db=is_db, hull=hull, min_overlap=min_overlap)
+    opts: dict[str, Any] = {
+        "higher_is_better": higher_is_better,
+        "is_db": is_db,
+        "hull": hull,
+        "min_overlap": min_overlap,
+    }
     point = bd(ar.mean(0), aq.mean(0), tr.mean(0), tq.mean(0), **opts)
 
     idx = np.random.default_rng(seed).integers(0, n_items, size=(n_boot, n_items))
@@ -109,5 +120,15 @@ def bootstrap_bd(
     need = math.ceil(min_finite * n_boot)
     rate_ci, reason = _ci(rates, rate_fail, "BD-rate", level, need)
     psnr_ci, psnr_reason = _ci(psnrs, psnr_fail, "BD-PSNR", level, need)
-    return BootstrapCI(point, rate_ci, psnr_ci, n_boot, int(np.isfinite(rates).sum()),
-                       int(np.isfinite(psnrs).sum()), level, seed, reason, psnr_reason)
+    return BootstrapCI(
+        point,
+        rate_ci,
+        psnr_ci,
+        n_boot,
+        int(np.isfinite(rates).sum()),
+        int(np.isfinite(psnrs).sum()),
+        level,
+        seed,
+        reason,
+        psnr_reason,
+    )

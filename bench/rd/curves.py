@@ -4,6 +4,7 @@ Schema: ``{"name": str, "description": str?, "results": {"bpp": [...], metric: [
 "meta": {...}?}``, every list one value per rate point (``null`` reads as NaN, which BD then
 reports as unusable rather than dropping).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,7 @@ def _numbers(source: str, key: str, values: Any) -> np.ndarray:
 def parse_results(obj: Any, source: str = "<results>") -> Results:
     """Validate an already-parsed results object (the harness's in-memory dict, or a file's)."""
     if not isinstance(obj, Mapping):
-        raise BenchError(f"{source}: expected a JSON object with 'name' and 'results', "
-                         f"got {type(obj).__name__}")
+        raise BenchError(f"{source}: expected a JSON object with 'name' and 'results', got {type(obj).__name__}")
     missing = [k for k in ("name", "results") if k not in obj]
     if missing:
         raise BenchError(f"{source}: missing key(s) {', '.join(missing)} (CompressAI results schema)")
@@ -136,8 +136,10 @@ def bdrate_files(
     higher = axis[0] if higher_is_better is None else higher_is_better
     db = axis[1] if is_db is None else is_db
     if higher is None or db is None:
-        raise BenchError(f"metric {metric!r}: cannot tell whether higher is better or whether it is in dB; "
-                         "pass higher_is_better and is_db")
+        raise BenchError(
+            f"metric {metric!r}: cannot tell whether higher is better or whether it is in dB; "
+            "pass higher_is_better and is_db"
+        )
     ra, qa = curve(load_results(anchor), metric)
     rt, qt = curve(load_results(test), metric)
     return bd(ra, qa, rt, qt, higher_is_better=higher, is_db=db, hull=hull, min_overlap=min_overlap).to_dict()

@@ -5,6 +5,7 @@ one of the two strictly. Quality here is always "higher is better"; negate lower
 metrics (LPIPS) before calling. Both functions return indices into the inputs, sorted by rate,
 so callers keep whatever else belongs to a point (its λ, its model, its per-item values).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -60,9 +61,7 @@ def upper_hull(rates: ArrayLike, quals: ArrayLike) -> np.ndarray:
     return np.asarray(hull, dtype=int)
 
 
-def frontier(
-    curves: Mapping[str, tuple[ArrayLike, ArrayLike]], convex: bool = False
-) -> list[tuple[str, int]]:
+def frontier(curves: Mapping[str, tuple[ArrayLike, ArrayLike]], convex: bool = False) -> list[tuple[str, int]]:
     """The frontier across several models' curves (e.g. one model per λ), by increasing rate.
 
     Returns ``(curve name, point index in that curve)`` pairs; ``convex=True`` takes the upper

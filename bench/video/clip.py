@@ -5,6 +5,7 @@ gives the same bytes; colour conversions happen only on request and name matrix 
 ``colour_source`` says where matrix and range came from (a header, or an assumption), so a
 result can record it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -57,11 +58,14 @@ class Clip:
         first = self.planes[0] if self.planes else np.empty(0)
         if first.ndim != 3 or not first.shape[0]:
             raise DataError(f"a clip needs T x h x w planes with T >= 1, got {first.shape}")
-        want = [(first.shape[0], *s) for s in plane_shapes(*first.shape[1:], self.chroma)]
+        n, h, w = first.shape
+        want = [(n, *s) for s in plane_shapes(h, w, self.chroma)]
         got = [p.shape for p in self.planes]
         if got != want or any(p.dtype != dtype for p in self.planes):
-            raise DataError(f"{self.chroma} {self.bitdepth}-bit planes must be {np.dtype(dtype).name} "
-                            f"shaped {want}, got {[f'{p.dtype}{p.shape}' for p in self.planes]}")
+            raise DataError(
+                f"{self.chroma} {self.bitdepth}-bit planes must be {np.dtype(dtype).name} "
+                f"shaped {want}, got {[f'{p.dtype}{p.shape}' for p in self.planes]}"
+            )
         if self.bitdepth not in (8, 16) and max(int(p.max()) for p in self.planes) >> self.bitdepth:
             raise DataError(f"sample values exceed {self.bitdepth} bits; wrong bit depth or byte order?")
         if self.fps <= 0:
@@ -85,31 +89,40 @@ class Clip:
 
     def describe(self) -> dict[str, Any]:
         """What a result records about its input video."""
-        return {"size": f"{self.width}x{self.height}", "frames": self.n_frames, "fps": str(self.fps),
-                "pix_fmt": self.pix_fmt, "matrix": self.matrix, "range": self.range,
-                "colour_source": self.colour_source}
+        return {
+            "size": f"{self.width}x{self.height}",
+            "frames": self.n_frames,
+            "fps": str(self.fps),
+            "pix_fmt": self.pix_fmt,
+            "matrix": self.matrix,
+            "range": self.range,
+            "colour_source": self.colour_source,
+        }
 
     def take(self, n: int, start: int = 0) -> Clip:
         """Frames ``start .. start+n-1``."""
         if not 0 <= start < start + n <= self.n_frames:
-            raise DataError(f"frames {start}..{start + n - 1} are outside this clip's "
-                            f"{self.n_frames} frames")
-        return replace(self, planes=tuple(p[start:start + n] for p in self.planes))
+            raise DataError(f"frames {start}..{start + n - 1} are outside this clip's {self.n_frames} frames")
+        return replace(self, planes=tuple(p[start : start + n] for p in self.planes))
 
     def crop(self, top: int, left: int, height: int, width: int) -> Clip:
         """A spatial window; 4:2:0 needs even offsets and sizes so chroma stays aligned."""
         if self.chroma == "420" and (top % 2 or left % 2 or height % 2 or width % 2):
-            raise DataError(f"a 4:2:0 crop needs even offsets and sizes, got {height}x{width} "
-                            f"at ({top}, {left})")
-        if not (0 <= top and 0 <= left and height > 0 and width > 0
-                and top + height <= self.height and left + width <= self.width):
-            raise DataError(f"crop {height}x{width} at ({top}, {left}) is outside the "
-                            f"{self.height}x{self.width} clip")
+            raise DataError(f"a 4:2:0 crop needs even offsets and sizes, got {height}x{width} at ({top}, {left})")
+        if not (
+            top >= 0
+            and left >= 0
+            and height > 0
+            and width > 0
+            and top + height <= self.height
+            and left + width <= self.width
+        ):
+            raise DataError(f"crop {height}x{width} at ({top}, {left}) is outside the {self.height}x{self.width} clip")
         s = 2 if self.chroma == "420" else 1
-        cuts = [(top, left, height, width)] + [(top // s, left // s, height // s, width // s)] * (
-            len(self.planes) - 1)
-        return replace(self, planes=tuple(p[:, t:t + h, x:x + w]
-                                          for p, (t, x, h, w) in zip(self.planes, cuts, strict=True)))
+        cuts = [(top, left, height, width)] + [(top // s, left // s, height // s, width // s)] * (len(self.planes) - 1)
+        return replace(
+            self, planes=tuple(p[:, t : t + h, x : x + w] for p, (t, x, h, w) in zip(self.planes, cuts, strict=True))
+        )
 
     def to_rgb(self) -> np.ndarray:
         """``T x H x W x 3`` RGB (``x 1`` gray for 4:0:0), full range, rounded to the bit depth.
@@ -119,16 +132,23 @@ class Clip:
         if self.chroma == "400":
             gray = luma_to_gray(self.planes[0], self.range, self.bitdepth)
             return pl.quantise(gray, self.bitdepth)[..., None]
-        chroma = self.planes[1:]
+        chroma = list(self.planes[1:])
         if self.chroma == "420":
-            chroma = [pl.up2(p)[:, :self.height, :self.width] for p in chroma]
+            chroma = [pl.up2(p)[:, : self.height, : self.width] for p in chroma]
         ycc = np.stack([self.planes[0], *chroma], axis=-1)
         return pl.quantise(ycbcr_to_rgb(ycc, self.matrix, self.range, self.bitdepth), self.bitdepth)
 
 
-def clip_from_rgb(rgb: np.ndarray, *, fps: Fraction | float, chroma: str = "444",
-                  matrix: str = "bt601", range_: str = "limited", bitdepth: int | None = None,
-                  source: str = "RGB frames") -> Clip:
+def clip_from_rgb(
+    rgb: np.ndarray,
+    *,
+    fps: Fraction | float,
+    chroma: str = "444",
+    matrix: str = "bt601",
+    range_: str = "limited",
+    bitdepth: int | None = None,
+    source: str = "RGB frames",
+) -> Clip:
     """Convert ``T x H x W x 3`` RGB (or ``x 1`` gray) frames to a YCbCr clip.
 
     4:2:0 chroma is the 2x2 box mean of ``planes.down2`` (odd sizes are edge-padded first);
@@ -151,6 +171,14 @@ def clip_from_rgb(rgb: np.ndarray, *, fps: Fraction | float, chroma: str = "444"
     note = f"converted from {source}: {matrix} {range_} range"
     if chroma == "420":
         note += f"; {pl.CHROMA_FILTERS.split(';')[0]}"
-    return Clip(tuple(pl.quantise(p, depth)[:, : s[0], : s[1]] for p, s in
-                      zip(planes, plane_shapes(h, w, chroma), strict=True)),
-                chroma, depth, Fraction(fps).limit_denominator(1001 * 1000), matrix, range_, note)
+    return Clip(
+        tuple(
+            pl.quantise(p, depth)[:, : s[0], : s[1]] for p, s in zip(planes, plane_shapes(h, w, chroma), strict=True)
+        ),
+        chroma,
+        depth,
+        Fraction(fps).limit_denominator(1001 * 1000),
+        matrix,
+        range_,
+        note,
+    )

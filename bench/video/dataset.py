@@ -8,6 +8,7 @@ copied out of an eval sequence is caught as overlap too.
 ``load()`` gives ``T x H x W x 3`` uint8 RGB: PNG frames as stored; ``.y4m``/``.yuv`` converted with
 the clip's own matrix and range (``bench.video.Clip.to_rgb``), deeper clips rounded to 8 bits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,9 @@ class VideoItem(Item):
         if self.path.is_dir():
             rgb = read_png_frames(self.path, start=self.start, frames=self.frames)
             if rgb.dtype != np.uint8 or rgb.shape[3] != 3:
-                raise DataError(f"{self.path}: video frames must be 8-bit RGB PNGs, got {rgb.dtype} "
-                                f"with {rgb.shape[3]} channel(s)")
+                raise DataError(
+                    f"{self.path}: video frames must be 8-bit RGB PNGs, got {rgb.dtype} with {rgb.shape[3]} channel(s)"
+                )
         else:
             clip = read_video(self.path, fps=self.fps, start=self.start, frames=self.frames)
             rgb = clip.to_rgb()
@@ -58,7 +60,7 @@ def centre_crop(rgb: np.ndarray, crop: tuple[int, int] | None, path: Path) -> np
     if crop[0] > h or crop[1] > w:
         raise DataError(f"{path}: crop {crop[0]}x{crop[1]} is larger than the {h}x{w} frames")
     top, left = (h - crop[0]) // 2 // 2 * 2, (w - crop[1]) // 2 // 2 * 2
-    return np.ascontiguousarray(rgb[:, top:top + crop[0], left:left + crop[1]])
+    return np.ascontiguousarray(rgb[:, top : top + crop[0], left : left + crop[1]])
 
 
 def _fps(path: Path, configured: float | None) -> Fraction:
@@ -71,8 +73,7 @@ def _fps(path: Path, configured: float | None) -> Fraction:
         named = parse_yuv_name(path).fps
         if named is not None:
             return named
-    raise DataError(f"{path}: the clip does not say its frame rate (needed for kbps); set 'fps' in the "
-                    "dataset config")
+    raise DataError(f"{path}: the clip does not say its frame rate (needed for kbps); set 'fps' in the dataset config")
 
 
 def _content(path: Path) -> tuple[str, tuple[str, ...]]:
@@ -110,8 +111,7 @@ def resolve_video_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         _check_frame_size(path, cfg.max_pixels, f"{where}.max_pixels")
         sha, parts = _content(path)
         name = path.name.removesuffix(path.suffix) if path.is_file() else path.name
-        items.append(VideoItem(name, path, sha, _fps(path, cfg.fps), cfg.frames, cfg.start or 0,
-                               cfg.crop, parts))
+        items.append(VideoItem(name, path, sha, _fps(path, cfg.fps), cfg.frames, cfg.start or 0, cfg.crop, parts))
     names = [it.name for it in items]
     if len(set(names)) != len(names):
         raise DataError(f"{where}.video: two clips share a name; names must be unique")
@@ -124,7 +124,7 @@ def content_hashes(items: tuple[Item, ...]) -> dict[str, str]:
     out = {}
     for it in items:
         out[it.sha256] = it.name
-        out.update({h: f"{it.name} (a frame)" for h in getattr(it, "parts", ())})
+        out.update(dict.fromkeys(getattr(it, "parts", ()), f"{it.name} (a frame)"))
     return out
 
 
@@ -134,8 +134,13 @@ def check_no_video_overlap(evaluation: Dataset, *train_sets: Dataset) -> None:
     for train in train_sets:
         seen = content_hashes(train.items)
         found = {held_out[h] for h in set(seen) & set(held_out)}
-        shared = sorted(n for n in found  # a whole clip found: do not list its frames as well
-                        if not n.endswith(" (a frame)") or n.removesuffix(" (a frame)") not in found)
+        shared = sorted(
+            n
+            for n in found  # a whole clip found: do not list its frames as well
+            if not n.endswith(" (a frame)") or n.removesuffix(" (a frame)") not in found
+        )
         if shared:
-            raise DataError(f"the eval sequence(s) {', '.join(shared)} appear in the training data "
-                            f"({train.name}); train on other clips or stills")
+            raise DataError(
+                f"the eval sequence(s) {', '.join(shared)} appear in the training data "
+                f"({train.name}); train on other clips or stills"
+            )

@@ -11,6 +11,7 @@
 - **PNG folders**: frames sorted by name, RGB (8 or 16 bit) via ``bench.data.load_image``;
   ``read_video`` converts them with :func:`bench.video.clip.clip_from_rgb`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -26,8 +27,11 @@ from bench.errors import DataError
 from bench.video.clip import CHROMAS, Clip, clip_from_rgb, plane_shapes
 from bench.y4m import read_y4m_header, y4m_frames
 
-_YUV_NAME = re.compile(r"_(?P<w>\d+)x(?P<h>\d+)(?:_(?P<fps>\d+(?:\.\d+)?)(?:fps|hz)?)?"
-                       r"(?:_(?P<bits>\d+)bit)?(?:\.(?P<fmt>\w+))?$", re.IGNORECASE)
+_YUV_NAME = re.compile(
+    r"_(?P<w>\d+)x(?P<h>\d+)(?:_(?P<fps>\d+(?:\.\d+)?)(?:fps|hz)?)?"
+    r"(?:_(?P<bits>\d+)bit)?(?:\.(?P<fmt>\w+))?$",
+    re.IGNORECASE,
+)
 _PIX_FMT = re.compile(r"(?:yuv(?P<c>420|444)p|(?P<g>gray))(?P<d>\d+)?(?:le)?")
 _RANGES = {"LIMITED": "limited", "FULL": "full"}
 
@@ -47,14 +51,18 @@ def parse_yuv_name(path: Path) -> YuvName:
     """Geometry from ``name_WxH[_FPS[fps]][_Nbit][.pix_fmt].yuv``; DataError if absent."""
     m = _YUV_NAME.search(Path(path).name.removesuffix(".yuv"))
     if not m:
-        raise DataError(f"{path}: cannot read the size from the name; name it "
-                        "name_WxH[_FPSfps][_10bit].yuv or pass width and height")
+        raise DataError(
+            f"{path}: cannot read the size from the name; name it "
+            "name_WxH[_FPSfps][_10bit].yuv or pass width and height"
+        )
     chroma = depth = None
     if m["fmt"]:
         fmt = _PIX_FMT.fullmatch(m["fmt"])
         if not fmt:
-            raise DataError(f"{path}: unsupported pixel format {m['fmt']!r} in the name "
-                            "(supported: yuv420p, yuv444p, gray, with a bit depth such as 10le)")
+            raise DataError(
+                f"{path}: unsupported pixel format {m['fmt']!r} in the name "
+                "(supported: yuv420p, yuv444p, gray, with a bit depth such as 10le)"
+            )
         chroma, depth = ("400" if fmt["g"] else fmt["c"]), int(fmt["d"] or 8)
     bits = int(m["bits"]) if m["bits"] else depth
     fps = _named_fps(m["fps"]) if m["fps"] else None
@@ -79,16 +87,27 @@ def _frame_range(total: int, start: int, frames: int | None, path: Path) -> rang
     return range(start, stop)
 
 
-def read_yuv(path: Path, *, width: int | None = None, height: int | None = None,
-             fps: Fraction | float | None = None, bitdepth: int | None = None,
-             chroma: str | None = None, matrix: str = "bt601", range_: str = "limited",
-             start: int = 0, frames: int | None = None) -> Clip:
+def read_yuv(
+    path: Path,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    fps: Fraction | float | None = None,
+    bitdepth: int | None = None,
+    chroma: str | None = None,
+    matrix: str = "bt601",
+    range_: str = "limited",
+    start: int = 0,
+    frames: int | None = None,
+) -> Clip:
     """A raw planar file; arguments override what the name says."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"video not found: {path}")
-    named = parse_yuv_name(path) if not (width and height) else None
-    width, height = width or named.width, height or named.height
+    named = None
+    if not (width and height):
+        named = parse_yuv_name(path)
+        width, height = width or named.width, height or named.height
     fps = fps or (named.fps if named else None)
     if fps is None:
         raise DataError(f"{path}: the name has no frame rate; pass fps (needed for kbps)")
@@ -101,16 +120,28 @@ def read_yuv(path: Path, *, width: int | None = None, height: int | None = None,
     per_frame = sum(h * w for h, w in shapes)
     size = path.stat().st_size
     if size == 0 or size % (per_frame * dtype.itemsize):
-        raise DataError(f"{path}: {size} bytes is not a whole number of {width}x{height} "
-                        f"{chroma} {depth}-bit frames ({per_frame * dtype.itemsize} bytes each)")
+        raise DataError(
+            f"{path}: {size} bytes is not a whole number of {width}x{height} "
+            f"{chroma} {depth}-bit frames ({per_frame * dtype.itemsize} bytes each)"
+        )
     span = _frame_range(size // (per_frame * dtype.itemsize), start, frames, path)
-    data = np.fromfile(path, dtype=dtype, count=len(span) * per_frame,
-                       offset=span.start * per_frame * dtype.itemsize).reshape(len(span), -1)
+    data = np.fromfile(
+        path, dtype=dtype, count=len(span) * per_frame, offset=span.start * per_frame * dtype.itemsize
+    ).reshape(len(span), -1)
     cuts = np.cumsum([h * w for h, w in shapes])[:-1]
-    planes = tuple(np.ascontiguousarray(p).reshape(len(span), *s).astype(dtype.newbyteorder("="))
-                   for p, s in zip(np.split(data, cuts, axis=1), shapes, strict=True))
-    return Clip(planes, chroma, depth, Fraction(fps).limit_denominator(1001 * 1000), matrix,
-                range_, "assumed: raw .yuv carries no colour information")
+    planes = tuple(
+        np.ascontiguousarray(p).reshape(len(span), *s).astype(dtype.newbyteorder("="))
+        for p, s in zip(np.split(data, cuts, axis=1), shapes, strict=True)
+    )
+    return Clip(
+        planes,
+        chroma,
+        depth,
+        Fraction(fps).limit_denominator(1001 * 1000),
+        matrix,
+        range_,
+        "assumed: raw .yuv carries no colour information",
+    )
 
 
 def yuv_name(stem: str, clip: Clip) -> str:
@@ -136,8 +167,7 @@ def _c_tag(chroma: str, bitdepth: int) -> str:
     return base if bitdepth == 8 else f"{base}p{bitdepth}"
 
 
-def read_y4m(path: Path, *, matrix: str = "bt601", start: int = 0,
-             frames: int | None = None) -> Clip:
+def read_y4m(path: Path, *, matrix: str = "bt601", start: int = 0, frames: int | None = None) -> Clip:
     """A y4m file's frames as stored; matrix is an argument (y4m has no tag for it)."""
     path = Path(path)
     hdr = read_y4m_header(path)
@@ -153,8 +183,9 @@ def read_y4m(path: Path, *, matrix: str = "bt601", start: int = 0,
     if tag and tag not in _RANGES:
         raise DataError(f"{path}: unknown XCOLORRANGE={hdr.color_range}")
     range_ = _RANGES.get(tag, "limited")
-    source = (f"range: y4m XCOLORRANGE={tag}" if tag else "range: assumed limited (no "
-              "XCOLORRANGE)") + f"; matrix: {matrix} assumed (y4m has no matrix tag)"
+    source = (
+        f"range: y4m XCOLORRANGE={tag}" if tag else "range: assumed limited (no XCOLORRANGE)"
+    ) + f"; matrix: {matrix} assumed (y4m has no matrix tag)"
     return Clip(planes, chroma, hdr.bitdepth, hdr.fps, matrix, range_, source, tokens)
 
 
@@ -168,10 +199,13 @@ def write_y4m(path: Path, clip: Clip) -> None:
     tokens = clip.y4m_tokens or ("W", "H", "F", "Ip", "A1:1", "C", "XCOLORRANGE")
     kept_c = next((t[1:] for t in tokens if t.startswith("C")), None)
     same_format = kept_c is not None and _same_format(kept_c, clip)
-    values = {"W": f"W{clip.width}", "H": f"H{clip.height}",
-              "F": f"F{clip.fps.numerator}:{clip.fps.denominator}",
-              "C": f"C{kept_c if same_format else c_tag}",
-              "XCOLORRANGE": f"XCOLORRANGE={clip.range.upper()}"}
+    values = {
+        "W": f"W{clip.width}",
+        "H": f"H{clip.height}",
+        "F": f"F{clip.fps.numerator}:{clip.fps.denominator}",
+        "C": f"C{kept_c if same_format else c_tag}",
+        "XCOLORRANGE": f"XCOLORRANGE={clip.range.upper()}",
+    }
     out = []
     for tok in tokens:
         key = tok.split("=", 1)[0] if tok.startswith("X") else tok[0]
@@ -190,7 +224,9 @@ def write_y4m(path: Path, clip: Clip) -> None:
 def _same_format(c_token: str, clip: Clip) -> bool:
     """Whether a kept ``C`` token (``420jpeg``, ``420paldv``, ``444p10`` ...) still fits."""
     m = re.fullmatch(r"(420|444|mono)\D*(\d+)?", c_token)
-    chroma = {"mono": "400"}.get(m[1], m[1]) if m else None
+    if not m:
+        return False
+    chroma = {"mono": "400"}.get(m[1], m[1])
     return chroma == clip.chroma and int(m[2] or 8) == clip.bitdepth
 
 
@@ -223,9 +259,17 @@ def write_png_frames(folder: Path, frames: np.ndarray, pattern: str = "f{:03d}.p
     return paths
 
 
-def read_video(path: Path, *, fps: Fraction | float | None = None, start: int = 0,
-               frames: int | None = None, chroma: str | None = None, matrix: str = "bt601",
-               range_: str = "limited", bitdepth: int | None = None) -> Clip:
+def read_video(
+    path: Path,
+    *,
+    fps: Fraction | float | None = None,
+    start: int = 0,
+    frames: int | None = None,
+    chroma: str | None = None,
+    matrix: str = "bt601",
+    range_: str = "limited",
+    bitdepth: int | None = None,
+) -> Clip:
     """Any supported source as a clip: ``.y4m``, ``.yuv`` or a PNG folder (converted to YCbCr
     ``chroma``, default 4:4:4, with ``matrix``/``range_``; a PNG folder needs ``fps``)."""
     path = Path(path)
@@ -233,11 +277,13 @@ def read_video(path: Path, *, fps: Fraction | float | None = None, start: int = 
         if fps is None:
             raise DataError(f"{path}: a PNG folder has no frame rate; pass fps")
         rgb = read_png_frames(path, start=start, frames=frames)
-        return clip_from_rgb(rgb, fps=fps, chroma=chroma or "444", matrix=matrix, range_=range_,
-                             source=f"PNG frames in {path.name}")
+        return clip_from_rgb(
+            rgb, fps=fps, chroma=chroma or "444", matrix=matrix, range_=range_, source=f"PNG frames in {path.name}"
+        )
     if path.suffix.lower() == ".y4m":
         return read_y4m(path, matrix=matrix, start=start, frames=frames)
     if path.suffix.lower() == ".yuv":
-        return read_yuv(path, fps=fps, bitdepth=bitdepth, chroma=chroma, matrix=matrix,
-                        range_=range_, start=start, frames=frames)
+        return read_yuv(
+            path, fps=fps, bitdepth=bitdepth, chroma=chroma, matrix=matrix, range_=range_, start=start, frames=frames
+        )
     raise DataError(f"{path}: unsupported video (use .y4m, .yuv or a folder of PNG frames)")

@@ -4,6 +4,7 @@ Every subcommand prints a table (or aligned lines) for people on stdout, or with
 JSON object instead (inf/NaN as null); progress goes to stderr; lists are comma-separated
 (``--steps 2,4,8``). Heavy modules (torch, codecs) load inside the command that runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,11 @@ from rich.table import Table
 from bench.errors import BenchError
 from bench.io_utils import json_safe
 
-app = typer.Typer(no_args_is_help=True, help="The differentiable proxies against the real codecs (rate, "
-                                              "distortion, gradients) and what they cost per training step.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="The differentiable proxies against the real codecs (rate, "
+    "distortion, gradients) and what they cost per training step.",
+)
 
 
 def parse_numbers(text: str, option: str, kind: type[float | int] = float) -> list:
@@ -63,9 +67,12 @@ JSON_HELP = "Print one JSON object instead of a table."
 @app.command()
 def fidelity(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
-    codec: str = typer.Option("jpeg", "--codec",
-                              help="Real codec to compare with: jpeg (flat-table gray JPEG, Pillow) or "
-                                   "hevc (x265 intra 4:0:0 at QP = round(4 + 6·log2 Δ))."),
+    codec: str = typer.Option(
+        "jpeg",
+        "--codec",
+        help="Real codec to compare with: jpeg (flat-table gray JPEG, Pillow) or "
+        "hevc (x265 intra 4:0:0 at QP = round(4 + 6·log2 Δ)).",
+    ),
     steps: str = typer.Option("2,4,8,16,32", "--steps", help=STEPS_HELP),
     max_items: int | None = typer.Option(None, "--max-items", min=1, help=MAX_ITEMS_HELP),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -119,40 +126,64 @@ def loop_speed(
     mode (proxy, real, real_ste)."""
     from sandwich.diagnostics.loop_speed import loop_benchmark
 
-    _emit(loop_benchmark(batch, crop, repeats), json_out,
-          lambda r: print("\n".join(f"  {k:22s} {v}" for k, v in r.items())))
+    _emit(
+        loop_benchmark(batch, crop, repeats),
+        json_out,
+        lambda r: print("\n".join(f"  {k:22s} {v}" for k, v in r.items())),
+    )
 
 
 @app.command("video-fidelity")
 def video_fidelity(
-    clips: str | None = typer.Option(None, "--clips", help="Comma-separated clips of the shared data's video folder "
-                              "(default: all five: BasketballPass, foreman, CiscoVT2people, park_joy, sparks)."),
+    clips: str | None = typer.Option(
+        None,
+        "--clips",
+        help="Comma-separated clips of the shared data's video folder "
+        "(default: all five: BasketballPass, foreman, CiscoVT2people, park_joy, sparks).",
+    ),
     frames: int = typer.Option(10, "--frames", min=1, help="First N frames of each clip."),
     qps: str = typer.Option("22,27,32,37,42", "--qps", help="Comma-separated x265 QPs."),
-    rates: str | None = typer.Option(None, "--rates", help="Comma-separated proxy rate models "
-                              "(default: all four: jpeg, hevc, laplacian, gaussian)."),
+    rates: str | None = typer.Option(
+        None, "--rates", help="Comma-separated proxy rate models (default: all four: jpeg, hevc, laplacian, gaussian)."
+    ),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """The video proxy's rate against real x265 (4:0:0, low-delay P) over clips and QPs, on source luma."""
     from sandwich.diagnostics.video_fidelity import CLIPS, RATES, run_video_fidelity
 
-    result = run_video_fidelity(parse_names(clips, "--clips", list(CLIPS)), frames, parse_numbers(qps, "--qps", int),
-                                parse_names(rates, "--rates", list(RATES)))
+    result = run_video_fidelity(
+        parse_names(clips, "--clips", list(CLIPS)),
+        frames,
+        parse_numbers(qps, "--qps", int),
+        parse_names(rates, "--rates", list(RATES)),
+    )
     _emit(result, json_out, _print_video)
 
 
 def _print_fidelity(result: dict) -> None:
     table = Table(title=f"proxy vs {result['codec']} on {result['n_items']} images ({result['bottleneck']})")
-    for col in ("step", "param", "real bpp", "pred err % (other imgs)", "pred err % (other steps)",
-                "gaussian err %", "laplacian err %", "PSNR gap dB"):
+    for col in (
+        "step",
+        "param",
+        "real bpp",
+        "pred err % (other imgs)",
+        "pred err % (other steps)",
+        "gaussian err %",
+        "laplacian err %",
+        "PSNR gap dB",
+    ):
         table.add_column(col, justify="right")
     for row in result["per_step"]:
-        table.add_row(f"{row['step']:g}", f"{row['codec_param']:g}", _fmt(row["real_bpp"]),
-                      _fmt(row["median_abs_pred_error_image_pct"], 2),
-                      _fmt(row["median_abs_pred_error_step_pct"], 2),
-                      _fmt(row["median_abs_gaussian_error_pct"], 2),
-                      _fmt(row["median_abs_laplacian_error_pct"], 2),
-                      _fmt(row["median_psnr_gap_signed_db"]))
+        table.add_row(
+            f"{row['step']:g}",
+            f"{row['codec_param']:g}",
+            _fmt(row["real_bpp"]),
+            _fmt(row["median_abs_pred_error_image_pct"], 2),
+            _fmt(row["median_abs_pred_error_step_pct"], 2),
+            _fmt(row["median_abs_gaussian_error_pct"], 2),
+            _fmt(row["median_abs_laplacian_error_pct"], 2),
+            _fmt(row["median_psnr_gap_signed_db"]),
+        )
     console = Console()
     console.print(table)
     pred = result["predictive_rate_error_pct"]
@@ -162,32 +193,40 @@ def _print_fidelity(result: dict) -> None:
         f"{_fmt(pred['same_image_other_steps'], 2)} % (a from other steps); "
         f"|PSNR gap| {_fmt(result['median_psnr_gap_db'])} dB; "
         f"r(N, bits) {_fmt(result['rate_correlation'], 4)}; "
-        f"proxy {_fmt(result['proxy_ms'], 1)} ms vs codec {_fmt(result['codec_ms'], 1)} ms per call")
+        f"proxy {_fmt(result['proxy_ms'], 1)} ms vs codec {_fmt(result['codec_ms'], 1)} ms per call"
+    )
 
 
 def _print_gradients(result: dict) -> None:
-    table = Table(title=f"gradient cosine, proxy vs finite differences of the real JPEG ({result['n_items']} "
-                        f"crops of {result['crop']}², {result['directions']} directions, ε = {result['eps']:g}; "
-                        "mean [min, max] over crops)")
+    table = Table(
+        title=f"gradient cosine, proxy vs finite differences of the real JPEG ({result['n_items']} "
+        f"crops of {result['crop']}², {result['directions']} directions, ε = {result['eps']:g}; "
+        "mean [min, max] over crops)"
+    )
     keys = ("distortion_ste", "distortion_noise", "distortion_real", "rate_rounded", "rate_unrounded")
     table.add_column("step", justify="right")
     for k in keys:
         table.add_column(k.replace("_", " "), justify="right")
     for row in result["per_step"]:
-        cells = [f"{row[k]['mean']:+.2f} [{row[k]['min']:+.2f}, {row[k]['max']:+.2f}]" if row[k] else "n/a" for k in keys]
+        cells = [
+            f"{row[k]['mean']:+.2f} [{row[k]['min']:+.2f}, {row[k]['max']:+.2f}]" if row[k] else "n/a" for k in keys
+        ]
         table.add_row(f"{row['step']:g}", *cells)
     Console().print(table)
 
 
 def _print_speed(result: dict) -> None:
-    print(f"proxy {result['shape']} on {result['device']} ({result['threads']} threads), "
-          f"calibrated to {result['target']} with {result['workers']} workers:")
-    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms",
-                "rest_ms"):
+    print(
+        f"proxy {result['shape']} on {result['device']} ({result['threads']} threads), "
+        f"calibrated to {result['target']} with {result['workers']} workers:"
+    )
+    for key in ("proxy_ms", "calibration_ms", "calibration_serial_ms", "proxy_calibration_free_ms", "rest_ms"):
         print(f"  {key:28s} {result[key]:9.1f}")
     print(f"  rest = {result['rest_measured']}")
-    print(f"  proxy share of the step {100 * result['proxy_share']:.1f} %, "
-          f"calibration share {100 * result['calibration_share']:.1f} %")
+    print(
+        f"  proxy share of the step {100 * result['proxy_share']:.1f} %, "
+        f"calibration share {100 * result['calibration_share']:.1f} %"
+    )
 
 
 def _print_video(result: dict) -> None:
@@ -198,7 +237,9 @@ def _print_video(result: dict) -> None:
             cols = "  ".join(f"{m} {r[f'{m}_kbps']:8.1f} ({r[f'{m}_psnr_y']:.2f})" for m in rates)
             print(f"  QP {r['qp']:2d}  x265 {r['x265_kbps']:8.1f} kbps ({r['x265_psnr_y']:.2f} dB)  {cols}")
     for rate, s in result["summary"].items():
-        print(f"{rate:9s} r(log)={s['pearson_log']:.4f}  proxy/x265 median {s['ratio_median']:.2f} "
-              f"[{s['ratio_min']:.2f}, {s['ratio_max']:.2f}]  per-clip calibrated at mid QP: "
-              f"mean |err| {100 * s['calibrated_error_mean']:.1f}% max "
-              f"{100 * s['calibrated_error_max']:.1f}%  ({s['points']} points)")
+        print(
+            f"{rate:9s} r(log)={s['pearson_log']:.4f}  proxy/x265 median {s['ratio_median']:.2f} "
+            f"[{s['ratio_min']:.2f}, {s['ratio_max']:.2f}]  per-clip calibrated at mid QP: "
+            f"mean |err| {100 * s['calibrated_error_mean']:.1f}% max "
+            f"{100 * s['calibrated_error_max']:.1f}%  ({s['points']} points)"
+        )

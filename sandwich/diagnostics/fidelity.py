@@ -21,6 +21,7 @@ Rate figures, and why there are several:
 ``rate_correlation``: Pearson correlation of N and the real bits across images, per Δ (the
 median over Δ is reported): what a global a can achieve, with no per-image fit.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,7 @@ def _median(values: list[float | None]) -> float | None:
     return float(np.median(vals)) if vals else None
 
 
-def _code_item(target, proxies: dict[str, ImageProxy], name: str, plane: np.ndarray,
-               step: float) -> dict:
+def _code_item(target, proxies: dict[str, ImageProxy], name: str, plane: np.ndarray, step: float) -> dict:
     """Proxy and real codec on one plane at one step."""
     coded = target.code(plane, step)
     x = torch.from_numpy(plane).float()[None, None]
@@ -80,21 +80,34 @@ def _code_item(target, proxies: dict[str, ImageProxy], name: str, plane: np.ndar
         out = proxies["gaussian"](x, step)
         proxy_s = time.perf_counter() - t0
         laplacian = float(proxies["laplacian"](x, step).rate_bits)
-    header = constant_bits(target, *plane.shape, step)
-    bits, intercept, scale = (float(t) for t in calibrate(
-        out.log_count, torch.tensor([float(coded.bits)]), torch.tensor([float(header)])))
+    header = constant_bits(target, plane.shape[0], plane.shape[1], step)
+    bits, intercept, scale = (
+        float(t) for t in calibrate(out.log_count, torch.tensor([float(coded.bits)]), torch.tensor([float(header)]))
+    )
     recon = out.recon[0, 0].round().to(torch.uint8).numpy()
     psnr_proxy, psnr_real = psnr_rgb(plane, recon), psnr_rgb(plane, coded.decoded)
     gaussian = float(out.rate_bits)
     return {
-        "item": name, "step": step, "codec_param": target.param(step), "pixels": plane.size,
-        "real_bits": coded.bits, "proxy_bits": bits, "header_bits": intercept,
-        "log_count": float(out.log_count), "nonzeros": int(out.nonzeros), "scale": scale,
+        "item": name,
+        "step": step,
+        "codec_param": target.param(step),
+        "pixels": plane.size,
+        "real_bits": coded.bits,
+        "proxy_bits": bits,
+        "header_bits": intercept,
+        "log_count": float(out.log_count),
+        "nonzeros": int(out.nonzeros),
+        "scale": scale,
         "rate_error_pct": _pct(bits, coded.bits),
-        "gaussian_bits": gaussian, "gaussian_error_pct": _pct(gaussian, coded.bits),
-        "laplacian_bits": laplacian, "laplacian_error_pct": _pct(laplacian, coded.bits),
-        "psnr_proxy": psnr_proxy, "psnr_real": psnr_real, "psnr_gap_db": psnr_proxy - psnr_real,
-        "proxy_ms": 1e3 * proxy_s, "codec_ms": 1e3 * coded.seconds,
+        "gaussian_bits": gaussian,
+        "gaussian_error_pct": _pct(gaussian, coded.bits),
+        "laplacian_bits": laplacian,
+        "laplacian_error_pct": _pct(laplacian, coded.bits),
+        "psnr_proxy": psnr_proxy,
+        "psnr_real": psnr_real,
+        "psnr_gap_db": psnr_proxy - psnr_real,
+        "proxy_ms": 1e3 * proxy_s,
+        "codec_ms": 1e3 * coded.seconds,
     }
 
 
@@ -111,12 +124,10 @@ def _add_predictive(items: list[dict]) -> None:
         n = sum(o["log_count"] for o in others)
         rate = sum(o["real_bits"] - o["header_bits"] for o in others)
         rec["pred_error_image_pct"] = _predict(rec, rate / n if n > 0 else None)
-        same = [o for o in items if o["item"] == rec["item"] and o["step"] != rec["step"]
-                and o["scale"] > 0]
+        same = [o for o in items if o["item"] == rec["item"] and o["step"] != rec["step"] and o["scale"] > 0]
         scale = None
         if len(same) >= 2:
-            slope, icpt = np.polyfit([math.log(o["step"]) for o in same],
-                                     [math.log(o["scale"]) for o in same], 1)
+            slope, icpt = np.polyfit([math.log(o["step"]) for o in same], [math.log(o["scale"]) for o in same], 1)
             scale = math.exp(icpt + slope * math.log(rec["step"]))
         rec["pred_error_step_pct"] = _predict(rec, scale)
 
@@ -141,12 +152,23 @@ def _per_step(items: list[dict], steps: list[float]) -> list[dict]:
     rows = []
     for step in steps:
         sel = [r for r in items if r["step"] == step]
-        rows.append({"step": step, "codec_param": sel[0]["codec_param"],
-                     "real_bpp": _median([r["real_bits"] / r["pixels"] for r in sel]),
-                     **{f"median_abs_{k}": _abs_median(sel, k) for k in (
-                         "pred_error_image_pct", "pred_error_step_pct", "gaussian_error_pct",
-                         "laplacian_error_pct")},
-                     "median_psnr_gap_signed_db": _median([r["psnr_gap_db"] for r in sel])})
+        rows.append(
+            {
+                "step": step,
+                "codec_param": sel[0]["codec_param"],
+                "real_bpp": _median([r["real_bits"] / r["pixels"] for r in sel]),
+                **{
+                    f"median_abs_{k}": _abs_median(sel, k)
+                    for k in (
+                        "pred_error_image_pct",
+                        "pred_error_step_pct",
+                        "gaussian_error_pct",
+                        "laplacian_error_pct",
+                    )
+                },
+                "median_psnr_gap_signed_db": _median([r["psnr_gap_db"] for r in sel]),
+            }
+        )
     return rows
 
 
@@ -158,8 +180,7 @@ def run_fidelity(codec: str, data: Path, steps: list[float], max_items: int | No
         raise BenchError(f"steps must be numbers >= 1, got {steps}")
     paths = list_images(Path(data), max_items)
     target = make_target(codec)
-    proxies = {name: ImageProxy(rate=name, learn_step=False).eval()
-               for name in ("gaussian", "laplacian")}
+    proxies = {name: ImageProxy(rate=name, learn_step=False).eval() for name in ("gaussian", "laplacian")}
     items = []
     for path in tqdm(paths, desc=f"fidelity {codec}", unit="image"):
         plane = luma8(path)
@@ -167,25 +188,35 @@ def run_fidelity(codec: str, data: Path, steps: list[float], max_items: int | No
     _add_predictive(items)
     corr = _correlations(items, steps)
     return {
-        "codec": codec, "bottleneck": BOTTLENECK, "steps": steps,
-        "codec_params": [target.param(s) for s in steps], "n_items": len(paths),
+        "codec": codec,
+        "bottleneck": BOTTLENECK,
+        "steps": steps,
+        "codec_params": [target.param(s) for s in steps],
+        "n_items": len(paths),
         "median_abs_rate_error_pct": _abs_median(items, "rate_error_pct"),
         "predictive_rate_error_pct": {
             "other_images_same_step": _abs_median(items, "pred_error_image_pct"),
-            "same_image_other_steps": _abs_median(items, "pred_error_step_pct")},
+            "same_image_other_steps": _abs_median(items, "pred_error_step_pct"),
+        },
         "calibration_free": {
-            name: {"median_abs_rate_error_pct": _abs_median(items, f"{name}_error_pct"),
-                   "median_rate_error_pct": _median([r[f"{name}_error_pct"] for r in items])}
-            for name in ("gaussian", "laplacian")},
+            name: {
+                "median_abs_rate_error_pct": _abs_median(items, f"{name}_error_pct"),
+                "median_rate_error_pct": _median([r[f"{name}_error_pct"] for r in items]),
+            }
+            for name in ("gaussian", "laplacian")
+        },
         "median_psnr_gap_db": _abs_median(items, "psnr_gap_db"),
         "median_psnr_gap_signed_db": _median([r["psnr_gap_db"] for r in items]),
-        "rate_correlation": _median(list(corr.values())), "rate_correlation_per_step": corr,
+        "rate_correlation": _median(list(corr.values())),
+        "rate_correlation_per_step": corr,
         "proxy_ms": _median([r["proxy_ms"] for r in items]),
         "codec_ms": _median([r["codec_ms"] for r in items]),
         "per_step": _per_step(items, steps),
-        "notes": ("median_abs_rate_error_pct is the calibrated proxy (a fitted on the same "
-                  "image and step): ~0 by construction; predictive_rate_error_pct never fits "
-                  "a on the item. psnr gap = proxy - real (dB). proxy_ms: one no-grad "
-                  "forward on CPU; codec_ms: one real encode."),
+        "notes": (
+            "median_abs_rate_error_pct is the calibrated proxy (a fitted on the same "
+            "image and step): ~0 by construction; predictive_rate_error_pct never fits "
+            "a on the item. psnr gap = proxy - real (dB). proxy_ms: one no-grad "
+            "forward on CPU; codec_ms: one real encode."
+        ),
         "per_item": items,
     }

@@ -21,21 +21,23 @@ Training options compared (the distortion side):
 The rate side: the calibrated rate with the gradient of Σ ln(1 + |round(X/Δ)|) (``rounded``, the
 default) or of Σ ln(1 + |X/Δ|) (``unrounded``, ``proxy.rate_gradient``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from bench.errors import BenchError
-from sandwich.diagnostics.fidelity import list_images, luma8
 from proxies.calibration import make_target
 from proxies.image_proxy import ImageProxy
+from sandwich.diagnostics.fidelity import list_images, luma8
 
 DISTORTION_OPTIONS = ("ste", "noise", "real")
-RATE_OPTIONS = ("rounded", "unrounded")
+RATE_OPTIONS: tuple[Literal["rounded", "unrounded"], ...] = ("rounded", "unrounded")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -73,7 +75,7 @@ def _probe(plane: np.ndarray, step: float, directions: int, eps: float, rng: np.
         d = ((s_t - recon) ** 2).sum()
         grads[f"distortion_{option}"] = torch.autograd.grad(d, b)[0][0, 0]
     for option in RATE_OPTIONS:
-        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()  # type: ignore[arg-type]
+        proxy = ImageProxy(step=step, learn_step=False, rate_gradient=option).eval()
         b = s_t.clone().requires_grad_()
         grads[f"rate_{option}"] = torch.autograd.grad(proxy(b).rate_bits.sum(), b)[0][0, 0]
     out: dict = {}
@@ -83,8 +85,15 @@ def _probe(plane: np.ndarray, step: float, directions: int, eps: float, rng: np.
     return out
 
 
-def run_gradient_fidelity(data: Path, steps: list[float], max_items: int | None, crop: int = 64,
-                          directions: int = 48, eps: float = 2.0, seed: int = 0) -> dict:
+def run_gradient_fidelity(
+    data: Path,
+    steps: list[float],
+    max_items: int | None,
+    crop: int = 64,
+    directions: int = 48,
+    eps: float = 2.0,
+    seed: int = 0,
+) -> dict:
     """Cosines between the proxy's gradients and the real JPEG's finite differences; JSON-able."""
     if directions < 2 or eps <= 0 or crop < 8:
         raise BenchError(f"need directions >= 2, eps > 0 and crop >= 8; got {directions}, {eps}, {crop}")
@@ -95,7 +104,7 @@ def run_gradient_fidelity(data: Path, steps: list[float], max_items: int | None,
         plane = luma8(path)
         h, w = plane.shape
         y, x = int(rng.integers(0, max(h - crop, 0) + 1)), int(rng.integers(0, max(w - crop, 0) + 1))
-        tile = np.ascontiguousarray(plane[y:y + crop, x:x + crop])
+        tile = np.ascontiguousarray(plane[y : y + crop, x : x + crop])
         for step in steps:
             items.append({"item": path.name, "step": step, **_probe(tile, step, directions, eps, rng)})
     keys = [f"distortion_{o}" for o in DISTORTION_OPTIONS] + [f"rate_{o}" for o in RATE_OPTIONS]
@@ -105,9 +114,20 @@ def run_gradient_fidelity(data: Path, steps: list[float], max_items: int | None,
         row: dict = {"step": step}
         for k in keys:
             vals = [r[k] for r in sel if r[k] is not None]
-            row[k] = {"mean": float(np.mean(vals)), "min": float(np.min(vals)), "max": float(np.max(vals))} if vals else None
+            row[k] = (
+                {"mean": float(np.mean(vals)), "min": float(np.min(vals)), "max": float(np.max(vals))} if vals else None
+            )
         per_step.append(row)
-    return {"codec": "jpeg (flat-table gray)", "crop": crop, "directions": directions, "eps": eps, "seed": seed,
-            "n_items": len(paths), "steps": steps, "per_step": per_step, "per_item": items,
-            "notes": "cosine over random directions between the proxy's directional derivative (autograd) and "
-                     "the real codec's central difference; distortion_real = real decoded B̂ passed straight through"}
+    return {
+        "codec": "jpeg (flat-table gray)",
+        "crop": crop,
+        "directions": directions,
+        "eps": eps,
+        "seed": seed,
+        "n_items": len(paths),
+        "steps": steps,
+        "per_step": per_step,
+        "per_item": items,
+        "notes": "cosine over random directions between the proxy's directional derivative (autograd) and "
+        "the real codec's central difference; distortion_real = real decoded B̂ passed straight through",
+    }

@@ -15,6 +15,7 @@ Measured, each as the median of ``repeats`` timed runs after one warm-up:
 The bottleneck is uniform noise: the encoders' worst case (nearly every coefficient codes).
 The ``hevc`` target runs two ffmpeg processes per plane (the wrapper also decodes).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -31,8 +32,9 @@ from proxies.rate import CalibratedRate
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU()
+    )
 
 
 class SlimUNet(nn.Module):
@@ -65,8 +67,15 @@ def _timed(fn: Callable[[], object], device: torch.device, repeats: int) -> floa
     return statistics.median(times)
 
 
-def proxy_benchmark(batch: int = 8, channels: int = 3, size: int = 256, device: str = "cpu",
-                    target: str = "jpeg", step: float = 8.0, repeats: int = 5) -> dict:
+def proxy_benchmark(
+    batch: int = 8,
+    channels: int = 3,
+    size: int = 256,
+    device: str = "cpu",
+    target: str = "jpeg",
+    step: float = 8.0,
+    repeats: int = 5,
+) -> dict:
     """Time the proxy, its real-codec calibration and a slim-U-Net step; return the figures."""
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(0)
@@ -80,6 +89,7 @@ def proxy_benchmark(batch: int = 8, channels: int = 3, size: int = 256, device: 
             b = x.detach().requires_grad_()
             out = proxy(b)
             (((out.recon - b) ** 2).mean() + out.rate_bits.mean() / b[0].numel()).backward()
+
         return run
 
     def rest_step() -> None:
@@ -93,16 +103,22 @@ def proxy_benchmark(batch: int = 8, channels: int = 3, size: int = 256, device: 
     rest_ms = _timed(rest_step, dev, repeats)
     calib_ms = _timed(lambda: real_bits(tgt, planes, step, workers), dev, repeats)
     return {
-        "shape": [batch, channels, size, size], "device": str(dev), "target": target,
-        "step": step, "workers": workers, "threads": torch.get_num_threads(),
+        "shape": [batch, channels, size, size],
+        "device": str(dev),
+        "target": target,
+        "step": step,
+        "workers": workers,
+        "threads": torch.get_num_threads(),
         "proxy_ms": proxy_ms,
         "calibration_ms": calib_ms,
         "calibration_serial_ms": _timed(lambda: real_bits(tgt, planes, step, 1), dev, repeats),
         "proxy_calibration_free_ms": _timed(proxy_step(free), dev, repeats),
         "rest_ms": rest_ms,
-        "rest_measured": (f"pre + post SlimUNet([32];[32,32]) "
-                          f"({sum(p.numel() for p in pre.parameters()):,} params each) "
-                          "forward + backward, MSE loss"),
+        "rest_measured": (
+            f"pre + post SlimUNet([32];[32,32]) "
+            f"({sum(p.numel() for p in pre.parameters()):,} params each) "
+            "forward + backward, MSE loss"
+        ),
         "proxy_share": proxy_ms / (proxy_ms + rest_ms),
         "calibration_share": calib_ms / (proxy_ms + rest_ms),
     }

@@ -15,6 +15,7 @@ clips (``bench.proxy_fidelity``: ``proxy_fidelity`` in ``summary.json``).
 
 Run: ``bench proxy video-fidelity [--frames 10] [--qps 22,27,32,37,42] [--json]``
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,9 +27,9 @@ import torch
 from bench.codecs import CODECS, kbps
 from bench.metrics.psnr import plane_psnr
 from bench.paths import data_root
+from bench.proxy_fidelity import summarise
 from bench.video import read_png_frames, read_video
 from bench.video.clip import clip_from_rgb
-from bench.proxy_fidelity import summarise
 from proxies.calibration import qp_to_step
 from proxies.flow import sequence_flow, to_uint8
 from proxies.video_proxy import VideoProxy
@@ -49,8 +50,8 @@ def load_luma(name: str, frames: int) -> tuple[np.ndarray, float, str]:
     rel, fps = CLIPS[name]
     path = data_root() / "video" / rel
     if path.is_dir():  # RGB frames: BT.601 limited-range luma, as a YUV source would hold
-        clip = clip_from_rgb(read_png_frames(path, frames=frames), fps=fps, chroma="400",
-                             source=path.name)
+        assert fps is not None, f"CLIPS[{name!r}]: a folder of frames needs its frame rate"
+        clip = clip_from_rgb(read_png_frames(path, frames=frames), fps=fps, chroma="400", source=path.name)
     else:
         clip = read_video(path, fps=fps)
         clip = clip.take(min(frames, clip.n_frames))
@@ -68,9 +69,13 @@ def measure(luma: np.ndarray, fps: float, qps: list[int], rates: list[str]) -> l
     for qp in qps:
         res = codec.encode([luma], qp, 8, fps)
         dec = res.decoded[0]
-        row = {"qp": qp, "x265_kbps": res.kbps(fps), "x265_bytes": res.nbytes,
-               "x265_psnr_y": float(np.mean([plane_psnr(a, b) for a, b in zip(luma, dec, strict=True)])),
-               "command": res.command}
+        row = {
+            "qp": qp,
+            "x265_kbps": res.kbps(fps),
+            "x265_bytes": res.nbytes,
+            "x265_psnr_y": float(np.mean([plane_psnr(a, b) for a, b in zip(luma, dec, strict=True)])),
+            "command": res.command,
+        }
         step = qp_to_step(qp)
         for rate in rates:
             proxy = VideoProxy(step, step, rate=rate, learn_step=False).eval()
@@ -78,8 +83,7 @@ def measure(luma: np.ndarray, fps: float, qps: list[int], rates: list[str]) -> l
                 out = proxy(x, flow)
             recon = out.recon[0, :, 0].numpy().astype(np.uint8)
             row[f"{rate}_kbps"] = kbps(float(out.rate_bits[0]) / 8, len(luma), fps)
-            row[f"{rate}_psnr_y"] = float(np.mean([plane_psnr(a, b) for a, b in
-                                                   zip(luma, recon, strict=True)]))
+            row[f"{rate}_psnr_y"] = float(np.mean([plane_psnr(a, b) for a, b in zip(luma, recon, strict=True)]))
             row[f"{rate}_inter"] = float(out.inter_fraction[0, 1:].mean())
         rows.append(row)
     return rows
@@ -92,7 +96,15 @@ def run_video_fidelity(clips: list[str], frames: int, qps: list[int], rates: lis
         t0 = time.perf_counter()
         luma, fps, notes[name] = load_luma(name, frames)
         results[name] = measure(luma, fps, qps, rates)
-        print(f"{name}: {luma.shape[0]} frames {luma.shape[2]}x{luma.shape[1]} @ {fps:g} fps "
-              f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-    return {"summary": summarise(results, rates), "results": results, "inputs": notes,
-            "x265": CODECS.build("x265", chroma="400").describe(), "frames": frames}
+        print(
+            f"{name}: {luma.shape[0]} frames {luma.shape[2]}x{luma.shape[1]} @ {fps:g} fps "
+            f"({time.perf_counter() - t0:.1f} s)",
+            file=sys.stderr,
+        )
+    return {
+        "summary": summarise(results, rates),
+        "results": results,
+        "inputs": notes,
+        "x265": CODECS.build("x265", chroma="400").describe(),
+        "frames": frames,
+    }

@@ -3,11 +3,22 @@
 ``Processor`` is both f (pre, ``resample="down2"`` for HR over LR) and g (post,
 ``resample="up2"``); ``complexity_summary`` gives the report's params / MACs / FPS.
 """
-from sandwich.nets.complexity import (complexity_summary, count_params, fps, macs_per_pixel,
-                                     unet_macs_per_pixel)
+
+from sandwich.nets.complexity import complexity_summary, count_params, fps, macs_per_pixel, unet_macs_per_pixel
 from sandwich.nets.processor import Processor, sin_mlp
 from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, SLIM_DECODER, SLIM_ENCODER, UNet
 
-__all__ = ["DEFAULT_DECODER", "DEFAULT_ENCODER", "SLIM_DECODER", "SLIM_ENCODER", "Processor",
-           "UNet", "complexity_summary", "count_params", "fps", "macs_per_pixel", "sin_mlp",
-           "unet_macs_per_pixel"]
+__all__ = [
+    "DEFAULT_DECODER",
+    "DEFAULT_ENCODER",
+    "SLIM_DECODER",
+    "SLIM_ENCODER",
+    "Processor",
+    "UNet",
+    "complexity_summary",
+    "count_params",
+    "fps",
+    "macs_per_pixel",
+    "sin_mlp",
+    "unet_macs_per_pixel",
+]

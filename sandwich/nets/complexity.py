@@ -8,6 +8,7 @@ count: ReLU, sin, bilinear ↑2, decimation, the α sum and the Lanczos3/bicubic
 not. Table II's FPS are for one 1024² RGB frame on an A100 MIG slice, Fig. 14's parameter
 counts for pre + post together.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,12 +50,11 @@ def macs_per_pixel(module: nn.Module, in_ch: int | None = None, size: int = 256)
     in_ch = input_channels(module) if in_ch is None else in_ch
     total = 0
 
-    def hook(layer: nn.Module, _inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    def hook(layer: nn.Conv2d, _inputs: tuple[Tensor, ...], out: Tensor) -> None:
         nonlocal total
-        total += _conv_macs(layer, out)  # type: ignore[arg-type]
+        total += _conv_macs(layer, out)
 
-    handles = [layer.register_forward_hook(hook) for layer in module.modules()
-               if isinstance(layer, nn.Conv2d)]
+    handles = [layer.register_forward_hook(hook) for layer in module.modules() if isinstance(layer, nn.Conv2d)]
     param = next(module.parameters())
     try:
         with torch.inference_mode():
@@ -62,11 +62,10 @@ def macs_per_pixel(module: nn.Module, in_ch: int | None = None, size: int = 256)
     finally:
         for handle in handles:
             handle.remove()
-    return total / size ** 2
+    return total / size**2
 
 
-def unet_macs_per_pixel(encoder: Sequence[int], decoder: Sequence[int], in_ch: int,
-                        out_ch: int) -> float:
+def unet_macs_per_pixel(encoder: Sequence[int], decoder: Sequence[int], in_ch: int, out_ch: int) -> float:
     """METHOD §2's analytic count Σ(9·c_in·c_out + c_out)·4^-level for ``UNet``'s layout."""
     n = len(encoder)
     convs: list[tuple[int, int, int]] = []  # (c_in, c_out, level)
@@ -76,11 +75,11 @@ def unet_macs_per_pixel(encoder: Sequence[int], decoder: Sequence[int], in_ch: i
         c = width
     convs += [(c, decoder[0], n), (decoder[0], decoder[0], n)]
     c = decoder[0]
-    for i, (width, skip) in enumerate(zip(decoder[1:], reversed(encoder)), start=1):
+    for i, (width, skip) in enumerate(zip(decoder[1:], reversed(encoder), strict=False), start=1):
         convs += [(c + skip, width, n - i), (width, width, n - i)]
         c = width
     convs.append((c, out_ch, 0))
-    return sum((9 * a * b + b) / 4 ** level for a, b, level in convs)
+    return sum((9 * a * b + b) / 4**level for a, b, level in convs)
 
 
 def _sync(device: torch.device) -> None:
@@ -88,8 +87,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def fps(module: nn.Module, size: int = 1024, device: str | torch.device = "cpu",
-        repeats: int = 3, warmup: int = 1, in_ch: int | None = None) -> float:
+def fps(
+    module: nn.Module,
+    size: int = 1024,
+    device: str | torch.device = "cpu",
+    repeats: int = 3,
+    warmup: int = 1,
+    in_ch: int | None = None,
+) -> float:
     """Frames per second of ``module`` on a ``1 x C x size x size`` frame (wall clock, after
     ``warmup`` untimed passes, under ``torch.inference_mode``). Runs on a copy, so the
     caller's module stays on its device."""
@@ -108,9 +113,14 @@ def fps(module: nn.Module, size: int = 1024, device: str | torch.device = "cpu",
         return repeats / (time.perf_counter() - start)
 
 
-def complexity_summary(pre: nn.Module, post: nn.Module, devices: Iterable[str] = (),
-                       size: int = 1024, mac_size: int = 256,
-                       repeats: int = 3) -> dict[str, float | int | None]:
+def complexity_summary(
+    pre: nn.Module,
+    post: nn.Module,
+    devices: Iterable[str] = (),
+    size: int = 1024,
+    mac_size: int = 256,
+    repeats: int = 3,
+) -> dict[str, float | int | None]:
     """``{"params", "macs_per_pixel", "fps_cpu", "fps_gpu"}`` for a pre + post pair.
 
     Params are summed (Fig. 14 counts pre + post), MACs are per source pixel, FPS is the pair
@@ -128,5 +138,9 @@ def complexity_summary(pre: nn.Module, post: nn.Module, devices: Iterable[str] =
             return None
         return fps(pair, size=size, device=device, repeats=repeats)
 
-    return {"params": count_params(pair), "macs_per_pixel": macs_per_pixel(pair, size=mac_size),
-            "fps_cpu": timed("cpu"), "fps_gpu": timed("cuda")}
+    return {
+        "params": count_params(pair),
+        "macs_per_pixel": macs_per_pixel(pair, size=mac_size),
+        "fps_cpu": timed("cpu"),
+        "fps_gpu": timed("cuda"),
+    }

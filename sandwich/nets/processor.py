@@ -17,6 +17,7 @@ exactly zero on the first step. The first optimiser step moves α off zero and f
 the U-Net trains ("MLP-only start, U-Net fades in"). Zero-initialising the head as well would
 make both gradients zero forever (METHOD §2 [3P]), so nothing here does that.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
 from proxies.resample import downsample2, lanczos3_up2
+from sandwich.nets.unet import DEFAULT_DECODER, DEFAULT_ENCODER, Down, Pad, UNet, check_choice
 
 Resample = Literal["none", "down2", "up2"]
 
@@ -37,6 +38,13 @@ class Sin(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.sin(x)
+
+
+def _zero(conv: nn.Conv2d) -> None:
+    """Weights and bias of ``conv`` to zero, in place."""
+    conv.weight.zero_()
+    if conv.bias is not None:
+        conv.bias.zero_()
 
 
 def sin_mlp(in_ch: int, out_ch: int, hidden: int = 16, depth: int = 1) -> nn.Sequential:
@@ -86,18 +94,32 @@ class Processor(nn.Module):
             r of a few grey levels (measured on hdr: at r = s a dequantiser never left zero).
     """
 
-    def __init__(self, in_ch: int, out_ch: int,
-                 encoder: Sequence[int] | None = DEFAULT_ENCODER,
-                 decoder: Sequence[int] | None = DEFAULT_DECODER, *,
-                 mlp_hidden: int = 16, mlp_depth: int = 1, alpha0: float = 0.0,
-                 m: float = 128.0, s: float = 255.0, resample: Resample = "none",
-                 autocast_bf16: bool = False, down: Down = "decimate",
-                 pad: Pad = "replicate", residual: bool = False, residual_scale: float | None = None) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        encoder: Sequence[int] | None = DEFAULT_ENCODER,
+        decoder: Sequence[int] | None = DEFAULT_DECODER,
+        *,
+        mlp_hidden: int = 16,
+        mlp_depth: int = 1,
+        alpha0: float = 0.0,
+        m: float = 128.0,
+        s: float = 255.0,
+        resample: Resample = "none",
+        autocast_bf16: bool = False,
+        down: Down = "decimate",
+        pad: Pad = "replicate",
+        residual: bool = False,
+        residual_scale: float | None = None,
+    ) -> None:
         super().__init__()
         check_choice("resample", resample, ("none", "down2", "up2"))
         if (encoder is None) != (decoder is None):
-            raise ValueError("give both encoder and decoder widths, or neither for an MLP-only "
-                             f"processor; got encoder={encoder}, decoder={decoder}")
+            raise ValueError(
+                "give both encoder and decoder widths, or neither for an MLP-only "
+                f"processor; got encoder={encoder}, decoder={decoder}"
+            )
         if s <= 0:
             raise ValueError(f"scale s must be positive, got {s}")
         self.in_ch, self.out_ch = in_ch, out_ch
@@ -108,7 +130,7 @@ class Processor(nn.Module):
         self.resample, self.autocast_bf16, self.residual = resample, autocast_bf16, residual
         self.mlp = sin_mlp(in_ch, out_ch, mlp_hidden, mlp_depth)
         self.unet: UNet | None = None
-        if encoder is None:
+        if encoder is None or decoder is None:  # both or neither (checked above)
             self.register_parameter("alpha", None)
         else:
             self.unet = UNet(in_ch, out_ch, encoder, decoder, down=down, pad=pad)
@@ -125,30 +147,29 @@ class Processor(nn.Module):
         weights get gradients from the first step.
         """
         first, last = self.mlp[0], self.mlp[-1]
+        assert isinstance(first, nn.Conv2d) and isinstance(last, nn.Conv2d)  # sin_mlp's first and last layers
         if len(self.mlp) != 3 or first.out_channels < self.in_ch:
             raise ValueError("a conventional start needs one hidden sin layer at least as wide as the input")
         if tuple(matrix.shape) != (self.out_ch, self.in_ch):
             raise ValueError(f"expected a {self.out_ch}x{self.in_ch} matrix, got {tuple(matrix.shape)}")
         if self.unet is not None:  # the U-Net joins from zero with its gradient path open (alpha stays)
-            self.unet.head.weight.zero_()
-            self.unet.head.bias.zero_()
+            _zero(self.unet.head)
+        assert first.bias is not None  # sin_mlp's convs all have a bias
         first.weight[: self.in_ch].zero_()
         first.weight[: self.in_ch, :, 0, 0] = gain * torch.eye(self.in_ch)
         first.bias[: self.in_ch].zero_()
-        last.weight.zero_()
+        _zero(last)
         last.weight[:, : self.in_ch, 0, 0] = matrix.to(last.weight.dtype) / gain
-        last.bias.zero_()
 
     @torch.no_grad()
     def start_at_zero(self) -> None:
         """Output exactly 0 (a residual that starts as "no change"): the MLP's and the U-Net's last
         layers at zero. Both still get gradients on the first step (their inputs are nonzero)."""
         last = self.mlp[-1]
-        last.weight.zero_()
-        last.bias.zero_()
+        assert isinstance(last, nn.Conv2d)  # sin_mlp ends in a linear 1x1 conv
+        _zero(last)
         if self.unet is not None:
-            self.unet.head.weight.zero_()
-            self.unet.head.bias.zero_()
+            _zero(self.unet.head)
 
     def forward(self, x: Tensor, out_size: tuple[int, int] | None = None) -> Tensor:
         """``N x in_ch x H x W`` on the pixel scale -> ``N x out_ch x H' x W'``, cropped to
@@ -170,9 +191,11 @@ class Processor(nn.Module):
         if out_size is not None:
             if out_size[0] > out.shape[-2] or out_size[1] > out.shape[-1]:
                 raise ValueError(f"cannot crop a {tuple(out.shape[-2:])} output to {out_size}")
-            out = out[..., :out_size[0], :out_size[1]]
+            out = out[..., : out_size[0], : out_size[1]]
         return out
 
     def extra_repr(self) -> str:
-        return (f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
-                f"resample={self.resample}, autocast_bf16={self.autocast_bf16}, residual={self.residual}")
+        return (
+            f"in_ch={self.in_ch}, out_ch={self.out_ch}, m={self.m:g}, s={self.s:g}, "
+            f"resample={self.resample}, autocast_bf16={self.autocast_bf16}, residual={self.residual}"
+        )

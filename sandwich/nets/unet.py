@@ -16,6 +16,7 @@ Params = Σ(9·c_in·c_out + c_out); MACs per input pixel = Σ(9·c_in·c_out + 
 The official release's U-Net drops the deepest encoder block and does not match Table II
 (5,782,595 params for the default instead of 7,847,491).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,8 +37,9 @@ Pad = Literal["replicate", "reflect"]
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     """Two 3x3 'same' convolutions with bias, each followed by ReLU (Table II's block)."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU()
+    )
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -63,12 +65,21 @@ class UNet(nn.Module):
             every border block.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, encoder: Sequence[int],
-                 decoder: Sequence[int], down: Down = "decimate", pad: Pad = "replicate") -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        encoder: Sequence[int],
+        decoder: Sequence[int],
+        down: Down = "decimate",
+        pad: Pad = "replicate",
+    ) -> None:
         super().__init__()
         if not encoder or len(decoder) != len(encoder) + 1:
-            raise ValueError(f"a U-Net with encoder {list(encoder)} needs {len(encoder) + 1} "
-                             f"decoder widths d0..d{len(encoder)}, got {list(decoder)}")
+            raise ValueError(
+                f"a U-Net with encoder {list(encoder)} needs {len(encoder) + 1} "
+                f"decoder widths d0..d{len(encoder)}, got {list(decoder)}"
+            )
         check_choice("down", down, ("decimate", "avgpool"))
         check_choice("pad", pad, ("replicate", "reflect"))
         self.encoder_widths, self.decoder_widths = tuple(encoder), tuple(decoder)
@@ -80,7 +91,7 @@ class UNet(nn.Module):
             c = width
         self.decoder = nn.ModuleList([_block(c, decoder[0])])
         c = decoder[0]
-        for width, skip in zip(decoder[1:], reversed(encoder)):
+        for width, skip in zip(decoder[1:], reversed(encoder), strict=True):
             self.decoder.append(_block(c + skip, width))
             c = width
         self.head = nn.Conv2d(c, out_ch, 3, padding=1)
@@ -100,11 +111,13 @@ class UNet(nn.Module):
             skips.append(x)
             x = self._down2(x)
         x = self.decoder[0](x)
-        for block, skip in zip(self.decoder[1:], reversed(skips)):
+        for block, skip in zip(self.decoder[1:], reversed(skips), strict=True):
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)[..., :h, :w]
 
     def extra_repr(self) -> str:
-        return (f"encoder={list(self.encoder_widths)}, decoder={list(self.decoder_widths)}, "
-                f"down={self.down}, pad={self.pad}")
+        return (
+            f"encoder={list(self.encoder_widths)}, decoder={list(self.decoder_widths)}, "
+            f"down={self.down}, pad={self.pad}"
+        )
