@@ -59,14 +59,11 @@ def start(cfg: Path, out: Path, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_for(cond: Callable[[], object], what: str, proc: subprocess.Popen[str], limit: float = 300) -> None:
-    """Poll until ``cond`` holds; fail if ``proc`` ends first or nothing happens for ``limit`` seconds."""
-    deadline = time.time() + limit
+def wait_for(cond: Callable[[], object], what: str, proc: subprocess.Popen[str]) -> None:
+    """Poll until ``cond`` holds; fail if ``proc`` ends first (a hang is pytest-timeout's to end)."""
     while not cond():
         if proc.poll() is not None:
             pytest.fail(f"the run ended before {what}: {proc.stderr.read()[-2000:]}")
-        if time.time() > deadline:
-            pytest.fail(f"no {what} within {limit} s")
         time.sleep(0.05)
 
 

@@ -48,8 +48,7 @@ def test_ui_serves_the_runs_store_on_loopback(run_dir: Path, tmp_path: Path) -> 
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
+        while proc.poll() is None:  # a hang is pytest-timeout's to end
             try:
                 with urllib.request.urlopen(
                     f"{url}/ajax-api/2.0/mlflow/runs/get?run_id={state['mlflow_run_id']}", timeout=2

@@ -363,7 +363,7 @@ def test_the_experiment_seed_fixes_the_initial_weights() -> None:
 def test_flags_follow_what_the_run_minimises() -> None:
     """The "did not improve" flag reads LPIPS for LPIPS-trained runs and PSNR-YUV for the YUV losses."""
     from bench.config import TrainConfig
-    from sandwich.train import _flags, check_objective
+    from sandwich.train import check_objective, training_flags
 
     model = image_sandwich(SCENARIOS.get("rgb444"), cfg(60.0, 10), 3, step=8.0)
     checks = [
@@ -373,15 +373,15 @@ def test_flags_follow_what_the_run_minimises() -> None:
     lp, yuv, plain = (TrainConfig(lpips_weight=500), TrainConfig(distortion="psnr-yuv"), TrainConfig())
     assert check_objective(lp, checks[0]) == ("real_lpips", "LPIPS-alex", False)
     assert check_objective(yuv, checks[0])[0] == "real_psnr_yuv"
-    assert _flags(model, lp, checks, []) == []  # LPIPS fell: improved, though PSNR fell
-    assert _flags(model, yuv, checks, []) == []  # PSNR-YUV rose by 0.5 dB
-    assert "real-codec PSNR ended below where training started" in _flags(model, plain, checks, [])[0]
+    assert training_flags(model, lp, checks, []) == []  # LPIPS fell: improved, though PSNR fell
+    assert training_flags(model, yuv, checks, []) == []  # PSNR-YUV rose by 0.5 dB
+    assert "real-codec PSNR ended below where training started" in training_flags(model, plain, checks, [])[0]
     flat = [checks[0], {**checks[1], "real_psnr": 30.05}]
-    assert "real-codec PSNR did not improve" in _flags(model, plain, flat, [])[0]
+    assert "real-codec PSNR did not improve" in training_flags(model, plain, flat, [])[0]
     worse = [checks[0], {**checks[1], "real_lpips": 0.2}]
-    assert "real-codec LPIPS-alex did not improve" in _flags(model, lp, worse, [])[0]
+    assert "real-codec LPIPS-alex did not improve" in training_flags(model, lp, worse, [])[0]
     worse = [checks[0], {**checks[1], "real_lpips": 0.25}]
-    assert "LPIPS-alex ended below where training started" in _flags(model, lp, worse, [])[0]
+    assert "LPIPS-alex ended below where training started" in training_flags(model, lp, worse, [])[0]
 
 
 @pytest.mark.slow  # LPIPS of real-codec checks

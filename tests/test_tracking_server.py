@@ -49,8 +49,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             cwd=tmp,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
+    while True:  # a hang is pytest-timeout's to end
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
                 if r.status == 200:
@@ -59,9 +58,6 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         if proc.poll() is not None:
             pytest.fail(f"mlflow server exited: {(tmp / 'server.log').read_text()[-2000:]}")
-    else:
-        proc.terminate()
-        pytest.fail("mlflow server did not answer on /health within 120 s")
     yield url
     proc.terminate()
     try:
