@@ -147,32 +147,9 @@ def _log_static(plan: Plan, run_dir: Path, tracker: Tracker, run_id: str, source
     write_json_atomic(run_dir / "environment.json", environment())
     for f in ("config.yaml", "experiment.yaml", "environment.json"):
         tracker.log_artifact(run_id, run_dir / f, "config")
-    tracker.log_dataset(
-        run_id,
-        plan.eval_set.manifest(),
-        plan.eval_set.name,
-        str(plan.eval_set.root),
-        plan.eval_set.manifest_hash(),
-        "eval",
-    )
-    if plan.train_set is not None:
-        tracker.log_dataset(
-            run_id,
-            plan.train_set.manifest(),
-            plan.train_set.name,
-            str(plan.train_set.root),
-            plan.train_set.manifest_hash(),
-            "train",
-        )
-    if plan.stills_set is not None:
-        tracker.log_dataset(
-            run_id,
-            plan.stills_set.manifest(),
-            plan.stills_set.name,
-            str(plan.stills_set.root),
-            plan.stills_set.manifest_hash(),
-            "train_stills",
-        )
+    for ds, context in ((plan.eval_set, "eval"), (plan.train_set, "train"), (plan.stills_set, "train_stills")):
+        if ds is not None:
+            tracker.log_dataset(run_id, ds.manifest(), ds.name, str(ds.root), ds.manifest_hash(), context)
     tracker.log_params(
         run_id,
         {

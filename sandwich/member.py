@@ -18,7 +18,7 @@ from bench.config import SandwichMethodConfig
 from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
 from bench.reuse import item_digests, plain
 from bench.scenarios import Scenario
-from sandwich.model import image_sandwich, initial_step, quantise_step, seeded_init
+from sandwich.model import Sandwich, image_sandwich, initial_step, quantise_step, seeded_init
 from sandwich.nets.complexity import count_params
 from sandwich.train import TrainResult, train
 from sandwich.wrapped import WrappedCodec
@@ -37,6 +37,22 @@ def block_sums(err: np.ndarray) -> np.ndarray:
     e = err.reshape(h, w, -1).sum(-1)
     e = np.pad(e, ((0, -h % FLAG_BLOCK), (0, -w % FLAG_BLOCK)))
     return e.reshape(e.shape[0] // FLAG_BLOCK, FLAG_BLOCK, e.shape[1] // FLAG_BLOCK, FLAG_BLOCK).sum((1, 3))
+
+
+def trained_description(cfg: SandwichMethodConfig, model: Sandwich, result: TrainResult | None) -> dict[str, Any]:
+    """What an image or video member reports of its nets and their training (for results ``meta``)."""
+    r = result
+    return {
+        "pre": cfg.pre.model_dump(),
+        "post": cfg.post.model_dump(),
+        "train": cfg.train.model_dump(),
+        "params": sum(count_params(m) for m in (model.pre, model.post) if m is not None),
+        "trained_step": r.step_size if r else None,
+        "train_steps": r.steps if r else None,
+        "train_seconds": r.seconds if r else None,
+        "flags": r.flags if r else [],
+        "weights_sha256": r.weights if r else None,
+    }
 
 
 class LastBottleneck:
@@ -161,8 +177,6 @@ class SandwichMember(FrameMethod):
         return np.where(mask[..., None], with_post, without), on
 
     def describe(self) -> dict[str, Any]:
-        r = self.result
-        params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
         codec = self.model.real_codec()
         return {
             "kind": "sandwich",
@@ -174,15 +188,7 @@ class SandwichMember(FrameMethod):
             "wraps": self.cfg.wraps,
             "start": f"the {self.cfg.wraps} path ({self.wrapped.adapt})" if self.wrapped else None,
             "proxy": self.model.proxy.config(),
-            "pre": self.cfg.pre.model_dump(),
-            "post": self.cfg.post.model_dump(),
-            "train": self.cfg.train.model_dump(),
-            "params": params,
-            "trained_step": r.step_size if r else None,
-            "train_steps": r.steps if r else None,
-            "train_seconds": r.seconds if r else None,
-            "flags": r.flags if r else [],
-            "weights_sha256": r.weights if r else None,
+            **trained_description(self.cfg, self.model, self.result),
             "codec_version": codec.version(),
             "transfer": self.scenario.transfer,
         }

@@ -45,7 +45,7 @@ class TrainResult:
     weights: str = ""  # sha256 of final.pt: a cell computed with other weights is recomputed
 
 
-def _psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+def check_psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 10 * math.log10(peak**2 / mse) if mse > 0 else math.inf
 
@@ -106,6 +106,13 @@ def distortion_term(s: torch.Tensor, recon: torch.Tensor, distortion: str) -> tu
     return mse, mse
 
 
+def range_penalty(b: torch.Tensor, elems: int, cfg: TrainConfig, like: torch.Tensor) -> torch.Tensor:
+    """Per element, what B spends outside the codec's 0..255 (it would be clipped there); zeros when off."""
+    if not cfg.range_penalty:
+        return torch.zeros_like(like)
+    return 255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
+
+
 def loss_terms(
     model: Sandwich, s: torch.Tensor, gamma: float, cfg: TrainConfig, lpips: torch.nn.Module | None = None
 ) -> dict[str, torch.Tensor]:
@@ -131,12 +138,7 @@ def loss_terms(
     if via_proxy is not None:  # f learns through the proxy; g through both
         dist = dist + distortion(via_proxy)[0]
     rate = gamma * out.proxy.rate_bits / elems
-    b = out.bottleneck
-    penalty = (
-        255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
-        if cfg.range_penalty
-        else torch.zeros_like(mse)
-    )
+    penalty = range_penalty(out.bottleneck, elems, cfg, mse)
     total = (dist + rate + penalty).mean()
     bpp = out.proxy.rate_bits / (h * w)
     return {
@@ -172,14 +174,14 @@ def real_check(
     with torch.inference_mode():
         for crop in crops:
             recon, res, _ = model.code_real(crop, step, device)
-            real_psnr.append(_psnr(crop, recon, peak))
+            real_psnr.append(check_psnr(crop, recon, peak))
             if lpips is not None:
                 real_lpips.append(lpips_frames(lpips, crop, recon, peak, device))
             real_bpp.append(8.0 * res.nbytes / (crop.shape[0] * crop.shape[1]))
             s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device)
             out = model(s)
             prox = out.recon.round().clamp(0, peak)[0].permute(1, 2, 0).cpu().numpy()
-            proxy_psnr.append(_psnr(crop, prox, peak))
+            proxy_psnr.append(check_psnr(crop, prox, peak))
             proxy_bpp.append(float(out.proxy.rate_bits[0]) / (crop.shape[0] * crop.shape[1]))
     model.train()
     return {
@@ -197,7 +199,7 @@ def luma_ceiling(crops: list[np.ndarray]) -> float:
     vals = []
     for c in crops:
         y = np.rint(c.astype(np.float64) @ BT601_LUMA_PRINTED)
-        vals.append(_psnr(c, np.repeat(y[..., None], 3, axis=2), 255.0))
+        vals.append(check_psnr(c, np.repeat(y[..., None], 3, axis=2), 255.0))
     return float(np.mean(vals))
 
 
@@ -211,7 +213,9 @@ def check_objective(cfg: TrainConfig, check: dict[str, float]) -> tuple[str, str
     return "real_psnr", "PSNR", True
 
 
-def _flags(model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], crops: list[np.ndarray]) -> list[str]:
+def training_flags(
+    model: Sandwich, cfg: TrainConfig, checks: list[dict[str, float]], crops: list[np.ndarray]
+) -> list[str]:
     flags = []
     if len(checks) >= 2:
         key, label, higher = check_objective(cfg, checks[0])
@@ -332,7 +336,7 @@ def image_hooks(
         m.rate_point = check_point
         return real_check(m, check_crops, device, lpips)
 
-    return TrainHooks(batch, loss, check, lambda m, checks: _flags(m, cfg, checks, check_crops))
+    return TrainHooks(batch, loss, check, lambda m, checks: training_flags(m, cfg, checks, check_crops))
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:

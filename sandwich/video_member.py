@@ -24,9 +24,8 @@ from bench.reuse import item_digests, plain
 from bench.scenarios import Scenario
 from bench.source import Source
 from bench.video.dataset import VideoItem
-from sandwich.member import LastBottleneck
+from sandwich.member import LastBottleneck, trained_description
 from sandwich.model import initial_step, seeded_init
-from sandwich.nets.complexity import count_params
 from sandwich.run_ref import check_run_model_ref, run_model_path
 from sandwich.train import TrainResult, finished_model, train
 from sandwich.train_clips import ClipSampler
@@ -152,7 +151,6 @@ class VideoSandwichMember(Method):
 
     def describe(self) -> dict[str, Any]:
         r = self.result
-        params = sum(count_params(m) for m in (self.model.pre, self.model.post) if m is not None)
         codec = self.coding.real_video_codec()
         return {
             "kind": "sandwich",
@@ -163,18 +161,10 @@ class VideoSandwichMember(Method):
             "codec_options": codec.options(),
             "version": codec.version(),
             "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
-            "pre": self.cfg.pre.model_dump(),
-            "post": self.cfg.post.model_dump(),
-            "train": self.cfg.train.model_dump(),
             "video": self.video.model_dump(mode="json"),
-            "params": params,
-            "trained_step": r.step_size if r else None,
+            **trained_description(self.cfg, self.model, r),
             **(self.coding.steps() if r else {}),
             "qp_at_factor_1": self.coding.real_qp() if r else None,
-            "train_steps": r.steps if r else None,
-            "train_seconds": r.seconds if r else None,
-            "flags": r.flags if r else [],
-            "weights_sha256": r.weights if r else None,
         }
 
     def code_modules(self) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
 from proxies.calibration import qp_to_step
 from sandwich.model import Sandwich
-from sandwich.train import TrainHooks, _flags, _psnr, distortion_term, lpips_frames
+from sandwich.train import TrainHooks, check_psnr, distortion_term, lpips_frames, range_penalty, training_flags
 from sandwich.train_clips import ClipSampler
 from sandwich.video_model import VideoCoding
 
@@ -43,12 +43,7 @@ def video_loss_terms(
         lp = lpips(out.recon.flatten(0, 1) / 255 * 2 - 1, s.flatten(0, 1) / 255 * 2 - 1).view(n, t).mean(1)
         dist = dist + cfg.lpips_weight * lp
     rate = gamma * out.proxy.rate_bits / elems
-    b = out.bottleneck
-    penalty = (
-        255.0 * (torch.relu(b - 255) + torch.relu(-b)).flatten(1).sum(1) / 26.5 / elems
-        if cfg.range_penalty
-        else torch.zeros_like(mse)
-    )
+    penalty = range_penalty(out.bottleneck, elems, cfg, mse)
     return {
         "loss": (dist + rate + penalty).mean(),
         "mse": mse.mean(),
@@ -77,13 +72,13 @@ def video_check(
             recon, res, _ = coding.code_clip(frames, qp, CHECK_FPS, device)
             if lpips is not None:
                 real_lpips.append(lpips_frames(lpips, frames, recon, 255.0, device))
-            real_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
+            real_psnr.append(np.mean([check_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
             real_yuv.append(np.mean([psnr_yuv(a, b, 8) for a, b in zip(frames, recon, strict=True)]))
             real_bpp.append(8.0 * res.nbytes / (t * h * w))
             s = torch.from_numpy(frames.astype(np.float32)).permute(0, 3, 1, 2)[None].to(device)
             out = model(s, torch.from_numpy(flow)[None].to(device))
             prox = out.recon.round().clamp(0, 255)[0].permute(0, 2, 3, 1).cpu().numpy()
-            proxy_psnr.append(np.mean([_psnr(a, b, 255.0) for a, b in zip(frames, prox, strict=True)]))
+            proxy_psnr.append(np.mean([check_psnr(a, b, 255.0) for a, b in zip(frames, prox, strict=True)]))
             proxy_bpp.append(float(out.proxy.rate_bits[0]) / (t * h * w))
     model.train()
     return {
@@ -115,5 +110,5 @@ def video_hooks(
         lambda rng: sampler.batch(cfg.batch, rng, device),
         lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
         lambda m: video_check(coding, check_clips, device, lpips),
-        lambda m, checks: _flags(m, cfg, checks, check_frames),
+        lambda m, checks: training_flags(m, cfg, checks, check_frames),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+import subprocess
 import tempfile
 import time
 from abc import abstractmethod
@@ -67,37 +68,33 @@ def parse_params(params: str, reserved: frozenset[str], codec: str) -> list[str]
     return items
 
 
-@functools.cache
-def encoder_version(encoder: str, pattern: str) -> str:
-    """The encoder's own version, parsed once from its log on a tiny probe encode."""
-    extra = ["-x265-params", "log-level=info"] if encoder == "libx265" else []
-    proc = run_ffmpeg(
-        [
-            "-loglevel",
-            "verbose",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-            "-s",
-            "16x16",
-            "-i",
-            "pipe:0",
-            "-frames:v",
-            "1",
-            "-c:v",
-            encoder,
-            *extra,
-            "-f",
-            "null",
-            "-",
-        ],
+def probe_encode(
+    encoder: str, loglevel: str, output: list[str], extra: Sequence[str] = ()
+) -> subprocess.CompletedProcess[bytes]:
+    """One 16x16 gray frame through ``encoder`` (what the encoders' version probes read their logs or
+    streams from); ``output`` is the muxer and destination, e.g. ``["-f", "null", "-"]``."""
+    args = ["-loglevel", loglevel, "-f", "rawvideo", "-pix_fmt", "gray", "-s", "16x16", "-i", "pipe:0"]
+    return run_ffmpeg(
+        [*args, "-frames:v", "1", "-c:v", encoder, *extra, *output],
         what=encoder,
         param="version probe",
         input_bytes=bytes(256),
     )
+
+
+@functools.cache
+def encoder_version(encoder: str, pattern: str) -> str:
+    """The encoder's own version, parsed once from its log on a tiny probe encode."""
+    extra = ["-x265-params", "log-level=info"] if encoder == "libx265" else []
+    proc = probe_encode(encoder, "verbose", ["-f", "null", "-"], extra)
     match = re.search(pattern, proc.stderr.decode(errors="replace"))
     return f"{encoder} {match.group(1)}" if match else f"{encoder} (version not reported)"
+
+
+def aom_pinned_quantiser(qp: int, params: Sequence[str]) -> list[str]:
+    """libaom held at one quantiser on every frame: crf = qmin = qmax = QP, no adaptive or delta QP."""
+    pinned = f"-crf {qp} -b:v 0 -qmin {qp} -qmax {qp} -aq-mode 0".split()
+    return [*pinned, "-aom-params", ":".join(["deltaq-mode=0", *params])]
 
 
 def check_options(

@@ -22,7 +22,7 @@ is a one-frame clip); the low-delay P codecs of ``bench.codecs.low_delay`` code 
 from __future__ import annotations
 
 from bench.codecs.base import CODECS
-from bench.codecs.ffmpeg_codec import FfmpegCodec, check_aom_preset, check_x26x_preset
+from bench.codecs.ffmpeg_codec import FfmpegCodec, aom_pinned_quantiser, check_aom_preset, check_x26x_preset
 
 
 @CODECS.register("hevc")
@@ -61,22 +61,4 @@ class Av1IntraCodec(FfmpegCodec):
         return check_aom_preset(self.name, preset)
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
-        q = str(qp)
-        return [
-            "-usage",
-            "allintra",
-            "-cpu-used",
-            str(self.preset),
-            "-crf",
-            q,
-            "-b:v",
-            "0",
-            "-qmin",
-            q,
-            "-qmax",
-            q,
-            "-aq-mode",
-            "0",
-            "-aom-params",
-            ":".join(["deltaq-mode=0", *self.params]),
-        ]
+        return ["-usage", "allintra", "-cpu-used", str(self.preset), *aom_pinned_quantiser(qp, self.params)]

@@ -30,8 +30,14 @@ import functools
 import re
 
 from bench.codecs.base import CODECS
-from bench.codecs.ffmpeg_codec import FfmpegCodec, check_aom_preset, check_x26x_preset
-from bench.codecs.ffmpeg_tools import ffmpeg_version, run_ffmpeg
+from bench.codecs.ffmpeg_codec import (
+    FfmpegCodec,
+    aom_pinned_quantiser,
+    check_aom_preset,
+    check_x26x_preset,
+    probe_encode,
+)
+from bench.codecs.ffmpeg_tools import ffmpeg_version
 
 _LOW_DELAY = ("bframes=0", "ref=1", "scenecut=0", "aq-mode=0", "ipratio=1", "pbratio=1")
 _X26X_RESERVED = frozenset(
@@ -71,30 +77,7 @@ class X265Codec(FfmpegCodec):
 @functools.cache
 def x264_version() -> str:
     """x264's core version, read from the settings SEI of a tiny probe encode."""
-    proc = run_ffmpeg(
-        [
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-            "-s",
-            "16x16",
-            "-i",
-            "pipe:0",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "libx264",
-            "-f",
-            "h264",
-            "pipe:1",
-        ],
-        what="libx264",
-        param="version probe",
-        input_bytes=bytes(256),
-    )
+    proc = probe_encode("libx264", "error", ["-f", "h264", "pipe:1"])
     match = re.search(rb"x264 - core (\d+(?: r\d+ \w+)?)", proc.stdout)
     return f"libx264 core {match.group(1).decode()}" if match else "libx264 (version not reported)"
 
@@ -159,30 +142,7 @@ class Av1LowDelayCodec(FfmpegCodec):
         return check_aom_preset(self.name, preset)
 
     def _encoder_args(self, qp: int, n_frames: int) -> list[str]:
-        q, t = str(qp), str(n_frames)
-        return [
-            "-usage",
-            "good",
-            "-cpu-used",
-            str(self.preset),
-            "-lag-in-frames",
-            "0",
-            "-auto-alt-ref",
-            "0",
-            "-g",
-            t,
-            "-keyint_min",
-            t,
-            "-crf",
-            q,
-            "-b:v",
-            "0",
-            "-qmin",
-            q,
-            "-qmax",
-            q,
-            "-aq-mode",
-            "0",
-            "-aom-params",
-            ":".join(["deltaq-mode=0", *self.params]),
-        ]
+        t = str(n_frames)
+        no_lookahead = ["-lag-in-frames", "0", "-auto-alt-ref", "0", "-g", t, "-keyint_min", t]
+        own = ["-usage", "good", "-cpu-used", str(self.preset), *no_lookahead]
+        return [*own, *aom_pinned_quantiser(qp, self.params)]
