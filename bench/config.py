@@ -69,8 +69,8 @@ class DatasetConfig(_Optional):
     whole where smaller), so large high-bit photographs fit a quick budget.
 
     ``video``: clips (``.y4m``, ``.yuv`` named ``name_WxH_FPSfps``, or a folder of PNG frames), each
-    one item; ``frames`` from ``start``, ``fps`` for files that do not carry it, ``crop`` [h, w]
-    (centred, even) for small tests.
+    one item; ``frames`` from ``start``, ``fps`` for files that do not carry it (a clip's own rate
+    wins), ``crop`` [h, w] centred (even offsets), each side kept whole where a clip is smaller.
     """
 
     _unset_hidden = ("video", *VIDEO_KEYS, "groups")

@@ -1,7 +1,8 @@
 """The training proxy's rate against the real codec's, on what a run evaluated.
 
 A method that trains through a proxy may report the proxy's estimate beside each real row
-(``proxy_kbps`` next to the stream's ``kbps``: the video sandwich does). The summary pairs them per
+(``proxy_kbps`` next to the stream's ``kbps``: the video sandwich does; a sandwich wrapping x265 also
+``proxy_kbps_calibrated``, the estimate times the per-QP ratio training counted bits with). The summary pairs them per
 member, as ``sandwich.diagnostics.video_fidelity`` does for the untrained proxy on source clips.
 """
 
@@ -53,11 +54,22 @@ def cells_summary(cells: list[Cell]) -> dict[str, dict]:
                         "x265_kbps": row.kbps,
                         "proxy_kbps": row.extra["proxy_kbps"],
                         "proxy_b_psnr": row.extra.get("proxy_b_psnr"),
+                        **(
+                            {"calibrated_kbps": row.extra["proxy_kbps_calibrated"]}
+                            if "proxy_kbps_calibrated" in row.extra
+                            else {}
+                        ),
                     }
                 )
     out = {}
     for member, clips in sorted(by_member.items()):
         for rows in clips.values():
             rows.sort(key=lambda r: r["x265_kbps"])
-        out[member] = {**summarise(clips, ["proxy"]).get("proxy", {}), "points_by_clip": clips}
+        calibrated = all("calibrated_kbps" in r for rows in clips.values() for r in rows)
+        out[member] = {
+            **summarise(clips, ["proxy"]).get("proxy", {}),
+            # a wrapping sandwich's proxy with its per-QP calibration to the wrapped codec (training's rate)
+            **({"calibrated": summarise(clips, ["calibrated"])["calibrated"]} if calibrated else {}),
+            "points_by_clip": clips,
+        }
     return out

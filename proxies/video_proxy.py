@@ -70,10 +70,11 @@ class ResidualProxy(nn.Module):
         self.rate = make_rate(rate) if isinstance(rate, str) else rate
         self.step_size = StepSize(step, trainable=learn_step)
 
-    def forward(self, residual: Tensor) -> tuple[Tensor, RateEstimate]:
-        """Code ``N x C x H x W`` residual (level-shifted by 128); return Ê and its rate."""
+    def forward(self, residual: Tensor, step: Tensor | None = None) -> tuple[Tensor, RateEstimate]:
+        """Code ``N x C x H x W`` residual (level-shifted by 128); return Ê and its rate. ``step``
+        overrides the learnt Δ (a codec's own quantiser step)."""
         x = ste_round(residual.float())
-        delta = self.step_size()
+        delta = self.step_size() if step is None else step
         coeffs = block_dct(pad_symmetric(x, BLOCK) - LEVEL_SHIFT)
         y = coeffs / delta
         planes = [CodedPlanes(x, coeffs, ste_round(y))]
@@ -162,10 +163,12 @@ class VideoProxy(nn.Module):
         }
         return out if self.colour == "none" else {**out, "colour": self.colour}
 
-    def forward(self, bottleneck: Tensor, flow: Tensor) -> VideoProxyOutput:
+    def forward(self, bottleneck: Tensor, flow: Tensor, step: float | Tensor | None = None) -> VideoProxyOutput:
         """Code ``N x T x C x H x W`` (0..255) with source flows ``N x (T-1) x 2 x h x w``.
 
         The flows may be at any resolution: they are resized to H x W and their vectors scaled.
+        ``step`` overrides both learnt Δ with one fixed step: the QP step of a real codec that codes
+        I and P frames at one QP (x265/x264 with ipratio=1, as ``bench.codecs.low_delay`` runs them).
         """
         if bottleneck.ndim != 5:
             raise ValueError(f"expected N x T x C x H x W, got {tuple(bottleneck.shape)}")
@@ -179,10 +182,11 @@ class VideoProxy(nn.Module):
             if self.colour == "ycbcr":
                 frames = ste_round(to_ycbcr(frames).clamp(0, 255))
             flow = resize_flow(flow.float(), (h, w))
-            first = self.intra(frames[:, 0])
+            fixed = None if step is None else torch.as_tensor(step, dtype=torch.float32, device=frames.device)
+            first = self.intra(frames[:, 0], step=fixed)
             recons, bits, real, inter = [first.recon], [first.rate_bits], [first.real_bits], []
             for k in range(1, t):
-                rec, est, frac = self._p_frame(frames[:, k], recons[-1], flow[:, k - 1])
+                rec, est, frac = self._p_frame(frames[:, k], recons[-1], flow[:, k - 1], fixed)
                 recons.append(rec)
                 bits.append(est.bits)
                 real.append(est.real_bits)
@@ -198,19 +202,21 @@ class VideoProxy(nn.Module):
             frame_bits.sum(dim=1),
             frame_bits,
             inter_fraction,
-            self.intra.step_size(),
-            self.residual.step_size(),
+            self.intra.step_size() if fixed is None else fixed,
+            self.residual.step_size() if fixed is None else fixed,
             real_bits,
         )
 
-    def _p_frame(self, cur: Tensor, ref: Tensor, flow: Tensor) -> tuple[Tensor, RateEstimate, Tensor]:
+    def _p_frame(
+        self, cur: Tensor, ref: Tensor, flow: Tensor, step: Tensor | None = None
+    ) -> tuple[Tensor, RateEstimate, Tensor]:
         motion = warp(ref, flow)
-        dc = dc_predictor(self.predictor(cur, step=self.intra.step_size()).recon)
+        dc = dc_predictor(self.predictor(cur, step=self.intra.step_size() if step is None else step).recon)
         with torch.no_grad():
             use_motion = (block_sse(motion, cur) <= block_sse(dc, cur)).float()
         mask = block_expand(use_motion, cur.shape[-2:])
         pred = ste_round((mask * motion + (1 - mask) * dc).clamp(0, 255))
-        coded, est = self.residual(cur - pred + LEVEL_SHIFT)
+        coded, est = self.residual(cur - pred + LEVEL_SHIFT, step)
         recon = coded - LEVEL_SHIFT + pred
         if self.loop_filter is not None:
             recon = recon + self.loop_filter(recon)

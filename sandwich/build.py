@@ -20,8 +20,18 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
         raise ConfigError(
             f"{where}: scenario {scenario.name!r} defines no bottleneck for a sandwich; use one of: {sandwich}"
         )
+    wrapped = _wrapped(where, m, ctx)
     if ctx.video:
-        return _video_members(where, m, ctx)
+        return _video_members(where, m, ctx, wrapped)
+    try:
+        return [SandwichMember(m, scenario, gamma, ctx.channels, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _wrapped(where: str, m: SandwichMethodConfig, ctx: BuildContext) -> WrappedCodec | None:
+    """The codec method ``wraps`` names, as the sandwich's codec, rate points and start."""
+    assert ctx.scenario.bottleneck is not None
     wrapped = None
     if m.wraps is not None:
         codecs = ctx.codec_configs()
@@ -31,7 +41,7 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
                 f"{', '.join(codecs) or '(none)'}"
             )
         try:
-            wrapped = WrappedCodec.of(codecs[m.wraps], scenario.bottleneck, ctx.channels)
+            wrapped = WrappedCodec.of(codecs[m.wraps], ctx.scenario.bottleneck, ctx.channels)
         except ValueError as exc:
             raise ConfigError(f"{where}.{exc}") from None
         foreign = [p for p in m.train.rate_points or [] if p not in wrapped.rate_points]
@@ -41,19 +51,26 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
                 f"{where}.train.rate_points: {', '.join(f'{p:g}' for p in foreign)} not among the rate "
                 f"points of {m.wraps!r} ({own}); pick from those"
             )
-    try:
-        return [SandwichMember(m, scenario, gamma, ctx.channels, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return wrapped
 
 
-def _video_members(where: str, m: SandwichMethodConfig, ctx: BuildContext) -> list[Method]:
+def _video_members(
+    where: str, m: SandwichMethodConfig, ctx: BuildContext, wrapped: WrappedCodec | None
+) -> list[Method]:
     from sandwich.video_member import VideoSandwichMember
 
-    if m.train.codec_in_loop != "proxy":
-        raise ConfigError(f"{where}.train.codec_in_loop: a video sandwich trains through the proxy")
+    if wrapped is None and m.train.codec_in_loop != "proxy":
+        raise ConfigError(
+            f"{where}.train.codec_in_loop: the real codec in the loop codes at a wrapped codec's QPs; "
+            "set wraps (an x265/x264 method of this experiment) or use codec_in_loop: proxy"
+        )
+    if wrapped is not None and m.video is not None and (m.video.codec_options or "codec" in m.video.model_fields_set):
+        raise ConfigError(
+            f"{where}.video: a sandwich that wraps {m.wraps!r} codes with that method's codec and options; "
+            "drop video.codec and video.codec_options"
+        )
     stills = ctx.stills.items if ctx.stills else ()
     try:
-        return [VideoSandwichMember(m, ctx.scenario, gamma, stills, ctx.cfg.seed) for gamma in m.lambdas]
+        return [VideoSandwichMember(m, ctx.scenario, gamma, stills, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None

@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -36,6 +37,10 @@ from sandwich.wrapped import WrappedCodec
 
 if TYPE_CHECKING:
     from proxies.video_proxy import VideoProxy
+
+
+# Training clips go through the real video codec at a nominal rate: bits per pixel do not depend on it.
+TRAINING_FPS = Fraction(25)
 
 
 class SandwichOutput(NamedTuple):
@@ -271,19 +276,31 @@ class Sandwich(nn.Module):
     def forward(self, s: Tensor, *context: Tensor) -> SandwichOutput:
         """``N x C x H x W`` images (the proxy gets the codec's quantiser), or ``N x T x C x H x W`` clips:
         f and g code each frame, the proxy gets the whole clip and ``context`` (its source flow)."""
-        size = (s.shape[-2], s.shape[-1])
-        if s.ndim == 4:
-            b = self.encode_side(s)
-            out = self.proxy(b, self.codec_steps())
-            return SandwichOutput(self.decode_side(out.recon, size), b, out)
-        n, t = s.shape[:2]
-        b = self.encode_side(s.flatten(0, 1)).unflatten(0, (n, t))
-        out = self.proxy(b, *context)
-        recon = self.decode_side(out.recon.flatten(0, 1), size).unflatten(0, (n, t))
-        return SandwichOutput(recon, b, out)
+        b = self._encode(s)
+        out = self._proxy(b, context)
+        return SandwichOutput(self._decode(out.recon, s), b, out)
 
-    def forward_real(self, s: Tensor, straight_through: bool = False) -> tuple[SandwichOutput, Tensor | None]:
-        """The real codec in the loop: every crop is coded by the real codec at the current rate point.
+    def _encode(self, s: Tensor) -> Tensor:
+        if s.ndim == 4:
+            return self.encode_side(s)
+        return self.encode_side(s.flatten(0, 1)).unflatten(0, s.shape[:2])
+
+    def _proxy(self, b: Tensor, context: tuple[Tensor, ...]) -> Any:
+        if b.ndim == 4:
+            return self.proxy(b, self.codec_steps())
+        steps = self.codec_steps()  # a wrapped video codec's QP step, else the proxy's own Δ
+        return self.proxy(b, *context) if steps is None else self.proxy(b, *context, step=steps)
+
+    def _decode(self, b_hat: Tensor, s: Tensor, frozen_post: bool = False) -> Tensor:
+        size = (int(s.shape[-2]), int(s.shape[-1]))
+        if b_hat.ndim == 4:
+            return self.decode_side(b_hat, size, frozen_post)
+        return self.decode_side(b_hat.flatten(0, 1), size, frozen_post).unflatten(0, b_hat.shape[:2])
+
+    def forward_real(
+        self, s: Tensor, *context: Tensor, straight_through: bool = False
+    ) -> tuple[SandwichOutput, Tensor | None]:
+        """The real codec in the loop: every crop (or clip) is coded by the real codec at the current rate point.
 
         Returns (output whose Ŝ is g of the *real* decoded B̂, Ŝ through the proxy or None).
         Default: g trains on the real B̂ only (detached: the codec is not differentiable) while f
@@ -292,19 +309,25 @@ class Sandwich(nn.Module):
         negative of the codec's own quantisation error, which the real quantiser does not reward
         (its gradient cosine with the real codec's is negative: ``bench proxy gradients``).
         ``straight_through``: f gets the real B̂ passed straight through the proxy instead."""
-        b = self.encode_side(s)
-        out = self.proxy(b, self.codec_steps())
-        param = self.eval_param()
-        codec = self.real_codec()
-        planes = b.detach().round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
-        decoded = np.stack([codec.encode_image(img, param, 8).decoded for img in planes]).astype(np.float32)
-        real = torch.from_numpy(decoded).permute(0, 3, 1, 2).to(out.recon)
-        size = (int(s.shape[-2]), int(s.shape[-1]))
+        b = self._encode(s)
+        out = self._proxy(b, context)
+        real = torch.from_numpy(self._real_decoded(b)).to(out.recon)
         if straight_through or self.pre is None:
             b_hat = out.recon + (real - out.recon).detach()
-            return SandwichOutput(self.decode_side(b_hat, size), b, out._replace(recon=b_hat)), None
-        via_proxy = self.decode_side(out.recon, size, frozen_post=True)
-        return SandwichOutput(self.decode_side(real, size), b, out._replace(recon=real)), via_proxy
+            return SandwichOutput(self._decode(b_hat, s), b, out._replace(recon=b_hat)), None
+        via_proxy = self._decode(out.recon, s, frozen_post=True)
+        return SandwichOutput(self._decode(real, s), b, out._replace(recon=real)), via_proxy
+
+    def _real_decoded(self, b: Tensor) -> np.ndarray:
+        """The real codec's decoded B̂ of a batch of bottleneck images or clips, as float32 in B's layout:
+        each image through the image codec, each clip through one low-delay stream."""
+        codec, param = self.real_codec(), self.eval_param()
+        planes = b.detach().round().clamp(0, 255).movedim(-3, -1).to(torch.uint8).cpu().numpy()
+        if b.ndim == 4:
+            decoded = np.stack([codec.encode_image(img, param, 8).decoded for img in planes])
+        else:
+            decoded = np.stack([codec.encode(clip, param, 8, TRAINING_FPS).decoded for clip in planes])
+        return np.moveaxis(decoded.astype(np.float32), -1, -3)
 
     # -- evaluation through the real codec -----------------------------------------------------
     def trained_step(self) -> float:

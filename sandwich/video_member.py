@@ -31,20 +31,27 @@ from sandwich.train import TrainResult, finished_model, train
 from sandwich.train_clips import ClipSampler
 from sandwich.video_model import VideoCoding, video_sandwich
 from sandwich.video_train import video_hooks
+from sandwich.wrapped import WrappedCodec
 
 
 class VideoSandwichMember(Method):
     def __init__(
-        self, cfg: SandwichMethodConfig, scenario: Scenario, gamma: float, stills: tuple[Item, ...] = (), seed: int = 0
+        self,
+        cfg: SandwichMethodConfig,
+        scenario: Scenario,
+        gamma: float,
+        stills: tuple[Item, ...] = (),
+        seed: int = 0,
+        wrapped: WrappedCodec | None = None,
     ) -> None:
-        self.cfg, self.scenario, self.gamma, self.stills = cfg, scenario, gamma, stills
+        self.cfg, self.scenario, self.gamma, self.stills, self.wrapped = cfg, scenario, gamma, stills, wrapped
         self.video = cfg.video or VideoSandwichConfig()
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
         self.label = f"{cfg.label or cfg.name} (γ={gamma:g})"
         with seeded_init(seed):
-            self.model = video_sandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init))
+            self.model = video_sandwich(scenario, cfg, 3, initial_step(gamma, cfg.train.step_init), wrapped)
         self.coding = VideoCoding(self.model, self.video)
         self.coding.real_video_codec()  # a bad codec option fails at plan time, not after training
         if isinstance(self.video.init_from, RunModelRef):
@@ -53,10 +60,14 @@ class VideoSandwichMember(Method):
             raise ValueError(f"video.init_from: checkpoint not found: {expand_path(self.video.init_from)}")
         self.device = "cpu"
         self.result: TrainResult | None = None
-        self._bottleneck = LastBottleneck(lambda frames: self.coding.bottleneck_frames(frames, self.device))
+        self._bottleneck = LastBottleneck(
+            lambda frames: self.coding.bottleneck_frames(frames, self.device),
+            lambda: self.model.rate_point if self.model.conditioned else None,
+        )
 
     def rate_points(self) -> list[float]:
-        return list(self.cfg.step_factors)
+        """The wrapped codec's own QPs, else multiples of the trained step."""
+        return list(self.wrapped.rate_points) if self.wrapped else list(self.cfg.step_factors)
 
     def prepare(self, ctx: PrepareContext) -> None:
         items = tuple(ctx.train_items) + tuple(self.stills)
@@ -91,7 +102,11 @@ class VideoSandwichMember(Method):
             {
                 "train_data": sampler.describe(),
                 **start,
-                "real_codec": f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))",
+                "real_codec": (
+                    f"{self.wrapped.method}'s codec ({self.wrapped.codec_name}) at its own QPs"
+                    if self.wrapped
+                    else f"{self.video.codec} low-delay P, QP = round(4 + 6 log2(step_inter))"
+                ),
             }
         )
         hooks = video_hooks(self.coding, self.cfg.train, self.gamma, sampler, ctx.device, ctx.seed)
@@ -135,8 +150,10 @@ class VideoSandwichMember(Method):
         recon, res, real_b = self.coding.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
         proxy_bits, proxy_b = self.coding.proxy_estimate(frames, b, qp)
+        ratio = self.coding.calibration.get(rate_point, {}).get("rate_ratio") if self.wrapped else None
         proxy = {
             "proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
+            **({"proxy_kbps_calibrated": kbps(ratio * proxy_bits / 8, len(frames), fps)} if ratio else {}),
             "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)])),
         }
         return ItemResult(
@@ -163,8 +180,17 @@ class VideoSandwichMember(Method):
             "proxy": {**self.model.proxy.config(), "kind": "video (I + motion-compensated P)"},
             "video": self.video.model_dump(mode="json"),
             **trained_description(self.cfg, self.model, r),
-            **(self.coding.steps() if r else {}),
-            "qp_at_factor_1": self.coding.real_qp() if r else None,
+            **(self.coding.steps() if r and not self.wrapped else {}),
+            **({"qp_at_factor_1": self.coding.real_qp() if r else None} if not self.wrapped else {}),
+            **(
+                {
+                    "wraps": self.cfg.wraps,
+                    "start": f"the {self.wrapped.method} path ({self.wrapped.adapt})",
+                    "rate_calibration": {f"{p:g}": c for p, c in self.coding.calibration.items()},
+                }
+                if self.wrapped
+                else {}
+            ),
         }
 
     def code_modules(self) -> tuple[str, ...]:
@@ -176,5 +202,6 @@ class VideoSandwichMember(Method):
             "sandwich.train_clips",
             "bench.colour",
             "proxies",
+            *(("sandwich.wrapped", "baselines.conventional", "baselines.resize") if self.wrapped else ()),
             *class_modules(self.coding.real_video_codec()),
         )

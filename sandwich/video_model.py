@@ -29,22 +29,32 @@ from proxies.flow import sequence_flow
 from proxies.video_proxy import VideoProxy
 from sandwich.model import Sandwich, bottleneck_of
 from sandwich.train_clips import luma8
+from sandwich.wrapped import WrappedCodec
 
 
-def video_sandwich(scenario: Scenario, cfg: SandwichMethodConfig, source_channels: int, step: float) -> Sandwich:
-    """The image sandwich's f and g around :class:`~proxies.video_proxy.VideoProxy` (Δ_I = Δ_P = ``step``)."""
+def video_sandwich(
+    scenario: Scenario,
+    cfg: SandwichMethodConfig,
+    source_channels: int,
+    step: float,
+    wrapped: WrappedCodec | None = None,
+) -> Sandwich:
+    """The image sandwich's f and g around :class:`~proxies.video_proxy.VideoProxy`: Δ_I = Δ_P = ``step``
+    to learn, or the wrapped x265/x264 method's QP step per rate point, its chroma format and colour."""
     spec = bottleneck_of(scenario)
     if spec.subsampling != "444" or spec.shift:
         raise ValueError(f"scenario {scenario.name!r}: the video proxy codes 8-bit 4:4:4 or 4:0:0 bottlenecks")
+    if wrapped is not None and not wrapped.inter:
+        raise ValueError(f"wraps: {wrapped.method!r} is an image codec; a video sandwich wraps x265 or x264")
     proxy = VideoProxy(
         step,
         step,
         quantizer=cfg.proxy.quantizer,
         rate=cfg.proxy.rate,
-        learn_step=cfg.proxy.learn_step,
-        colour=spec.colour,
+        learn_step=cfg.proxy.learn_step and wrapped is None,
+        colour=spec.colour if wrapped is None else wrapped.colour,
     )
-    return Sandwich(scenario, cfg, source_channels, proxy)
+    return Sandwich(scenario, cfg, source_channels, proxy, wrapped)
 
 
 class VideoCoding:
@@ -53,6 +63,8 @@ class VideoCoding:
 
     def __init__(self, model: Sandwich, video: VideoSandwichConfig) -> None:
         self.model, self.video = model, video
+        # a wrapping sandwich's per-QP rate calibration and codec slope (``video_train.anchor_calibration``)
+        self.calibration: dict[float, dict[str, float]] = {}
 
     def _proxy(self) -> VideoProxy:
         if not isinstance(self.model.proxy, VideoProxy):
@@ -62,10 +74,20 @@ class VideoCoding:
     def steps(self) -> dict[str, float]:
         return {"step_intra": float(self._proxy().intra.step_size().detach()), "step_inter": self.model.trained_step()}
 
-    def real_qp(self, factor: float = 1.0) -> int:
-        return step_to_qp(self.model.trained_step() * factor)
+    def real_qp(self, rate_point: float | None = None) -> int:
+        """The real codec's QP at a rate point: a wrapped codec's own QP (the conditioned nets are set to
+        it), else round(4 + 6·log2(Δ·step factor)) around the trained Δ. None: where training checks."""
+        if self.model.wrapped is not None:
+            if rate_point is not None:
+                self.model.rate_point = rate_point
+            if self.model.rate_point is None:
+                raise ValueError("a wrapping sandwich needs a rate point (QP) to code at")
+            return int(self.model.rate_point)
+        return step_to_qp(self.model.trained_step() * (1.0 if rate_point is None else rate_point))
 
     def real_video_codec(self) -> Codec:
+        if self.model.wrapped is not None:
+            return self.model.wrapped.codec()
         chroma = "400" if self.model.bottleneck_channels == 1 else "444"
         colour = {} if chroma == "400" else {"colour": "ycbcr" if self.model.spec.colour == "ycbcr" else "raw"}
         return CODECS.build(self.video.codec, chroma=chroma, **colour, **self.video.codec_options)

@@ -12,7 +12,7 @@ QP and logs real PSNR-RGB / bits per pixel beside the proxy's, under the image l
 
 from __future__ import annotations
 
-from fractions import Fraction
+import sys
 
 import numpy as np
 import torch
@@ -20,13 +20,12 @@ from torch import Tensor
 
 from bench.config import TrainConfig
 from bench.metrics.psnr import psnr_yuv
+from bench.source import Source
 from proxies.calibration import qp_to_step
-from sandwich.model import Sandwich
+from sandwich.model import TRAINING_FPS, Sandwich
 from sandwich.train import TrainHooks, check_psnr, distortion_term, lpips_frames, range_penalty, training_flags
 from sandwich.train_clips import ClipSampler
 from sandwich.video_model import VideoCoding
-
-CHECK_FPS = Fraction(25)  # bits per pixel do not depend on it; the stream's timing info does not either
 
 
 def video_loss_terms(
@@ -34,14 +33,25 @@ def video_loss_terms(
 ) -> dict[str, Tensor]:
     """Distortion, rate and penalty per element (batch-averaged) for ``N x T x C x H x W`` clips."""
     s, flow = batch
-    out = model(s, flow)
+    via_proxy = None
+    if cfg.codec_in_loop == "proxy":
+        out = model(s, flow)
+    else:
+        out, via_proxy = model.forward_real(s, flow, straight_through=cfg.codec_in_loop == "real_ste")
     n, t, c, h, w = s.shape
     elems = t * c * h * w
-    d, mse = distortion_term(s, out.recon, cfg.distortion)
-    dist = cfg.mse_weight * d
-    if lpips is not None and cfg.lpips_weight > 0:
-        lp = lpips(out.recon.flatten(0, 1) / 255 * 2 - 1, s.flatten(0, 1) / 255 * 2 - 1).view(n, t).mean(1)
-        dist = dist + cfg.lpips_weight * lp
+
+    def distortion(recon: Tensor) -> tuple[Tensor, Tensor]:
+        d, mse = distortion_term(s, recon, cfg.distortion)
+        dist = cfg.mse_weight * d
+        if lpips is not None and cfg.lpips_weight > 0:
+            lp = lpips(recon.flatten(0, 1) / 255 * 2 - 1, s.flatten(0, 1) / 255 * 2 - 1).view(n, t).mean(1)
+            dist = dist + cfg.lpips_weight * lp
+        return dist, mse
+
+    dist, mse = distortion(out.recon)  # logged: what the real codec gives when it is in the loop
+    if via_proxy is not None:  # f learns through the proxy (g frozen there); g on the real B̂
+        dist = dist + distortion(via_proxy)[0]
     rate = gamma * out.proxy.rate_bits / elems
     penalty = range_penalty(out.bottleneck, elems, cfg, mse)
     return {
@@ -69,7 +79,7 @@ def video_check(
     with torch.inference_mode():
         for frames, flow in clips:
             t, h, w = frames.shape[:3]
-            recon, res, _ = coding.code_clip(frames, qp, CHECK_FPS, device)
+            recon, res, _ = coding.code_clip(frames, qp, TRAINING_FPS, device)
             if lpips is not None:
                 real_lpips.append(lpips_frames(lpips, frames, recon, 255.0, device))
             real_psnr.append(np.mean([check_psnr(a, b, 255.0) for a, b in zip(frames, recon, strict=True)]))
@@ -93,11 +103,65 @@ def video_check(
     }
 
 
+def anchor_calibration(
+    coding: VideoCoding,
+    cfg: TrainConfig,
+    clips: list[tuple[np.ndarray, np.ndarray]],
+    points: list[float],
+    device: str,
+    lpips: torch.nn.Module | None,
+) -> dict[float, dict[str, float]]:
+    """Per QP of the wrapped codec, on training clips through that codec itself (its adaptation, no nets):
+    ``slope``, its -dD/dR in the loss's units (D as the loss measures it, R in real bits per element),
+    and ``rate_ratio``, the real stream's bits over the video proxy's estimate for the same bottleneck
+    at that QP's step (x265's P frames cost what they cost, not what the JPEG-calibrated proxy says).
+
+    Why: the rate weight per QP is γ · slope · rate_ratio, so the proxy's bits are counted as x265's
+    and every step of training is a move off the codec's own curve (as images weigh by the slope)."""
+    from baselines.video import VideoCodecMethod
+
+    wrapped = coding.model.wrapped
+    assert wrapped is not None
+    anchor = VideoCodecMethod(wrapped.method_config())
+    curve = []
+    for p in sorted(points, key=float):
+        d, real_bits, proxy_bits, elems = [], 0.0, 0.0, 0
+        for frames, _ in clips:
+            res = anchor.run(Source("calibration", frames, 8, TRAINING_FPS), p)
+            s = torch.from_numpy(frames.astype(np.float32)).permute(0, 3, 1, 2)[None].to(device)
+            rec = torch.from_numpy(res.decoded.astype(np.float32)).permute(0, 3, 1, 2)[None].to(device)
+            dist = cfg.mse_weight * distortion_term(s, rec, cfg.distortion)[0]
+            if lpips is not None and cfg.lpips_weight > 0:
+                with torch.no_grad():
+                    dist = dist + cfg.lpips_weight * lpips(rec[0] / 255 * 2 - 1, s[0] / 255 * 2 - 1).mean()
+            d.append(float(dist.mean()))
+            b = np.stack([np.clip(np.rint(wrapped.forward_float(f)), 0, 255).astype(np.uint8) for f in frames])
+            real_bits += 8.0 * res.nbytes
+            proxy_bits += coding.proxy_estimate(frames, b, int(p))[0]
+            elems += frames.size
+        curve.append((p, real_bits / elems, float(np.mean(d)), real_bits / max(proxy_bits, 1e-9)))
+    curve.sort(key=lambda c: c[1])
+    out = {}
+    for i, (p, _, _, ratio) in enumerate(curve):
+        lo, hi = curve[max(i - 1, 0)], curve[min(i + 1, len(curve) - 1)]
+        out[p] = {"slope": max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0), "rate_ratio": ratio}
+    return out
+
+
 def video_hooks(
-    coding: VideoCoding, cfg: TrainConfig, gamma: float, sampler: ClipSampler, device: str, seed: int
+    coding: VideoCoding,
+    cfg: TrainConfig,
+    gamma: float,
+    sampler: ClipSampler,
+    device: str,
+    seed: int,
 ) -> TrainHooks:
     """Clip batches, :func:`video_loss_terms`, :func:`video_check` on 2 fixed clips, the image flags
-    (the 4:0:0 luma ceiling is computed on the check clips' frames)."""
+    (the 4:0:0 luma ceiling is computed on the check clips' frames).
+
+    A sandwich wrapping an x265/x264 method trains at that method's QPs, one drawn per step, with the
+    rate weighted per QP by :func:`anchor_calibration` (kept on ``coding.calibration``), and is
+    checked at the middle QP (where ``Sandwich.rate_point`` starts)."""
     check_rng = np.random.default_rng(seed + 1)
     check_clips = [sampler.sample(check_rng) for _ in range(2)]
     check_frames = [f for frames, _ in check_clips for f in frames]
@@ -106,9 +170,38 @@ def video_hooks(
         from bench.metrics.lpips import get_lpips
 
         lpips = get_lpips("alex", device)
-    return TrainHooks(
-        lambda rng: sampler.batch(cfg.batch, rng, device),
-        lambda m, batch: video_loss_terms(m, batch, gamma, cfg, lpips),
-        lambda m: video_check(coding, check_clips, device, lpips),
-        lambda m, checks: training_flags(m, cfg, checks, check_frames),
-    )
+    model = coding.model
+    check_point = model.rate_point
+    points = list(cfg.rate_points or (model.wrapped.rate_points if model.wrapped else []))
+    weights = dict.fromkeys(points, gamma)
+    if model.wrapped is not None:
+        calib_rng = np.random.default_rng(seed + 2)
+        coding.calibration = anchor_calibration(
+            coding, cfg, [sampler.sample(calib_rng) for _ in range(8)], points, device, lpips
+        )
+        weights = {p: gamma * c["slope"] * c["rate_ratio"] for p, c in coding.calibration.items()}
+        print(
+            "[bench] per QP of the wrapped codec: x265/proxy bits, slope -dD/dR, rate weight: "
+            + ", ".join(
+                f"{p:g}: {c['rate_ratio']:.2f}, {c['slope']:.3g}, {weights[p]:.3g}"
+                for p, c in coding.calibration.items()
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def batch(rng: np.random.Generator) -> tuple[tuple[Tensor, Tensor], float | None]:
+        point = points[int(rng.integers(len(points)))] if points else None
+        return sampler.batch(cfg.batch, rng, device), point
+
+    def loss(m: Sandwich, b: tuple[tuple[Tensor, Tensor], float | None]) -> dict[str, Tensor]:
+        if b[1] is not None:
+            m.rate_point = b[1]
+        return video_loss_terms(m, b[0], weights.get(b[1], gamma) if b[1] is not None else gamma, cfg, lpips)
+
+    def check(m: Sandwich) -> dict[str, float]:
+        if check_point is not None:
+            m.rate_point = check_point
+        return video_check(coding, check_clips, device, lpips)
+
+    return TrainHooks(batch, loss, check, lambda m, checks: training_flags(m, cfg, checks, check_frames))

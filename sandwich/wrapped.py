@@ -2,7 +2,8 @@
 
 "Same codec, same start": a sandwich with ``wraps: <codec method>`` codes its bottleneck with that
 method's codec and options (JPEG with libjpeg's scaled Annex-K tables at quality q, JFIF YCbCr, its
-chroma format, Huffman optimisation), sweeps that method's own rate points, and builds on its
+chroma format, Huffman optimisation; or x265/x264 low-delay P at the method's QPs, its chroma format
+and colour transform, for a video experiment), sweeps that method's own rate points, and builds on its
 conventional adaptation (luma and replicate, bicubic ↓2 and Lanczos ↑2, 8 MSBs and mid-point,
 identity)::
 
@@ -30,7 +31,11 @@ from bench.codecs.jpeg import standard_tables
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import Adapt, CodecMethodConfig
 from bench.scenarios import Bottleneck
+from proxies.calibration import qp_to_step
 from proxies.resample import lanczos3_up2
+
+# The video codecs the video proxy models (I + motion-compensated P frames at one QP).
+VIDEO_PROXY_CODECS = ("x265", "x264")
 
 # What each scenario bottleneck's conventional adaptation is (channels, factor, shift -> adapt).
 _ADAPTS = {
@@ -65,11 +70,6 @@ class WrappedCodec:
 
     @classmethod
     def of(cls, cfg: CodecMethodConfig, spec: Bottleneck, source_channels: int) -> WrappedCodec:
-        if cfg.codec != "jpeg":
-            raise ValueError(
-                f"wraps: {cfg.name!r} uses codec {cfg.codec!r}; a sandwich's proxy models JPEG only, "
-                "so wrap a jpeg method"
-            )
         want = expected_adapt(spec, source_channels)
         if cfg.adapt not in want:
             raise ValueError(
@@ -77,13 +77,32 @@ class WrappedCodec:
                 f"bottleneck ({_ADAPTS[want[0]]}) starts from {' or '.join(want)}"
             )
         wrapped = cls(cfg.name, cfg.codec, dict(cfg.options), cfg.adapt, tuple(cfg.rate_points))
-        mode, channels = wrapped.codec().options()["mode"], spec.channels or source_channels
+        channels = spec.channels or source_channels
+        if cfg.codec in VIDEO_PROXY_CODECS:
+            chroma = str(wrapped.codec().options().get("chroma"))
+            if chroma != ("400" if channels == 1 else "444"):
+                raise ValueError(
+                    f"wraps: {cfg.name!r} codes chroma {chroma}; the video proxy models 4:4:4 and 4:0:0 "
+                    f"streams, so a {channels}-channel bottleneck needs chroma {'400' if channels == 1 else '444'}"
+                )
+            return wrapped
+        if cfg.codec != "jpeg":
+            raise ValueError(
+                f"wraps: {cfg.name!r} uses codec {cfg.codec!r}; the sandwich's proxies model JPEG (images) "
+                f"and {', '.join(VIDEO_PROXY_CODECS)} (video), so wrap one of those"
+            )
+        mode = wrapped.codec().options()["mode"]
         if (mode == "gray") != (channels == 1) or mode == "planes":
             raise ValueError(
                 f"wraps: {cfg.name!r} codes JPEG mode {mode!r}, which does not carry a "
                 f"{channels}-channel bottleneck; use mode gray for 1 channel, rgb or raw for 3"
             )
         return wrapped
+
+    @property
+    def inter(self) -> bool:
+        """A low-delay video codec (rate points are QPs), not an image codec (qualities)."""
+        return self.codec_name in VIDEO_PROXY_CODECS
 
     def method_config(self) -> CodecMethodConfig:
         """The wrapped method as a plain codec method (what the untrained sandwich reproduces)."""
@@ -101,7 +120,10 @@ class WrappedCodec:
 
     @property
     def colour(self) -> Literal["none", "ycbcr"]:
-        """The proxy's colour mode: JFIF YCbCr when the codec converts (mode rgb)."""
+        """The proxy's colour mode: JFIF YCbCr when the codec converts (JPEG mode rgb; a 3-plane
+        x265/x264 stream with colour ycbcr, their default)."""
+        if self.inter:
+            return "ycbcr" if self.codec().options().get("colour") == "ycbcr" else "none"
         return "ycbcr" if self.options.get("mode", "rgb") == "rgb" else "none"
 
     @property
@@ -110,8 +132,11 @@ class WrappedCodec:
         return "420" if mode in ("rgb", "raw") and str(self.options.get("chroma", "420")) == "420" else "444"
 
     def steps(self, rate_point: float, channels: int) -> Tensor:
-        """The real codec's quantiser for ``rate_point`` as the proxy's ``C x 8 x 8`` step: the scaled
-        luma table for component 0, the chroma table for the others (flat tables: Δ everywhere)."""
+        """The real codec's quantiser for ``rate_point`` as the proxy's step: for JPEG a ``C x 8 x 8``
+        table, the scaled luma table for component 0, the chroma table for the others (flat tables:
+        Δ everywhere); for x265/x264 HEVC's Qstep 2^((QP-4)/6) of the QP, one for every frame."""
+        if self.inter:
+            return torch.tensor(qp_to_step(rate_point))
         if self.options.get("tables", "standard") == "flat":
             return torch.tensor(float(np.clip(np.rint(rate_point), 1, 255)))
         tables = standard_tables(int(rate_point), colour=channels > 1)

@@ -97,3 +97,40 @@ def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
     assert on.shape == (3, 3) and on[0, 0] and on.sum() == 1
     assert np.array_equal(recon[:FLAG_BLOCK, :FLAG_BLOCK], src[:FLAG_BLOCK, :FLAG_BLOCK])
     assert np.array_equal(recon[FLAG_BLOCK:], theirs.decoded[FLAG_BLOCK:])
+
+
+VIDEO_CASES = {"video_gray": "gray400", "video_lowres": "lowres", "video_lpips": "perceptual"}
+
+
+@pytest.mark.slow  # every QP of each shipped video experiment through real x265
+@pytest.mark.parametrize("experiment", sorted(VIDEO_CASES))
+def test_untrained_video_sandwich_reproduces_its_x265_anchor(experiment: str, data_dir: Path) -> None:
+    """The video form of the image test above: bytes, decoded frames and every metric of the anchor."""
+    from baselines.video import VideoCodecMethod
+    from bench.metrics import sequence_metrics
+    from bench.source import Source
+    from bench.video.dataset import centre_crop
+    from bench.video.io import read_video
+    from sandwich.video_member import VideoSandwichMember
+
+    scenario = SCENARIOS.get(VIDEO_CASES[experiment])
+    members = _wrapping_members(experiment)
+    assert members, f"experiments/{experiment}.yaml has no sandwich that wraps a codec method"
+    clip = read_video(data_dir / "video" / "bus_352x288_30fps.yuv", frames=3)
+    source = Source("bus", centre_crop(clip.to_rgb(), (96, 136)), 8, clip.fps)
+    for m, anchor_cfg in members:
+        used = [net for net, side in ((m.pre, "pre_only"), (m.post, "post_only")) if m.role in ("sandwich", side)]
+        assert used and all(net.init == "conventional" for net in used)
+        wrapped = WrappedCodec.of(anchor_cfg, scenario.bottleneck, 3)
+        member = VideoSandwichMember(m, scenario, m.lambdas[0], seed=0, wrapped=wrapped)
+        member.result = object()  # type: ignore[assignment]  # untrained: evaluate the start as is
+        anchor = VideoCodecMethod(anchor_cfg)
+        assert member.rate_points() == list(anchor_cfg.rate_points)
+        keys = ["psnr-yuv", "psnr-yuv-pooled", "psnr-rgb"]
+        for qp in anchor_cfg.rate_points:
+            ours, theirs = member.run(source, qp), anchor.run(source, qp)
+            assert ours.nbytes == theirs.nbytes and ours.extra["qp"] == qp, (m.name, qp)
+            assert np.array_equal(ours.decoded, theirs.decoded), (m.name, qp)
+            assert sequence_metrics(source.frames, ours.decoded, keys).pooled == sequence_metrics(
+                source.frames, theirs.decoded, keys
+            ).pooled

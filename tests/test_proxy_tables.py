@@ -82,5 +82,8 @@ def test_wrapping_a_codec_that_does_not_fit_the_bottleneck_is_refused() -> None:
     with pytest.raises(ValueError, match="starts from luma"):
         WrappedCodec.of(cfg, SCENARIOS.get("gray400").bottleneck, 3)
     hevc = CodecMethodConfig(name="h", kind="codec", codec="hevc", rate_points=[30], options={"chroma": "420"})
-    with pytest.raises(ValueError, match="models JPEG only"):
+    with pytest.raises(ValueError, match=r"model JPEG \(images\) and x265, x264 \(video\)"):
         WrappedCodec.of(hevc, SCENARIOS.get("rgb420").bottleneck, 3)
+    x265_420 = CodecMethodConfig(name="v", kind="codec", codec="x265", rate_points=[30], options={"chroma": "420"})
+    with pytest.raises(ValueError, match="needs chroma 444"):
+        WrappedCodec.of(x265_420, SCENARIOS.get("perceptual").bottleneck, 3)

@@ -50,29 +50,30 @@ class VideoItem(Item):
                 rgb = np.clip(np.rint(rgb / 2.0 ** (clip.bitdepth - 8)), 0, 255).astype(np.uint8)
             if rgb.shape[3] == 1:
                 rgb = np.repeat(rgb, 3, axis=3)
-        return centre_crop(rgb, self.crop, self.path)
+        return centre_crop(rgb, self.crop)
 
 
-def centre_crop(rgb: np.ndarray, crop: tuple[int, int] | None, path: Path) -> np.ndarray:
+def centre_crop(rgb: np.ndarray, crop: tuple[int, int] | None) -> np.ndarray:
+    """The centred ``crop`` = (h, w) of every frame, each side kept whole where the clip is smaller (one
+    crop serves an evaluation set of several sizes, as for images); offsets even, for 4:2:0 and ↓2."""
     if crop is None:
         return np.ascontiguousarray(rgb)
-    h, w = rgb.shape[1:3]
-    if crop[0] > h or crop[1] > w:
-        raise DataError(f"{path}: crop {crop[0]}x{crop[1]} is larger than the {h}x{w} frames")
-    top, left = (h - crop[0]) // 2 // 2 * 2, (w - crop[1]) // 2 // 2 * 2
-    return np.ascontiguousarray(rgb[:, top : top + crop[0], left : left + crop[1]])
+    h, w = min(crop[0], rgb.shape[1]), min(crop[1], rgb.shape[2])
+    top, left = (rgb.shape[1] - h) // 2 // 2 * 2, (rgb.shape[2] - w) // 2 // 2 * 2
+    return np.ascontiguousarray(rgb[:, top : top + h, left : left + w])
 
 
 def _fps(path: Path, configured: float | None) -> Fraction:
-    """The real frame rate: the file's own (y4m header, raw name), else the configured one."""
-    if configured is not None:
-        return Fraction(configured).limit_denominator(1001 * 1000)
+    """The real frame rate: the file's own (y4m header, raw name), else the configured one (a PNG
+    folder, a raw file whose name has no rate): one fps serves a set of clips at their own rates."""
     if path.suffix.lower() == ".y4m":
         return read_video(path, frames=1).fps
     if path.suffix.lower() == ".yuv":
         named = parse_yuv_name(path).fps
         if named is not None:
             return named
+    if configured is not None:
+        return Fraction(configured).limit_denominator(1001 * 1000)
     raise DataError(f"{path}: the clip does not say its frame rate (needed for kbps); set 'fps' in the dataset config")
 
 
