@@ -131,6 +131,7 @@ def test_untrained_video_sandwich_reproduces_its_x265_anchor(experiment: str, da
             ours, theirs = member.run(source, qp), anchor.run(source, qp)
             assert ours.nbytes == theirs.nbytes and ours.extra["qp"] == qp, (m.name, qp)
             assert np.array_equal(ours.decoded, theirs.decoded), (m.name, qp)
-            assert sequence_metrics(source.frames, ours.decoded, keys).pooled == sequence_metrics(
-                source.frames, theirs.decoded, keys
-            ).pooled
+            assert (
+                sequence_metrics(source.frames, ours.decoded, keys).pooled
+                == sequence_metrics(source.frames, theirs.decoded, keys).pooled
+            )
