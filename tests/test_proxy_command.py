@@ -112,3 +112,12 @@ def test_video_fidelity_on_two_frames_of_foreman(bench_app) -> None:
 def test_video_fidelity_names_the_clips_it_knows(bench_app) -> None:
     res = bench_app("proxy", "video-fidelity", "--clips", "akiyo")
     assert res.exit_code == 2 and res.stderr.startswith("error: --clips 'akiyo': choose from BasketballPass")
+
+
+def test_video_loop_speed_times_every_mode_through_real_x265(bench_app) -> None:
+    args = ("--video", "--batch", "1", "--crop", "32", "--frames", "2", "--repeats", "1", "--json")
+    res = bench_app("proxy", "loop-speed", *args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["frames"] == 2 and "x265" in out["codec"]
+    assert all(out[f"{m}_ms"] > 0 for m in ("proxy", "real", "real_ste"))

@@ -117,17 +117,19 @@ def speed(
 
 @app.command("loop-speed")
 def loop_speed(
-    batch: int = typer.Option(8, "--batch", min=1, help="Kodak crops per batch."),
+    batch: int = typer.Option(8, "--batch", min=1, help="Kodak crops (or clips) per batch."),
     crop: int = typer.Option(128, "--crop", min=8, max=256, help="Side of each crop in pixels."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Timed steps per mode (median)."),
+    video: bool = typer.Option(False, "--video", help="A video sandwich wrapping ½-res x265 4:4:4 on clips."),
+    frames: int = typer.Option(5, "--frames", min=2, help="Frames per clip (--video)."),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Time one full training step of a slim sandwich wrapping JPEG 4:2:0 for each train.codec_in_loop
-    mode (proxy, real, real_ste)."""
-    from sandwich.diagnostics.loop_speed import loop_benchmark
+    """Time one full training step of a slim sandwich wrapping JPEG 4:2:0 (or, --video, ½-res x265 4:4:4)
+    for each train.codec_in_loop mode (proxy, real, real_ste)."""
+    from sandwich.diagnostics.loop_speed import loop_benchmark, video_loop_benchmark
 
     _emit(
-        loop_benchmark(batch, crop, repeats),
+        video_loop_benchmark(batch, crop, frames, repeats) if video else loop_benchmark(batch, crop, repeats),
         json_out,
         lambda r: print("\n".join(f"  {k:22s} {v}" for k, v in r.items())),
     )
