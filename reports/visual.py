@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import BenchError
-from bench.records import Cell, Row
+from bench.records import Cell, Row, headline_of
 from reports.compare import Comparison, Entry
 from reports.load import RunData
 
@@ -180,7 +180,7 @@ def _panel(
 ) -> Panel:
     from bench.data import load_image
 
-    metric = run.summary["metrics"][0]
+    metric = headline_of(run.summary)
     chosen = [(e, r) for e in measured if (r := closest_row(cells[e.key], item, target))]
     src, bitdepth = original(run, item, chosen[0][1].sha256)
     ref = to_display(src, bitdepth)
