@@ -47,6 +47,10 @@ class _Optional(_Strict):
     _unset_hidden: ClassVar[tuple[str, ...]] = ()
     _default_hidden: ClassVar[dict[str, Any]] = {}
 
+    def _at_default(self) -> tuple[str, ...]:
+        """Keys whose default depends on other keys and that hold it now (hidden like ``_default_hidden``)."""
+        return ()
+
     @model_serializer(mode="wrap")
     def _hide_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out = handler(self)
@@ -56,6 +60,8 @@ class _Optional(_Strict):
         for key, value in self._default_hidden.items():
             if getattr(self, key) == value:
                 out.pop(key, None)
+        for key in self._at_default():
+            out.pop(key, None)
         return out
 
 
@@ -434,11 +440,40 @@ MethodConfig = Annotated[
 ]
 
 
-class EvalConfig(_Strict):
+class EvalConfig(_Optional):
+    """What is measured and how results are compared.
+
+    ``headline`` (added after runs existed) is out of the dump, and so out of the config hash, while unset
+    or equal to its default, the first metric: existing experiments keep their run folders.
+    """
+
+    _unset_hidden = ("headline",)
+
     metrics: list[str] = Field(default_factory=lambda: ["psnr-rgb", "ms-ssim-rgb"], min_length=1)
+    headline: str | None = Field(
+        default=None,
+        description="the metric every summary and report leads with (its BD against the anchor first); "
+        "one of metrics, default the first",
+    )
     anchor: str | None = None
     bootstrap: int = Field(default=1000, ge=0)
     visual_items: int = Field(default=1, ge=0, description="first N eval items whose reconstructions are saved")
+
+    @model_validator(mode="after")
+    def _headline_is_measured(self) -> EvalConfig:
+        if self.headline is not None and self.headline not in self.metrics:
+            raise ValueError(
+                f"evaluation.headline {self.headline!r} is not one of evaluation.metrics; "
+                f"choose from: {', '.join(self.metrics)}"
+            )
+        return self
+
+    def headline_metric(self) -> str:
+        """The declared headline, else the first metric (what summaries and reports lead with)."""
+        return self.headline or self.metrics[0]
+
+    def _at_default(self) -> tuple[str, ...]:
+        return ("headline",) if self.headline == self.metrics[0] else ()
 
 
 class ExperimentConfig(_Strict):

@@ -44,6 +44,11 @@ class Plan:
         return list(self.cfg.evaluation.metrics)
 
     @property
+    def headline(self) -> str:
+        """The metric the run is judged on first (``evaluation.headline``, default the first metric)."""
+        return self.cfg.evaluation.headline_metric()
+
+    @property
     def video(self) -> bool:
         return self.modality.name == "video"
 

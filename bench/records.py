@@ -7,6 +7,7 @@ described by TypedDicts, since reports read it back from disk or from MLflow as 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NotRequired, TypedDict
 
@@ -197,7 +198,8 @@ class Summary(TypedDict):
     rate: NotRequired[str]  # "kbps" for clips
     profile: str | None
     anchor: str
-    metrics: list[str]
+    metrics: list[str]  # in the config's order
+    headline: NotRequired[str]  # the metric read first (evaluation.headline); absent before it existed
     mlflow_run_id: str
     git_sha: str
     config_hash: str
@@ -208,3 +210,14 @@ class Summary(TypedDict):
     vs_codecs: NotRequired[dict[str, list[BDEntry]]]
     groups: NotRequired[dict[str, Any]]
     proxy_fidelity: NotRequired[dict[str, Any]]
+
+
+def headline_of(summary: Mapping[str, Any]) -> str:
+    """The metric a run's results lead with: ``headline`` as recorded, else (a summary written before it was
+    recorded) the first metric, which was then the default."""
+    return summary.get("headline") or summary["metrics"][0]
+
+
+def headline_first(metrics: list[str], headline: str) -> list[str]:
+    """``metrics`` in the order a reader meets them: the headline, then the others in their own order."""
+    return [headline, *(m for m in metrics if m != headline)] if headline in metrics else list(metrics)

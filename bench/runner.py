@@ -35,7 +35,7 @@ from bench.provenance import environment, git_sha
 from bench.records import Cell
 from bench.results import cell_path, load_cell, rate_key, save_cell
 from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
-from bench.summary import finalize
+from bench.summary import console_lines, finalize
 from bench.tracking import Tracker, default_tracking_uri
 
 
@@ -240,7 +240,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
             log.close()
         cells = _evaluate_all(plan, run_dir, tracker, parent)
         say("aggregate: results, points.csv, plots, summary")
-        finalize(plan, run_dir, cells, tracker, parent)
+        summary = finalize(plan, run_dir, cells, tracker, parent)
         tracker.end(parent, "FINISHED")
         write_json_atomic(run_dir / "state.json", {**state, "status": "complete"})
     except BaseException as exc:
@@ -255,6 +255,8 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
             how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
             say(f"{how}: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
         raise
+    for line in console_lines(summary):  # the run is complete; what it found, the headline metric first
+        say(line)
     return run_dir
 
 

@@ -7,6 +7,7 @@ rebuilt from the run folder. ``summary.json`` is written last: its presence mark
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,12 @@ import numpy as np
 from bench import plots
 from bench.io_utils import write_json_atomic
 from bench.method import Method
-from bench.metrics import METRICS
+from bench.metrics import bd_axis
 from bench.plan import Plan
 from bench.provenance import git_sha
 from bench.proxy_fidelity import cells_summary
-from bench.rd import bd, bootstrap_bd, metric_axis, pareto_front
-from bench.records import BDEntry, Cell, MethodSummary, Summary
+from bench.rd import bd, bootstrap_bd, pareto_front
+from bench.records import BDEntry, Cell, MethodSummary, Summary, headline_first, headline_of
 from bench.results import (
     aggregate,
     cell_means,
@@ -35,14 +36,6 @@ from bench.scenarios import reference_lines
 from bench.tracking import Tracker
 
 RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}
-
-
-def _axis(metric: str) -> tuple[bool, bool]:
-    """(higher_is_better, is_db) from the metric's own declaration."""
-    if metric in METRICS:
-        m = METRICS.get(metric)
-        return m.higher_is_better, m.is_db
-    return metric_axis(metric) or (True, False)
 
 
 @dataclass
@@ -60,10 +53,11 @@ class Curve:
 
 
 def _family_frontier(plan: Plan, group: list[tuple[Method, list[Cell]]]) -> list[Cell]:
-    """The cells on the Pareto frontier of all members' mean (bpp, first metric) points, by bpp."""
+    """The cells on the Pareto frontier of all members' mean (bpp, headline metric) points, by bpp: a family
+    is judged on the metric the experiment declares it is judged on (default the first)."""
     cells = [c for _, member_cells in group for c in member_cells]
-    key = plan.metrics[0]
-    higher, _ = _axis(key)
+    key = plan.headline
+    higher, _ = bd_axis(key)
     means = [cell_means(c, [key], plan.rate_keys) for c in cells]
     quality = np.array([m[key] for m in means]) * (1 if higher else -1)
     idx = pareto_front(np.array([m[plan.rate_key] for m in means]), quality)
@@ -98,7 +92,7 @@ def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
             chosen,
             {
                 "frontier": [{"member": c.method, "rate_point": c.rate_point} for c in chosen],
-                "frontier_metric": plan.metrics[0],
+                "frontier_metric": plan.headline,
                 "members": list(members),
             },
             members,
@@ -126,7 +120,7 @@ def bd_entries(
     for name, t in curves.items():
         if name == anchor or (only is not None and name not in only):
             continue
-        for metric in plan.metrics:
+        for metric in headline_first(plan.metrics, plan.headline):
             entry = BDEntry(
                 method=name,
                 role=t.role,
@@ -147,7 +141,7 @@ def bd_entries(
                 entry["reason"] = missing
                 entries.append(entry)
                 continue
-            higher, is_db = _axis(metric)
+            higher, is_db = bd_axis(metric)
             hull = t.members is not None or a.members is not None  # a family's union of models: use its frontier
             res = bd(
                 a.rd[rate], a.rd[metric], t.rd[rate], t.rd[metric], higher_is_better=higher, is_db=is_db, hull=hull
@@ -187,7 +181,7 @@ def bd_entries(
 
 def _worse_than(entry: BDEntry) -> str | None:
     """How an entry shows the method below its comparison (None: it is not, or cannot be compared)."""
-    higher, is_db = _axis(entry["metric"])
+    higher, is_db = bd_axis(entry["metric"])
     ci = entry.get("ci95") or {}
     psnr, rate = entry.get("bd_psnr_db"), entry.get("bd_rate_pct")
     if is_db and psnr is not None and psnr < 0:
@@ -210,7 +204,7 @@ def start_comparisons(plan: Plan, curves: dict[str, Curve]) -> tuple[dict[str, A
             continue
         entries = bd_entries(plan, curves, anchor=wraps, only=[mc.name])
         out[mc.name] = {"start": wraps, "bd": entries}
-        worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.metrics[0]) if w]
+        worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.headline) if w]
         if worse:
             flags[mc.name] = [
                 f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
@@ -298,6 +292,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         profile=cfg.profile,
         anchor=cfg.anchor_name(),
         metrics=plan.metrics,
+        headline=plan.headline,
         mlflow_run_id=parent,
         git_sha=git_sha(),
         config_hash=cfg.config_hash(),
@@ -333,6 +328,46 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     write_json_atomic(run_dir / "summary.json", summary)
     tracker.log_artifact(parent, run_dir / "summary.json")
     return summary
+
+
+def _bd_text(entry: BDEntry) -> str:
+    """One BD entry as the console shows it: value [95% CI] per figure, then the overlap, or why not."""
+    e: Mapping[str, Any] = entry  # read by key names below
+    ci: Mapping[str, Any] = e.get("ci95") or {}
+    parts = []
+    for key, name, unit, digits, why in (
+        ("bd_rate_pct", "BD-rate", "%", 2, e.get("reason")),
+        ("bd_psnr_db", "BD-PSNR", " dB", 3, e.get("bd_psnr_reason") or e.get("reason")),
+    ):
+        value = e.get(key)
+        if value is None:
+            said = key == "bd_psnr_db" and e.get("bd_rate_pct") is None and why == e.get("reason")
+            if why != "not a dB metric" and not said:  # an unusable curve: its one reason, once
+                parts.append(f"{name} n/a ({why or 'not computed'})")
+            continue
+        lo_hi = ci.get(key)
+        ci_text = f" [{lo_hi[0]:+.{digits}f}, {lo_hi[1]:+.{digits}f}]" if lo_hi and None not in lo_hi else ""
+        parts.append(f"{name} {value:+.{digits}f}{unit}{ci_text}")
+    overlap, fraction = e.get("overlap"), e.get("overlap_fraction")
+    if overlap and fraction is not None:
+        parts.append(f"overlap {overlap[0]:.4g} to {overlap[1]:.4g} ({100 * fraction:.0f}%)")
+    return "; ".join(parts)
+
+
+def console_lines(summary: Summary) -> list[str]:
+    """What ``bench run`` prints when it ends: every method's BD against the anchor, the headline metric's first
+    (its figure, 95% CI and overlap are the first numbers a reader meets), the other metrics after it in their
+    config order."""
+    headline = headline_of(summary)
+    lines = [
+        f"results: BD against the anchor {summary['anchor']} on {summary['dataset']} (95% CI: paired bootstrap "
+        "over items; overlap: the quality range both curves cover)"
+    ]
+    for metric in headline_first(summary["metrics"], headline):
+        entries = [e for e in summary["bd"] if e["metric"] == metric]
+        lines.append(f"{metric}{' (headline)' if metric == headline else ''}:")
+        lines += [f"  {e['method']}: {_bd_text(e)}" for e in entries] or ["  no method besides the anchor"]
+    return lines
 
 
 def _method_summary(c: Curve, start_flags: list[str]) -> MethodSummary:

@@ -15,14 +15,16 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.io_utils import write_json_atomic
+from bench.records import headline_of
 from reports import html, latex, markdown, mlflow_io
 from reports.compare import Comparison, compare
 from reports.content import Content
-from reports.figures import rd_figures, training_figures
+from reports.figures import per_item_figures, rd_figures, training_figures
+from reports.items import MAX_PANELS, PerItem, per_item
 from reports.load import RunData
 from reports.narrative import paragraphs
 from reports.pdf import PdfReport
-from reports.tables import Table, all_notes, bd_table, complexity_table, runs_table, start_table
+from reports.tables import Table, all_notes, bd_table, complexity_table, per_item_table, runs_table, start_table
 from reports.visual import run_panels
 
 FORMATS = ("html", "md", "tex", "pdf")
@@ -38,6 +40,7 @@ class BuildOptions:
     visual_limit: int = 2
     rates: tuple[float, ...] | None = None
     training: bool = True
+    item_panels: int = MAX_PANELS  # per-item figure: at most this many items (panels) per run
     log: bool = True
 
 
@@ -97,7 +100,8 @@ def _machine_readable(c: Content) -> dict[str, Any]:
             {"run": r.run.name, "entry": r.entry.key, "label": r.entry.label, "anchor": r.anchor.key, **r.data}
             for r in c.comp.bd_rows
         ],
-        "tables": {t.key: _table_json(t) for t in [c.runs, *c.bd, c.complexity]},
+        "headline": c.comp.headline,
+        "tables": {t.key: _table_json(t) for t in c.tables()},
         "summary": c.paragraphs,
     }
 
@@ -123,21 +127,26 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
     try:
         comp = compare(runs)
         start = start_table(comp)
+        views, notes = _per_item_views(comp, opts.item_panels)
         c = Content(
             title(comp),
             comp,
             paragraphs(comp, opts.rates),
             runs_table(comp),
             [],
-            [bd_table(comp, m) for m in comp.metrics] + ([start] if start else []),
+            [bd_table(comp, m) for m in comp.metrics if m != comp.headline] + ([start] if start else []),
             complexity_table(comp),
+            headline=bd_table(comp, comp.headline),
+            per_item_tables=[per_item_table(v) for v in views],
+            per_item_notes=notes,
         )
         pdf = PdfReport(tmp / "report.pdf") if "pdf" in opts.formats else None
         if pdf:
             pdf.text(c.title, c.paragraphs)
-            for t in [c.runs, *c.bd, c.complexity]:
+            for t in c.tables():
                 pdf.table(t)
         c.rd = rd_figures(comp, tmp / "figures", pdf)
+        c.per_item = per_item_figures(comp, views, tmp / "figures", pdf)
         for run in comp.runs:
             panels, notes = run_panels(
                 comp, run, tmp / "visual", list(opts.items) or None, opts.target_bpp, opts.crop, opts.visual_limit
@@ -165,6 +174,21 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
     return Built(out, files, time.perf_counter() - t0, logged)
 
 
+def _per_item_views(comp: Comparison, limit: int) -> tuple[list[PerItem], list[str]]:
+    """Each run's headline metric item by item, and a line for each run that has no per-item values."""
+    views, notes = [], []
+    for run in comp.runs:
+        view = per_item(comp, run, headline_of(run.summary), limit)
+        name = f"run {run.tag}" if run.tag else run.name
+        if not view.items:
+            notes.append(f"No per-item curves for {name}: its points.csv holds no rows.")
+        elif not any(view.curves.values()):
+            notes.append(f"No per-item curves for {name}: no method has per-item values in points.csv.")
+        else:
+            views.append(view)
+    return views, notes
+
+
 def _write_formats(c: Content, tmp: Path, formats: tuple[str, ...]) -> dict[str, Path]:
     files: dict[str, Path] = {}
     if "html" in formats:
@@ -174,7 +198,7 @@ def _write_formats(c: Content, tmp: Path, formats: tuple[str, ...]) -> dict[str,
         files["md"] = tmp / "report.md"
         files["md"].write_text(markdown.render(c, tmp), encoding="utf-8")
     if "tex" in formats:
-        latex.write_tables([c.runs, *c.bd, c.complexity], tmp / "tables")
+        latex.write_tables(c.tables(), tmp / "tables")
         files["tex"] = tmp / "report.tex"
         files["tex"].write_text(latex.render(c, tmp), encoding="utf-8")
     if "pdf" in formats:

@@ -102,10 +102,19 @@ def report_command(
     rates: Annotated[
         str | None, typer.Option("--rates", help="Named rates for the written summary (default 0.25,0.5,1,2 bpp).")
     ] = None,
+    item_panels: Annotated[
+        int,
+        typer.Option(
+            "--item-panels",
+            min=1,
+            help="Per-item RD figure: at most this many items (panels) per run; the rest are counted.",
+        ),
+    ] = 12,  # reports.items.MAX_PANELS, not imported here: `bench --help` loads no scipy
     training: Annotated[bool, typer.Option(help="Read training curves from MLflow metric histories.")] = True,
     log: Annotated[bool, typer.Option(help="Log the report folder to each run's parent MLflow run.")] = True,
 ) -> None:
-    """Paper-style report (RD plots, BD tables, visual crops, complexity, training curves) of one or more runs."""
+    """Paper-style report (the headline metric's BD first, RD plots, per-item curves, BD tables, visual crops,
+    complexity, training curves) of one or more runs."""
     # matplotlib and pandas load when this command runs, not for every `bench`
     from reports.build import BuildOptions, build, describe, parse_formats
 
@@ -117,6 +126,7 @@ def report_command(
         rates=_floats(rates, "--rates") if rates else None,
         training=training,
         log=log,
+        item_panels=item_panels,
     )
     with tempfile.TemporaryDirectory(prefix="bench-report-") as cache:
         loaded = resolve_runs(runs, tracking_uri, _tags(tag or []), Path(cache))

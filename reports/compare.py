@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench.records import headline_first, headline_of
 from reports.load import RunData
 
 
@@ -43,10 +44,11 @@ class BDRow:
 class Comparison:
     runs: list[RunData]
     entries: dict[str, Entry]
-    metrics: list[str]
+    metrics: list[str]  # the headline first, then the others in the runs' order
     bd_rows: list[BDRow]
     rate_key: str
     lookup: dict[tuple[int, str], Entry]  # (id(run), method name) -> entry
+    headline: str  # the first run's headline metric (summary.json, else its first metric)
 
     @property
     def merged(self) -> bool:
@@ -92,10 +94,11 @@ def compare(runs: list[RunData]) -> Comparison:
                     key, name, label if key == name else f"{label} [{tag}]", m["role"], m["kind"], m["rd"], run
                 )
             lookup[(id(run), name)] = entries[key]
-    metrics = list(dict.fromkeys(k for r in runs for k in r.summary["metrics"]))
+    headline = headline_of(runs[0].summary)
+    metrics = headline_first(list(dict.fromkeys(k for r in runs for k in r.summary["metrics"])), headline)
     rows = [
         BDRow(r, lookup[(id(r), e["method"])], lookup[(id(r), e["anchor"])], e["metric"], e)
         for r in runs
         for e in r.summary["bd"]
     ]
-    return Comparison(runs, entries, metrics, rows, rate_key(runs), lookup)
+    return Comparison(runs, entries, metrics, rows, rate_key(runs), lookup, headline)

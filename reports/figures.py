@@ -1,9 +1,10 @@
-"""Report figures: RD plots (drawn by ``bench.plots``, so roles look the same as in the run) and
-training curves, each saved as PNG for the web and as SVG and PDF for papers.
+"""Report figures: RD plots (drawn by ``bench.plots``, so roles look the same as in the run), per-item RD
+curves as small multiples, and training curves, each saved as PNG for the web and as SVG and PDF for papers.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from matplotlib.figure import Figure
 
 from bench import plots
 from reports.compare import Comparison
+from reports.items import PerItem
 
 VECTOR = ("svg", "pdf")
 PNG_DPI = 150
@@ -69,6 +71,66 @@ def rd_figures(comp: Comparison, folder: Path, sink: Any = None) -> list[FigureF
         fig = plots.rd_figure(methods, metric, title, comp.rate_key, rate_key=comp.rate_key, focus=True, lines=lines)
         _legend_outside(fig)
         out.append(save(fig, folder, f"rd_{metric}", title, sink))
+    return out
+
+
+def per_item_figure(comp: Comparison, view: PerItem, title: str) -> Figure:
+    """One panel per item, each with every measured method's curve on that item alone; colour, marker and line
+    style as in the run's RD figure (position among the report's entries, role), one legend for all panels."""
+    import matplotlib.pyplot as plt
+
+    n = max(len(view.items), 1)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    # constrained layout keeps the suptitle and the legend below the panels clear of them
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.3 * cols, 2.6 * rows + 0.9), dpi=120, squeeze=False, layout="constrained"
+    )
+    order = list(comp.entries)
+    handles: dict[str, Any] = {}
+    ylabel = view.metric
+    for ax, item in zip(axes.flat, view.items, strict=False):
+        for curve in view.curves[item]:
+            i = order.index(curve.entry.key)
+            pts = sorted(
+                (r, q) for r, q in zip(curve.rates, curve.quality, strict=True) if math.isfinite(r) and math.isfinite(q)
+            )
+            ys, ylabel = plots.axis_values(view.metric, [q for _, q in pts])
+            (line,) = ax.plot(
+                [r for r, _ in pts],
+                ys,
+                marker=plots.MARKERS[i % len(plots.MARKERS)],
+                markersize=3,
+                color=f"C{i % 10}",
+                label=curve.entry.label,
+                **plots.ROLE_STYLE.get(curve.entry.role, plots.ROLE_STYLE["baseline"]),
+            )
+            handles.setdefault(curve.entry.label, line)
+        ax.set_title(item if len(item) <= 32 else item[:29] + "...", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(view.items) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(view.rate_key, fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    if handles:
+        fig.legend(
+            list(handles.values()), list(handles), loc="outside lower center", ncol=min(len(handles), 4), fontsize=8
+        )
+    return fig
+
+
+def per_item_figures(comp: Comparison, views: list[PerItem], folder: Path, sink: Any = None) -> list[FigureFiles]:
+    """Each run's per-item figure on its headline metric (file ``per_item_<metric>``, the run tag added when runs
+    are merged)."""
+    out = []
+    for view in views:
+        tag = f" [{view.run.tag}]" if view.run.tag else ""
+        title = f"{view.run.summary['experiment']}{tag}: {view.metric} per item ({view.shown})"
+        out.append(save(per_item_figure(comp, view, title), folder, f"per_item_{view.key}", title, sink))
     return out
 
 

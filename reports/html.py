@@ -8,7 +8,7 @@ import base64
 import html
 from pathlib import Path
 
-from reports.content import Content
+from reports.content import PER_ITEM, Content
 from reports.figures import FigureFiles
 from reports.tables import to_html
 
@@ -23,7 +23,7 @@ ul.notes{font-size:.8em;color:#555;margin-top:0}figure{margin:0}figcaption{font-
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:18px}
 .grid img{width:100%;height:auto}.visual img{max-width:none;image-rendering:pixelated}
 .visual{overflow-x:auto;margin-bottom:1.2em}p.summary{background:#f6f8fa;padding:.8em 1em;border-radius:6px}
-.muted{color:#666;font-size:.9em}
+.muted{color:#666;font-size:.9em}.wide img{max-width:100%;height:auto}
 """
 
 
@@ -47,15 +47,24 @@ def render(c: Content, out: Path) -> str:
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>'
         f"<body><h1>{e(c.title)}</h1>",
         to_html(c.runs),
-        '<h2 id="summary">Summary</h2>',
     ]
+    if c.headline:  # the first results section: BD on the headline metric, CI and overlap
+        parts += [f'<h2 id="headline">Headline: {e(c.comp.headline)}</h2>', to_html(c.headline)]
+    parts.append('<h2 id="summary">Summary</h2>')
     parts += [f'<p class="summary">{e(p)}</p>' for p in c.paragraphs]
     parts.append(
         '<h2 id="rd">Rate–distortion</h2><p class="muted">Solid: sandwich; dashed: baselines; dotted: '
         "published references (by role). MS-SSIM in dB. Vector versions linked under each plot.</p>"
     )
     parts.append('<div class="grid">' + "".join(_figure(f, out) for f in c.rd) + "</div>")
+    if c.per_item or c.per_item_notes:
+        parts.append(f'<h3 id="per-item">Per item: {e(c.comp.headline)}</h3><p class="muted">{e(PER_ITEM)}</p>')
+    parts += [f'<div class="wide">{_figure(f, out)}</div>' for f in c.per_item]
+    parts += [to_html(t) for t in c.per_item_tables]
+    parts += [f'<p class="muted">{e(n)}</p>' for n in c.per_item_notes]
     parts.append('<h2 id="bd">BD-rate and BD-PSNR</h2>')
+    if c.headline:
+        parts.append(f'<p class="muted">{e(c.comp.headline)}, the headline metric: above.</p>')
     parts += [to_html(t) for t in c.bd]
     parts.append('<h2 id="visual">Visual comparison</h2>')
     for p in c.visuals:

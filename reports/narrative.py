@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from bench.plots import axis_values
+from bench.records import headline_first, headline_of
 from reports.compare import BDRow, Comparison, Entry
 from reports.load import RunData
 
@@ -51,22 +52,24 @@ def _ci_text(row: BDRow) -> str:
     return f" (95% CI [{ci[0]:+.1f}, {ci[1]:+.1f}]{note})"
 
 
-def metric_sentence(rows: list[BDRow], anchor: Entry, metric: str, rates: tuple[float, ...], rate_key: str) -> str:
+def metric_sentence(
+    rows: list[BDRow], anchor: Entry, metric: str, rates: tuple[float, ...], rate_key: str, headline: bool = False
+) -> str:
+    """The best method on ``metric`` against the anchor, its CI and quality at named rates; ``headline``
+    marks the metric the run declared it is judged on."""
+    on = f"On {metric}{' (the headline metric)' if headline else ''}"
     done = [r for r in rows if r.data.get("bd_rate_pct") is not None]
     measured = [r for r in done if r.entry.kind == "measured"]
     if not measured:
         why = next((r.data.get("reason") for r in rows if r.data.get("reason")), "no other measured method")
-        return f"On {metric}, no BD-rate against {anchor.label} could be computed ({why})."
+        return f"{on}, no BD-rate against {anchor.label} could be computed ({why})."
     best = min(measured, key=lambda r: r.data["bd_rate_pct"])
     x = best.data["bd_rate_pct"]
     if x < 0:
-        text = (
-            f"On {metric}, {best.entry.label} is best: BD-rate {x:+.1f}%{_ci_text(best)} "
-            f"against the anchor {anchor.label}"
-        )
+        text = f"{on}, {best.entry.label} is best: BD-rate {x:+.1f}%{_ci_text(best)} against the anchor {anchor.label}"
     else:
         text = (
-            f"On {metric}, the anchor {anchor.label} is best; the closest, {best.entry.label}, needs "
+            f"{on}, the anchor {anchor.label} is best; the closest, {best.entry.label}, needs "
             f"{x:.1f}% more bits{_ci_text(best)}"
         )
     gains = _gains(best.entry, anchor, metric, rates, rate_key)
@@ -91,9 +94,12 @@ def run_paragraph(comp: Comparison, run: RunData, rates: tuple[float, ...] | Non
         f"{s['dataset']}, {len(items) or 'unknown number of'} items) compares {n_methods} methods"
         f"{published} with the anchor {anchor.label}."
     )
+    headline = headline_of(s)
     sentences = [
-        metric_sentence([r for r in comp.bd_rows if r.run is run and r.metric == m], anchor, m, rates, comp.rate_key)
-        for m in s["metrics"]
+        metric_sentence(
+            [r for r in comp.bd_rows if r.run is run and r.metric == m], anchor, m, rates, comp.rate_key, m == headline
+        )
+        for m in headline_first(s["metrics"], headline)
     ]
     return " ".join([head, *sentences])
 

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.metrics import bd_axis
 from reports.compare import BDRow, Comparison, Entry
+from reports.items import PerItem
 
 DASH = "—"
 NOT_DB = "not a dB metric"
@@ -56,7 +58,8 @@ def _overlap(d: Mapping[str, Any]) -> str | None:
 
 
 def bd_table(comp: Comparison, metric: str) -> Table:
-    """One row per method against its run's anchor on ``metric``."""
+    """One row per method against its run's anchor on ``metric``; the headline metric's table says so in its
+    title, since it is the report's first results table."""
     rows = [r for r in comp.bd_rows if r.metric == metric]
     has_db = any(r.data.get("bd_psnr_reason") != NOT_DB for r in rows)
     anchors = sorted({r.anchor.label for r in rows})
@@ -64,9 +67,10 @@ def bd_table(comp: Comparison, metric: str) -> Table:
     cols += ["BD-rate [%]", "95% CI"] + (["BD-PSNR [dB]", "95% CI"] if has_db else [])
     cols += [f"Overlap [{metric}]", "Points (anchor/test)"]
     against = "each run's anchor" if len(anchors) > 1 else f"{anchors[0] if anchors else 'the anchor'} (anchor)"
+    headline = "Headline: " if metric == comp.headline else ""
     t = Table(
         f"bd_{metric}",
-        f"BD-rate against {against} on {metric}",
+        f"{headline}BD-rate against {against} on {metric}",
         cols,
         "ll" + ("l" if len(anchors) > 1 else "") + "rr" + ("rr" if has_db else "") + "lr",
     )
@@ -88,6 +92,55 @@ def bd_table(comp: Comparison, metric: str) -> Table:
         )
     if not has_db:
         t.notes.append(f"BD-PSNR is not shown: {metric} is not in dB.")
+    return t
+
+
+def per_item_table(view: PerItem) -> Table:
+    """BD-rate (and BD-PSNR for a dB metric) of every measured method against the anchor on each item alone,
+    for the items the per-item figure shows, in its order."""
+    has_db = bd_axis(view.metric)[1]
+    tag = view.run.tag
+    cols = ["Item", "Method", "BD-rate [%]"] + ([f"BD-{view.metric} [dB]"] if has_db else [])
+    cols += [f"Overlap [{view.metric}]", "Points (anchor/test)"]
+    t = Table(
+        f"bd_items_{view.key}",
+        f"Per item{' [' + tag + ']' if tag else ''}: BD-rate against {view.anchor.label} (anchor) on {view.metric}",
+        cols,
+        "ll" + "r" * (2 if has_db else 1) + "lr",
+    )
+    wins: dict[str, list[int]] = {}
+    for b in view.bd:
+        d = b.data
+        rate, psnr = _signed(d.get("bd_rate_pct"), 2), _signed(d.get("bd_psnr_db"), 3)
+        row = [b.item, b.entry.label, rate or t.na(d.get("reason"))]
+        if has_db:
+            row.append(psnr or t.na(d.get("bd_psnr_reason") or d.get("reason")))
+        row += [_overlap(d) or t.na(d.get("reason")), f"{d.get('n_anchor', DASH)}/{d.get('n_test', DASH)}"]
+        t.rows.append(row)
+        if rate:
+            won = wins.setdefault(b.entry.label, [0, 0])
+            won[0] += d["bd_rate_pct"] < 0
+            won[1] += 1
+    t.notes.append(
+        "Each item's own RD curve: the method's values on that item at the rate points of its mean curve "
+        "(a family: its frontier's); BD-rate by PCHIP as in the run's BD table; no CI (one item)."
+    )
+    if wins:
+        t.notes.append(
+            "Fewer bits than the anchor (BD-rate < 0): "
+            + "; ".join(f"{label} on {w} of {n} items" for label, (w, n) in wins.items())
+            + "."
+        )
+    hulled = sorted({b.entry.label for b in view.bd if b.data.get("hull")})
+    if hulled:
+        t.notes.append(f"On the Pareto frontier of each item's curve: {', '.join(hulled)}.")
+    if view.left_out:
+        t.notes.append(
+            f"{len(view.items)} of {view.n_items} items shown (the first, in eval order); {view.left_out} left out, "
+            "their values are in points.csv."
+        )
+    if view.no_values:
+        t.notes.append(f"No per-item values (published curves): {', '.join(view.no_values)}.")
     return t
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import BenchError
-from bench.records import Cell, Row
+from bench.records import Cell, Row, headline_of
 from reports.compare import Comparison, Entry
 from reports.load import RunData
 
@@ -48,23 +48,27 @@ def to_display(img: np.ndarray, bitdepth: int | None = None) -> np.ndarray:
 
 
 def original(run: RunData, item: str, sha256: str | None) -> tuple[np.ndarray, int]:
-    """The eval item exactly as methods received it (the scenario's source), and its bit depth."""
+    """The eval item exactly as methods received it (the modality's source: a still after the scenario's
+    transform and ``data.eval.crop``, a clip's first frame, which is the frame a run keeps), and its bit depth."""
     from bench.config import parse_config
     from bench.data import resolve_dataset
+    from bench.modality import modality_of
     from bench.scenarios import SCENARIOS
+    from bench.video.dataset import resolve_video_dataset
 
     if run.config is None:
         raise BenchError("the run folder has no config.yaml")
     cfg = parse_config(run.config, f"{run.root}/config.yaml")
-    items = {it.name: it for it in resolve_dataset(cfg.data.eval, "data.eval").items}
+    resolve = resolve_video_dataset if cfg.data.eval.video is not None else resolve_dataset
+    items = {it.name: it for it in resolve(cfg.data.eval, "data.eval").items}
     if item not in items:
         raise BenchError(f"item {item!r} is no longer in the eval set")
     if sha256 and items[item].sha256 != sha256:
         raise BenchError(f"{items[item].path} changed since the run (sha256 differs)")
     if cfg.scenario not in SCENARIOS:
         raise BenchError(f"scenario {cfg.scenario!r} is not known to this version")
-    scenario = SCENARIOS.get(cfg.scenario)
-    return scenario.to_source(items[item].load(), item), scenario.bitdepth
+    source = modality_of(cfg).source(items[item], SCENARIOS.get(cfg.scenario), cfg)
+    return source.frames[0], source.bitdepth
 
 
 def closest_row(cells: list[Cell], item: str, target: float) -> Row | None:
@@ -176,7 +180,7 @@ def _panel(
 ) -> Panel:
     from bench.data import load_image
 
-    metric = run.summary["metrics"][0]
+    metric = headline_of(run.summary)
     chosen = [(e, r) for e in measured if (r := closest_row(cells[e.key], item, target))]
     src, bitdepth = original(run, item, chosen[0][1].sha256)
     ref = to_display(src, bitdepth)

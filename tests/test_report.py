@@ -181,8 +181,8 @@ def test_every_html_image_is_an_embedded_png_that_decodes(built: Path) -> None:
     parser = _Images()
     parser.feed((out / "index.html").read_text())
     assert not parser.external, "index.html must open offline"
-    # one RD plot per metric + one visual comparison per saved item
-    assert len(parser.srcs) == 2 + 2
+    # one RD plot per metric + the headline metric per item + one visual comparison per saved item
+    assert len(parser.srcs) == 2 + 1 + 2
     for src in parser.srcs:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -210,7 +210,7 @@ def test_headless_chromium_shows_every_image(built: Path, tmp_path: Path) -> Non
         timeout=120,
     ).stdout
     assert re.search(r'data-probe="(1+)"', dom), "some <img> did not load in chromium"
-    assert re.search(r'data-probe="(1+)"', dom).group(1) == "1111"
+    assert re.search(r'data-probe="(1+)"', dom).group(1) == "11111"
     shot = tmp_path / "shot.png"
     subprocess.run(
         [*flags, "--window-size=1280,2400", f"--screenshot={shot}", (out / "index.html").as_uri()],

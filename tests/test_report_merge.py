@@ -101,4 +101,4 @@ def test_training_curves_from_metric_histories(runs: dict[str, Path]) -> None:
     pngs = list(out.glob("figures/train_*.png"))
     assert len(pngs) == 1 and "train_loss" in pngs[0].name
     assert "No training curves" not in (out / "report.md").read_text()
-    assert (out / "index.html").read_text().count("<img ") == 1 + 2 + 1  # RD, visual x2, training
+    assert (out / "index.html").read_text().count("<img ") == 1 + 1 + 2 + 1  # RD, per item, visual x2, training

@@ -162,6 +162,18 @@ def check_metric(key: str, modality: Modality) -> Metric:
     return metric
 
 
+def bd_axis(key: str) -> tuple[bool, bool]:
+    """``(higher_is_better, is_db)`` of a result key for BD: the registry's declaration, else what the name says
+    (a published curve's own key), else higher-is-better and not dB. One rule for the run's summary and the
+    report, so a BD figure computed by either has the same orientation."""
+    if key in METRICS:
+        m = METRICS.get(key)
+        return m.higher_is_better, m.is_db
+    from bench.rd.curves import metric_axis  # here, not at the top: `bench --help` imports this package
+
+    return metric_axis(key) or (True, False)
+
+
 @dataclass(frozen=True)
 class Scores:
     """Per-frame values and the pooled value of each metric key, in the order asked."""
