@@ -20,7 +20,7 @@ import numpy as np
 
 from baselines import resize
 from baselines.conventional import rgb_to_luma
-from bench.codecs import CODECS
+from bench.codecs import CODECS, frame_type_bytes
 from bench.config import CodecMethodConfig
 from bench.method import ItemResult, Method, class_modules
 from bench.source import Source
@@ -63,6 +63,7 @@ class VideoCodecMethod(Method):
             "kbps": res.kbps(fps),
             "decode_command": res.extra["decode_command"],
             "coded_size": "x".join(map(str, res.extra["coded_size"])),
+            **frame_type_bytes(res.extra),
         }
         return ItemResult(decoded, res.nbytes, res.encode_s, res.decode_s, res.command, extra)
 

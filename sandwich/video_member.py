@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.codecs import kbps
+from bench.codecs import frame_type_bytes, kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
 from bench.method import ItemResult, Method, PrepareContext, class_modules
@@ -149,11 +149,11 @@ class VideoSandwichMember(Method):
         t0 = time.perf_counter()
         recon, res, real_b = self.coding.code_clip(frames, qp, fps, self.device, b)
         t_post = time.perf_counter() - t0 - res.encode_s - res.decode_s
-        proxy_bits, proxy_b = self.coding.proxy_estimate(frames, b, qp)
-        ratio = self.coding.calibration.get(rate_point, {}).get("rate_ratio") if self.wrapped else None
+        frame_bits, proxy_b = self.coding.proxy_estimate(frames, b, qp)
+        calibrated = self.coding.calibrated_bits(frame_bits, rate_point) if self.wrapped else None
         proxy = {
-            "proxy_kbps": kbps(proxy_bits / 8, len(frames), fps),
-            **({"proxy_kbps_calibrated": kbps(ratio * proxy_bits / 8, len(frames), fps)} if ratio else {}),
+            "proxy_kbps": kbps(float(frame_bits.sum()) / 8, len(frames), fps),
+            **({"proxy_kbps_calibrated": kbps(calibrated / 8, len(frames), fps)} if calibrated else {}),
             "proxy_b_psnr": float(np.mean([plane_psnr(r, p) for r, p in zip(real_b, proxy_b, strict=True)])),
         }
         return ItemResult(
@@ -162,7 +162,14 @@ class VideoSandwichMember(Method):
             res.encode_s + t_pre,
             res.decode_s + t_post,
             res.command,
-            {"qp": qp, "pre_s": t_pre, "post_s": t_post, "decode_command": res.extra["decode_command"], **proxy},
+            {
+                "qp": qp,
+                "pre_s": t_pre,
+                "post_s": t_post,
+                "decode_command": res.extra["decode_command"],
+                **frame_type_bytes(res.extra),
+                **proxy,
+            },
             bottleneck=b[0],
         )
 

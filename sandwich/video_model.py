@@ -106,8 +106,8 @@ class VideoCoding:
         recon = np.stack([self.model.reconstruct(d, frames.shape[1:3], device) for d in res.decoded])
         return recon, res, res.decoded
 
-    def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[float, np.ndarray]:
-        """(bits, decoded B) the training proxy predicts for one clip at the real codec's ``qp``.
+    def proxy_estimate(self, frames: np.ndarray, b: np.ndarray, qp: int) -> tuple[np.ndarray, np.ndarray]:
+        """(bits per frame, decoded B) the training proxy predicts for one clip at the real codec's ``qp``.
 
         Both proxy steps are HEVC's Qstep of ``qp`` (the real encode uses one QP for every frame), the
         rate model is the one training used and the flow is DIS on the source luma, as in training.
@@ -127,7 +127,15 @@ class VideoCoding:
         x = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2)[None]
         with torch.inference_mode():
             out = proxy(x, flow)
-        return float(out.rate_bits[0]), out.recon[0].permute(0, 2, 3, 1).numpy().astype(np.uint8)
+        return out.frame_bits[0].double().numpy(), out.recon[0].permute(0, 2, 3, 1).numpy().astype(np.uint8)
+
+    def calibrated_bits(self, frame_bits: np.ndarray, rate_point: float) -> float | None:
+        """The proxy's bits of one clip counted as the wrapped codec's (its I- and P-frame ratios at
+        that QP, :func:`sandwich.video_train.anchor_calibration`); None before calibration."""
+        c = self.calibration.get(rate_point)
+        if c is None:
+            return None
+        return float(c["intra_ratio"] * frame_bits[0] + c["inter_ratio"] * frame_bits[1:].sum())
 
     def load_image_checkpoint(self, path: Path) -> list[str]:
         """Start f and g from an image sandwich's ``final.pt``; returns the tensors taken."""

@@ -29,9 +29,15 @@ from sandwich.video_model import VideoCoding
 
 
 def video_loss_terms(
-    model: Sandwich, batch: tuple[Tensor, Tensor], gamma: float, cfg: TrainConfig, lpips: torch.nn.Module | None = None
+    model: Sandwich,
+    batch: tuple[Tensor, Tensor],
+    gamma: float,
+    cfg: TrainConfig,
+    lpips: torch.nn.Module | None = None,
+    ratios: tuple[float, float] = (1.0, 1.0),
 ) -> dict[str, Tensor]:
-    """Distortion, rate and penalty per element (batch-averaged) for ``N x T x C x H x W`` clips."""
+    """Distortion, rate and penalty per element (batch-averaged) for ``N x T x C x H x W`` clips;
+    ``ratios`` count the proxy's I-frame and P-frame bits as the real codec's (calibration)."""
     s, flow = batch
     via_proxy = None
     if cfg.codec_in_loop == "proxy":
@@ -52,7 +58,8 @@ def video_loss_terms(
     dist, mse = distortion(out.recon)  # logged: what the real codec gives when it is in the loop
     if via_proxy is not None:  # f learns through the proxy (g frozen there); g on the real B̂
         dist = dist + distortion(via_proxy)[0]
-    rate = gamma * out.proxy.rate_bits / elems
+    bits = ratios[0] * out.proxy.frame_bits[:, 0] + ratios[1] * out.proxy.frame_bits[:, 1:].sum(1)
+    rate = gamma * bits / elems
     penalty = range_penalty(out.bottleneck, elems, cfg, mse)
     return {
         "loss": (dist + rate + penalty).mean(),
@@ -61,6 +68,7 @@ def video_loss_terms(
         "rate_term": rate.mean(),
         "penalty": penalty.mean(),
         "proxy_bpp": (out.proxy.rate_bits / (t * h * w)).mean(),
+        **({"calibrated_bpp": (bits / (t * h * w)).mean()} if ratios != (1.0, 1.0) else {}),
         "step": out.proxy.step_inter,
         "step_intra": out.proxy.step_intra,
         "inter_fraction": out.proxy.inter_fraction[:, 1:].mean(),
@@ -112,12 +120,14 @@ def anchor_calibration(
     lpips: torch.nn.Module | None,
 ) -> dict[float, dict[str, float]]:
     """Per QP of the wrapped codec, on training clips through that codec itself (its adaptation, no nets):
-    ``slope``, its -dD/dR in the loss's units (D as the loss measures it, R in real bits per element),
-    and ``rate_ratio``, the real stream's bits over the video proxy's estimate for the same bottleneck
-    at that QP's step (x265's P frames cost what they cost, not what the JPEG-calibrated proxy says).
+    ``slope``, its -dD/dR in the loss's units (D as the loss measures it, R in real bits per element);
+    ``intra_ratio`` and ``inter_ratio``, the real stream's I-picture and P-picture bits over the video
+    proxy's I-frame and P-frame estimates for the same bottleneck at that QP's step (x265's P frames
+    cost what they cost, not what the JPEG-calibrated proxy says: their ratio differs from the I
+    frame's); ``rate_ratio``, the same over whole clips.
 
-    Why: the rate weight per QP is γ · slope · rate_ratio, so the proxy's bits are counted as x265's
-    and every step of training is a move off the codec's own curve (as images weigh by the slope)."""
+    Why: the rate term counts the proxy's I and P bits at these ratios, weighted by γ · slope, so the
+    bits trained against are x265's and every step of training is a move off the codec's own curve."""
     from baselines.video import VideoCodecMethod
 
     wrapped = coding.model.wrapped
@@ -125,7 +135,7 @@ def anchor_calibration(
     anchor = VideoCodecMethod(wrapped.method_config())
     curve = []
     for p in sorted(points, key=float):
-        d, real_bits, proxy_bits, elems = [], 0.0, 0.0, 0
+        d, real, proxy, elems = [], np.zeros(2), np.zeros(2), 0
         for frames, _ in clips:
             res = anchor.run(Source("calibration", frames, 8, TRAINING_FPS), p)
             s = torch.from_numpy(frames.astype(np.float32)).permute(0, 3, 1, 2)[None].to(device)
@@ -136,15 +146,23 @@ def anchor_calibration(
                     dist = dist + cfg.lpips_weight * lpips(rec[0] / 255 * 2 - 1, s[0] / 255 * 2 - 1).mean()
             d.append(float(dist.mean()))
             b = np.stack([np.clip(np.rint(wrapped.forward_float(f)), 0, 255).astype(np.uint8) for f in frames])
-            real_bits += 8.0 * res.nbytes
-            proxy_bits += coding.proxy_estimate(frames, b, int(p))[0]
+            bits = coding.proxy_estimate(frames, b, int(p))[0]
+            real += 8.0 * np.array([res.extra["i_frame_bytes"], res.extra["p_frames_bytes"]])
+            proxy += [bits[0], bits[1:].sum()]
             elems += frames.size
-        curve.append((p, real_bits / elems, float(np.mean(d)), real_bits / max(proxy_bits, 1e-9)))
+        curve.append(
+            (p, real.sum() / elems, float(np.mean(d)), real / np.maximum(proxy, 1e-9), real.sum() / proxy.sum())
+        )
     curve.sort(key=lambda c: c[1])
     out = {}
-    for i, (p, _, _, ratio) in enumerate(curve):
+    for i, (p, _, _, ratios, whole) in enumerate(curve):
         lo, hi = curve[max(i - 1, 0)], curve[min(i + 1, len(curve) - 1)]
-        out[p] = {"slope": max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0), "rate_ratio": ratio}
+        out[p] = {
+            "slope": max((lo[2] - hi[2]) / max(hi[1] - lo[1], 1e-9), 0.0),
+            "intra_ratio": float(ratios[0]),
+            "inter_ratio": float(ratios[1]),
+            "rate_ratio": float(whole),
+        }
     return out
 
 
@@ -179,11 +197,11 @@ def video_hooks(
         coding.calibration = anchor_calibration(
             coding, cfg, [sampler.sample(calib_rng) for _ in range(8)], points, device, lpips
         )
-        weights = {p: gamma * c["slope"] * c["rate_ratio"] for p, c in coding.calibration.items()}
+        weights = {p: gamma * c["slope"] for p, c in coding.calibration.items()}
         print(
-            "[bench] per QP of the wrapped codec: x265/proxy bits, slope -dD/dR, rate weight: "
+            "[bench] per QP of the wrapped codec: x265/proxy bits of I and P frames, slope -dD/dR: "
             + ", ".join(
-                f"{p:g}: {c['rate_ratio']:.2f}, {c['slope']:.3g}, {weights[p]:.3g}"
+                f"{p:g}: {c['intra_ratio']:.2f}, {c['inter_ratio']:.2f}, {c['slope']:.3g}"
                 for p, c in coding.calibration.items()
             ),
             file=sys.stderr,
@@ -195,9 +213,12 @@ def video_hooks(
         return sampler.batch(cfg.batch, rng, device), point
 
     def loss(m: Sandwich, b: tuple[tuple[Tensor, Tensor], float | None]) -> dict[str, Tensor]:
-        if b[1] is not None:
-            m.rate_point = b[1]
-        return video_loss_terms(m, b[0], weights.get(b[1], gamma) if b[1] is not None else gamma, cfg, lpips)
+        if b[1] is None:
+            return video_loss_terms(m, b[0], gamma, cfg, lpips)
+        m.rate_point = b[1]
+        c = coding.calibration.get(b[1], {})
+        ratios = (c.get("intra_ratio", 1.0), c.get("inter_ratio", 1.0))
+        return video_loss_terms(m, b[0], weights.get(b[1], gamma), cfg, lpips, ratios)
 
     def check(m: Sandwich) -> dict[str, float]:
         if check_point is not None:

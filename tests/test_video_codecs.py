@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.codecs import CODECS, kbps
+from bench.codecs import CODECS, frame_type_bytes, kbps
+from bench.codecs.annexb import picture_bytes
 from bench.errors import CodecError
 from bench.metrics.psnr import plane_psnr
 from bench.registry import UnknownNameError
@@ -126,3 +127,30 @@ def test_versions_name_the_encoders() -> None:
     assert re.search(r"libx264 core \d+", CODECS.build("x264").version())
     assert re.search(r"libx265 \d+\.\d+", CODECS.build("x265").version())
     assert re.search(r"libaom-av1 v\d+\.\d+", CODECS.build("av1-ld").describe()["version"])
+
+
+@pytest.mark.parametrize("name", ["x264", "x265"])
+def test_picture_bytes_split_the_whole_stream_into_one_i_and_p_pictures(clip: Clip, name: str) -> None:
+    """Every byte of the Annex-B stream goes to a picture: one size per frame, summing to the stream;
+    the I picture costs more than any P picture of a static-camera clip; rows get the split."""
+    frames = clip.to_rgb()[:5]
+    res = CODECS.build(name, chroma="420").encode(frames, 30, 8, clip.fps)
+    sizes = res.extra["picture_bytes"]
+    assert len(sizes) == 5 and sum(sizes) == res.nbytes and sizes[0] > max(sizes[1:])
+    assert frame_type_bytes(res.extra) == {"i_frame_bytes": sizes[0], "p_frames_bytes": sum(sizes[1:])}
+    assert frame_type_bytes({}) == {}
+    with pytest.raises(ValueError, match="start code"):
+        picture_bytes(b"\x01\x02" + res.bitstream, "hevc")
+
+
+def test_x265_gives_the_same_stream_every_time(data_dir: Path) -> None:
+    """Frame-parallel x265 (its default with 2 threads) coded this ½-res clip at QP 22 as 1236 or 1238
+    bytes from run to run; with frame-threads=1 every encode of one input is the same stream."""
+    from baselines import resize
+    from sandwich.train_clips import ClipSampler
+
+    rgb = read_video(data_dir / "video" / "foreman_176x144_30fps.yuv").to_rgb()
+    frames = ClipSampler([rgb], [], frames=4, crop=64).sample(np.random.default_rng(0))[0]
+    half = np.stack([resize.down(f, 2, "bicubic") for f in frames])
+    codec = CODECS.build("x265", chroma="444", threads=2)
+    assert len({codec.encode(half, 22, 8, Fraction(25)).bitstream for _ in range(12)}) == 1

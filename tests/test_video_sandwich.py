@@ -118,7 +118,7 @@ def test_perceptual_bottleneck_goes_through_the_codecs_own_ycbcr(foreman: np.nda
     assert res.nbytes == anchor.nbytes and np.array_equal(res.decoded, anchor.decoded)
     bits, proxy_b = model.proxy_estimate(clip, clip, 30)
     assert proxy_b.shape == real_b.shape == clip.shape
-    assert 0.5 < bits / (8 * res.nbytes) < 4
+    assert bits.shape == (3,) and 0.5 < bits.sum() / (8 * res.nbytes) < 4
     err = np.mean((proxy_b.astype(float) - real_b.astype(float)) ** 2)
     assert 10 * np.log10(255**2 / err) > 30  # the proxy's decode is near the real one
     raw = coding("rgb444", 16.0)
@@ -150,3 +150,48 @@ def test_kbps_is_stream_bytes_at_the_real_frame_rate(foreman: np.ndarray) -> Non
     assert at30.extra["kbps"] == pytest.approx(8 * at30.nbytes * 30 / 4 / 1000)
     assert abs(at60.nbytes - at30.nbytes) <= 4  # same pictures; only the stream's timing info differs
     assert at60.extra["kbps"] == pytest.approx(8 * at60.nbytes * 60 / 4 / 1000)
+
+
+def test_wrapped_calibration_counts_the_proxys_i_and_p_bits_as_x265s(foreman: np.ndarray) -> None:
+    """A sandwich wrapping x265-half: per QP, the I and P ratios make the proxy's bits on the calibration
+    clips equal x265's own (by type), P frames get their own ratio, the anchor's slope grows with QP,
+    and the loss counts the proxy's I and P bits at those ratios."""
+    from sandwich.video_train import anchor_calibration
+    from sandwich.wrapped import WrappedCodec
+
+    anchor = CodecMethodConfig(
+        name="x265-half",
+        kind="codec",
+        codec="x265",
+        adapt="half_lanczos",
+        options={"chroma": "444"},
+        rate_points=[27, 37],
+    )
+    scenario = SCENARIOS.get("lowres")
+    wrapped = WrappedCodec.of(anchor, scenario.bottleneck, 3)
+    net = {"encoder": [8], "decoder": [8, 8], "init": "conventional"}
+    m = cfg(wraps="x265-half", lambdas=[1.0], pre=net, post=net)
+    coder = VideoCoding(video_sandwich(scenario, m, 3, 1.0, wrapped), VideoSandwichConfig())
+    sampler = ClipSampler([foreman], [], frames=4, crop=64)
+    clips = [sampler.sample(np.random.default_rng(i)) for i in range(2)]
+    calib = anchor_calibration(coder, m.train, clips, [22, 32, 42], "cpu", None)
+    assert set(calib) == {22, 32, 42} and calib[42]["slope"] > calib[32]["slope"] > calib[22]["slope"] > 0
+    for qp, c in calib.items():
+        real = proxy = 0.0
+        for frames, _ in clips:
+            b = np.stack([np.clip(np.rint(wrapped.forward_float(f)), 0, 255).astype(np.uint8) for f in frames])
+            res = VideoCodecMethod(anchor).run(Source("c", frames, 8, Fraction(25)), qp)
+            real += 8.0 * res.nbytes
+            coder.calibration = calib
+            proxy += coder.calibrated_bits(coder.proxy_estimate(frames, b, qp)[0], qp) or 0.0
+        assert proxy == pytest.approx(real, rel=1e-6)
+        assert c["intra_ratio"] != pytest.approx(c["inter_ratio"], rel=0.05)
+    batch = sampler.batch(2, np.random.default_rng(5), "cpu")
+    coder.model.rate_point = 27
+    plain = video_loss_terms(coder.model, batch, 1.0, m.train)
+    weighted = video_loss_terms(coder.model, batch, 1.0, m.train, ratios=(2.0, 3.0))
+    out = coder.model(*batch)
+    elems = batch[0][0].numel()
+    want = (2.0 * out.proxy.frame_bits[:, 0] + 3.0 * out.proxy.frame_bits[:, 1:].sum(1)) / elems
+    assert float(weighted["rate_term"]) == pytest.approx(float(want.mean()), rel=1e-5)
+    assert float(plain["rate_term"]) == pytest.approx(float((out.proxy.rate_bits / elems).mean()), rel=1e-5)

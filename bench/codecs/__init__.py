@@ -7,6 +7,7 @@ Importing this package registers them; ``CODECS.build(name, **options)`` builds 
 from __future__ import annotations
 
 from bench.codecs import intra, jpeg, jpeg12, low_delay  # noqa: F401  (imported to register the codecs)
+from bench.codecs.annexb import frame_type_bytes
 from bench.codecs.base import CODECS, Codec, EncodeResult, codec_names, kbps
 
-__all__ = ["CODECS", "Codec", "EncodeResult", "codec_names", "kbps"]
+__all__ = ["CODECS", "Codec", "EncodeResult", "codec_names", "frame_type_bytes", "kbps"]

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.codecs.annexb import picture_bytes
 from bench.codecs.base import Codec, EncodeResult, check_bitdepth
 from bench.codecs.ffmpeg_tools import FIX_HINT, ffmpeg_version, has_encoder, run_ffmpeg
 from bench.codecs.planes import CHROMA_FILTERS, from_planes, pad_to_even, to_planes
@@ -397,6 +398,8 @@ class FfmpegCodec(Codec):
         extra["decode_command"] = run["decode_command"]
         if self.inter:
             extra.update(gop="IPPP (one I frame, low-delay P)", rate="elementary stream bytes (no container)")
+            if self.muxer in ("hevc", "h264"):  # Annex-B: the I picture's and each P picture's bytes
+                extra["picture_bytes"] = picture_bytes(bitstream, "hevc" if self.muxer == "hevc" else "h264")
         extra["colour"] = (
             JFIF_NAME if converted else "none (planes coded as given)" if self.inter else "none (raw planes)"
         )

@@ -5,8 +5,9 @@ B-frames, one reference, loop filters on, the same QP on every frame (param = QP
 
 - ``x265``: ``qp=QP:ipratio=1:pbratio=1`` (x265 gives I slices QP - 6*log2(ipratio), default
   QP - 3; ratio 1 keeps the QP asked for), ``bframes=0:ref=1:rdoq-level=2:keyint=T:min-keyint=T:
-  scenecut=0``, ``aq-mode=0`` (no per-CU QP offsets), ``info=0`` (no ~2 KB settings SEI).
-  Deblocking and SAO stay on. QP 0..51.
+  scenecut=0``, ``aq-mode=0`` (no per-CU QP offsets), ``info=0`` (no ~2 KB settings SEI),
+  ``frame-threads=1`` (with frame-parallel encoding the same input gave streams a few bytes apart
+  from run to run, measured; rows still run in parallel, WPP). Deblocking and SAO stay on. QP 0..51.
 - ``x264``: the same settings in x264's names (trellis is its RDOQ: preset default); x264 writes
   its settings as a user-data SEI that no decoder needs, so ``filter_units=remove_types=6``
   drops every SEI NAL unit before the rate is counted. Deblocking stays on. QP 0..51.
@@ -54,7 +55,7 @@ class X265Codec(FfmpegCodec):
     encoder = "libx265"
     muxer = "hevc"
     max_qp = 51
-    reserved = _X26X_RESERVED | {"rdoq-level", "info", "pools", "log-level"}
+    reserved = _X26X_RESERVED | {"rdoq-level", "info", "pools", "frame-threads", "log-level"}
     version_pattern = r"HEVC encoder version (\S+)"
 
     def _check_preset(self, preset: str | int | None) -> str | int:
@@ -69,6 +70,7 @@ class X265Codec(FfmpegCodec):
             f"min-keyint={n_frames}",
             "info=0",
             f"pools={self.threads}",
+            "frame-threads=1",  # frame-parallel encodes differ by a few bytes from run to run (measured)
             "log-level=warning",
         ]
         return ["-preset", str(self.preset), "-x265-params", ":".join(own + self.params)]
