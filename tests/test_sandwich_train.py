@@ -204,7 +204,7 @@ def test_real_codec_in_the_loop_reaches_the_pre_processor(images, straight_throu
     model = image_sandwich(SCENARIOS.get("gray400"), c, 3, step=8.0)
     src = images[1][:48, :48]
     out, via_proxy = model.forward_real(
-        torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2), straight_through
+        torch.from_numpy(src[None].astype(np.float32)).permute(0, 3, 1, 2), straight_through=straight_through
     )
     assert (via_proxy is None) == straight_through
     real = model.real_codec().encode_image(model.bottleneck_image(src), 8, 8)
