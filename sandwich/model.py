@@ -281,17 +281,21 @@ class Sandwich(nn.Module):
         return SandwichOutput(self._decode(out.recon, s), b, out)
 
     def _encode(self, s: Tensor) -> Tensor:
+        """B of images, or of every frame of ``N x T`` clips (f runs per frame)."""
         if s.ndim == 4:
             return self.encode_side(s)
         return self.encode_side(s.flatten(0, 1)).unflatten(0, s.shape[:2])
 
     def _proxy(self, b: Tensor, context: tuple[Tensor, ...]) -> Any:
+        """The proxy's output (``ProxyOutput`` or ``VideoProxyOutput``): images at the codec's quantiser,
+        clips with their context (source flow) at a wrapped video codec's QP step or the proxy's own Δ."""
         if b.ndim == 4:
             return self.proxy(b, self.codec_steps())
         steps = self.codec_steps()  # a wrapped video codec's QP step, else the proxy's own Δ
         return self.proxy(b, *context) if steps is None else self.proxy(b, *context, step=steps)
 
     def _decode(self, b_hat: Tensor, s: Tensor, frozen_post: bool = False) -> Tensor:
+        """Ŝ of decoded images or clips, on ``s``'s grid (g runs per frame)."""
         size = (int(s.shape[-2]), int(s.shape[-1]))
         if b_hat.ndim == 4:
             return self.decode_side(b_hat, size, frozen_post)
