@@ -76,9 +76,9 @@ def video_loss_terms(
     }
 
 
-# Clips the real-codec check codes: with 2, one near-gray crop where video_gray's colour guess cost 3.6 dB
-# outweighed another's +2.7 dB and flagged a model that gained 1.5-2.3 dB on fresh training clips and on
-# every eval clip (measured); the flags judge the training distribution, not one crop.
+# Clips the real-codec check codes: with 2 the flags followed single crops (video_gray, seed 0: a near-gray
+# crop where the colour guess cost 3.6 dB outweighed another's +2.7 dB, for a model that gained 1.5-2.3 dB on
+# fresh training clips and on every eval clip; measured); 6 judge more of the training distribution.
 CHECK_CLIPS = 6
 
 
