@@ -57,6 +57,15 @@ def _median_ms(step: Callable[[], None], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _time_modes(out: dict, step: Callable[[str], Callable[[], None]], repeats: int) -> dict:
+    """Median ms of each codec_in_loop mode's step, and each real mode's ratio to the proxy's."""
+    for mode in MODES:
+        out[f"{mode}_ms"] = _median_ms(step(mode), repeats)
+    for mode in MODES[1:]:
+        out[f"{mode}_vs_proxy"] = out[f"{mode}_ms"] / out["proxy_ms"]
+    return out
+
+
 def _net_config(mode: str, wraps: str) -> SandwichMethodConfig:
     net = {"encoder": [32], "decoder": [32, 32], "alpha0": 1.0, "init": "conventional"}
     return SandwichMethodConfig.model_validate(
@@ -88,15 +97,14 @@ def video_loop_benchmark(batch: int = 4, crop: int = 96, frames: int = 5, repeat
     clips = sampler.batch(batch, np.random.default_rng(0), "cpu")
     out: dict = {"batch": batch, "crop": crop, "frames": frames, "threads": torch.get_num_threads()}
     out["codec"] = "x265 4:4:4 at 1/2 resolution, QP 32"
-    for mode in MODES:
+
+    def step(mode: str) -> Callable[[], None]:
         cfg = _net_config(mode, "x265-half")
         model = video_sandwich(scenario, cfg, 3, 1.0, wrapped)
         model.rate_point = 32
+        return partial(_video_step, model, clips, cfg)
 
-        out[f"{mode}_ms"] = _median_ms(partial(_video_step, model, clips, cfg), repeats)
-    for mode in MODES[1:]:
-        out[f"{mode}_vs_proxy"] = out[f"{mode}_ms"] / out["proxy_ms"]
-    return out
+    return _time_modes(out, step, repeats)
 
 
 def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
@@ -117,11 +125,11 @@ def loop_benchmark(batch: int = 8, crop: int = 128, repeats: int = 5) -> dict:
         crops.append(img[y : y + crop, x : x + crop])
     s = torch.from_numpy(np.stack(crops).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
     out: dict = {"batch": batch, "crop": crop, "threads": torch.get_num_threads(), "codec": "jpeg 4:2:0 q75"}
-    for mode in MODES:
+
+    def step(mode: str) -> Callable[[], None]:
         cfg = _net_config(mode, "jpeg-420")
         model = image_sandwich(scenario, cfg, 3, 1.0, wrapped)
         model.rate_point = 75
-        out[f"{mode}_ms"] = _median_ms(partial(_step, model, s, cfg), repeats)
-    for mode in MODES[1:]:
-        out[f"{mode}_vs_proxy"] = out[f"{mode}_ms"] / out["proxy_ms"]
-    return out
+        return partial(_step, model, s, cfg)
+
+    return _time_modes(out, step, repeats)
