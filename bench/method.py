@@ -52,6 +52,16 @@ class PrepareContext:
     out: Path | None = None  # the --out folder (other experiments' runs live under it)
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What ``prepare`` will do for one model (``bench run --dry-run``): reuse a finished one, or train."""
+
+    model: str  # where the model lives (a folder or file under <out>/models, or the method's own folder)
+    reused: bool  # a finished model trained from the same inputs exists there
+    steps: int  # training steps still to run (0 when reused)
+    resumes_at: int = 0  # a half-done checkpoint's step, when training continues from one
+
+
 def class_modules(obj: object) -> tuple[str, ...]:
     """The project's modules that define ``obj``'s class and its bases (for ``code_modules``); this
     module's interface computes nothing, so it is left out."""
@@ -72,6 +82,10 @@ class Method(ABC):
 
     def prepare(self, ctx: PrepareContext) -> None:  # noqa: B027 - an optional hook, not abstract
         """Train or load what the method needs; plain codecs need nothing."""
+
+    def training_plan(self, ctx: PrepareContext) -> list[TrainingPlan]:
+        """What ``prepare`` would train or reuse, found without training (none for plain codecs)."""
+        return []
 
     @abstractmethod
     def run(self, source: Source, rate_point: float) -> ItemResult:
