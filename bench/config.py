@@ -312,7 +312,7 @@ DEFAULT_STEP_FACTORS = [0.5, 0.7, 1.0, 1.4, 2.0]
 class SandwichMethodConfig(_MethodBase, _Optional):
     """The sandwich: one model per lambda, each evaluated through the real codec over a step sweep."""
 
-    _unset_hidden = ("video", "wraps")
+    _unset_hidden = ("video", "wraps", "weights")
     _default_hidden = {"post_flag": False}
 
     kind: Literal["sandwich"]
@@ -334,6 +334,12 @@ class SandwichMethodConfig(_MethodBase, _Optional):
         description="a codec method of this experiment whose configuration the sandwich wraps: its "
         "codec and options, its adaptation as the starting path (f, g residuals; init: conventional starts them at "
         "zero, so the untrained sandwich is that method) and its rate points (step_factors do not apply)",
+    )
+    weights: str | None = Field(
+        default=None,
+        description="a trained model to use instead of training: its folder (with card.json), or its id "
+        "(or a unique prefix) under <out>/models/sandwich; its card must match this method's scenario, wrapped "
+        "codec and nets, and lambdas must be the one λ it was trained at",
     )
     post_flag: bool = Field(
         default=False,
@@ -364,6 +370,10 @@ class SandwichMethodConfig(_MethodBase, _Optional):
             )
         if self.wraps is None and self.train.rate_points is not None:
             raise ValueError("train.rate_points picks rate points of the wrapped codec; set wraps or drop it")
+        if self.weights is not None and len(self.lambdas) != 1:
+            raise ValueError(
+                f"weights names one trained model, trained at one λ; set lambdas to that one λ, got {self.lambdas}"
+            )
         return self
 
 

@@ -37,6 +37,9 @@ class RunLog(Protocol):
 
     def tags(self, values: dict[str, str]) -> None: ...
 
+    def model(self, folder: Path) -> None:
+        """Log a trained model's folder (weights and card) as an artefact."""
+
 
 @dataclass(frozen=True)
 class PrepareContext:

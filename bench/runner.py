@@ -96,6 +96,11 @@ class TrainRunLog:
     def tags(self, values: dict[str, str]) -> None:
         self.tracker.set_tags(self._run(), values)
 
+    def model(self, folder: Path) -> None:
+        for f in sorted(folder.iterdir()):
+            if f.is_file() and not f.name.startswith("."):
+                self.tracker.log_artifact(self._run(), f, f"models/{self.name.removeprefix('train:')}")
+
     def close(self, status: str = "FINISHED") -> None:
         if self.run_id is not None:
             self.tracker.end(self.run_id, status)

@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from bench.codecs import Codec
 from bench.config import SandwichMethodConfig
-from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
+from bench.method import FrameMethod, ItemResult, PrepareContext, TrainingPlan, class_modules
 from bench.reuse import item_digests, plain
 from bench.scenarios import Scenario
+from sandwich import card
 from sandwich.model import Sandwich, image_sandwich, initial_step, quantise_step, seeded_init
 from sandwich.nets.complexity import count_params
-from sandwich.train import TrainResult, train
+from sandwich.train import TrainResult, finished_model, train
 from sandwich.wrapped import WrappedCodec
 
 FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
@@ -82,7 +84,7 @@ class SandwichMember(FrameMethod):
         seed: int,
         wrapped: WrappedCodec | None = None,
     ) -> None:
-        self.cfg, self.scenario, self.gamma = cfg, scenario, gamma
+        self.cfg, self.scenario, self.gamma, self.source_channels = cfg, scenario, gamma, source_channels
         self.family = cfg.name
         self.name = f"{cfg.name}.g{gamma:g}"
         self.role = cfg.role
@@ -104,12 +106,20 @@ class SandwichMember(FrameMethod):
         """The wrapped codec's own rate points, else multiples of the trained step."""
         return list(self.wrapped.rate_points) if self.wrapped else list(self.cfg.step_factors)
 
+    modality = "image"
+
     def prepare(self, ctx: PrepareContext) -> None:
-        if not ctx.train_items:
-            raise ValueError(f"method {self.name!r} needs training data: set data.train in the experiment")
-        images = [self.scenario.to_source(it.load(), it.name) for it in ctx.train_items]
         self.device = ctx.device
         self.model.to(ctx.device)
+        if self.cfg.weights is not None:
+            card.prepare_stored(self, ctx, self.cfg.weights)
+            return
+        if not ctx.train_items:
+            raise ValueError(f"method {self.name!r} needs training data: set data.train in the experiment")
+        inputs = self.train_inputs(ctx)
+        folder = card.store_folder(self, ctx, inputs)
+        trained_now = finished_model(folder, inputs) is None
+        images = [self.scenario.to_source(it.load(), it.name) for it in ctx.train_items] if trained_now else []
         self.result = train(
             self.model,
             self.cfg.train,
@@ -117,12 +127,26 @@ class SandwichMember(FrameMethod):
             images,
             device=ctx.device,
             seed=ctx.seed,
-            workdir=ctx.workdir,
+            workdir=folder,
             log=ctx.log,
             name=self.name,
-            inputs=self.train_inputs(ctx),
+            inputs=inputs,
         )
         self.model.eval()
+        card.finish(self, ctx, folder, inputs, trained_now)
+
+    def training_plan(self, ctx: PrepareContext) -> list[TrainingPlan]:
+        return card.training_plan(self, ctx, {} if self.cfg.weights else self.train_inputs(ctx))
+
+    def real_codec(self) -> Codec:
+        return self.model.real_codec()
+
+    def calibration(self) -> list[Any]:
+        """An image sandwich keeps no rate calibration (the card's field is for video members)."""
+        return []
+
+    def restore_calibration(self, calibration: list[Any]) -> None:
+        """Nothing to restore for an image sandwich."""
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
         """What the trained weights depend on (``sandwich.train.inputs_changed``): the training items'

@@ -1,7 +1,8 @@
 """Finding a model trained by another experiment (the image sandwich a video sandwich starts from).
 
 The run folder of an experiment is ``<out>/<name>/<config hash[:12]>`` (``bench.runner``), so the
-experiment file and profile identify it; the member's weights are ``methods/<member>/final.pt``.
+experiment file and profile identify it; the member's ``methods/<member>/model.json`` names its model in the store (``sandwich.store``); runs
+from before the store keep ``methods/<member>/final.pt``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from bench.config import ExperimentConfig, RunModelRef, SandwichMethodConfig, load_config
 from bench.data import expand_path
 from bench.errors import BenchError
+from sandwich.store import linked_model
 from sandwich.train import FINAL
 
 
@@ -32,7 +34,9 @@ def check_run_model_ref(ref: RunModelRef) -> None:
 def run_model_path(ref: RunModelRef, out: Path) -> Path:
     """``final.pt`` of the referenced member; an error with the command to run when it is not there."""
     cfg = _load(ref)
-    path = out / cfg.name / cfg.config_hash()[:12] / "methods" / ref.method / FINAL
+    member = out / cfg.name / cfg.config_hash()[:12] / "methods" / ref.method
+    stored = linked_model(member)
+    path = stored / FINAL if stored is not None else member / FINAL
     if not path.is_file():
         profile = f" --profile {ref.profile}" if ref.profile else ""
         raise BenchError(

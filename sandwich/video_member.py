@@ -15,15 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from bench.codecs import frame_type_bytes, kbps
+from bench.codecs import Codec, frame_type_bytes, kbps
 from bench.config import RunModelRef, SandwichMethodConfig, VideoSandwichConfig
 from bench.data import Item, expand_path
-from bench.method import ItemResult, Method, PrepareContext, class_modules
+from bench.method import ItemResult, Method, PrepareContext, TrainingPlan, class_modules
 from bench.metrics.psnr import plane_psnr
 from bench.reuse import item_digests, plain
 from bench.scenarios import Scenario
 from bench.source import Source
 from bench.video.dataset import VideoItem
+from sandwich import card
 from sandwich.member import LastBottleneck, trained_description
 from sandwich.model import initial_step, seeded_init
 from sandwich.run_ref import check_run_model_ref, run_model_path
@@ -69,16 +70,25 @@ class VideoSandwichMember(Method):
         """The wrapped codec's own QPs, else multiples of the trained step."""
         return list(self.wrapped.rate_points) if self.wrapped else list(self.cfg.step_factors)
 
+    modality = "video"
+    source_channels = 3
+
     def prepare(self, ctx: PrepareContext) -> None:
+        self.device = ctx.device
+        if self.cfg.weights is not None:
+            self.model.to(ctx.device)
+            card.prepare_stored(self, ctx, self.cfg.weights)
+            return
         items = tuple(ctx.train_items) + tuple(self.stills)
         if not items:
             raise ValueError(f"method {self.name!r} needs training data: set data.train or data.train_stills")
-        self.device = ctx.device
         inputs = self.train_inputs(ctx)
+        folder = card.store_folder(self, ctx, inputs)
+        trained_now = finished_model(folder, inputs) is None
         start: dict[
             str, str
         ] = {}  # where training starts, tagged only when it trains now (a reused model keeps its tag)
-        if finished_model(ctx.workdir, inputs) is None:
+        if trained_now:
             start["init_from"] = "random"
             if self.video.init_from is not None:
                 ref = self.video.init_from
@@ -117,13 +127,28 @@ class VideoSandwichMember(Method):
             [],
             device=ctx.device,
             seed=ctx.seed,
-            workdir=ctx.workdir,
+            workdir=folder,
             log=ctx.log,
             name=self.name,
             hooks=hooks,
             inputs=inputs,
         )
         self.model.eval()
+        card.finish(self, ctx, folder, inputs, trained_now)
+
+    def training_plan(self, ctx: PrepareContext) -> list[TrainingPlan]:
+        return card.training_plan(self, ctx, {} if self.cfg.weights else self.train_inputs(ctx))
+
+    def real_codec(self) -> Codec:
+        return self.coding.real_video_codec()
+
+    def calibration(self) -> list[Any]:
+        """The per-QP rate calibration training used, as ``[[qp, {...}], ...]`` (JSON keeps no float keys)."""
+        return [[p, c] for p, c in self.coding.calibration.items()]
+
+    def restore_calibration(self, calibration: list[Any]) -> None:
+        """A loaded model's rows carry the calibrated proxy rate its training used."""
+        self.coding.calibration = {float(p): c for p, c in calibration}
 
     def train_inputs(self, ctx: PrepareContext) -> dict[str, Any]:
         """What the trained weights depend on (``sandwich.train.inputs_changed``): the clips' and stills'

@@ -55,7 +55,7 @@ def test_training_refuses_a_crafted_final_checkpoint(tmp_path: Path) -> None:
         "c = SandwichMethodConfig.model_validate({'name': 't', 'kind': 'sandwich', 'lambdas': [1.0],"
         " 'pre': net, 'post': net, 'train': {'steps': 2, 'batch': 1, 'crop': 16}})\n"
         "m = image_sandwich(SCENARIOS.get('gray400'), c, 3, step=8.0)\n"
-        "class L:\n  def metrics(self, *a): pass\n  def tags(self, *a): pass\n"
+        "class L:\n  def metrics(self, *a): pass\n  def tags(self, *a): pass\n  def model(self, *a): pass\n"
         "try:\n"
         f"  train(m, c.train, 1.0, [np.zeros((32, 32, 3), np.uint8)], device='cpu', seed=0,"
         f" workdir=__import__('pathlib').Path({str(tmp_path)!r}), log=L(), name='t')\n"

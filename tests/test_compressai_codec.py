@@ -33,6 +33,9 @@ class NoLog:
     def metrics(self, values: dict[str, float], step: int) -> None:
         self.points.append((step, values))
 
+    def model(self, folder: Path) -> None:
+        pass
+
     def tags(self, values: dict[str, str]) -> None:
         pass
 

@@ -22,6 +22,9 @@ class Log:
     def metrics(self, values: dict[str, float], step: int) -> None:
         self.rows.append((step, values))
 
+    def model(self, folder: Path) -> None:
+        pass
+
     def tags(self, values: dict[str, str]) -> None:
         self.tag.update(values)
 
