@@ -170,6 +170,15 @@ def store_folder(member: Member, ctx: PrepareContext, inputs: dict[str, Any]) ->
     folder = store.model_folder(ctx.shared, member.name, inputs)
     if store.adopt_run_model(ctx.workdir, folder):
         say(f"{member.name}: copied {ctx.workdir / store.WEIGHTS} into the model store {folder}")
+    before = store.linked_model(ctx.workdir)
+    if before is not None and before != folder and finished_model(folder, inputs) is None:
+        # the run used another model last time: say what changed (that model stays in the store)
+        why = (
+            inputs_changed(load_checkpoint(before / store.WEIGHTS), inputs)
+            if (before / store.WEIGHTS).is_file()
+            else None
+        )
+        say(f"retraining {member.name}: {why or 'its training inputs changed'} (the earlier model stays in {before})")
     return folder
 
 

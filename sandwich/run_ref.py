@@ -1,8 +1,8 @@
 """Finding a model trained by another experiment (the image sandwich a video sandwich starts from).
 
 The run folder of an experiment is ``<out>/<name>/<config hash[:12]>`` (``bench.runner``), so the
-experiment file and profile identify it; the member's ``methods/<member>/model.json`` names its model in the store (``sandwich.store``); runs
-from before the store keep ``methods/<member>/final.pt``.
+experiment file and profile identify it; the member's ``methods/<member>/model.json`` names its model
+in the store (``sandwich.store``); runs from before the store keep ``methods/<member>/final.pt``.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from bench.plan import build_plan
 from bench.runner import RunOptions, run_experiment
 from bench.scenarios import SCENARIOS
 from sandwich.model import image_sandwich
+from sandwich.store import linked_model
 from sandwich.train import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -264,12 +265,19 @@ def test_colliding_members_and_steps_are_rejected_at_plan(
     assert reason in str(exc.value) and "\n" not in str(exc.value)
 
 
+def stored_weights(run_dir: Path) -> Path:
+    """The weights of the stored model the run's sandwich member used."""
+    folder = linked_model(run_dir / "methods" / "s.g1")
+    assert folder is not None
+    return folder / "final.pt"
+
+
 @pytest.mark.slow  # real training and runs
 def test_trained_model_is_retrained_when_its_training_images_change(tmp_path: Path, data_dir: Path, capsys) -> None:
     cfg = tmp_path / "sandwich.yaml"
     cfg.write_text(yaml.safe_dump(sandwich_doc(tmp_path, data_dir), sort_keys=False))
     run_dir, _ = run(cfg, tmp_path / "runs", capsys)
-    final = run_dir / "methods" / "s.g1" / "final.pt"
+    final = stored_weights(run_dir)
     weights = sha256_file(final)
 
     _, err = run(cfg, tmp_path / "runs", capsys)
@@ -279,7 +287,8 @@ def test_trained_model_is_retrained_when_its_training_images_change(tmp_path: Pa
     write_crop(data_dir, 9, tmp_path / "train" / "t2.png")  # other content, same name
     _, err = run(cfg, tmp_path / "runs", capsys)
     assert "retraining s.g1: training items: t2 changed (sha256)" in err, err
-    assert sha256_file(final) != weights
+    assert sha256_file(stored_weights(run_dir)) != weights
+    assert sha256_file(final) == weights  # the earlier model stays in the store
     assert "recomputing 2 cells of s.g1: its trained weights changed" in err, err
     assert "2 finished cells reused, 2 computed" in err, err  # j400's cells did not change
 
