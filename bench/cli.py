@@ -19,6 +19,7 @@ from bench.metrics.command import metrics_command
 from bench.rd_command import bdrate_command
 from reports.command import report_command, ui_command
 from sandwich.diagnostics.command import app as proxy_app
+from sandwich.model_command import decode_command, encode_command, eval_experiment
 
 err = Console(stderr=True)
 
@@ -113,6 +114,25 @@ app.command("bdrate")(bdrate_command)
 app.command("report")(report_command)
 app.command("ui")(ui_command)
 app.add_typer(proxy_app, name="proxy")
+app.command("encode")(encode_command)
+app.command("decode")(decode_command)
+
+
+@app.command("eval")
+def eval_model(
+    model: str = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models."),
+    data: Path = typer.Option(..., "--data", help="A folder of images to evaluate on."),
+    glob: str = typer.Option("*.png", "--glob", help="Which files of --data."),
+    out: Path = typer.Option(Path("runs"), "--out", help="The --out folder of bench run (where models/ lives)."),
+    max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N images."),
+    tracking_uri: str = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+) -> None:
+    """Evaluate one trained model beside the codec it wraps on any folder (no training); a normal run."""
+    from bench.runner import RunOptions, run_experiment
+
+    experiment = eval_experiment(model, data, out, glob)
+    typer.echo(f"[bench] eval: the experiment is {experiment}", err=True)
+    print(run_experiment(experiment, RunOptions(out, tracking_uri, "auto", max_items)))
 
 
 def print_error(message: str) -> None:

@@ -296,6 +296,12 @@ class JpegCodec(Codec):
         args = ", ".join(f"{k}={v}" for k, v in shown.items())
         return data, f"PIL.Image.save(<{pil_mode} {w}x{h}>, 'JPEG', {args})"
 
+    def decode_bytes(self, data: bytes) -> np.ndarray:
+        """Decode a JPEG file this codec wrote (``raw`` mode: its components, no YCbCr -> RGB)."""
+        if self.mode == "planes":
+            raise ValueError("jpeg mode 'planes' writes one JPEG per plane, not one file; decode each plane")
+        return self._decode(data, 0)
+
     def _decode(self, data: bytes, param: float) -> np.ndarray:
         pil = Image.open(io.BytesIO(data))
         if self.mode == "raw":

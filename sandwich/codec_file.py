@@ -1,0 +1,146 @@
+"""Sandwich-coded files: the bottleneck as a standard bitstream that any decoder plays, plus what the
+receiver needs to apply the post-processor.
+
+A JPEG carries that in a COM segment, which every decoder skips: the file stays self-contained, and
+its size is the rate (the few header bytes count). Post flags (``post_flag``) go there too. A
+model whose codec does not write one standard JPEG is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.codecs.jpeg import JpegCodec
+from bench.errors import BenchError, DataError
+from sandwich.card import Member
+from sandwich.member import FLAG_BLOCK, SandwichMember
+
+TAG = "sandwich-bench/1"
+SOI, COM = b"\xff\xd8", b"\xff\xfe"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """What ``bench encode`` wrote: the file, its size (the rate) and what it holds besides the stream."""
+
+    path: Path
+    nbytes: int
+    header_bytes: int
+    pixels: int
+    rate_point: float
+
+    @property
+    def bpp(self) -> float:
+        return 8.0 * self.nbytes / self.pixels
+
+
+def default_rate_point(member: Member) -> float:
+    """The middle of the rate points the model was trained for (the wrapped codec's, else step factor 1)."""
+    if member.wrapped is not None:
+        points = sorted(member.wrapped.rate_points)
+        return points[len(points) // 2]
+    return 1.0
+
+
+def _image_member(member: Member) -> SandwichMember:
+    if not isinstance(member, SandwichMember):
+        raise BenchError(f"{member.name} is a {member.modality} model; bench encode/decode code still images")
+    if not isinstance(member.real_codec(), JpegCodec) or member.real_codec().options().get("mode") == "planes":
+        raise BenchError(
+            f"{member.name} codes with {member.real_codec().name} {member.real_codec().options()}, which does not "
+            "write one standard JPEG file; bench encode writes JPEG models (modes rgb, raw, gray)"
+        )
+    return member
+
+
+def with_comment(jpeg: bytes, text: str) -> bytes:
+    """``jpeg`` with a COM segment holding ``text`` right after SOI."""
+    payload = text.encode()
+    if not jpeg.startswith(SOI) or len(payload) > 65533:
+        raise ValueError("not a JPEG stream, or a header longer than one COM segment")
+    return SOI + COM + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def read_comment(data: bytes, path: Path) -> dict[str, Any]:
+    """The sandwich header of a file ``bench encode`` wrote."""
+    if not data.startswith(SOI + COM):
+        raise DataError(f"{path} carries no sandwich header: it was not written by bench encode")
+    n = struct.unpack(">H", data[4:6])[0]
+    try:
+        header = json.loads(data[6 : 4 + n])
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != TAG:
+        raise DataError(f"{path} carries no sandwich header: it was not written by bench encode")
+    return header
+
+
+def encode_image(member: Member, card: dict[str, Any], source: np.ndarray, out: Path, rate_point: float) -> Encoded:
+    """Write ``source`` coded by the model as a standard JPEG at ``out``."""
+    m = _image_member(member)
+    if m.wrapped is not None:
+        m.model.rate_point = rate_point
+    step = m.real_step(rate_point)
+    b = m.model.bottleneck_image(source, m.device)
+    res = m.model.real_codec().encode_image(b, step, 8)
+    header: dict[str, Any] = {
+        "format": TAG,
+        "model": card["id"],
+        "weights": card["weights_sha256"][:16],
+        "scenario": card["scenario"],
+        "size": list(source.shape[:2]),
+        "rate_point": rate_point,
+    }
+    if m.cfg.post_flag:
+        recon = m.model.reconstruct(res.decoded, source.shape[:2], m.device)
+        _, on = m._switched(source, res.decoded, recon)
+        header["flags"] = [list(on.shape), np.packbits(on.ravel()).tobytes().hex()]
+    text = json.dumps(header, separators=(",", ":"))
+    data = with_comment(res.bitstream, text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return Encoded(out, len(data), len(data) - len(res.bitstream), source.shape[0] * source.shape[1], rate_point)
+
+
+def decode_image(member: Member, card: dict[str, Any], path: Path) -> np.ndarray:
+    """Ŝ from a file ``bench encode`` wrote with this model: the standard decoder, then the post-processor."""
+    m = _image_member(member)
+    data = path.read_bytes()
+    header = read_comment(data, path)
+    if header["model"] != card["id"] or header["weights"] != card["weights_sha256"][:16]:
+        raise BenchError(
+            f"{path} was encoded with model {header['model']}, not {card['id']}; decode it with that model"
+        )
+    codec = m.model.real_codec()
+    assert isinstance(codec, JpegCodec)
+    try:
+        decoded = codec.decode_bytes(data)
+    except OSError as exc:
+        raise DataError(f"{path} is not a decodable JPEG ({exc})") from None
+    if m.wrapped is not None:
+        m.model.rate_point = float(header["rate_point"])
+    size = (int(header["size"][0]), int(header["size"][1]))
+    recon = m.model.reconstruct(decoded, size, m.device)
+    if "flags" in header:
+        shape, bits = header["flags"]
+        on = np.unpackbits(np.frombuffer(bytes.fromhex(bits), np.uint8))[: shape[0] * shape[1]].reshape(shape)
+        without = m.model.reconstruct(decoded, size, m.device, use_post=False)
+        mask = np.kron(on.astype(bool), np.ones((FLAG_BLOCK, FLAG_BLOCK), bool))[: size[0], : size[1]]
+        recon = np.where(mask[..., None], recon, without)
+    return recon
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """A lossless PNG of ``image`` at its own depth (8 or 16 bit)."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bgr = image[..., ::-1] if image.shape[-1] == 3 else image
+    if not cv2.imwrite(str(path), np.ascontiguousarray(bgr)):
+        raise DataError(f"could not write {path}")
