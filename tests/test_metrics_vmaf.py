@@ -1,4 +1,5 @@
-"""VMAF through ffmpeg's libvmaf against the Netflix test-suite values, plus behaviour on images.
+"""VMAF (ffmpeg-quality-metrics on the bundled ffmpeg's libvmaf) against the Netflix test-suite
+values and the per-frame scores of the libvmaf filtergraph it replaced, plus behaviour on images.
 
 Oracle: reference/vmaf/expected.json (Netflix vmaf python/test/vmafexec_test.py).
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,15 @@ from bench.y4m import write_y4m, y4m_frames
 # 0.0010033; ADM and VIF still agree. Every other case is within 7e-5.
 PARK_JOY = "park_joy_420_720p50_frm0to9_480x270.y4m"
 TOLERANCE = {"src01_hrc01_576x324.yuv420p10le.yuv": 1.5e-3}
+# Per-frame scores of each expected.json case from our own libvmaf filtergraph (built-in models, JSON
+# log) before ffmpeg-quality-metrics took over; its model JSONs give the same scores to the printed digit.
+FRAMES_BEFORE = [
+    [83.856284, 82.639805, 81.196591],
+    [97.428478, 100.0, 100.0],
+    [96.810731, 97.743088, 97.865345, 98.496271, 98.587705],
+    [97.428308, 98.505319, 98.519655, 98.952602, 98.952585],
+    [88.030464],
+]
 
 
 def _cases(data_dir: Path) -> list[dict]:
@@ -50,7 +62,8 @@ def test_netflix_pairs_match_expected(data_dir: Path, index: int) -> None:
     )
     assert got["n_frames"] == case["frames"] and got["model"] == case["model"]
     assert got["vmaf"] == pytest.approx(case["vmaf"], abs=TOLERANCE.get(case["distorted"], 1e-3))
-    assert got["vmaf"] == pytest.approx(float(np.mean(got["frames"])), abs=1e-5)
+    assert got["vmaf"] == pytest.approx(float(np.mean(got["frames"])), abs=1e-12)
+    assert got["frames"] == pytest.approx(FRAMES_BEFORE[index], abs=1e-6)
 
 
 def test_order_is_distorted_then_reference(data_dir: Path) -> None:
@@ -97,6 +110,25 @@ def test_mono_y4m_scores_like_its_luma_in_420(data_dir: Path, tmp_path: Path) ->
     mono = vmaf_video(tmp_path / "refmono.y4m", tmp_path / "dismono.y4m")
     assert full["n_frames"] == mono["n_frames"] == 3
     assert mono["vmaf"] == pytest.approx(full["vmaf"], abs=1e-6) and full["vmaf"] < 99
+    # The scores the replaced libvmaf filtergraph gave on this pair (NEG model; range FULL passed through).
+    neg = vmaf_video(tmp_path / "refmono.y4m", tmp_path / "dismono.y4m", model="vmaf_v0.6.1neg")
+    assert neg["frames"] == pytest.approx([91.511904, 100.0, 100.0], abs=1e-6)
+    for name, clip in (("reffull", frames), ("disfull", noisy)):
+        write_y4m(tmp_path / f"{name}.y4m", clip, color_range="FULL")
+    assert vmaf_video(tmp_path / "reffull.y4m", tmp_path / "disfull.y4m")["frames"] == pytest.approx(
+        [93.358888, 100.0, 100.0], abs=1e-6
+    )
+
+
+def test_file_names_stay_out_of_ffmpegs_arguments(data_dir: Path, tmp_path: Path, caplog) -> None:
+    """A name ffmpeg would read as a protocol or break a filtergraph on scores like a plain one, and the
+    package's warning about imageio-ffmpeg having no ffprobe is not printed on every call."""
+    src = data_dir / "video" / PARK_JOY
+    odd = tmp_path / "clip:1 'a'.y4m"
+    shutil.copy(src, odd)
+    with caplog.at_level(logging.WARNING, logger="ffmpeg-quality-metrics"):
+        assert vmaf_video(src, odd)["frames"] == vmaf_video(src, src)["frames"]
+    assert not [r for r in caplog.records if r.name == "ffmpeg-quality-metrics"]
 
 
 def test_mismatches_raise_clear_errors(kodim, data_dir: Path, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Sequence metrics on real x265 output: per-frame values, sequence means, one VMAF call per clip."""
+"""Sequence metrics on real x265 output: per-frame values, sequence means, one VMAF call per clip;
+per-frame PSNRs against ffmpeg's psnr filter (through ffmpeg-quality-metrics)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ffmpeg_quality_metrics import FfmpegQualityMetrics
 
 from bench.codecs import CODECS
+from bench.codecs.ffmpeg_tools import find_ffmpeg
 from bench.errors import DataError
 from bench.metrics import sequence_metrics
 from bench.metrics.lpips import lpips_distance
@@ -18,6 +21,7 @@ from bench.metrics.vmaf import vmaf_video
 from bench.registry import UnknownNameError
 from bench.video import read_video, write_y4m
 from bench.video.clip import Clip
+from bench.y4m import write_y4m as write_planes_y4m
 
 T = 4
 
@@ -55,6 +59,51 @@ def test_psnr_per_frame_and_per_sequence(clip: Clip, decoded: Clip) -> None:
     assert 28 < s.pooled["psnr-y"] < 40 and len(set(want_y)) == T
     same = sequence_metrics(clip, clip, ["psnr-y"])
     assert same.pooled["psnr-y"] == np.inf
+
+
+def ffmpeg_psnr(ref: Clip, dist: Clip, tmp: Path) -> list[dict[str, float]]:
+    """ffmpeg's psnr filter, frame by frame, via ffmpeg-quality-metrics on the bundled ffmpeg."""
+    write_y4m(tmp / "ref.y4m", ref)
+    write_y4m(tmp / "dist.y4m", dist)
+    fqm = FfmpegQualityMetrics(
+        str(tmp / "ref.y4m"), str(tmp / "dist.y4m"), tmp_dir=str(tmp), ffmpeg_path=str(find_ffmpeg())
+    )
+    return fqm.calculate(["psnr"])["psnr"]
+
+
+@pytest.fixture(scope="module")
+def x265_8bit(clip: Clip, decoded: Clip) -> tuple[Clip, Clip]:
+    return clip, decoded
+
+
+@pytest.fixture(scope="module")
+def netflix_10bit(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Clip, Clip]:
+    """Netflix's src01 reference and its distorted hrc01 (576x324 10-bit 4:2:0, 3 frames) as clips."""
+    w, h, folder = 576, 324, tmp_path_factory.mktemp("netflix")
+    clips = []
+    for hrc in ("hrc00", "hrc01"):
+        raw = np.fromfile(data_dir / "reference" / "vmaf" / f"src01_{hrc}_576x324.yuv420p10le.yuv", "<u2")
+        frames = [(f[: w * h].reshape(h, w), *f[w * h :].reshape(2, h // 2, w // 2)) for f in raw.reshape(3, -1)]
+        write_planes_y4m(folder / f"{hrc}.y4m", frames, bitdepth=10)
+        clips.append(read_video(folder / f"{hrc}.y4m"))
+    return clips[0], clips[1]
+
+
+@pytest.mark.parametrize("pair", ["x265_8bit", "netflix_10bit"])
+def test_psnrs_match_ffmpegs_psnr_filter_per_frame(request: pytest.FixtureRequest, pair: str, tmp_path: Path) -> None:
+    """psnr-y, psnr-yuv (6:1:1 of ffmpeg's plane PSNRs) and psnr-yuv-pooled (ffmpeg's "average": the
+    MSE pooled over all samples), frame by frame; ffmpeg prints 2 decimals, so 0.006 dB is its rounding
+    (a 10-bit peak of 1024 instead of 1023 would be 0.0085 dB off)."""
+    ref, dist = request.getfixturevalue(pair)
+    s = sequence_metrics(ref, dist, ["psnr-y", "psnr-yuv", "psnr-yuv-pooled"])
+    ff = ffmpeg_psnr(ref, dist, tmp_path)
+    n = ref.planes[0].shape[0]
+    assert len(ff) == len(s.per_frame["psnr-y"]) == n and len(set(s.per_frame["psnr-y"])) == n
+    assert s.per_frame["psnr-y"] == pytest.approx([f["psnr_y"] for f in ff], abs=6e-3)
+    yuv = [(6 * f["psnr_y"] + f["psnr_u"] + f["psnr_v"]) / 8 for f in ff]
+    assert s.per_frame["psnr-yuv"] == pytest.approx(yuv, abs=6e-3)
+    assert s.per_frame["psnr-yuv-pooled"] == pytest.approx([f["psnr_avg"] for f in ff], abs=6e-3)
+    assert s.pooled["psnr-y"] == pytest.approx(np.mean([f["psnr_y"] for f in ff]), abs=6e-3)
 
 
 @pytest.mark.slow  # LPIPS and MS-SSIM on every frame

@@ -5,8 +5,9 @@ Each ``Metric`` carries what RD code and reports need to know about it (directio
 BD deltas are in dB), so nothing downstream special-cases LPIPS or VMAF, and its pooling rule:
 most metrics score each frame alone and a sequence gets the mean of its frame values (the CTC
 convention: the mean of frame PSNRs, not the PSNR of the pooled MSE); VMAF scores the frames in
-order in one libvmaf call (motion features) and takes libvmaf's pooled mean. An image is a
-one-frame sequence, so its pooled value is its frame value.
+order in one libvmaf run (motion features; :mod:`bench.metrics.vmaf`, through ffmpeg-quality-metrics)
+and takes the mean of its frame scores. An image is a one-frame sequence, so its pooled value is its
+frame value.
 
 On a clip with stored planes (:class:`bench.metrics.frames.StoredPlanes`) ``psnr-y``,
 ``psnr-yuv`` and ``psnr-yuv-pooled`` read the planes as coded (4:2:0 chroma at its own

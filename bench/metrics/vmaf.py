@@ -1,12 +1,19 @@
-"""VMAF through the bundled static ffmpeg's libvmaf filter (built-in models, JSON log).
+"""VMAF through ``ffmpeg-quality-metrics`` on the bundled static ffmpeg (its libvmaf filter, the
+package's model JSONs vmaf_v0.6.1 and vmaf_v0.6.1neg).
 
-Rules from METHOD §8: one image or one same-size clip per call (ffmpeg would rescale mixed sizes
-to the first frame, and unrelated images would read as motion); ffmpeg's input order is
-``[distorted][reference]libvmaf``; one model per call; no silent pixel-format conversion (a
-format libvmaf cannot take would make ffmpeg insert a scaler, which we refuse).
+The package builds the filtergraph, runs ffmpeg and reads libvmaf's per-frame log. It takes video
+files (no raw .yuv), so what stays here is what it does not do: handing it two y4m files (frame
+arrays, stored planes, raw .yuv and mono y4m are written as y4m, a y4m file is linked) and the
+checks that keep numbers comparable. Rules from METHOD §8: one image or one same-size clip per
+call (unrelated images would read as motion); ``dist`` is the distorted clip and ``ref`` the
+reference (motion is measured on the reference); one model per call; no pixel-format conversion:
+both inputs have one size, one format from :data:`PIX_FMTS`, one range and one length, checked here
+before the call (the package scales the distorted clip to the reference's size, which at equal
+size and format passes frames through untouched). The pooled value is the mean of libvmaf's
+per-frame scores, as printed in its log (6 decimals: within 5e-7 of libvmaf's own pooled mean).
 
-Images go in as raw planar YUV 4:4:4 that we convert ourselves: BT.601 *limited* range (the
-matrix and range ffmpeg applies by default when fed RGB PNGs, so numbers agree with the common
+Images go in as planar YUV 4:4:4 that we convert ourselves: BT.601 *limited* range (the matrix
+and range ffmpeg applies by default when fed RGB PNGs, so numbers agree with the common
 ``ffmpeg -i a.png ... libvmaf`` pipelines), rounded to integers. Gray images are treated as
 R = G = B. 8-bit images use 8-bit YUV; 9–16-bit images use the next container depth of 10, 12
 or 16 bits. VMAF reads only the luma plane; chroma is written for completeness.
@@ -17,17 +24,19 @@ vmaf_v0.6.1, not 100: compare images with each other, not with 100.
 
 from __future__ import annotations
 
-import json
+import logging
+import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from ffmpeg_quality_metrics import FfmpegQualityMetrics, FfmpegQualityMetricsError, VmafOptions
 
-from bench.codecs.ffmpeg_tools import has_filter, run_ffmpeg
-from bench.errors import BenchError, DataError
+from bench.codecs.ffmpeg_tools import find_ffmpeg, has_filter
+from bench.errors import BenchError, CodecError, DataError
 from bench.metrics.common import check_pair, peak, rgb_to_ycbcr, row_blocks
 from bench.metrics.frames import SequencePair, StoredPlanes
 
@@ -37,6 +46,17 @@ IMAGE_MATRIX = "BT.601 limited range, YUV 4:4:4"  # how vmaf_image converts RGB
 PIX_FMTS = frozenset(f"yuv{c}p{d}" for c in ("420", "422", "444") for d in ("", "10le", "12le", "16le"))
 _SAFE_PATH = re.compile(r"^[\w./-]+$")
 MIN_SIDE = 17  # the bundled libvmaf crashes (SIGSEGV) on frames 16 pixels high or wide or less
+# VMAF pairs frames by index; a rate we give the package spares it two ffmpeg runs that read the files' own.
+_RATE = 25.0
+
+
+def _drop_missing_ffprobe(record: logging.LogRecord) -> bool:
+    """imageio-ffmpeg ships no ffprobe, so the package's input probe would warn on every call;
+    what it probes (size, length) is checked here before the call."""
+    return not record.getMessage().startswith("ffprobe not found")
+
+
+logging.getLogger("ffmpeg-quality-metrics").addFilter(_drop_missing_ffprobe)
 
 
 def _check_size(width: int, height: int) -> None:
@@ -57,35 +77,36 @@ def _check_model(model: str) -> None:
         )
 
 
-def _run(dist_in: list[str], ref_in: list[str], model: str, n_threads: int | None, workdir: Path) -> dict:
-    """Run libvmaf on two prepared ffmpeg inputs; return the parsed JSON log."""
-    log = workdir / "vmaf.json"
-    if not _SAFE_PATH.match(str(log)):  # the path sits inside a filtergraph string
-        raise BenchError(
-            f"temporary path {log} has characters ffmpeg filter options cannot take; set TMPDIR to a plain path"
-        )
-    opts = f"model=version={model}:log_fmt=json:log_path={log}"
-    if n_threads:
-        opts += f":n_threads={int(n_threads)}"
-    args = ["-v", "verbose", *dist_in, *ref_in, "-lavfi", f"[0:v][1:v]libvmaf={opts}", "-f", "null", "-"]
-    proc = run_ffmpeg(args, what="libvmaf", param=model)
-    if b"auto-inserting filter" in proc.stderr:
-        raise BenchError(
-            "ffmpeg inserted a pixel-format or colour-range conversion before "
-            f"libvmaf; give both inputs one range and a format from {sorted(PIX_FMTS)}"
-        )
-    return json.loads(log.read_text())
-
-
-def _summary(log: dict, model: str) -> dict:
-    frames = [f["metrics"]["vmaf"] for f in log["frames"]]
-    return {
-        "vmaf": float(log["pooled_metrics"]["vmaf"]["mean"]),
-        "frames": frames,
-        "n_frames": len(frames),
-        "model": model,
-        "libvmaf": log.get("version", "unknown"),
+def _score(tmp: Path, model: str, n_threads: int | None, n_frames: int) -> dict:
+    """libvmaf on ``tmp/dist.y4m`` against ``tmp/ref.y4m`` through ffmpeg-quality-metrics."""
+    model_path = os.path.join(FfmpegQualityMetrics.DEFAULT_VMAF_MODEL_DIRECTORY, f"{model}.json")
+    for what, path, fix in (("temporary", str(tmp), "set TMPDIR"), ("model", model_path, "install the venv")):
+        if not _SAFE_PATH.match(path):  # the log and model paths sit inside a filtergraph string
+            raise BenchError(
+                f"{what} path {path} has characters ffmpeg filter options cannot take; {fix} at a plain path"
+            )
+    options: VmafOptions = {
+        "model_path": model_path,
+        "model_params": [],
+        "n_threads": n_threads or 0,  # 0: libvmaf's default
+        "n_subsample": 1,
+        "features": [],
+        "ten_bit": False,
     }
+    try:
+        fqm = FfmpegQualityMetrics(
+            str(tmp / "ref.y4m"),
+            str(tmp / "dist.y4m"),
+            framerate=_RATE,
+            tmp_dir=str(tmp),
+            ffmpeg_path=str(find_ffmpeg()),
+        )
+        frames = [float(f["vmaf"]) for f in fqm.calculate(["vmaf"], options)["vmaf"]]
+    except (FfmpegQualityMetricsError, RuntimeError) as exc:  # RuntimeError: ffmpeg exited non-zero
+        raise CodecError("libvmaf", model, "ffmpeg-quality-metrics failed", str(exc)) from None
+    if len(frames) != n_frames:
+        raise DataError(f"libvmaf scored {len(frames)} frames, expected {n_frames}")
+    return {"vmaf": float(np.mean(frames)), "frames": frames, "n_frames": n_frames, "model": model}
 
 
 def _container_depth(bitdepth: int) -> int:
@@ -109,11 +130,27 @@ def image_to_yuv444(img: np.ndarray, bitdepth: int) -> tuple[np.ndarray, int]:
     return out, depth
 
 
-def _write_planes(path: Path, planes: Sequence[np.ndarray]) -> None:
-    """Raw planar video as ffmpeg's rawvideo reads it: each frame's planes in turn, little-endian."""
+def _y4m_header(width: int, height: int, pix_fmt: str, color_range: str | None = None) -> bytes:
+    """The stream header of a y4m file holding ``pix_fmt`` (one of :data:`PIX_FMTS`) frames."""
+    chroma, _, depth = pix_fmt.removeprefix("yuv").removesuffix("le").partition("p")
+    tag = f"{chroma}p{depth}" if depth else ("420jpeg" if chroma == "420" else chroma)
+    rng = f" XCOLORRANGE={color_range}" if color_range else ""
+    return f"YUV4MPEG2 W{width} H{height} F{_RATE:.0f}:1 Ip A1:1 C{tag}{rng}\n".encode()
+
+
+def _write_y4m(path: Path, header: bytes, frames: Iterable[bytes]) -> None:
+    """A y4m file from its header and each frame's planes as stored (8-bit, or 16-bit little-endian)."""
+    with open(path, "wb") as out:
+        out.write(header)
+        for frame in frames:
+            out.write(b"FRAME\n" + frame)
+
+
+def _plane_frames(planes: Sequence[np.ndarray]) -> Iterator[bytes]:
+    """Each frame of planes (Y, U, V; each ``T x h x w``) as y4m frame data."""
     dtype = np.dtype("u1" if planes[0].dtype == np.uint8 else "<u2")
-    flat = [p.astype(dtype).reshape(planes[0].shape[0], -1) for p in planes]
-    path.write_bytes(np.concatenate(flat, axis=1).tobytes())
+    for t in range(len(planes[0])):
+        yield b"".join(p[t].astype(dtype).tobytes() for p in planes)
 
 
 def _vmaf_planes(
@@ -125,16 +162,16 @@ def _vmaf_planes(
     n_threads: int | None = None,
 ) -> dict:
     """VMAF of two sequences given as planes (Y, U, V; each ``T x h x w``) in ``pix_fmt``: one
-    libvmaf call over the frames in order; returns what :func:`vmaf_video` returns."""
+    libvmaf run over the frames in order; returns what :func:`vmaf_video` returns."""
     _check_model(model)
-    h, w = ref[0].shape[1:]
+    if pix_fmt not in PIX_FMTS:
+        raise DataError(f"pix_fmt {pix_fmt!r} is not one libvmaf takes; choose from {sorted(PIX_FMTS)}")
+    t, h, w = ref[0].shape
     _check_size(w, h)
     with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
-        paths = [Path(tmp) / "dist.yuv", Path(tmp) / "ref.yuv"]
-        for path, planes in zip(paths, (dist, ref), strict=True):
-            _write_planes(path, planes)
-        ins = [["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-i", f"file:{p}"] for p in paths]
-        return _summary(_run(ins[0], ins[1], model, n_threads, Path(tmp)), model)
+        for name, planes in (("ref", ref), ("dist", dist)):
+            _write_y4m(Path(tmp) / f"{name}.y4m", _y4m_header(w, h, pix_fmt), _plane_frames(planes))
+        return _score(Path(tmp), model, n_threads, t)
 
 
 def _frames_input(frames: np.ndarray, bitdepth: int) -> tuple[list[np.ndarray], str]:
@@ -162,24 +199,21 @@ def vmaf_sequence(seq: SequencePair, model: str = "vmaf_v0.6.1", n_threads: int 
         (ref, pix_fmt), (dist, _) = (_stored_input(c) for c in seq.clips)
     else:
         (ref, pix_fmt), (dist, _) = (_frames_input(f, seq.bitdepth) for f in seq.rgb)
-    got = _vmaf_planes(ref, dist, pix_fmt, model=model, n_threads=n_threads)
-    if got["n_frames"] != seq.n_frames:
-        raise DataError(f"libvmaf scored {got['n_frames']} frames, expected {seq.n_frames}")
-    return got
+    return _vmaf_planes(ref, dist, pix_fmt, model=model, n_threads=n_threads)
 
 
 def vmaf_image(
     ref: np.ndarray, dist: np.ndarray, bitdepth: int = 8, model: str = "vmaf_v0.6.1", n_threads: int | None = None
 ) -> float:
-    """VMAF of one distorted image against its reference (one ffmpeg call, one frame)."""
+    """VMAF of one distorted image against its reference (one libvmaf run, one frame)."""
     ref, dist = check_pair(ref, dist, bitdepth)
     return vmaf_sequence(SequencePair(ref[None], dist[None], bitdepth), model, n_threads)["vmaf"]
 
 
 class _Clip(NamedTuple):
-    """One prepared ffmpeg input and what must match between reference and distorted."""
+    """One input, how to put it where the package reads it, and what must match between reference and distorted."""
 
-    args: list[str]
+    put: Callable[[Path], None]  # writes (or links) the clip at a path as y4m
     width: int
     height: int
     pix_fmt: str
@@ -191,8 +225,14 @@ class _Clip(NamedTuple):
         return f"{self.width}x{self.height} {self.pix_fmt}, {self.frames} frames{rng}"
 
 
+def _raw_frames(path: Path, frame_bytes: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(frame_bytes):
+            yield chunk
+
+
 def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
-    """A raw .yuv input (its size must be whole frames)."""
+    """A raw .yuv input (its size must be whole frames), rewritten as y4m."""
     from bench.y4m import yuv_frame_bytes  # file I/O only: scoring arrays and clips never loads it
 
     frame = yuv_frame_bytes(width, height, pix_fmt)
@@ -202,11 +242,27 @@ def _raw_clip(path: Path, width: int, height: int, pix_fmt: str) -> _Clip:
             f"{path}: {size} bytes is not a whole number of {width}x{height} "
             f"{pix_fmt} frames ({frame} bytes each); check width, height and pix_fmt"
         )
-    args = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-i", f"file:{path}"]
-    return _Clip(args, width, height, pix_fmt, size // frame, None)
+
+    def put(dst: Path) -> None:
+        _write_y4m(dst, _y4m_header(width, height, pix_fmt), _raw_frames(path, frame))
+
+    return _Clip(put, width, height, pix_fmt, size // frame, None)
 
 
-def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None, tmp: Path, tag: str) -> _Clip:
+def _mono_as_420(src: Path, bitdepth: int) -> Iterator[bytes]:
+    """Luma scaled to the container depth (9 -> 10 bit etc.), chroma at mid-grey."""
+    from bench.y4m import y4m_frames
+
+    depth = _container_depth(bitdepth)
+    dtype = np.dtype("<u1" if depth == 8 else "<u2")
+    for (y,) in y4m_frames(src):
+        h, w = y.shape
+        mid = np.full(((h + 1) // 2, (w + 1) // 2), 2 ** (depth - 1), dtype=dtype)
+        luma = y.astype(dtype) << (depth - bitdepth)
+        yield luma.tobytes() + mid.tobytes() * 2
+
+
+def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None) -> _Clip:
     if path.suffix.lower() != ".y4m":
         if not (width and height and pix_fmt):
             raise DataError(f"{path}: raw video needs width, height and pix_fmt")
@@ -218,14 +274,19 @@ def _clip(path: Path, width: int | None, height: int | None, pix_fmt: str | None
     hdr = read_y4m_header(path)
     if hdr.chroma == "mono":
         depth = _container_depth(hdr.bitdepth)
-        raw = tmp / f"{tag}.yuv"
-        _write_mono_as_420(path, raw, hdr.bitdepth)
-        return _raw_clip(raw, hdr.width, hdr.height, "yuv420p" if depth == 8 else f"yuv420p{depth}le")
+        fmt = "yuv420p" if depth == 8 else f"yuv420p{depth}le"
+
+        def put_mono(dst: Path) -> None:
+            _write_y4m(dst, _y4m_header(hdr.width, hdr.height, fmt), _mono_as_420(path, hdr.bitdepth))
+
+        return _Clip(put_mono, hdr.width, hdr.height, fmt, hdr.n_frames, hdr.color_range)
     if hdr.pix_fmt not in PIX_FMTS:
         raise DataError(f"{path}: libvmaf cannot take {hdr.pix_fmt}; choose from {sorted(PIX_FMTS)}")
-    return _Clip(
-        ["-f", "yuv4mpegpipe", "-i", f"file:{path}"], hdr.width, hdr.height, hdr.pix_fmt, hdr.n_frames, hdr.color_range
-    )
+
+    def link(dst: Path) -> None:  # the link's plain name keeps odd file names out of ffmpeg's arguments
+        dst.symlink_to(path.resolve())
+
+    return _Clip(link, hdr.width, hdr.height, hdr.pix_fmt, hdr.n_frames, hdr.color_range)
 
 
 def vmaf_video(
@@ -240,37 +301,25 @@ def vmaf_video(
 ) -> dict:
     """VMAF of a distorted clip against its reference, pooled (mean) over all frames.
 
-    Raw ``.yuv`` needs ``width``, ``height`` and ``pix_fmt``; ``.y4m`` files carry them (mono y4m
-    is written to a temporary 4:2:0 file with mid-grey chroma, which VMAF ignores). Both clips
-    must agree in size, format, colour range and frame count. Returns ``vmaf``, per-frame
-    ``frames``, ``n_frames``, ``model`` and the ``libvmaf`` version.
+    Raw ``.yuv`` needs ``width``, ``height`` and ``pix_fmt`` (it is rewritten as a temporary y4m);
+    ``.y4m`` files carry them (mono y4m is written to a temporary 4:2:0 y4m with mid-grey chroma,
+    which VMAF ignores). Both clips must agree in size, format, colour range and frame count.
+    Returns ``vmaf``, per-frame ``frames``, ``n_frames`` and ``model``.
     """
     _check_model(model)
     ref_path, dist_path = Path(ref_path), Path(dist_path)
     for p in (ref_path, dist_path):
         if not p.is_file():
             raise DataError(f"video not found: {p}")
+    dist = _clip(dist_path, width, height, pix_fmt)
+    ref = _clip(ref_path, width, height, pix_fmt)
+    if dist[1:] != ref[1:]:
+        raise DataError(
+            f"reference ({ref.describe()}) and distorted ({dist.describe()}) "
+            "differ; VMAF compares clips of one size, format, range and length"
+        )
+    _check_size(ref.width, ref.height)
     with tempfile.TemporaryDirectory(prefix="bench-vmaf-") as tmp:
-        dist = _clip(dist_path, width, height, pix_fmt, Path(tmp), "dist")
-        ref = _clip(ref_path, width, height, pix_fmt, Path(tmp), "ref")
-        if dist[1:] != ref[1:]:
-            raise DataError(
-                f"reference ({ref.describe()}) and distorted ({dist.describe()}) "
-                "differ; VMAF compares clips of one size, format, range and length"
-            )
-        _check_size(ref.width, ref.height)
-        return _summary(_run(dist.args, ref.args, model, n_threads, Path(tmp)), model)
-
-
-def _write_mono_as_420(src: Path, dst: Path, bitdepth: int) -> None:
-    """Luma scaled to the container depth (9 -> 10 bit etc.), chroma at mid-grey."""
-    from bench.y4m import y4m_frames
-
-    depth = _container_depth(bitdepth)
-    dtype = np.dtype("<u1" if depth == 8 else "<u2")
-    with open(dst, "wb") as out:
-        for (y,) in y4m_frames(src):
-            h, w = y.shape
-            mid = np.full(((h + 1) // 2, (w + 1) // 2), 2 ** (depth - 1), dtype=dtype)
-            luma = y.astype(dtype) << (depth - bitdepth)
-            out.write(luma.tobytes() + mid.tobytes() * 2)
+        ref.put(Path(tmp) / "ref.y4m")
+        dist.put(Path(tmp) / "dist.y4m")
+        return _score(Path(tmp), model, n_threads, ref.frames)
