@@ -123,6 +123,7 @@ def eval_model(
     model: str = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models."),
     data: Path = typer.Option(..., "--data", help="A folder of images to evaluate on."),
     glob: str = typer.Option("*.png", "--glob", help="Which files of --data."),
+    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the scenario's)."),
     out: Path = typer.Option(Path("runs"), "--out", help="The --out folder of bench run (where models/ lives)."),
     max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N images."),
     tracking_uri: str = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
@@ -130,7 +131,7 @@ def eval_model(
     """Evaluate one trained model beside the codec it wraps on any folder (no training); a normal run."""
     from bench.runner import RunOptions, run_experiment
 
-    experiment = eval_experiment(model, data, out, glob)
+    experiment = eval_experiment(model, data, out, glob, metrics.split(",") if metrics else None)
     typer.echo(f"[bench] eval: the experiment is {experiment}", err=True)
     print(run_experiment(experiment, RunOptions(out, tracking_uri, "auto", max_items)))
 

@@ -110,7 +110,7 @@ def _check_training_data(cfg: ExperimentConfig, train_set: Dataset | None, still
     learned = [
         m.name
         for m in cfg.methods
-        if isinstance(m, SandwichMethodConfig)
+        if (isinstance(m, SandwichMethodConfig) and m.weights is None)
         or (isinstance(m, CompressAIMethodConfig) and m.weights == "trained_here" and not (m.train and m.train.data))
     ]
     if learned and train_set is None and stills is None:

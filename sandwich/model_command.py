@@ -74,7 +74,7 @@ def decode_command(
     typer.echo(str(output))
 
 
-def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png") -> Path:
+def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png", metrics: list[str] | None = None) -> Path:
     """Write (under ``<out>/evals/``) an experiment that evaluates the stored model, beside the codec
     configuration it wraps as the anchor, on the images of ``data``; return its path."""
     folder = store.resolve(model, out)
@@ -98,7 +98,10 @@ def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png") -> P
         "scenario": card["scenario"],
         "seed": card["seed"],
         "data": {"eval": {"folder": where, "glob": glob}},
-        "evaluation": {"metrics": list(SCENARIOS.get(card["scenario"]).default_metrics), "anchor": anchor["name"]},
+        "evaluation": {
+            "metrics": metrics or list(SCENARIOS.get(card["scenario"]).default_metrics),
+            "anchor": anchor["name"],
+        },
         "methods": [anchor, method],
     }
     path = out / "evals" / f"{doc['name']}-{hashlib.sha256(f'{where}/{glob}'.encode()).hexdigest()[:8]}.yaml"
