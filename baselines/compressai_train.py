@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from baselines.compressai_import import import_compressai
 from baselines.compressai_zoo import new_model
@@ -36,6 +35,7 @@ from bench.checkpoint import save_checkpoint
 from bench.data import Item, random_crop
 from bench.errors import DataError
 from bench.method import RunLog
+from bench.progress import task
 from bench.reuse import dict_changed
 
 AUX_LR = 1e-3
@@ -131,32 +131,30 @@ def train(
         f"{spec.batch} x {spec.crop}^2 crops from {len(items)} images on {device}"
     )
     t0 = time.perf_counter()
-    bar = tqdm(
-        range(spec.steps), desc=f"train {spec.arch} q={spec.quality}", file=sys.stderr, disable=not sys.stderr.isatty()
-    )
-    for step in bar:
-        x = _batch(items, spec, rng).to(device)
-        out = criterion(model(x), x)
-        opt.zero_grad()
-        out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(net + density, CLIP_NORM)
-        opt.step()
-        aux_loss = model.aux_loss()
-        aux_opt.zero_grad()
-        aux_loss.backward()
-        aux_opt.step()
-        history.append((out["loss"].item(), out["bpp_loss"].item(), aux_loss.item()))
-        bar.set_postfix(loss=f"{history[-1][0]:.3f}", bpp=f"{history[-1][1]:.3f}")
-        if (step + 1) % LOG_EVERY == 0 or step + 1 == spec.steps:
-            recent = np.asarray(history[-LOG_EVERY:]).mean(axis=0)
-            log.metrics(
-                {
-                    f"q{spec.quality}.loss": float(recent[0]),
-                    f"q{spec.quality}.bpp_loss": float(recent[1]),
-                    f"q{spec.quality}.aux_loss": float(recent[2]),
-                },
-                step + 1,
-            )
+    with task(f"train {spec.arch} q={spec.quality}", spec.steps) as progress:
+        for step in range(spec.steps):
+            x = _batch(items, spec, rng).to(device)
+            out = criterion(model(x), x)
+            opt.zero_grad()
+            out["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(net + density, CLIP_NORM)
+            opt.step()
+            aux_loss = model.aux_loss()
+            aux_opt.zero_grad()
+            aux_loss.backward()
+            aux_opt.step()
+            history.append((out["loss"].item(), out["bpp_loss"].item(), aux_loss.item()))
+            progress.advance()
+            if (step + 1) % LOG_EVERY == 0 or step + 1 == spec.steps:
+                recent = np.asarray(history[-LOG_EVERY:]).mean(axis=0)
+                log.metrics(
+                    {
+                        f"q{spec.quality}.loss": float(recent[0]),
+                        f"q{spec.quality}.bpp_loss": float(recent[1]),
+                        f"q{spec.quality}.aux_loss": float(recent[2]),
+                    },
+                    step + 1,
+                )
     model = model.cpu().eval()
     with torch.no_grad():  # quantiles by bisection on the learned density: exact even when the
         model.update(force=True, update_quantiles=True)  # aux loss has had few steps to converge

@@ -27,7 +27,7 @@ from baselines.conventional import msb_down, msb_up
 from bench.config import CompressAIMethodConfig, CompressAITrainConfig
 from bench.data import Dataset, sha256_file
 from bench.errors import BenchError
-from bench.method import FrameMethod, ItemResult, PrepareContext, class_modules
+from bench.method import FrameMethod, ItemResult, PrepareContext, TrainingPlan, class_modules
 
 
 class CompressAIMethod(FrameMethod):
@@ -86,6 +86,20 @@ class CompressAIMethod(FrameMethod):
             path = self._checkpoint_path(spec, ctx, train_hash)
             ckpt = load_finished(path, spec, train_hash) or train(spec, items, ctx.device, path, ctx.log, train_hash)
             self._models[q], self._files[q], self._final[q] = model_from_checkpoint(ckpt), path, ckpt["final"]
+
+    def training_plan(self, ctx: PrepareContext) -> list[TrainingPlan]:
+        """One entry per quality trained here: its checkpoint, reused when finished from the same spec and
+        train set (what ``prepare`` checks), else all its steps (training here always starts over)."""
+        if self.cfg.weights == "pretrained":
+            return []
+        train_hash = self.train_set.manifest_hash() if self.train_set else ctx.train_hash
+        out = []
+        for q in self.cfg.qualities:
+            spec = self.spec(q, ctx.seed)
+            path = self._checkpoint_path(spec, ctx, train_hash)
+            reused = load_finished(path, spec, train_hash) is not None
+            out.append(TrainingPlan(str(path), reused, 0 if reused else spec.steps))
+        return out
 
     def _checkpoint_path(self, spec: TrainSpec, ctx: PrepareContext, train_hash: str) -> Path:
         """Shared across experiments when the runner offers a model folder: the weights depend only

@@ -36,12 +36,25 @@ class _Commands(TyperGroup):
             raise typer.Exit(2) from None
 
 
+def _version(show: bool) -> None:
+    if show:
+        from importlib import metadata
+
+        from bench.provenance import git_sha
+
+        try:
+            version = metadata.version("sandwich-bench")
+        except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+            version = "not installed"
+        typer.echo(f"sandwich-bench {version} (git {git_sha()})")
+        raise typer.Exit()
+
+
 app = typer.Typer(
     cls=_Commands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    help="sandwich-bench: train, evaluate and compare sandwiched compression through real codecs.",
 )
 
 
@@ -56,12 +69,24 @@ def run(
     max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N eval items."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard this experiment's finished cells and start over."),
     profile: str = typer.Option(None, "--profile", help="A profile defined in the YAML (e.g. quick, full)."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="List the cells, the models to train or reuse and an estimated time; train, encode and write nothing.",
+    ),
 ) -> None:
     """Run (or resume) an experiment; the last line printed is the run folder."""
     from bench.runner import RunOptions, run_experiment
 
+    opts = RunOptions(out, tracking_uri, device, max_items, fresh, profile)
+    if dry_run:
+        from bench.dry_run import dry_run as plan_only
+
+        for line in plan_only(experiment, opts):
+            typer.echo(line)
+        return
     try:
-        run_dir = run_experiment(experiment, RunOptions(out, tracking_uri, device, max_items, fresh, profile))
+        run_dir = run_experiment(experiment, opts)
     except interrupts.Terminated:  # typer turns every KeyboardInterrupt into exit code 130
         raise typer.Exit(128 + signal.SIGTERM) from None
     print(run_dir)
@@ -86,26 +111,16 @@ def doctor() -> None:
 
 @app.command("list")
 def list_names() -> None:
-    """The scenarios, method kinds, codecs, metrics and named datasets a config can name."""
-    from bench.codecs import CODECS
-    from bench.config import method_kinds
-    from bench.data import named_set_names
-    from bench.metrics import METRICS, metric_names
-    from bench.scenarios import SCENARIOS
+    """The scenarios, method kinds, codecs, metrics and named datasets a config can name, each with its one-line
+    description, and the experiments in experiments/."""
+    from bench.listing import sections
 
-    video = metric_names("video")
     console = Console()
-    for title, names in (
-        ("scenarios", SCENARIOS.names()),
-        ("method kinds", method_kinds()),
-        (
-            "codecs (intra: images, inter: data.eval.video)",
-            [f"{n} ({'inter' if CODECS.get(n).inter else 'intra'})" for n in CODECS.names()],
-        ),
-        ("metrics", [k if k in video else f"{k} (images only)" for k in METRICS.names()]),
-        ("named datasets", named_set_names()),
-    ):
-        console.print(f"[bold]{title}[/]: {', '.join(names)}")
+    for title, entries in sections():
+        console.print(f"[bold]{title}[/]:")
+        width = max((len(name) for name, _ in entries), default=0)
+        for name, text in entries:
+            console.print(Text(f"  {name.ljust(width)}  {text}".rstrip()), soft_wrap=True)
 
 
 # Their modules import torch, mlflow and the like only inside the commands, so `bench --help` stays fast.
@@ -134,6 +149,15 @@ def eval_model(
     experiment = eval_experiment(model, data, out, glob, metrics.split(",") if metrics else None)
     typer.echo(f"[bench] eval: the experiment is {experiment}", err=True)
     print(run_experiment(experiment, RunOptions(out, tracking_uri, "auto", max_items)))
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and git commit, then exit."
+    ),
+) -> None:
+    """sandwich-bench: train, evaluate and compare sandwiched compression through real codecs."""
 
 
 def print_error(message: str) -> None:

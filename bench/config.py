@@ -540,9 +540,9 @@ _TAG_MODELS: dict[str, type[BaseModel]] = {
 _TAGS = tuple(_TAG_MODELS)
 
 
-def method_kinds() -> list[str]:
-    """The ``kind`` values a method entry can take."""
-    return list(_TAG_MODELS)
+def method_kind_docs() -> dict[str, str | None]:
+    """Each ``kind`` with the docstring of its config model (``bench list``)."""
+    return {k: m.__doc__ for k, m in _TAG_MODELS.items()}
 
 
 def _model_in(tp: Any) -> type[BaseModel] | None:

@@ -47,6 +47,16 @@ def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
     }
 
 
+NAMED_SETS_ABOUT = {  # one line each, for `bench list`
+    "kodak": "24 Kodak photographs, 768 x 512 (shared data: kodak/)",
+    "bsds500": "BSDS500 photographs, the usual training set (shared data: train/bsds500/)",
+    "hdr": "high-dynamic-range and deep images (shared data: hdr/)",
+    "iqa-calibration": "reference images of the metric calibration set (shared data: reference/iqa_calibration/)",
+    "skimage": "five photographs shipped inside scikit-image (no download)",
+    "highbit": "10-16-bit stills in a core and a hard group (shared data: highbit/, hdr/hdr_room.png)",
+}
+
+
 # shared/data/highbit/SOURCES.md: 10/12/16-bit stills; "core" low bits are smooth and predictable,
 # "hard" ones noise-like (a good method gains on core and does not hallucinate on hard).
 HIGHBIT_FILES = (

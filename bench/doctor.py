@@ -136,7 +136,7 @@ def run_checks() -> list[Check]:
         _try(
             "pyiqa (extra metrics)",
             _pyiqa,
-            "pip install 'sandwich-bench[iqa]' (non-commercial licence)",
+            ".venv/bin/pip install -c constraints.txt -e '.[iqa]' in the repository (non-commercial licence)",
             required=False,
         ),
         _try(

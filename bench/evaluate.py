@@ -8,11 +8,9 @@ The rate is the real bitstream's: ``bpp`` = 8 · bytes / (frames · H · W), and
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from bench.errors import BenchError
 from bench.highbit import to_depth
@@ -20,22 +18,17 @@ from bench.io_utils import save_png
 from bench.method import ItemResult, Method
 from bench.metrics import sequence_metrics
 from bench.plan import Plan
+from bench.progress import Task
 from bench.provenance import git_sha
 from bench.records import Cell, Row
 from bench.source import Source
 
 
-def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path) -> Cell:
-    """Rows (one per item) for one (method, rate point)."""
+def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path, progress: Task | None = None) -> Cell:
+    """Rows (one per item) for one (method, rate point); ``progress`` advances once per item."""
     rows, commands = [], []
     keep = {it.name for it in plan.eval_set.items[: plan.cfg.evaluation.visual_items]}
-    for it in tqdm(
-        plan.eval_set.items,
-        desc=f"{method.name} @ {rate_point:g}",
-        leave=False,
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-    ):
+    for it in plan.eval_set.items:
         src = plan.sources[it.name]
         res = method.run(src, rate_point)
         if res.decoded.shape != src.frames.shape:
@@ -61,6 +54,8 @@ def evaluate_cell(plan: Plan, method: Method, rate_point: float, recon_dir: Path
             row.recon, row.bottleneck = _keep_visuals(recon_dir, it.name, res)
         rows.append(row)
         commands.append(res.command)
+        if progress is not None:
+            progress.advance()
     return Cell(
         method.name,
         method.role,

@@ -13,7 +13,6 @@ the finished run as it was.
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,13 +22,15 @@ from typing import Any
 
 import yaml
 
+from bench import progress
 from bench.config import ExperimentConfig, load_config
 from bench.errors import BenchError
+from bench.estimate import cell_seconds, training_estimate, trains
 from bench.evaluate import evaluate_cell
 from bench.interrupts import Terminated
 from bench.io_utils import disk_error, write_json_atomic, write_text_atomic
 from bench.locks import RUN_LOCK, run_folder_lock
-from bench.method import PrepareContext
+from bench.method import Method, PrepareContext, RunLog
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
 from bench.records import Cell
@@ -38,10 +39,7 @@ from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item
 from bench.summary import console_lines, finalize
 from bench.tracking import Tracker, default_tracking_uri
 
-
-def say(msg: str) -> None:
-    """Phase lines go to stderr; stdout's last line is reserved for the run folder."""
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+say = progress.say  # phase lines go to stderr; stdout's last line is reserved for the run folder
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ def resolve_device(device: str) -> str:
     return "cpu"
 
 
-def _with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
+def with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
     if n is None:
         return cfg
     ev = cfg.data.eval.model_copy(update={"max_items": n})
@@ -104,6 +102,20 @@ class TrainRunLog:
     def close(self, status: str = "FINISHED") -> None:
         if self.run_id is not None:
             self.tracker.end(self.run_id, status)
+
+
+def prepare_context(plan: Plan, run_dir: Path, out: Path, device: str, log: RunLog, method: Method) -> PrepareContext:
+    """What ``prepare`` (and ``training_plan``) of ``method`` gets in this run."""
+    return PrepareContext(
+        run_dir / "methods" / method.name,
+        plan.train_set.items if plan.train_set else (),
+        device,
+        plan.cfg.seed,
+        log,
+        (out / "models").resolve(),
+        plan.train_set.manifest_hash() if plan.train_set else "",
+        out.resolve(),
+    )
 
 
 def _cell_metrics(cell: Cell, metrics: list[str]) -> dict[str, float]:
@@ -184,20 +196,40 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     One process at a time per run folder (a second one is refused, naming the first's pid); a
     disk that refuses a write (full, read-only) ends as one error line wherever it happens.
     """
-    cfg = _with_max_items(load_config(config_path, opts.profile), opts.max_items)
+    cfg = with_max_items(load_config(config_path, opts.profile), opts.max_items)
     device = resolve_device(opts.device)
     say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
     plan = build_plan(cfg)
     run_dir = (Path(opts.out) / cfg.name / cfg.config_hash()[:12]).resolve()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        with run_folder_lock(run_dir, cfg.name):
+        with run_folder_lock(run_dir, cfg.name), progress.run_display(_estimates(plan, run_dir, opts, device)):
             return _run_locked(plan, run_dir, opts, device, Path(config_path))
     except OSError as exc:
         err = disk_error(exc, Path(opts.out).resolve())
         if err is None:
             raise
         raise err from None
+
+
+class SilentLog:
+    """A :class:`RunLog` that keeps nothing: asking a method what it would train logs no curves."""
+
+    def metrics(self, values: dict[str, float], step: int) -> None:
+        """Nothing to log: no training runs."""
+
+    def tags(self, values: dict[str, str]) -> None:
+        """Nothing to tag: no training runs."""
+
+
+def _estimates(plan: Plan, run_dir: Path, opts: RunOptions, device: str) -> dict[str, float]:
+    """Estimated seconds per phase (``bench.estimate``), for the run's time left."""
+    out = {}
+    for m in filter(trains, plan.methods):
+        ctx = prepare_context(plan, run_dir, Path(opts.out), device, SilentLog(), m)
+        out[f"train:{m.name}"] = training_estimate(plan, m, m.training_plan(ctx), ctx.workdir).seconds
+    out["evaluate"] = sum(cell_seconds(plan, m) * len(m.rate_points()) for m in plan.methods)
+    return out
 
 
 def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config_path: Path) -> Path:
@@ -220,24 +252,13 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
     try:
         write_json_atomic(run_dir / "state.json", {**state, "status": "running", "started": time.time()})
         _log_static(plan, run_dir, tracker, parent, config_path)
-        ctx_items = plan.train_set.items if plan.train_set else ()
-        train_hash = plan.train_set.manifest_hash() if plan.train_set else ""
-        shared = (Path(opts.out) / "models").resolve()
-        for m in plan.methods:
+        out = Path(opts.out)
+        trainers = [m for m in plan.methods if trains(m)]
+        for k, m in enumerate(trainers, 1):
             log = TrainRunLog(tracker, parent, f"train:{m.name}")
+            progress.phase(f"train:{m.name}", f"train {k}/{len(trainers)}: {m.name}")
             try:
-                m.prepare(
-                    PrepareContext(
-                        run_dir / "methods" / m.name,
-                        ctx_items,
-                        device,
-                        cfg.seed,
-                        log,
-                        shared,
-                        train_hash,
-                        Path(opts.out).resolve(),
-                    )
-                )
+                m.prepare(prepare_context(plan, run_dir, out, device, log, m))
             except BaseException as exc:
                 ended = _ended(exc)
                 _record_end(partial(log.close, ended))
@@ -260,7 +281,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
             how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
             say(f"{how}: finished cells are kept in {run_dir}/cells; re-run the same command to resume")
         raise
-    for line in console_lines(summary):  # the run is complete; what it found, the headline metric first
+    for line in console_lines(summary, run_dir):  # the run is complete; what it found, the headline metric first
         say(line)
     return run_dir
 
@@ -313,35 +334,43 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
     todo = [(m, rp) for m in plan.methods for rp in m.rate_points()]
     cells, skipped = [], 0
     logged = {r.info.run_name: r.info.run_id for r in tracker.child_runs(parent)}
-    say(f"evaluate: {len(todo)} cells (method x rate point) over {len(plan.eval_set.items)} items")
+    n_items = len(plan.eval_set.items)
+    progress.phase("evaluate", f"evaluate: {len(todo)} cells (method x rate point) over {n_items} items")
     inputs, metas, reuse = _reusable(plan, run_dir)
-    for i, (m, rp) in enumerate(todo, 1):
-        path = cell_path(run_dir, m.name, rp)
-        cell = reuse.get((m.name, rp))
-        if cell is not None:
-            skipped += 1
-        else:
-            (run_dir / "summary.json").unlink(missing_ok=True)  # the run is complete again only when it ends
-            t0 = time.perf_counter()
-            cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp))
-            cell.inputs, cell.meta = inputs[m.name], metas[m.name]
-            save_cell(path, cell)
-            say(f"  [{i}/{len(todo)}] {m.name} @ {rp:g}: done in {time.perf_counter() - t0:.1f} s")
-        if cell.mlflow_parent != parent:  # not yet logged to this parent run
-            metrics = _cell_metrics(cell, plan.metrics)
-            stale = logged.get(f"{m.name}@{rp:g}")
-            if stale:  # a recomputed cell replaces its earlier child run instead of duplicating it
-                tracker.delete_run(stale)
-            cell.mlflow_run_id = tracker.child(
-                parent,
-                f"{m.name}@{rp:g}",
-                {"method": m.name, "role": m.role, "rate_point": rp, **{f"meta.{k}": v for k, v in cell.meta.items()}},
-                metrics,
-                {"method": m.name, "role": m.role},
-            )
-            cell.mlflow_parent = parent
-            save_cell(path, cell)
-        cells.append(cell)
+    with progress.task("evaluate", (len(todo) - len(reuse)) * n_items, unit="item") as items_done:
+        for i, (m, rp) in enumerate(todo, 1):
+            path = cell_path(run_dir, m.name, rp)
+            cell = reuse.get((m.name, rp))
+            if cell is not None:
+                skipped += 1
+            else:
+                (run_dir / "summary.json").unlink(missing_ok=True)  # the run is complete again only when it ends
+                items_done.label = f"evaluate cell {i}/{len(todo)} ({m.name} @ {rp:g})"
+                cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp), items_done)
+                cell.inputs, cell.meta = inputs[m.name], metas[m.name]
+                save_cell(path, cell)
+            if cell.mlflow_parent != parent:  # not yet logged to this parent run
+                _log_cell(plan, tracker, parent, logged, cell, m, rp)
+                save_cell(path, cell)
+            cells.append(cell)
     if skipped:
         say(f"resume: {skipped} finished cells reused, {len(todo) - skipped} computed")
     return cells
+
+
+def _log_cell(
+    plan: Plan, tracker: Tracker, parent: str, logged: dict[str, str], cell: Cell, m: Method, rp: float
+) -> None:
+    """The cell's MLflow child run (a recomputed cell replaces its earlier one instead of duplicating it)."""
+    metrics = _cell_metrics(cell, plan.metrics)
+    stale = logged.get(f"{m.name}@{rp:g}")
+    if stale:
+        tracker.delete_run(stale)
+    cell.mlflow_run_id = tracker.child(
+        parent,
+        f"{m.name}@{rp:g}",
+        {"method": m.name, "role": m.role, "rate_point": rp, **{f"meta.{k}": v for k, v in cell.meta.items()}},
+        metrics,
+        {"method": m.name, "role": m.role},
+    )
+    cell.mlflow_parent = parent

@@ -330,44 +330,70 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     return summary
 
 
-def _bd_text(entry: BDEntry) -> str:
-    """One BD entry as the console shows it: value [95% CI] per figure, then the overlap, or why not."""
+def _value_ci(entry: BDEntry, key: str, unit: str, digits: int) -> str:
+    """``-3.21% [-4.02, -2.10]``, the value alone without a CI, or ``-`` when there is none."""
     e: Mapping[str, Any] = entry  # read by key names below
-    ci: Mapping[str, Any] = e.get("ci95") or {}
-    parts = []
-    for key, name, unit, digits, why in (
-        ("bd_rate_pct", "BD-rate", "%", 2, e.get("reason")),
-        ("bd_psnr_db", "BD-PSNR", " dB", 3, e.get("bd_psnr_reason") or e.get("reason")),
-    ):
-        value = e.get(key)
-        if value is None:
-            said = key == "bd_psnr_db" and e.get("bd_rate_pct") is None and why == e.get("reason")
-            if why != "not a dB metric" and not said:  # an unusable curve: its one reason, once
-                parts.append(f"{name} n/a ({why or 'not computed'})")
-            continue
-        lo_hi = ci.get(key)
-        ci_text = f" [{lo_hi[0]:+.{digits}f}, {lo_hi[1]:+.{digits}f}]" if lo_hi and None not in lo_hi else ""
-        parts.append(f"{name} {value:+.{digits}f}{unit}{ci_text}")
+    value, lo_hi = e.get(key), (e.get("ci95") or {}).get(key)
+    if value is None:
+        return "-"
+    ci = f" [{lo_hi[0]:+.{digits}f}, {lo_hi[1]:+.{digits}f}]" if lo_hi and None not in lo_hi else ""
+    return f"{value:+.{digits}f}{unit}{ci}"
+
+
+def _overlap(entry: BDEntry) -> str:
+    e: Mapping[str, Any] = entry
     overlap, fraction = e.get("overlap"), e.get("overlap_fraction")
     if overlap and fraction is not None:
-        parts.append(f"overlap {overlap[0]:.4g} to {overlap[1]:.4g} ({100 * fraction:.0f}%)")
-    return "; ".join(parts)
+        return f"{overlap[0]:.4g} to {overlap[1]:.4g} ({100 * fraction:.0f}%)"
+    return "-"
 
 
-def console_lines(summary: Summary) -> list[str]:
-    """What ``bench run`` prints when it ends: every method's BD against the anchor, the headline metric's first
-    (its figure, 95% CI and overlap are the first numbers a reader meets), the other metrics after it in their
-    config order."""
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell: plain text, readable in a log as on a terminal."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def console_lines(summary: Summary, run_dir: Path) -> list[str]:
+    """What ``bench run`` prints on stderr when it ends: one table, a row per method and metric against the
+    anchor (the headline metric's row first in each method: its BD-rate and BD-quality with their 95% CIs and
+    the overlap are the first numbers a reader meets), each flag in full below it, then the next commands."""
     headline = headline_of(summary)
+    order = headline_first(summary["metrics"], headline)
+    rows = [["method", "metric", "BD-rate [95% CI]", "BD-quality [95% CI]", "overlap", "flags", "why n/a"]]
+    flagged: list[str] = []
+    methods = list(dict.fromkeys(e["method"] for e in summary["bd"]))
+    for name in methods:
+        described = summary["methods"].get(name)
+        flags = described.get("flags", []) if described else []
+        flagged += [f"  {name}: {f}" for f in flags]
+        entries = sorted((e for e in summary["bd"] if e["method"] == name), key=lambda e: order.index(e["metric"]))
+        for i, e in enumerate(entries):
+            why = e.get("reason") or ""
+            rows.append(
+                [
+                    name if i == 0 else "",
+                    e["metric"] + (" (headline)" if e["metric"] == headline else ""),
+                    _value_ci(e, "bd_rate_pct", "%", 2),
+                    _value_ci(e, "bd_psnr_db", " dB", 3),
+                    _overlap(e),
+                    f"{len(flags)} (below)" if flags and i == 0 else "",
+                    why,
+                ]
+            )
     lines = [
-        f"results: BD against the anchor {summary['anchor']} on {summary['dataset']} (95% CI: paired bootstrap "
-        "over items; overlap: the quality range both curves cover)"
+        f"results: BD against the anchor {summary['anchor']} on {summary['dataset']} (negative BD-rate: fewer bits; "
+        "BD-quality: dB metrics only; 95% CI: paired bootstrap over items; overlap: the quality range both curves "
+        "cover)",
+        *(_aligned(rows) if methods else ["no method besides the anchor"]),
     ]
-    for metric in headline_first(summary["metrics"], headline):
-        entries = [e for e in summary["bd"] if e["metric"] == metric]
-        lines.append(f"{metric}{' (headline)' if metric == headline else ''}:")
-        lines += [f"  {e['method']}: {_bd_text(e)}" for e in entries] or ["  no method besides the anchor"]
-    return lines
+    if flagged:
+        lines += ["flags:", *flagged]
+    return [
+        *lines,
+        f"next: bench report {run_dir}   (HTML, Markdown and LaTeX report)",
+        f"      bench ui {run_dir}   (MLflow UI on this run's store)",
+    ]
 
 
 def _method_summary(c: Curve, start_flags: list[str]) -> MethodSummary:

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.checkpoint import load_checkpoint, save_checkpoint
 from bench.colour import BT601_LUMA_PRINTED
 from bench.config import TrainConfig
 from bench.data import random_crop, sha256_file
 from bench.method import RunLog
+from bench.progress import Task, task
 from bench.reuse import dict_changed, items_changed
 from proxies.colour import linear_ycbcr
 from sandwich.model import Sandwich
@@ -411,6 +411,38 @@ def finished_model(workdir: Path, inputs: dict[str, Any] | None, device: str = "
     return state if inputs_changed(state, inputs) is None else None
 
 
+def _step(
+    model: Any,
+    cfg: TrainConfig,
+    hooks: TrainHooks,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    it: int,
+    log: RunLog,
+    progress: Task,
+) -> None:
+    """One optimiser step (step ``it + 1``), its curves logged every ``log_every`` steps."""
+    if cfg.lr_schedule == "cosine":  # from the step count alone, so a resumed run continues the same curve
+        for group in opt.param_groups:
+            group["lr"] = group.get("base_lr", cfg.lr) * 0.5 * (1 + math.cos(math.pi * it / cfg.steps))
+    terms = hooks.loss(model, hooks.batch(rng))
+    opt.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    opt.step()
+    progress.advance()
+    step_no = it + 1
+    if step_no % cfg.log_every == 0 or step_no == cfg.steps:
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        values.update(
+            {
+                f"alpha_{side}": float(p.alpha.detach())
+                for side, p in (("pre", model.pre), ("post", model.post))
+                if p is not None and p.alpha is not None
+            }
+        )
+        log.metrics(values, step_no)
+
+
 def train(
     model: Sandwich,
     cfg: TrainConfig,
@@ -474,53 +506,27 @@ def train(
     if start == 0:  # the untrained model's real-codec figure: what "improved" is measured against
         checks.append(_run_check(hooks, model, 0, cfg.steps, name, log, None))
     t0 = time.perf_counter() - seconds
-    bar = tqdm(
-        range(start, cfg.steps),
-        desc=f"train {name}",
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-        initial=start,
-        total=cfg.steps,
-    )
-    for it in bar:
-        if cfg.lr_schedule == "cosine":  # from the step count alone, so a resumed run continues the same curve
-            for group in opt.param_groups:
-                group["lr"] = group.get("base_lr", cfg.lr) * 0.5 * (1 + math.cos(math.pi * it / cfg.steps))
-        terms = hooks.loss(model, hooks.batch(rng))
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
-        step_no = it + 1
-        if step_no % cfg.log_every == 0 or step_no == cfg.steps:
-            values = {k: float(v.detach()) for k, v in terms.items()}
-            values.update(
-                {
-                    f"alpha_{side}": float(p.alpha.detach())
-                    for side, p in (("pre", model.pre), ("post", model.post))
-                    if p is not None and p.alpha is not None
-                }
-            )
-            log.metrics(values, step_no)
-            bar.set_postfix(
-                loss=f"{values['loss']:.2f}", bpp=f"{values['proxy_bpp']:.2f}", step=f"{values['step']:.1f}"
-            )
-        if step_no % cfg.check_every == 0 or step_no == cfg.steps:
-            rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
-            checks.append(_run_check(hooks, model, step_no, cfg.steps, name, log, rate))
-        if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
-            save_checkpoint(
-                ckpt,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(),
-                    "steps": step_no,
-                    "checks": checks,
-                    "seconds": time.perf_counter() - t0,
-                    "inputs": inputs,
-                },
-            )
+    with task(f"train {name}", cfg.steps, start) as progress:
+        for it in range(start, cfg.steps):
+            _step(model, cfg, hooks, opt, rng, it, log, progress)
+            step_no = it + 1
+            if step_no % cfg.check_every == 0 or step_no == cfg.steps:
+                rate = (step_no - start) / max(time.perf_counter() - t0 - seconds, 1e-9)
+                checks.append(_run_check(hooks, model, step_no, cfg.steps, name, log, rate))
+            if step_no % cfg.checkpoint_every == 0 and step_no < cfg.steps:
+                save_checkpoint(
+                    ckpt,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state(),
+                        "steps": step_no,
+                        "checks": checks,
+                        "seconds": time.perf_counter() - t0,
+                        "inputs": inputs,
+                    },
+                )
     seconds = time.perf_counter() - t0
     flags = hooks.flags(model, checks)
     for f in flags:

@@ -75,27 +75,50 @@ def test_doctor_fails_with_a_fix_when_ffmpeg_is_missing(tmp_path: Path) -> None:
     assert "MISSING" in proc.stdout and "SANDWICH_FFMPEG" in proc.stdout
 
 
-def test_list_names_what_configs_can_use(bench_app) -> None:
+def test_list_names_what_configs_can_use_with_descriptions(bench_app) -> None:
+    """Every section lists its names with their one-line descriptions; metrics by the registry's keys, the
+    spelling of result files, ``bench metrics`` and ``bench bdrate --metric``."""
     out = bench_app("list").stdout
-    for name in (
-        "rgb",
-        "jpeg (intra)",
-        "hevc (intra)",
-        "av1 (intra)",
-        "jpeg12",
-        "x265 (inter)",
-        "av1-ld (inter)",
-        "psnr-rgb",
-        "lpips-alex",
-        "vmaf",
-        "kodak",
-        "skimage",
-    ):
-        assert name in out
-    metrics = next(line for line in out.splitlines() if line.startswith("metrics:"))
-    assert metrics.split(": ", 1)[1].split(", ") == [
-        k if k != "ms-ssim-rgb-db" else f"{k} (images only)" for k in METRICS.names()
-    ]
+    sections: dict[str, dict[str, str]] = {}
+    for line in out.splitlines():
+        if not line.startswith("  "):
+            title = line.rstrip(":")
+            sections[title] = {}
+        else:
+            name, _, text = line.strip().partition("  ")
+            sections[title][name] = text.strip()
+    assert list(sections["metrics"]) == METRICS.names()
+    assert all(sections["metrics"][k].startswith(METRICS.get(k).description) for k in METRICS.names())
+    assert sections["metrics"]["ms-ssim-rgb-db"].endswith("(images only)")
+    codecs = next(v for k, v in sections.items() if k.startswith("codecs"))
+    assert codecs["x265"].startswith("(inter) x265 HEVC") and codecs["jpeg"].startswith("(intra) ")
+    assert sections["method kinds"]["sandwich"].startswith("The sandwich: one model per lambda")
+    assert sections["scenarios"]["rgb420"] and sections["named datasets"]["kodak"]
+    experiments = sections["experiments"]
+    assert sorted(experiments) == sorted(f"experiments/{p.name}" for p in (REPO / "experiments").glob("*.yaml"))
+    assert experiments["experiments/rgb.yaml"].endswith("[profiles: quick, full]")
+    assert all(text for text in experiments.values())  # every shipped experiment says what it is
+
+
+def test_version_names_the_package_and_the_commit(bench_app) -> None:
+    from bench.provenance import git_sha
+
+    res = bench_app("--version")
+    assert res.exit_code == 0 and res.stdout == f"sandwich-bench 0.1.0 (git {git_sha()})\n"
+
+
+def test_doctor_pyiqa_fix_installs_the_declared_extra() -> None:
+    """The hint installs this checkout with its ``iqa`` extra, the one pyproject declares (pyiqa is opt-in)."""
+    import re
+    import tomllib
+
+    from bench.doctor import run_checks
+
+    fix = next(c.fix for c in run_checks() if c.component.startswith("pyiqa"))
+    extra = re.search(r"-e '\.\[(\w+)\]'", fix)
+    assert extra is not None, fix
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(dep.startswith("pyiqa") for dep in extras[extra.group(1)])
 
 
 @pytest.mark.slow  # every metric, VMAF and both LPIPS nets included

@@ -83,3 +83,21 @@ def test_bench_run_trains_codes_and_writes_results(tmp_path: Path, data_dir: Pat
     assert again.returncode == 0, again.stderr
     assert {p: p.stat().st_mtime_ns for p in shared} == stamps
     assert len(list((tmp_path / "runs" / "models" / "compressai").glob("*.pt"))) == 2
+
+    # a dry run says so before any work: both models reused, nothing to train, nothing written
+    doc["name"] = "cai-dry"
+    cfg.write_text(yaml.safe_dump(doc, sort_keys=False))
+    dry = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "run", str(cfg), "--out", str(tmp_path / "runs"), "--dry-run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert sorted(ln for ln in dry.stdout.splitlines() if ln.startswith("  fact: ") and " -> " in ln) == [
+        f"  fact: reuse -> {p}" for p in shared
+    ]
+    assert "estimate: training 0 s (0 steps)" in dry.stdout
+    assert not (tmp_path / "runs" / "cai-dry").exists()

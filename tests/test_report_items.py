@@ -119,15 +119,34 @@ def test_summary_records_the_headline_and_leads_with_it(image_run: tuple[Path, s
 
 
 def test_the_console_summary_leads_with_the_headline_bd_ci_and_overlap(image_run: tuple[Path, str]) -> None:
-    """`bench run` ends with the BD table on stderr; stdout's last line is still the run folder."""
+    """`bench run` ends with the BD table on stderr, each method's headline row first, then the next commands;
+    stdout's last line is still the run folder."""
     run_dir, stderr = image_run
     s = json.loads((run_dir / "summary.json").read_text())
     lines = stderr[stderr.index("[bench] results: BD against the anchor j420") :].splitlines()
-    assert lines[1] == "[bench] ms-ssim-rgb (headline):"
+    header = [
+        "method",
+        "metric",
+        "BD-rate",
+        "[95%",
+        "CI]",
+        "BD-quality",
+        "[95%",
+        "CI]",
+        "overlap",
+        "flags",
+        "why",
+        "n/a",
+    ]
+    assert lines[1].split() == ["[bench]", *header]
     entry = next(e for e in s["bd"] if e["method"] == "j444" and e["metric"] == "ms-ssim-rgb")
     lo, hi = entry["ci95"]["bd_rate_pct"]
-    assert lines[2].startswith(f"[bench]   j444: BD-rate {entry['bd_rate_pct']:+.2f}% [{lo:+.2f}, {hi:+.2f}]; overlap ")
-    assert lines.index("[bench] psnr-rgb:") > 2  # the other metric after it
+    assert lines[2].split("  ")[0] == "[bench] j444" and "ms-ssim-rgb (headline)" in lines[2]
+    assert f"{entry['bd_rate_pct']:+.2f}% [{lo:+.2f}, {hi:+.2f}]" in lines[2]
+    assert f"({100 * entry['overlap_fraction']:.0f}%)" in lines[2]
+    psnr = next(e for e in s["bd"] if e["method"] == "j444" and e["metric"] == "psnr-rgb")
+    assert " psnr-rgb " in lines[3] and f"{psnr['bd_psnr_db']:+.3f} dB" in lines[3]  # the other metric after it
+    assert f"[bench] next: bench report {run_dir}" in stderr and f"bench ui {run_dir}" in stderr
 
 
 def _first_numbers(text: str) -> str:
@@ -222,7 +241,7 @@ def test_video_per_clip_curves_in_kbps(video_run: tuple[Path, str], tmp_path: Pa
     run_dir, stderr = video_run
     s = json.loads((run_dir / "summary.json").read_text())
     assert s["headline"] == "psnr-yuv" and s["rate"] == "kbps"
-    assert "[bench] psnr-yuv (headline):\n[bench]   x444: BD-rate " in stderr
+    assert re.search(r"\[bench\] x444 +psnr-yuv \(headline\) +[-+]\d+\.\d\d%", stderr), stderr
     out = report(run_dir, tmp_path / "report", training=False)
     md = (out / "report.md").read_text()
     assert md[md.index("## ") :].startswith("## Headline: psnr-yuv\n")

@@ -1,7 +1,7 @@
 """Optional extra full-reference metrics from pyiqa, used only when the user installed it.
 
 pyiqa is PolyForm-Noncommercial licensed and imports torchvision, so it is never a dependency
-(``pip install sandwich-bench[iqa]`` is the opt-in). Without it, ``extra_metrics`` returns {}.
+(``pip install -e '.[iqa]'`` in the repository is the opt-in). Without it, ``extra_metrics`` returns {}.
 """
 
 from __future__ import annotations
