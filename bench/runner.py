@@ -221,6 +221,9 @@ class SilentLog:
     def tags(self, values: dict[str, str]) -> None:
         """Nothing to tag: no training runs."""
 
+    def model(self, folder: Path) -> None:
+        """Nothing to log: no model is trained."""
+
 
 def _estimates(plan: Plan, run_dir: Path, opts: RunOptions, device: str) -> dict[str, float]:
     """Estimated seconds per phase (``bench.estimate``), for the run's time left."""
