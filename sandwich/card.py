@@ -215,30 +215,3 @@ def training_plan(member: Member, ctx: PrepareContext, inputs: dict[str, Any]) -
         done = int(half.get("steps", 0)) if inputs_changed(half, inputs) is None else 0
     steps = member.cfg.train.steps
     return [TrainingPlan(str(folder), False, steps - done, done)]
-
-
-def member_from_card(folder: Path, device: str = "cpu") -> tuple[Member, dict[str, Any]]:
-    """Rebuild the member a stored model belongs to from its card alone, with its weights loaded."""
-    from bench.config import CodecMethodConfig
-    from bench.scenarios import SCENARIOS
-    from sandwich.member import SandwichMember
-    from sandwich.video_member import VideoSandwichMember
-
-    card = store.load_card(folder)
-    scenario = SCENARIOS.get(card["scenario"])
-    method = {**card["method"], "lambdas": [card["gamma"]]}
-    if method.get("video"):  # where training started is history: the weights are here
-        method["video"] = {**method["video"], "init_from": None}
-    cfg = SandwichMethodConfig.model_validate(method)
-    channels = card["source_channels"]
-    wrapped = None
-    if card.get("wraps"):
-        assert scenario.bottleneck is not None
-        wrapped = WrappedCodec.of(CodecMethodConfig.model_validate(card["wraps"]), scenario.bottleneck, channels)
-    member: Member
-    if card["modality"] == "video":
-        member = VideoSandwichMember(cfg, scenario, card["gamma"], (), card["seed"], wrapped)
-    else:
-        member = SandwichMember(cfg, scenario, card["gamma"], channels, card["seed"], wrapped)
-    load_stored(member, folder, device)
-    return member, card

@@ -3,6 +3,7 @@
 Why here and not in the driver: building a model from its card and writing a standard file is the
 sandwich's business; ``bench.cli`` only wires the commands and hands ``bench eval``'s experiment to
 the runner, so an evaluation of a stored model is an ordinary run (same cells, BD, MLflow, report).
+Torch and the codecs load inside the commands, so ``bench --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ from typing import Any
 import typer
 import yaml
 
-from bench.data import load_image
 from bench.errors import BenchError
-from bench.metrics.psnr import plane_psnr
-from bench.scenarios import SCENARIOS
 from sandwich import store
-from sandwich.card import member_from_card
-from sandwich.codec_file import decode_image, default_rate_point, encode_image, write_png
 
 MODEL = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models/sandwich.")
 OUT_DIR = typer.Option(Path("runs"), "--out", help="The --out folder of bench run (where models/ lives).")
@@ -40,6 +36,10 @@ def encode_command(
     out: Path = OUT_DIR,
 ) -> None:
     """Compress an image with a trained sandwich into a standard JPEG any decoder opens."""
+    from bench.data import load_image
+    from sandwich.codec_file import default_rate_point, encode_image
+    from sandwich.rebuild import member_from_card
+
     if output.suffix.lower() not in (".jpg", ".jpeg"):
         raise BenchError(f"-o {output}: bench encode writes a JPEG; name the file .jpg")
     member, card = member_from_card(store.resolve(model, out))
@@ -61,6 +61,11 @@ def decode_command(
     out: Path = OUT_DIR,
 ) -> None:
     """Decode with the standard decoder, then apply the trained post-processor."""
+    from bench.data import load_image
+    from bench.metrics.psnr import plane_psnr
+    from sandwich.codec_file import decode_image, write_png
+    from sandwich.rebuild import member_from_card
+
     if not coded.is_file():
         raise BenchError(f"{coded} does not exist")
     member, card = member_from_card(store.resolve(model, out))
@@ -77,6 +82,8 @@ def decode_command(
 def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png", metrics: list[str] | None = None) -> Path:
     """Write (under ``<out>/evals/``) an experiment that evaluates the stored model, beside the codec
     configuration it wraps as the anchor, on the images of ``data``; return its path."""
+    from bench.scenarios import SCENARIOS
+
     folder = store.resolve(model, out)
     card = store.load_card(folder)
     if not card.get("wraps"):

@@ -20,8 +20,8 @@ from PIL import Image
 from bench.errors import BenchError
 from bench.runner import RunOptions, run_experiment
 from sandwich import store
-from sandwich.card import member_from_card
 from sandwich.codec_file import read_comment
+from sandwich.rebuild import member_from_card
 from tests.test_reliability_reuse import write_crop
 
 pytestmark = pytest.mark.slow  # real training, runs and codecs
