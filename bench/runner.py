@@ -29,14 +29,14 @@ from bench.evaluate import evaluate_cell
 from bench.interrupts import Terminated
 from bench.io_utils import disk_error, write_json_atomic, write_text_atomic
 from bench.locks import RUN_LOCK, run_folder_lock
-from bench.method import PrepareContext
+from bench.method import Method, PrepareContext
 from bench.plan import Plan, build_plan
 from bench.provenance import environment, git_sha
 from bench.records import Cell
 from bench.results import cell_path, load_cell, rate_key, save_cell
 from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
 from bench.summary import console_lines, finalize
-from bench.tracking import Tracker, default_tracking_uri
+from bench.tracking import NOTE_TAG, Tracker, default_tracking_uri, runs_url, ui_base
 
 
 def say(msg: str) -> None:
@@ -78,8 +78,8 @@ def _with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
 class TrainRunLog:
     """A learned method's training curves go to their own child run, opened on first use."""
 
-    def __init__(self, tracker: Tracker, parent: str, name: str) -> None:
-        self.tracker, self.parent, self.name = tracker, parent, name
+    def __init__(self, tracker: Tracker, parent: str, name: str, note: str = "") -> None:
+        self.tracker, self.parent, self.name, self.note = tracker, parent, name, note
         self.run_id: str | None = None
 
     def _run(self) -> str:
@@ -87,7 +87,8 @@ class TrainRunLog:
             old = [r.info.run_id for r in self.tracker.child_runs(self.parent) if r.info.run_name == self.name]
             if old:  # a resumed training continues its curves in the same child run
                 self.tracker.reopen(old[0])
-            self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, {"kind": "training"})
+            tags = {"kind": "training", **({NOTE_TAG: self.note} if self.note else {})}
+            self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, tags)
         return self.run_id
 
     def metrics(self, values: dict[str, float], step: int) -> None:
@@ -116,10 +117,28 @@ def _cell_metrics(cell: Cell, metrics: list[str]) -> dict[str, float]:
     return out
 
 
+def _method_note(cfg: ExperimentConfig, method: Method) -> str:
+    """A method's YAML ``description`` for its child runs' description; a family member has its family's."""
+    notes = {mc.name: mc.description for mc in cfg.methods}
+    return notes.get(method.name) or notes.get(method.family or "", "")
+
+
+def _parent_note(plan: Plan) -> str:
+    """The parent run's description: the YAML's, then what was run on what."""
+    cfg = plan.cfg
+    n = len(plan.eval_set.items)
+    what = (
+        f"Scenario {cfg.scenario}; eval set {plan.eval_set.name} ({n} item{'s' if n != 1 else ''}); anchor "
+        f"{cfg.anchor_name()}; headline metric {plan.headline}; profile {cfg.profile or 'none'}."
+    )
+    return f"{cfg.description}\n\n{what}" if cfg.description else what
+
+
 def _start(plan: Plan, run_dir: Path, tracker: Tracker) -> str:
     """Open the parent MLflow run, or reopen the one ``state.json`` names (its tags follow a moved folder)."""
     cfg = plan.cfg
     tags = {
+        NOTE_TAG: _parent_note(plan),
         "scenario": cfg.scenario,
         "dataset": plan.eval_set.name,
         "git_sha": git_sha(),
@@ -202,6 +221,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         opts.tracking_uri or default_tracking_uri(opts.out),
         cfg.name,
         artifact_root=Path(opts.out) / "mlartifacts" / cfg.name,
+        description=cfg.description,
     )
     if opts.fresh:
         say(f"--fresh: removing what {run_dir} holds")
@@ -219,7 +239,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         train_hash = plan.train_set.manifest_hash() if plan.train_set else ""
         shared = (Path(opts.out) / "models").resolve()
         for m in plan.methods:
-            log = TrainRunLog(tracker, parent, f"train:{m.name}")
+            log = TrainRunLog(tracker, parent, f"train:{m.name}", _method_note(cfg, m))
             try:
                 m.prepare(
                     PrepareContext(
@@ -257,6 +277,8 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         raise
     for line in console_lines(summary):  # the run is complete; what it found, the headline metric first
         say(line)
+    served = "" if tracker.uri.startswith(("http://", "https://")) else f" (serve it with: bench ui {run_dir})"
+    say(f"MLflow: {runs_url(ui_base(tracker.uri), tracker.experiment_id, parent)}{served}")
     return run_dir
 
 
@@ -332,7 +354,7 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
                 f"{m.name}@{rp:g}",
                 {"method": m.name, "role": m.role, "rate_point": rp, **{f"meta.{k}": v for k, v in cell.meta.items()}},
                 metrics,
-                {"method": m.name, "role": m.role},
+                {"method": m.name, "role": m.role, **({NOTE_TAG: note} if (note := _method_note(plan.cfg, m)) else {})},
             )
             cell.mlflow_parent = parent
             save_cell(path, cell)
