@@ -37,7 +37,7 @@ from bench.records import Cell
 from bench.results import cell_path, load_cell, rate_key, save_cell
 from bench.reuse import EVAL_CODE, array_digest, cell_changes, cell_inputs, item_digests, source_digests
 from bench.summary import console_lines, finalize
-from bench.tracking import Tracker, default_tracking_uri
+from bench.tracking import NOTE_TAG, Tracker, default_tracking_uri, runs_url, ui_base
 
 say = progress.say  # phase lines go to stderr; stdout's last line is reserved for the run folder
 
@@ -76,8 +76,8 @@ def with_max_items(cfg: ExperimentConfig, n: int | None) -> ExperimentConfig:
 class TrainRunLog:
     """A learned method's training curves go to their own child run, opened on first use."""
 
-    def __init__(self, tracker: Tracker, parent: str, name: str) -> None:
-        self.tracker, self.parent, self.name = tracker, parent, name
+    def __init__(self, tracker: Tracker, parent: str, name: str, note: str = "") -> None:
+        self.tracker, self.parent, self.name, self.note = tracker, parent, name, note
         self.run_id: str | None = None
 
     def _run(self) -> str:
@@ -85,7 +85,8 @@ class TrainRunLog:
             old = [r.info.run_id for r in self.tracker.child_runs(self.parent) if r.info.run_name == self.name]
             if old:  # a resumed training continues its curves in the same child run
                 self.tracker.reopen(old[0])
-            self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, {"kind": "training"})
+            tags = {"kind": "training", **({NOTE_TAG: self.note} if self.note else {})}
+            self.run_id = old[0] if old else self.tracker.open_child(self.parent, self.name, tags)
         return self.run_id
 
     def metrics(self, values: dict[str, float], step: int) -> None:
@@ -95,9 +96,7 @@ class TrainRunLog:
         self.tracker.set_tags(self._run(), values)
 
     def model(self, folder: Path) -> None:
-        for f in sorted(folder.iterdir()):
-            if f.is_file() and not f.name.startswith("."):
-                self.tracker.log_artifact(self._run(), f, f"models/{self.name.removeprefix('train:')}")
+        self.tracker.log_model(self._run(), folder, self.name.removeprefix("train:"))
 
     def close(self, status: str = "FINISHED") -> None:
         if self.run_id is not None:
@@ -133,10 +132,28 @@ def _cell_metrics(cell: Cell, metrics: list[str]) -> dict[str, float]:
     return out
 
 
+def _method_note(cfg: ExperimentConfig, method: Method) -> str:
+    """A method's YAML ``description`` for its child runs' description; a family member has its family's."""
+    notes = {mc.name: mc.description for mc in cfg.methods}
+    return notes.get(method.name) or notes.get(method.family or "", "")
+
+
+def _parent_note(plan: Plan) -> str:
+    """The parent run's description: the YAML's, then what was run on what."""
+    cfg = plan.cfg
+    n = len(plan.eval_set.items)
+    what = (
+        f"Scenario {cfg.scenario}; eval set {plan.eval_set.name} ({n} item{'s' if n != 1 else ''}); anchor "
+        f"{cfg.anchor_name()}; headline metric {plan.headline}; profile {cfg.profile or 'none'}."
+    )
+    return f"{cfg.description}\n\n{what}" if cfg.description else what
+
+
 def _start(plan: Plan, run_dir: Path, tracker: Tracker) -> str:
     """Open the parent MLflow run, or reopen the one ``state.json`` names (its tags follow a moved folder)."""
     cfg = plan.cfg
     tags = {
+        NOTE_TAG: _parent_note(plan),
         "scenario": cfg.scenario,
         "dataset": plan.eval_set.name,
         "git_sha": git_sha(),
@@ -242,6 +259,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         opts.tracking_uri or default_tracking_uri(opts.out),
         cfg.name,
         artifact_root=Path(opts.out) / "mlartifacts" / cfg.name,
+        description=cfg.description,
     )
     if opts.fresh:
         say(f"--fresh: removing what {run_dir} holds")
@@ -258,7 +276,7 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         out = Path(opts.out)
         trainers = [m for m in plan.methods if trains(m)]
         for k, m in enumerate(trainers, 1):
-            log = TrainRunLog(tracker, parent, f"train:{m.name}")
+            log = TrainRunLog(tracker, parent, f"train:{m.name}", _method_note(cfg, m))
             progress.phase(f"train:{m.name}", f"train {k}/{len(trainers)}: {m.name}")
             try:
                 m.prepare(prepare_context(plan, run_dir, out, device, log, m))
@@ -286,6 +304,8 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
         raise
     for line in console_lines(summary, run_dir):  # the run is complete; what it found, the headline metric first
         say(line)
+    served = "" if tracker.uri.startswith(("http://", "https://")) else f" (serve it with: bench ui {run_dir})"
+    say(f"MLflow: {runs_url(ui_base(tracker.uri), tracker.experiment_id, parent)}{served}")
     return run_dir
 
 
@@ -374,6 +394,6 @@ def _log_cell(
         f"{m.name}@{rp:g}",
         {"method": m.name, "role": m.role, "rate_point": rp, **{f"meta.{k}": v for k, v in cell.meta.items()}},
         metrics,
-        {"method": m.name, "role": m.role},
+        {"method": m.name, "role": m.role, **({NOTE_TAG: note} if (note := _method_note(plan.cfg, m)) else {})},
     )
     cell.mlflow_parent = parent

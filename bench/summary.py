@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench import plots
+from bench.bd_tracking import MISSING, bd_metrics_and_tags
 from bench.io_utils import write_json_atomic
 from bench.method import Method
 from bench.metrics import bd_axis
@@ -33,7 +34,7 @@ from bench.results import (
     write_results,
 )
 from bench.scenarios import reference_lines
-from bench.tracking import Tracker
+from bench.tracking import Tracker, mlflow_key
 
 RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}
 
@@ -283,7 +284,7 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     for name, fl in start_flags.items():
         for f in fl:
             print(f"[bench] WARNING {name}: {f}", file=sys.stderr)
-        tracker.set_tags(parent, {f"flags.{name}": " | ".join(fl)})
+        tracker.set_tags(parent, {mlflow_key("flags", name): " | ".join(fl)})
     summary = Summary(
         experiment=cfg.name,
         run_id=run_dir.name,
@@ -314,14 +315,9 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated
             summary["proxy_fidelity"] = fidelity
-    tracker.log_metrics(
-        parent,
-        {
-            f"bd_rate_pct.{e['method']}.{e['metric']}": rate
-            for e in entries
-            if (rate := e.get("bd_rate_pct")) is not None
-        },
-    )
+    bd_metrics, bd_reasons = bd_metrics_and_tags(entries)
+    tracker.log_metrics(parent, bd_metrics)
+    tracker.replace_tags(parent, f"{MISSING}.", bd_reasons)
     tracker.log_artifacts(parent, run_dir / "results", "results")
     tracker.log_artifact(parent, run_dir / "points.csv")
     tracker.log_artifacts(parent, run_dir / "plots", "plots")

@@ -30,7 +30,27 @@ for _name in ("alembic", "mlflow"):
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 NESTED_TAG = "mlflow.parentRunId"
+NOTE_TAG = "mlflow.note.content"  # the description the UI shows (and edits) for an experiment or a run
 NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+# MLflow 3 opens an experiment in its GenAI overview ("Traces 0") unless the experiment says it is classic ML.
+KIND_TAG, ML_KIND = "mlflow.experimentKind", "custom_model_development"
+DEFAULT_UI = "http://127.0.0.1:5000"  # where ``bench ui`` and ``mlflow ui`` listen unless told otherwise
+
+
+def mlflow_key(*parts: str) -> str:
+    """A metric or tag key MLflow accepts: a method name may hold ``+``, which MLflow refuses."""
+    return ".".join(re.sub(r"[^\w.\-]", "_", p) for p in parts)
+
+
+def ui_base(uri: str) -> str:
+    """The address of the UI that shows ``uri``: the server itself, else ``bench ui`` at its default port."""
+    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else DEFAULT_UI
+
+
+def runs_url(base: str, experiment_id: str, run_id: str | None = None) -> str:
+    """The runs table (or one run's page); ``workflowType`` because MLflow 3.17's UI follows that, not the tag."""
+    run = f"/{run_id}" if run_id else ""
+    return f"{base}/#/experiments/{experiment_id}/runs{run}?workflowType=machine_learning"
 
 
 def default_tracking_uri(out_dir: Path) -> str:
@@ -141,7 +161,7 @@ def _local_path(uri: str) -> Path | None:
 class Tracker:
     """Thin, explicit wrapper; every call names the run it logs to."""
 
-    def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None) -> None:
+    def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None, description: str = "") -> None:
         import mlflow
         from mlflow.tracking import MlflowClient
 
@@ -162,13 +182,18 @@ class Tracker:
             if exp is None:
                 # a sqlite store would otherwise put artifacts in ./mlruns of whatever the cwd is
                 location = artifact_root.resolve().as_uri() if artifact_root and db else None
-                self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
+                tags = {KIND_TAG: ML_KIND, **({NOTE_TAG: description} if description else {})}
+                self.experiment_id = self.client.create_experiment(experiment, artifact_location=location, tags=tags)
                 return
             self.experiment_id = exp.experiment_id
             if exp.lifecycle_stage == "deleted":
                 raise TrackingError(self._deleted(experiment))
             if db and artifact_root:
                 self._repoint(db, exp.artifact_location, artifact_root.resolve().as_uri())
+            if KIND_TAG not in exp.tags:  # made by an older bench, or by hand; a kind chosen in the UI is kept
+                self.client.set_experiment_tag(self.experiment_id, KIND_TAG, ML_KIND)
+            if description and exp.tags.get(NOTE_TAG) != description:  # the YAML is where it is written
+                self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, description)
 
     def _deleted(self, experiment: str) -> str:
         uri, eid = self.uri, self.experiment_id
@@ -246,8 +271,18 @@ class Tracker:
             self.client.log_batch(run_id, metrics=items[i : i + 500])
 
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
-        for k, v in tags.items():
-            self.client.set_tag(run_id, k, v)
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, v) for k, v in tags.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, tags=items[i : i + 100])
+
+    def replace_tags(self, run_id: str, prefix: str, tags: dict[str, str]) -> None:
+        """Set ``tags`` and delete the run's other tags under ``prefix``: a reason that no longer holds goes."""
+        for key in self.client.get_run(run_id).data.tags:
+            if key.startswith(prefix) and key not in tags:
+                self.client.delete_tag(run_id, key)
+        self.set_tags(run_id, tags)
 
     def open_child(self, parent_id: str, name: str, tags: dict[str, str]) -> str:
         """A child run left open for streaming metrics (training curves)."""
@@ -273,6 +308,15 @@ class Tracker:
 
     def log_artifacts(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(run_id, str(path), artifact_path)
+
+    def log_model(self, run_id: str, folder: Path, name: str) -> None:
+        """A trained model folder (weights file + ``card.json``) as the run's artefact ``models/<name>``."""
+        folder = Path(folder)
+        if not (folder / "card.json").is_file():
+            raise BenchError(f"{folder} is not a trained model folder (no card.json in it)")
+        if not re.fullmatch(r"[\w.+-]+", name) or name in {".", ".."}:
+            raise BenchError(f"model name {name!r}: letters, digits and _ . + - only")
+        self.client.log_artifacts(run_id, str(folder), f"models/{name}")
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         self.client.log_figure(run_id, figure, artifact_file)
