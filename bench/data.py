@@ -26,6 +26,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tif
 
 # Photographs shipped inside the scikit-image wheel: the embedded default needs no download.
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+# Other colour images of the wheel, none of them a view of an eval photo (motorcycle_right is the
+# other half of a stereo pair, left out): what the embedded default's sandwich trains on.
+SKIMAGE_TRAIN = ("retina.jpg", "ihc.png", "hubble_deep_field.jpg", "color.png")
 
 
 def _skimage_root() -> Path:
@@ -43,6 +46,7 @@ def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
         "hdr": (root / "hdr", "*"),
         "iqa-calibration": (root / "reference" / "iqa_calibration" / "ref", "*.bmp"),
         "skimage": (_skimage_root(), SKIMAGE_PHOTOS),
+        "skimage-train": (_skimage_root(), SKIMAGE_TRAIN),
         "highbit": (root, [f"highbit/{n}" for n in HIGHBIT_FILES] + ["hdr/hdr_room.png"]),
     }
 

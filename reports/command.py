@@ -42,7 +42,7 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 def resolve_runs(specs: list[str], uri: str | None, tags: dict[str, str], cache: Path) -> list[RunData]:
     """Each spec: a run folder, ``runs/<experiment>`` (its latest run; with ``tags`` the name is searched
     in MLflow instead, where tags exist), an MLflow run id, or an experiment name."""
-    from bench.tracking import default_tracking_uri
+    from bench.tracking import default_tracking_uri, runs_url
     from reports import mlflow_io
     from reports.load import is_run_folder, resolve_folder
 
@@ -176,7 +176,7 @@ def ui_command(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 5000,
 ) -> None:
     """Start the MLflow UI on 127.0.0.1 for a run's tracking store (Ctrl-C stops it)."""
-    from bench.tracking import default_tracking_uri
+    from bench.tracking import default_tracking_uri, runs_url
     from reports import mlflow_io
     from reports.load import read_json
 
@@ -188,7 +188,7 @@ def ui_command(
     c = mlflow_io.client(uri)  # refuses a missing sqlite file instead of serving an empty store
     if state.get("mlflow_run_id") and state.get("tracking_uri") == uri:
         exp = c.get_run(state["mlflow_run_id"]).info.experiment_id
-        typer.echo(f"run {run}: {base}/#/experiments/{exp}/runs/{state['mlflow_run_id']}", err=True)
+        typer.echo(f"run {run}: {runs_url(base, exp, state['mlflow_run_id'])}", err=True)
     if uri.startswith(("http://", "https://")):
         typer.echo(f"{uri} is already a tracking server; open it in a browser", err=True)
         return
