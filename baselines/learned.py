@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from baselines.compressai_codec import code_checked, header_bytes
+from baselines.compressai_complexity import codec_complexity
 from baselines.compressai_import import ENTROPY_CODER, import_compressai
 from baselines.compressai_train import TrainSpec, load_finished, model_from_checkpoint, train
 from baselines.compressai_zoo import ARCHS, PUBLISHED_LAMBDAS, find_pretrained, load_pretrained, standard_channels
@@ -133,6 +134,13 @@ class CompressAIMethod(FrameMethod):
             command,
             {"header_bytes": header_bytes(self.arch.n_strings)},
         )
+
+    def complexity(self) -> dict[str, Any] | None:
+        """The largest of the per-quality models (most parameters), so the table shows the method's worst case."""
+        if not self._models:
+            return None
+        sizes = {q: codec_complexity(m) for q, m in self._models.items()}
+        return max(sizes.values(), key=lambda c: c["params"])
 
     def _sha256(self, path: Path) -> str:
         if path not in self._hashes:

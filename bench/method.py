@@ -98,6 +98,12 @@ class Method(ABC):
     def describe(self) -> dict[str, Any]:
         """Provenance for results ``meta``: codec, options, versions."""
 
+    def complexity(self) -> dict[str, Any] | None:
+        """A learned method's network size (``params``, ``macs_per_pixel``, ``fps_cpu``, ``fps_gpu``; a key it
+        cannot count is absent) for the results ``meta`` the report's complexity table reads; None without a
+        network. Called after ``prepare``."""
+        return None
+
     def code_modules(self) -> tuple[str, ...]:
         """Modules whose source decides what ``run`` returns; a finished cell is recomputed when one of
         them changes (``bench.reuse``). List what computes the output, not what merely calls it."""

@@ -36,8 +36,6 @@ from bench.results import (
 from bench.scenarios import reference_lines
 from bench.tracking import Tracker, mlflow_key
 
-RATE_LABELS = {"bpp": "bpp", "kbps": "rate [kbps] (real stream bytes x fps / frames)"}
-
 
 @dataclass
 class Curve:
@@ -65,6 +63,13 @@ def _family_frontier(plan: Plan, group: list[tuple[Method, list[Cell]]]) -> list
     return [cells[i] for i in idx]
 
 
+def _described(m: Method) -> dict[str, Any]:
+    """The method's results ``meta``: its description, plus its network's size for a learned method (the report's
+    complexity table). Kept out of the cells' meta, which decides their reuse."""
+    cx = m.complexity()
+    return {**m.describe(), **({"complexity": cx} if cx else {})}
+
+
 def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
     """Plain methods, families (Pareto over their members, one per lambda), then the published curves."""
     out: dict[str, Curve] = {}
@@ -75,14 +80,14 @@ def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
             families.setdefault(m.family, []).append((m, mine))
             continue
         out[m.name] = Curve(
-            m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine, m.describe()
+            m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine, _described(m)
         )
     for fam, group in families.items():
         chosen = _family_frontier(plan, group)
         cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
         role = group[0][0].role
         members = {
-            m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc, m.describe())
+            m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc, _described(m))
             for m, mc in group
         }
         out[fam] = Curve(
@@ -270,8 +275,8 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         fig = plots.rd_figure(
             plot_methods,
             metric,
-            f"{cfg.name}: {metric} on {dataset}",
-            RATE_LABELS[plan.rate_key],
+            f"{cfg.name}: {plots.metric_name(metric)} on {dataset}",
+            plots.rate_label(plan.rate_key),
             rate_key=plan.rate_key,
             lines=lines.get(metric, ()),
         )

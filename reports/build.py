@@ -16,14 +16,13 @@ from typing import Any
 from bench.errors import BenchError
 from bench.io_utils import write_json_atomic
 from bench.records import headline_of
-from reports import html, latex, markdown, mlflow_io
+from reports import html, latex, markdown, mlflow_io, pdf
 from reports.compare import Comparison, compare
 from reports.content import Content
 from reports.figures import per_item_figures, rd_figures, training_figures
 from reports.items import MAX_PANELS, PerItem, per_item
 from reports.load import RunData
 from reports.narrative import paragraphs
-from reports.pdf import PdfReport
 from reports.tables import Table, all_notes, bd_table, complexity_table, per_item_table, runs_table, start_table
 from reports.visual import run_panels
 
@@ -106,14 +105,14 @@ def _machine_readable(c: Content) -> dict[str, Any]:
     }
 
 
-def _training(comp: Comparison, folder: Path, sink: Any) -> tuple[list[Any], str | None]:
+def _training(comp: Comparison, folder: Path) -> tuple[list[Any], str | None]:
     histories = {r.tag or r.name: h for r in comp.runs if (h := mlflow_io.metric_histories(r))}
     if not histories:
         return [], (
             "No training curves: no metric of the parent or child MLflow runs was logged at more "
             "than one step (no learned method trained in these runs, or the tracking store is not reachable)."
         )
-    return training_figures(histories, folder, sink), None
+    return training_figures(histories, folder), None
 
 
 def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
@@ -140,13 +139,8 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
             per_item_tables=[per_item_table(v) for v in views],
             per_item_notes=notes,
         )
-        pdf = PdfReport(tmp / "report.pdf") if "pdf" in opts.formats else None
-        if pdf:
-            pdf.text(c.title, c.paragraphs)
-            for t in c.tables():
-                pdf.table(t)
-        c.rd = rd_figures(comp, tmp / "figures", pdf)
-        c.per_item = per_item_figures(comp, views, tmp / "figures", pdf)
+        c.rd = rd_figures(comp, tmp / "figures")
+        c.per_item = per_item_figures(comp, views, tmp / "figures")
         for run in comp.runs:
             panels, notes = run_panels(
                 comp, run, tmp / "visual", list(opts.items) or None, opts.target_bpp, opts.crop, opts.visual_limit
@@ -154,13 +148,9 @@ def build(runs: list[RunData], out: Path, opts: BuildOptions) -> Built:
             c.visuals += panels
             c.visual_notes += notes
         if opts.training:
-            c.training, c.training_note = _training(comp, tmp / "figures", pdf)
+            c.training, c.training_note = _training(comp, tmp / "figures")
         else:
             c.training_note = "Training curves skipped (--no-training)."
-        if pdf:
-            for p in c.visuals:
-                pdf.image(p.png, p.title)
-            pdf.close()
         files = _write_formats(c, tmp, opts.formats)
         write_json_atomic(tmp / MARKER, _machine_readable(c))
         if out.exists():
@@ -202,7 +192,7 @@ def _write_formats(c: Content, tmp: Path, formats: tuple[str, ...]) -> dict[str,
         files["tex"] = tmp / "report.tex"
         files["tex"].write_text(latex.render(c, tmp), encoding="utf-8")
     if "pdf" in formats:
-        files["pdf"] = tmp / "report.pdf"
+        files["pdf"] = pdf.render(c, tmp / "report.pdf")
     return files
 
 

@@ -96,7 +96,7 @@ def report_command(
         typer.Option("--item", help="Eval item for the visual comparison (repeatable; default: the first two saved)."),
     ] = None,
     target_bpp: Annotated[
-        float, typer.Option("--target-bpp", min=1e-6, help="Visual comparison: each method's rate point closest to it.")
+        float, typer.Option("--target-bpp", min=1e-6, help="Visual comparison: the matched rate points nearest it.")
     ] = 0.5,
     crop: Annotated[int, typer.Option("--crop", min=16, help="Side of the visual crops in pixels.")] = 256,
     rates: Annotated[

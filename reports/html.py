@@ -70,8 +70,7 @@ def render(c: Content, out: Path) -> str:
     for p in c.visuals:
         parts.append(
             f'<figure class="visual"><img src="{data_uri(p.png)}" alt="{e(p.alt)}">'
-            f"<figcaption>{e(p.title)}: crops at 1:1 pixels at the rate point closest to the target"
-            "</figcaption></figure>"
+            f"<figcaption>{e(p.title)}</figcaption></figure>"
         )
     parts += [f'<p class="muted">{e(n)}</p>' for n in c.visual_notes]
     parts += ['<h2 id="complexity">Complexity</h2>', to_html(c.complexity), '<h2 id="training">Training</h2>']

@@ -64,12 +64,15 @@ class RunData:
         return list(self.results_meta(method).get("members") or [])
 
     def complexity(self, method: str) -> dict[str, Any]:
-        """``meta.complexity`` of the method, else of its first member that recorded one."""
-        for name in (method, *self.members(method)):
+        """``meta.complexity`` of the method, else of its first member that recorded one; a run written before
+        complexity was recorded still has the sandwich's parameter count (``meta.params``)."""
+        names = (method, *self.members(method))
+        for name in names:
             found = self.results_meta(name).get("complexity")
             if found:
                 return found
-        return {}
+        params = next((p for n in names if (p := self.results_meta(n).get("params")) is not None), None)
+        return {} if params is None else {"params": params}
 
     def cells(self, method: str) -> list[Cell]:
         """The cells behind the method's curve, in curve order; empty unless the folder is local.

@@ -266,8 +266,9 @@ def complexity_table(comp: Comparison) -> Table:
         f"Encode/decode: wall-clock time per megapixel as each method recorded it (encode_s, decode_s), "
         f"total over all items x rate points ({'/'.join(sorted(set(counts)))} per method) on host "
         f"{', '.join(hosts)}. "
-        f"Params, MACs/pixel and fps: from each learned method's meta.complexity; {DASH} when the "
-        "method has no network or did not record it."
+        f"Params and MACs/pixel: each learned method's networks as its run recorded them (meta.complexity; a "
+        "sandwich: f + g, MACs per source pixel; a CompressAI codec: its largest per-quality model, convolutions "
+        f"only); fps where it was measured. {DASH}: the method has no network, or its run did not record the value."
     )
     return t
 

@@ -1,5 +1,7 @@
-"""Visual comparisons: crops of the original and of every method at the rate point closest to a
-target bpp, side by side, plus a method's bottleneck ("neural code") image when it saved one.
+"""Visual comparisons: crops of the original and of every method at matched rates, side by side, plus a
+method's bottleneck ("neural code") image when it saved one. Crops are only comparable at equal rates, so the
+rate points are chosen to match each other first (within :data:`RATE_TOLERANCE`) and to be near a target
+bpp second; when no set matches, the caption says by how much the rates differ.
 
 Reconstructions are the lossless PNGs the runner keeps for the first ``evaluation.visual_items``
 items (``recon`` in a cell row; a learned method may add ``bottleneck`` the same way). The crop
@@ -21,6 +23,9 @@ from reports.compare import Comparison, Entry
 from reports.load import RunData
 
 GAP, CAPTION = 8, 34  # pixels between tiles, caption band above them
+RATE_TOLERANCE = 0.15
+"""Largest relative bpp difference from the lead (anchor) crop at which crops count as being at the same rate:
+about one quality step of a JPEG sweep, well inside the differences a crop makes visible."""
 RED = np.array([230, 25, 25], dtype=np.uint8)
 
 
@@ -71,10 +76,44 @@ def original(run: RunData, item: str, sha256: str | None) -> tuple[np.ndarray, i
     return source.frames[0], source.bitdepth
 
 
-def closest_row(cells: list[Cell], item: str, target: float) -> Row | None:
-    """The item's row with a saved reconstruction whose bpp is closest to ``target`` (in log bpp)."""
-    rows = [r for c in cells for r in c.rows if r.item == item and r.recon and r.bpp > 0]
-    return min(rows, key=lambda r: abs(math.log(r.bpp / target))) if rows else None
+def saved_rows(cells: list[Cell], item: str) -> list[Row]:
+    """The item's rows with a saved reconstruction."""
+    return [r for c in cells for r in c.rows if r.item == item and r.recon and r.bpp > 0]
+
+
+def closest_row(rows: list[Row], bpp: float) -> Row:
+    """The row whose bpp is closest to ``bpp`` (in log bpp)."""
+    return min(rows, key=lambda r: abs(math.log(r.bpp / bpp)))
+
+
+def matched_rows(per_method: list[list[Row]], target: float) -> list[Row]:
+    """One row per method (non-empty lists, the lead's first): the lead's rate point whose nearest points of the
+    other methods lie within :data:`RATE_TOLERANCE` of it and which is nearest ``target``; when none of the lead's
+    points has such neighbours, the one whose farthest neighbour is least far."""
+    tol = math.log1p(RATE_TOLERANCE)
+
+    def pick(lead: Row) -> tuple[float, float, list[Row]]:
+        rows = [lead] + [closest_row(rows, lead.bpp) for rows in per_method[1:]]
+        spread = max(abs(math.log(r.bpp / lead.bpp)) for r in rows)
+        return (spread if spread > tol else 0.0), abs(math.log(lead.bpp / target)), rows
+
+    return min((pick(lead) for lead in per_method[0]), key=lambda p: p[:2])[2]
+
+
+def mismatch(rows: list[Row], labels: list[str]) -> str | None:
+    """What the caption says when a crop's rate is farther than :data:`RATE_TOLERANCE` from the lead's."""
+    lead = rows[0].bpp
+    far = [
+        f"{label} at {r.bpp:.3f} bpp ({100 * (r.bpp / lead - 1):+.0f}%)"
+        for label, r in zip(labels[1:], rows[1:], strict=True)
+        if abs(math.log(r.bpp / lead)) > math.log1p(RATE_TOLERANCE)
+    ]
+    if not far:
+        return None
+    return (
+        f"rates not matched: no rate points within {RATE_TOLERANCE:.0%} of each other; against {labels[0]} at "
+        f"{lead:.3f} bpp, {', '.join(far)}"
+    )
 
 
 def crop_box(ref: np.ndarray, dist: np.ndarray, size: int, stride: int = 8) -> tuple[int, int, int]:
@@ -181,7 +220,8 @@ def _panel(
     from bench.data import load_image
 
     metric = headline_of(run.summary)
-    chosen = [(e, r) for e in measured if (r := closest_row(cells[e.key], item, target))]
+    have = [(e, rows) for e in measured if (rows := saved_rows(cells[e.key], item))]
+    chosen = list(zip([e for e, _ in have], matched_rows([rows for _, rows in have], target), strict=True))
     src, bitdepth = original(run, item, chosen[0][1].sha256)
     ref = to_display(src, bitdepth)
     recons = [to_display(load_image(run.root / str(r.recon)), bitdepth) for _, r in chosen]
@@ -191,8 +231,8 @@ def _panel(
         Tile(f"{item} (crop at {x},{y})", thumbnail(ref, side, box)),
         Tile("original", ref[y : y + side, x : x + side]),
     ]
-    for (e, r), img in zip(chosen, recons, strict=True):
-        label = e.label + (" (anchor)" if e.method == run.summary["anchor"] else "")
+    labels = [e.label + (" (anchor)" if e.method == run.summary["anchor"] else "") for e, _ in chosen]
+    for (e, r), label, img in zip(chosen, labels, recons, strict=True):
         tiles.append(Tile(_caption(label, r, metric, side), img[y : y + side, x : x + side]))
         if r.bottleneck:
             code = to_display(load_image(run.root / r.bottleneck))
@@ -200,4 +240,9 @@ def _panel(
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{run.tag or 'run'}_{item}")
     png = composite(tiles, folder / f"visual_{stem}.png")
     alt = "; ".join(f"{e.label} at {r.bpp:.3f} bpp" for e, r in chosen)
-    return Panel(f"{prefix}{item}, target {target:g} bpp", png, f"Crops of {item}: original; {alt}")
+    rows = [r for _, r in chosen]
+    rates = mismatch(rows, labels) or (
+        f"rates matched within {RATE_TOLERANCE:.0%} ({labels[0]} at {rows[0].bpp:.3f} bpp, the matched point "
+        f"nearest the target {target:g} bpp)"
+    )
+    return Panel(f"{prefix}{item}: crops at 1:1 pixels; {rates}", png, f"Crops of {item}: original; {alt}")

@@ -21,7 +21,7 @@ from bench.reuse import item_digests, plain
 from bench.scenarios import Scenario
 from sandwich import card
 from sandwich.model import Sandwich, image_sandwich, initial_step, quantise_step, seeded_init
-from sandwich.nets.complexity import count_params
+from sandwich.nets.complexity import count_params, pair_complexity
 from sandwich.train import TrainResult, finished_model, train
 from sandwich.wrapped import WrappedCodec
 
@@ -216,6 +216,9 @@ class SandwichMember(FrameMethod):
             "codec_version": codec.version(),
             "transfer": self.scenario.transfer,
         }
+
+    def complexity(self) -> dict[str, Any]:
+        return pair_complexity(self.model.pre, self.model.post, self.model.spec.factor)
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the wrapped adaptation (baselines' numpy code), the colour and resampling maps, the codec."""

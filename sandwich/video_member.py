@@ -27,6 +27,7 @@ from bench.video.dataset import VideoItem
 from sandwich import card
 from sandwich.member import LastBottleneck, trained_description
 from sandwich.model import initial_step, seeded_init
+from sandwich.nets.complexity import pair_complexity
 from sandwich.run_ref import check_run_model_ref, run_model_path
 from sandwich.train import TrainResult, finished_model, train
 from sandwich.train_clips import ClipSampler
@@ -224,6 +225,9 @@ class VideoSandwichMember(Method):
                 else {}
             ),
         }
+
+    def complexity(self) -> dict[str, Any]:
+        return pair_complexity(self.model.pre, self.model.post, self.model.spec.factor)
 
     def code_modules(self) -> tuple[str, ...]:
         """The nets, the codec, and the proxies whose estimates each row carries beside the real rate."""

@@ -234,7 +234,7 @@ def test_panels_are_capped_and_the_rest_counted(image_run: tuple[Path, str], tmp
     doc = json.loads((out / "report.json").read_text())
     assert [r[0] for r in doc["tables"]["bd_items_ms-ssim-rgb"]["rows"]] == ["kodim01", "kodim02"]
     assert any("2 of 3 items shown" in n and "1 left out" in n for n in doc["tables"]["bd_items_ms-ssim-rgb"]["notes"])
-    assert "ms-ssim-rgb per item (2 of 3 items)" in (out / "report.md").read_text()
+    assert "MS-SSIM (RGB) per item (2 of 3 items)" in (out / "report.md").read_text()
 
 
 def test_video_per_clip_curves_in_kbps(video_run: tuple[Path, str], tmp_path: Path) -> None:
@@ -258,6 +258,6 @@ def test_video_per_clip_curves_in_kbps(video_run: tuple[Path, str], tmp_path: Pa
     assert curve.rates == [points[("x444", float(q), "foreman_176x144_30fps")] for q in QPS]
     fig = per_item_figure(comp, view, "t")
     panels = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in panels] == clips and panels[0].get_xlabel() == "kbps"
+    assert [ax.get_title() for ax in panels] == clips and panels[0].get_xlabel() == "Rate [kbps]"
     plt.close(fig)
     assert (out / "figures" / "per_item_psnr-yuv.svg").read_text().lstrip().startswith("<?xml")

@@ -1,7 +1,8 @@
 """The sandwich networks (METHOD.md §2): U-Net, sin-MLP + α·U-Net processors, complexity.
 
 ``Processor`` is both f (pre, ``resample="down2"`` for HR over LR) and g (post,
-``resample="up2"``); ``complexity_summary`` gives the report's params / MACs / FPS.
+``resample="up2"``); ``pair_complexity`` gives a run's params / MACs (the report's complexity table),
+``complexity_summary`` adds FPS.
 """
 
 from sandwich.nets.complexity import complexity_summary, count_params, fps, macs_per_pixel, unet_macs_per_pixel

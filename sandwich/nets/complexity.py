@@ -65,6 +65,18 @@ def macs_per_pixel(module: nn.Module, in_ch: int | None = None, size: int = 256)
     return total / size**2
 
 
+def pair_complexity(pre: nn.Module | None, post: nn.Module | None, factor: int, size: int = 128) -> dict[str, float]:
+    """Params and conv MACs per *source* pixel of a sandwich's f and g as built (either may be absent: the
+    post- and pre-only ablations; a wrapping sandwich's rate-point plane included), for the run's results meta.
+    f runs on the source, g on the bottleneck, which has 1/``factor``² of its pixels. Each net is counted on
+    its own, so the pair need not chain (g may take one more input plane than f gives)."""
+    nets = [(net, s) for net, s in ((pre, size), (post, size // factor)) if net is not None]
+    return {
+        "params": sum(count_params(net) for net, _ in nets),
+        "macs_per_pixel": sum(macs_per_pixel(net, size=s) * (s / size) ** 2 for net, s in nets),
+    }
+
+
 def unet_macs_per_pixel(encoder: Sequence[int], decoder: Sequence[int], in_ch: int, out_ch: int) -> float:
     """METHOD §2's analytic count Σ(9·c_in·c_out + c_out)·4^-level for ``UNet``'s layout."""
     n = len(encoder)
