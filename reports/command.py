@@ -42,7 +42,7 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 def resolve_runs(specs: list[str], uri: str | None, tags: dict[str, str], cache: Path) -> list[RunData]:
     """Each spec: a run folder, ``runs/<experiment>`` (its latest run; with ``tags`` the name is searched
     in MLflow instead, where tags exist), an MLflow run id, or an experiment name."""
-    from bench.tracking import default_tracking_uri, runs_url
+    from bench.tracking import default_tracking_uri
     from reports import mlflow_io
     from reports.load import is_run_folder, resolve_folder
 
