@@ -3,7 +3,9 @@ receiver needs to apply the post-processor.
 
 A JPEG carries that in a COM segment, which every decoder skips: the file stays self-contained, and
 its size is the rate (the few header bytes count). Post flags (``post_flag``) go there too. A
-model whose codec does not write one standard JPEG is refused with the reason.
+model whose codec does not write one standard JPEG is refused with the reason. A clip is the
+codec's elementary stream (``.hevc`` for x265, ``.h264`` for x264, as the evaluation counts it) and
+a small JSON sidecar ``<file>.json``: Annex-B has no place for it that every decoder skips.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from bench.codecs.ffmpeg_codec import FfmpegCodec
 from bench.codecs.jpeg import JpegCodec
 from bench.errors import BenchError, DataError
 from sandwich.card import Member
 from sandwich.member import FLAG_BLOCK, SandwichMember
+from sandwich.video_member import VideoSandwichMember
 
 TAG = "sandwich-bench/1"
 SOI, COM = b"\xff\xd8", b"\xff\xfe"
@@ -46,6 +50,24 @@ def default_rate_point(member: Member) -> float:
         points = sorted(member.wrapped.rate_points)
         return points[len(points) // 2]
     return 1.0
+
+
+def _header(card: dict[str, Any], size: list[int], rate_point: float) -> dict[str, Any]:
+    return {
+        "format": TAG,
+        "model": card["id"],
+        "weights": card["weights_sha256"][:16],
+        "scenario": card["scenario"],
+        "size": size,
+        "rate_point": rate_point,
+    }
+
+
+def _check_model(header: dict[str, Any], card: dict[str, Any], path: Path) -> None:
+    if header["model"] != card["id"] or header["weights"] != card["weights_sha256"][:16]:
+        raise BenchError(
+            f"{path} was encoded with model {header['model']}, not {card['id']}; decode it with that model"
+        )
 
 
 def _image_member(member: Member) -> SandwichMember:
@@ -89,14 +111,7 @@ def encode_image(member: Member, card: dict[str, Any], source: np.ndarray, out: 
     step = m.real_step(rate_point)
     b = m.model.bottleneck_image(source, m.device)
     res = m.model.real_codec().encode_image(b, step, 8)
-    header: dict[str, Any] = {
-        "format": TAG,
-        "model": card["id"],
-        "weights": card["weights_sha256"][:16],
-        "scenario": card["scenario"],
-        "size": list(source.shape[:2]),
-        "rate_point": rate_point,
-    }
+    header = _header(card, list(source.shape[:2]), rate_point)
     if m.cfg.post_flag:
         recon = m.model.reconstruct(res.decoded, source.shape[:2], m.device)
         _, on = m._switched(source, res.decoded, recon)
@@ -113,10 +128,7 @@ def decode_image(member: Member, card: dict[str, Any], path: Path) -> np.ndarray
     m = _image_member(member)
     data = path.read_bytes()
     header = read_comment(data, path)
-    if header["model"] != card["id"] or header["weights"] != card["weights_sha256"][:16]:
-        raise BenchError(
-            f"{path} was encoded with model {header['model']}, not {card['id']}; decode it with that model"
-        )
+    _check_model(header, card, path)
     codec = m.model.real_codec()
     assert isinstance(codec, JpegCodec)
     try:
@@ -144,3 +156,47 @@ def write_png(path: Path, image: np.ndarray) -> None:
     bgr = image[..., ::-1] if image.shape[-1] == 3 else image
     if not cv2.imwrite(str(path), np.ascontiguousarray(bgr)):
         raise DataError(f"could not write {path}")
+
+
+def stream_suffix(member: VideoSandwichMember) -> str:
+    """The elementary stream's file suffix (the codec's muxer: hevc, h264, ivf ...)."""
+    codec = member.real_codec()
+    assert isinstance(codec, FfmpegCodec)
+    return f".{codec.muxer}"
+
+
+def encode_clip(
+    member: VideoSandwichMember, card: dict[str, Any], frames: np.ndarray, fps: float, out: Path, rate_point: float
+) -> Encoded:
+    """Write ``T x H x W x 3`` frames coded by the model: the stream at ``out``, the header beside it."""
+    qp = member.coding.real_qp(rate_point)
+    b = member.coding.bottleneck_frames(frames, member.device)
+    res = member.real_codec().encode(b, qp, 8, fps)
+    header = {**_header(card, list(frames.shape[:3]), rate_point), "fps": fps, "bottleneck": list(b.shape[1:3])}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(res.bitstream)
+    sidecar = Path(f"{out}.json")
+    sidecar.write_text(json.dumps(header, separators=(",", ":")))
+    t, h, w = frames.shape[:3]
+    return Encoded(out, len(res.bitstream), sidecar.stat().st_size, t * h * w, rate_point)
+
+
+def decode_clip(member: VideoSandwichMember, card: dict[str, Any], path: Path) -> tuple[np.ndarray, float]:
+    """(Ŝ frames, fps) of a stream ``bench encode`` wrote: ffmpeg's decoder, then g on every frame."""
+    try:
+        header = json.loads(Path(f"{path}.json").read_text())
+    except (OSError, ValueError):
+        raise DataError(
+            f"{path}.json (the header bench encode writes beside the stream) is missing or unreadable"
+        ) from None
+    if not isinstance(header, dict) or header.get("format") != TAG:
+        raise DataError(f"{path}.json is not a sandwich header: the stream was not written by bench encode")
+    _check_model(header, card, path)
+    t, h, w = (int(v) for v in header["size"])
+    bh, bw = (int(v) for v in header["bottleneck"])
+    codec = member.real_codec()
+    assert isinstance(codec, FfmpegCodec)  # every video codec here is an ffmpeg encoder
+    decoded = codec.decode_bytes(path.read_bytes(), (t, bh, bw))
+    member.coding.real_qp(float(header["rate_point"]))  # a conditioned g sees the QP it was coded at
+    recon = np.stack([member.model.reconstruct(d, (h, w), member.device) for d in decoded])
+    return recon, float(header["fps"])

@@ -27,28 +27,44 @@ def _say(msg: str) -> None:
 
 
 def encode_command(
-    image: Path = typer.Argument(..., help="The image to compress (PNG, TIFF, EXR ...)."),
+    source: Path = typer.Argument(..., help="The image (PNG, TIFF, EXR ...) or, for a video model, the clip."),
     model: str = MODEL,
-    output: Path = typer.Option(..., "-o", "--output", help="The standard file to write (.jpg)."),
+    output: Path = typer.Option(..., "-o", "--output", help="The standard file to write (.jpg; a clip: .hevc/.h264)."),
     rate_point: float = typer.Option(
-        None, "--rate-point", "-q", help="The codec's rate point (JPEG quality for a wrapped JPEG); default mid-range."
+        None, "--rate-point", "-q", help="The codec's rate point (JPEG quality, x265 QP); default mid-range."
     ),
+    frames: int = typer.Option(None, "--frames", min=1, help="A clip: code only its first N frames."),
+    fps: float = typer.Option(None, "--fps", min=0.001, help="A clip of PNG frames: its frame rate."),
     out: Path = OUT_DIR,
 ) -> None:
-    """Compress an image with a trained sandwich into a standard JPEG any decoder opens."""
-    from bench.data import load_image
-    from sandwich.codec_file import default_rate_point, encode_image
+    """Compress an image (or clip) with a trained sandwich into a standard file any decoder opens."""
+    from sandwich.codec_file import default_rate_point, encode_clip, encode_image, stream_suffix
     from sandwich.rebuild import member_from_card
+    from sandwich.video_member import VideoSandwichMember
 
-    if output.suffix.lower() not in (".jpg", ".jpeg"):
-        raise BenchError(f"-o {output}: bench encode writes a JPEG; name the file .jpg")
+    if not source.exists():
+        raise BenchError(f"{source} does not exist")
     member, card = member_from_card(store.resolve(model, out))
-    source = member.scenario.to_source(load_image(image), image.name)
     rp = default_rate_point(member) if rate_point is None else rate_point
-    enc = encode_image(member, card, source, output, rp)
+    if isinstance(member, VideoSandwichMember):
+        want = stream_suffix(member)
+        if output.suffix.lower() != want:
+            raise BenchError(f"-o {output}: {card['id']} writes a {want[1:]} stream; name the file {want}")
+        clip, rate = _clip(source, frames, fps)
+        enc = encode_clip(member, card, clip, rate, output, rp)
+        size = f"{clip.shape[0]} frames of {clip.shape[2]}x{clip.shape[1]} at {rate:g} fps"
+        extra = (
+            f"{8 * enc.nbytes * rate / clip.shape[0] / 1000:.1f} kbps; header {enc.header_bytes} bytes in {output}.json"
+        )
+    else:
+        if output.suffix.lower() not in (".jpg", ".jpeg"):
+            raise BenchError(f"-o {output}: {card['id']} writes a JPEG; name the file .jpg")
+        image = member.scenario.to_source(_image(source), source.name)
+        enc = encode_image(member, card, image, output, rp)
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        extra = f"{enc.header_bytes} bytes of it the sandwich header"
     _say(
-        f"{output}: {enc.nbytes} bytes, {enc.bpp:.4f} bpp over {source.shape[1]}x{source.shape[0]} "
-        f"(rate point {rp:g}; {enc.header_bytes} bytes of it the sandwich header, model {card['id']})"
+        f"{output}: {enc.nbytes} bytes, {enc.bpp:.4f} bpp over {size} (rate point {rp:g}; {extra}; model {card['id']})"
     )
     typer.echo(str(output))
 
@@ -56,27 +72,62 @@ def encode_command(
 def decode_command(
     coded: Path = typer.Argument(..., help="A file bench encode wrote."),
     model: str = MODEL,
-    output: Path = typer.Option(..., "-o", "--output", help="The reconstruction to write (.png, 8 or 16 bit)."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="The reconstruction: a .png (8 or 16 bit), or for a clip a .y4m or a PNG folder."
+    ),
     reference: Path = typer.Option(None, "--reference", help="The original, to print the PSNR of the result."),
     out: Path = OUT_DIR,
 ) -> None:
     """Decode with the standard decoder, then apply the trained post-processor."""
-    from bench.data import load_image
     from bench.metrics.psnr import plane_psnr
-    from sandwich.codec_file import decode_image, write_png
+    from sandwich.codec_file import decode_clip, decode_image, write_png
     from sandwich.rebuild import member_from_card
+    from sandwich.video_member import VideoSandwichMember
 
     if not coded.is_file():
         raise BenchError(f"{coded} does not exist")
     member, card = member_from_card(store.resolve(model, out))
-    recon = decode_image(member, card, coded)
-    write_png(output, recon)
-    if reference is not None:
-        src = member.scenario.to_source(load_image(reference), reference.name)
+    if isinstance(member, VideoSandwichMember):
+        recon, rate = decode_clip(member, card, coded)
+        _write_clip(output, recon, rate)
+        src = _clip(reference, recon.shape[0], rate)[0] if reference is not None else None
+        bitdepth = 8
+    else:
+        recon = decode_image(member, card, coded)
+        write_png(output, recon)
+        src = member.scenario.to_source(_image(reference), reference.name) if reference is not None else None
+        bitdepth = member.model.bitdepth
+    if src is not None:
         if src.shape != recon.shape:
             raise BenchError(f"--reference {reference} is {src.shape}, the reconstruction {recon.shape}")
-        _say(f"PSNR against {reference.name}: {plane_psnr(src, recon, member.model.bitdepth):.2f} dB")
+        _say(f"PSNR against {reference}: {plane_psnr(src, recon, bitdepth):.2f} dB")
     typer.echo(str(output))
+
+
+def _image(path: Path) -> Any:
+    from bench.data import load_image
+
+    return load_image(path)
+
+
+def _clip(path: Path, frames: int | None, fps: float | None) -> tuple[Any, float]:
+    """(``T x H x W x 3`` 8-bit RGB frames, frame rate) of a clip, as an evaluation loads it."""
+    from bench.video.dataset import VideoItem, clip_fps
+
+    rate = clip_fps(path, fps)
+    item = VideoItem(path.stem, path, "", fps=rate, frames=frames)
+    return item.load(), float(rate)
+
+
+def _write_clip(path: Path, frames: Any, fps: float) -> None:
+    """A ``.y4m`` (4:4:4, the frames' own RGB as BT.601 full range) or, for any other name, PNG frames."""
+    from bench.video.clip import clip_from_rgb
+    from bench.video.io import write_png_frames, write_y4m
+
+    if path.suffix.lower() == ".y4m":
+        write_y4m(path, clip_from_rgb(frames, fps=fps, chroma="444", range_="full"))
+    else:
+        write_png_frames(path, frames)
 
 
 def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png", metrics: list[str] | None = None) -> Path:

@@ -158,7 +158,7 @@ def check_channels(name: str, bitdepth: int, chroma: str, channels: int) -> None
         raise ValueError(f"{name} chroma {chroma!r} needs {want}-channel input, got {channels} channels")
 
 
-def run_encoder(args: list[str], name: str, encoder: str, qp: int) -> str:
+def run_encoder(args: list[str], name: str, encoder: str, qp: int | str) -> str:
     """Run ffmpeg; a failure names the codec, the QP and the encoder's own complaints.
 
     libx265 and libx264 only warn about unknown or invalid parameters and encode without them,
@@ -198,7 +198,7 @@ def round_trip(
     dtype = planes[0].dtype.newbyteorder("<")
     frames, ph, pw = planes[0].shape
     with tempfile.TemporaryDirectory(prefix=f"sandwich-{name}-") as tmp:
-        raw_in, stream, raw_out = (Path(tmp) / n for n in ("in.yuv", f"out.{muxer}", "dec.yuv"))
+        raw_in, stream = Path(tmp) / "in.yuv", Path(tmp) / f"out.{muxer}"
         flat = [p.astype(dtype).reshape(frames, -1) for p in planes]
         raw_in.write_bytes(np.concatenate(flat, axis=1).tobytes())  # frame by frame: Y U V
         t0 = time.perf_counter()
@@ -232,39 +232,49 @@ def round_trip(
             qp,
         )
         t1 = time.perf_counter()
-        decode_command = run_encoder(
-            [
-                "-loglevel",
-                "warning",
-                "-threads",
-                str(threads),
-                "-i",
-                f"file:{stream}",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                fmt,
-                f"file:{raw_out}",
-            ],
+        bitstream = stream.read_bytes()
+        if not bitstream:
+            raise CodecError(name, f"qp={qp}", "the encoder wrote an empty stream")
+        decoded, decode_command = decode_stream(
+            stream, fmt, [p.shape for p in planes], dtype, name=name, encoder=encoder, threads=threads, qp=qp
+        )
+        t2 = time.perf_counter()
+    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0, "decode_s": t2 - t1}
+    return bitstream, decoded, run
+
+
+def decode_stream(
+    stream: Path,
+    fmt: str,
+    shapes: Sequence[tuple[int, ...]],
+    dtype: np.dtype[Any],
+    *,
+    name: str,
+    encoder: str,
+    threads: int = 2,
+    qp: int | str = "?",
+) -> tuple[list[np.ndarray], str]:
+    """Decode an elementary stream with ffmpeg into planes of ``shapes`` (T x h x w each); returns the
+    planes and the command. A decoder that drops or repeats frames fails here rather than shifting
+    the metrics."""
+    with tempfile.TemporaryDirectory(prefix=f"sandwich-{name}-dec-") as tmp:
+        raw_out = Path(tmp) / "dec.yuv"
+        command = run_encoder(
+            ["-loglevel", "warning", "-threads", str(threads), "-i", f"file:{stream}"]
+            + ["-f", "rawvideo", "-pix_fmt", fmt, f"file:{raw_out}"],
             name,
             encoder,
             qp,
         )
-        t2 = time.perf_counter()
-        bitstream, raw = stream.read_bytes(), np.frombuffer(raw_out.read_bytes(), dtype=dtype)
-    sizes = [p[0].size for p in planes]
-    # a decoder that drops or repeats frames fails here rather than shifting the metrics
-    if not bitstream or raw.size != frames * sum(sizes):
+        raw = np.frombuffer(raw_out.read_bytes(), dtype=dtype)
+    frames = shapes[0][0]
+    sizes = [int(np.prod(s[1:])) for s in shapes]
+    if raw.size != frames * sum(sizes):
         raise CodecError(
-            name,
-            f"qp={qp}",
-            f"got {len(bitstream)} stream bytes and {raw.size} "
-            f"decoded samples, expected {frames} frames of {sum(sizes)} samples",
+            name, f"qp={qp}", f"decoded {raw.size} samples, expected {frames} frames of {sum(sizes)} samples"
         )
     chunks = np.split(raw.reshape(frames, -1), np.cumsum(sizes)[:-1], axis=1)
-    decoded = [c.reshape(p.shape) for c, p in zip(chunks, planes, strict=True)]
-    run = {"command": command, "decode_command": decode_command, "encode_s": t1 - t0, "decode_s": t2 - t1}
-    return bitstream, decoded, run
+    return [c.reshape(s) for c, s in zip(chunks, shapes, strict=True)], command
 
 
 def _fps(fps: Fraction | float) -> Fraction:
@@ -325,6 +335,28 @@ class FfmpegCodec(Codec):
 
     def version(self) -> str:
         return f"{ffmpeg_version()}; {encoder_version(self.encoder, self.version_pattern)}"
+
+    def decode_bytes(self, data: bytes, size: tuple[int, int, int], bitdepth: int = 8) -> np.ndarray:
+        """``T x H x W x C`` frames of a stream this codec wrote from frames of ``size`` (T, H, W):
+        ffmpeg's decoder, then the planes back to frames as the encode path does."""
+        t, h, w = size
+        ph, pw = (h + h % 2, w + w % 2) if self.chroma == "420" else (h, w)
+        sub = 2 if self.chroma == "420" else 1
+        shapes = [(t, ph, pw)] + [(t, ph // sub, pw // sub)] * (0 if self.chroma == "400" else 2)
+        dtype = np.dtype(np.uint8 if bitdepth <= 8 else "<u2")
+        with tempfile.TemporaryDirectory(prefix=f"sandwich-{self.name}-file-") as tmp:
+            stream = Path(tmp) / f"in.{self.muxer}"
+            stream.write_bytes(data)
+            planes, _ = decode_stream(
+                stream,
+                pix_fmt(self.chroma, bitdepth),
+                shapes,
+                dtype,
+                name=self.name,
+                encoder=self.encoder,
+                threads=self.threads,
+            )
+        return np.ascontiguousarray(from_planes(planes, self.colour, self.chroma, bitdepth)[:, :h, :w])
 
     def _array_planes(self, frames: np.ndarray, bitdepth: int) -> list[np.ndarray]:
         """``T x H x W x C`` frames to codec planes (4:2:0 pads H, W to even by edge copies)."""

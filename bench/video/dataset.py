@@ -63,7 +63,7 @@ def centre_crop(rgb: np.ndarray, crop: tuple[int, int] | None) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, top : top + h, left : left + w])
 
 
-def _fps(path: Path, configured: float | None) -> Fraction:
+def clip_fps(path: Path, configured: float | None) -> Fraction:
     """The real frame rate: the file's own (y4m header, raw name), else the configured one (a PNG
     folder, a raw file whose name has no rate): one fps serves a set of clips at their own rates."""
     if path.suffix.lower() == ".y4m":
@@ -112,7 +112,7 @@ def resolve_video_dataset(cfg: DatasetConfig, where: str) -> Dataset:
         _check_frame_size(path, cfg.max_pixels, f"{where}.max_pixels")
         sha, parts = _content(path)
         name = path.name.removesuffix(path.suffix) if path.is_file() else path.name
-        items.append(VideoItem(name, path, sha, _fps(path, cfg.fps), cfg.frames, cfg.start or 0, cfg.crop, parts))
+        items.append(VideoItem(name, path, sha, clip_fps(path, cfg.fps), cfg.frames, cfg.start or 0, cfg.crop, parts))
     names = [it.name for it in items]
     if len(set(names)) != len(names):
         raise DataError(f"{where}.video: two clips share a name; names must be unique")
