@@ -8,6 +8,7 @@ it; nothing is silently skipped.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import string
 from collections.abc import Sequence
@@ -26,9 +27,27 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tif
 
 # Photographs shipped inside the scikit-image wheel: the embedded default needs no download.
 SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
-# Other colour images of the wheel, none of them a view of an eval photo (motorcycle_right is the
-# other half of a stereo pair, left out): what the embedded default's sandwich trains on.
-SKIMAGE_TRAIN = ("retina.jpg", "ihc.png", "hubble_deep_field.jpg", "color.png")
+
+
+def _bundled_photos() -> tuple[Path, list[str]]:
+    """Colour photographs that ship inside installed packages and are none of the ``skimage`` eval set:
+    what the embedded default's sandwich trains on (matplotlib is a dependency, scikit-learn comes with
+    MLflow), with scikit-image's hue wheel for colours the three photos lack."""
+    mpl = _package_dir("matplotlib") / "mpl-data" / "sample_data"
+    skl = _package_dir("sklearn") / "datasets" / "images"
+    files = [mpl / "grace_hopper.jpg", skl / "china.jpg", skl / "flower.jpg", _skimage_root() / "color.png"]
+    return Path("/"), [str(f) for f in files]
+
+
+def _package_dir(name: str) -> Path:
+    """An installed package's folder, found without importing it (``bench list`` stays fast)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"the package {name} is not installed; run bash scripts/setup.sh")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+EMBEDDED_SETS = ("skimage", "bundled-photos")  # in installed packages: no shared data needed
 
 
 def _skimage_root() -> Path:
@@ -46,7 +65,7 @@ def _named_sets() -> dict[str, tuple[Path, Sequence[str] | str]]:
         "hdr": (root / "hdr", "*"),
         "iqa-calibration": (root / "reference" / "iqa_calibration" / "ref", "*.bmp"),
         "skimage": (_skimage_root(), SKIMAGE_PHOTOS),
-        "skimage-train": (_skimage_root(), SKIMAGE_TRAIN),
+        "bundled-photos": _bundled_photos(),
         "highbit": (root, [f"highbit/{n}" for n in HIGHBIT_FILES] + ["hdr/hdr_room.png"]),
     }
 
@@ -57,6 +76,8 @@ NAMED_SETS_ABOUT = {  # one line each, for `bench list`
     "hdr": "high-dynamic-range and deep images (shared data: hdr/)",
     "iqa-calibration": "reference images of the metric calibration set (shared data: reference/iqa_calibration/)",
     "skimage": "five photographs shipped inside scikit-image (no download)",
+    "bundled-photos": "three photographs shipped in matplotlib and scikit-learn and scikit-image's hue wheel "
+    "(no download; the embedded default trains on them)",
     "highbit": "10-16-bit stills in a core and a hard group (shared data: highbit/, hdr/hdr_room.png)",
 }
 
@@ -143,7 +164,7 @@ def resolve_dataset(cfg: DatasetConfig, where: str) -> Dataset:
             )
         root, pattern = sets[cfg.set]
         name = cfg.set
-        hint = " (set SANDWICH_DATA to the shared data folder)" if cfg.set != "skimage" else ""
+        hint = " (set SANDWICH_DATA to the shared data folder)" if cfg.set not in EMBEDDED_SETS else ""
     else:
         assert cfg.folder is not None  # DatasetConfig insists on set or folder
         root, pattern, name, hint = expand_path(cfg.folder), cfg.glob, Path(cfg.folder).name, ""
