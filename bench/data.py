@@ -31,11 +31,10 @@ SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left
 
 def _bundled_photos() -> tuple[Path, list[str]]:
     """Colour photographs that ship inside installed packages and are none of the ``skimage`` eval set:
-    what the embedded default's sandwich trains on (matplotlib is a dependency, scikit-learn comes with
-    MLflow), with scikit-image's hue wheel for colours the three photos lack."""
+    what the embedded default's sandwich trains on (matplotlib and scikit-learn are dependencies)."""
     mpl = _package_dir("matplotlib") / "mpl-data" / "sample_data"
     skl = _package_dir("sklearn") / "datasets" / "images"
-    files = [mpl / "grace_hopper.jpg", skl / "china.jpg", skl / "flower.jpg", _skimage_root() / "color.png"]
+    files = [mpl / "grace_hopper.jpg", skl / "china.jpg", skl / "flower.jpg"]
     return Path("/"), [str(f) for f in files]
 
 
@@ -76,8 +75,8 @@ NAMED_SETS_ABOUT = {  # one line each, for `bench list`
     "hdr": "high-dynamic-range and deep images (shared data: hdr/)",
     "iqa-calibration": "reference images of the metric calibration set (shared data: reference/iqa_calibration/)",
     "skimage": "five photographs shipped inside scikit-image (no download)",
-    "bundled-photos": "three photographs shipped in matplotlib and scikit-learn and scikit-image's hue wheel "
-    "(no download; the embedded default trains on them)",
+    "bundled-photos": "three photographs shipped in matplotlib and scikit-learn (no download; the embedded "
+    "default trains on them)",
     "highbit": "10-16-bit stills in a core and a hard group (shared data: highbit/, hdr/hdr_room.png)",
 }
 

@@ -13,16 +13,53 @@ from bench.errors import ConfigError
 REPO = Path(__file__).resolve().parent.parent
 
 
+# A plain-codec experiment (JPEG at three chroma formats on the scikit-image photos) to edit in tests.
+BASE = """
+name: base
+description: JPEG 4:4:4 vs 4:2:0 vs 4:0:0 (luma only) on scikit-image's sample photos
+scenario: rgb
+seed: 0
+data:
+  eval: {set: skimage}
+evaluation:
+  metrics: [psnr-rgb, psnr-y, ms-ssim-rgb]
+  anchor: jpeg-420
+  bootstrap: 1000
+methods:
+  - name: jpeg-444
+    label: JPEG 4:4:4
+    kind: codec
+    codec: jpeg
+    options: {mode: rgb, chroma: "444", tables: standard}
+    rate_points: [10, 20, 30, 50, 70, 85, 95]
+  - name: jpeg-420
+    label: JPEG 4:2:0
+    kind: codec
+    codec: jpeg
+    options: {mode: rgb, chroma: "420", tables: standard}
+    rate_points: [10, 20, 30, 50, 70, 85, 95]
+  - name: jpeg-400
+    label: JPEG 4:0:0 (luma only)
+    kind: codec
+    codec: jpeg
+    adapt: luma
+    options: {mode: gray, tables: standard}
+    rate_points: [10, 20, 30, 50, 70, 85, 95]
+"""
+
+
 def base_doc() -> dict:
-    return yaml.safe_load((REPO / "experiments" / "quick.yaml").read_text())
+    return yaml.safe_load(BASE)
 
 
-def test_quick_yaml_is_valid() -> None:
+def test_quick_yaml_is_a_sandwich_against_the_codec_it_wraps() -> None:
+    """The README's main job shows the product: a trained sandwich and, as its anchor, the codec it wraps."""
     cfg = load_config(REPO / "experiments" / "quick.yaml")
-    assert cfg.name == "quick"
-    assert [m.name for m in cfg.methods] == ["jpeg-444", "jpeg-420", "jpeg-400"]
-    assert cfg.anchor_name() == "jpeg-420"
-    assert len(cfg.config_hash()) == 64
+    assert cfg.name == "quick" and len(cfg.config_hash()) == 64
+    kinds = {m.name: m.kind for m in cfg.methods}
+    sandwich = next(m for m in cfg.methods if m.kind == "sandwich")
+    assert sandwich.wraps == cfg.anchor_name() and kinds[cfg.anchor_name()] == "codec"
+    assert cfg.data.eval.set == "skimage" and cfg.data.train is not None and cfg.data.train.set == "bundled-photos"
 
 
 def test_typo_in_method_key_names_path_and_suggestion() -> None:

@@ -12,7 +12,7 @@ from tests.test_config import base_doc
 
 
 def with_headline(headline: str | None, metrics: list[str] | None = None) -> dict:
-    doc = base_doc()  # experiments/quick.yaml: metrics psnr-rgb, psnr-y, ms-ssim-rgb
+    doc = base_doc()  # metrics psnr-rgb, psnr-y, ms-ssim-rgb
     if metrics is not None:
         doc["evaluation"]["metrics"] = metrics
     if headline is not None:
