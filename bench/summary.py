@@ -365,21 +365,22 @@ def seed_spread(plan: Plan, entries: list[BDEntry]) -> dict[str, Any]:
 
 
 def _spread_lines(summary: Summary) -> list[str]:
-    """One line per seeded family on the headline metric: mean ± standard deviation over seeds, each seed's figure."""
+    """Per seeded family, on the headline metric: each BD figure's mean ± sd over seeds, and each seed's value."""
     headline = headline_of(summary)
     lines = []
     for family, per_metric in summary.get("seeds", {}).items():
         row = per_metric.get(headline)
-        if row is None or row["bd_rate_pct_mean"] is None:
-            continue
-        sd = row["bd_rate_pct_std"]
-        pairs = zip(row["seeds"], row["bd_rate_pct"], strict=True)
-        each = ", ".join(f"s{s}: {v:+.2f}%" for s, v in pairs if v is not None)
-        spread = f" ± {sd:.2f}" if sd is not None else ""
-        lines.append(
-            f"seeds {family}: BD-rate on {headline} {row['bd_rate_pct_mean']:+.2f}%{spread} "
-            f"(mean ± sd over {len(row['seeds'])} seeds; {each})"
-        )
+        for key, what, unit in (("bd_rate_pct", "BD-rate", "%"), ("bd_psnr_db", "BD-quality", " dB")):
+            if row is None or row[f"{key}_mean"] is None:
+                continue
+            sd = row[f"{key}_std"]
+            pairs = zip(row["seeds"], row[key], strict=True)
+            each = ", ".join(f"s{s}: {v:+.3f}{unit}" if v is not None else f"s{s}: -" for s, v in pairs)
+            spread = f" ± {sd:.3f}" if sd is not None else ""
+            lines.append(
+                f"seeds {family}: {what} on {headline} {row[f'{key}_mean']:+.3f}{spread}{unit} "
+                f"(mean ± sd over the seeds measured; {each})"
+            )
     return lines
 
 
