@@ -38,7 +38,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         yield address, url
 
 
-def seeded_experiment(tmp: Path, data_dir: Path, steps: int = 2) -> Path:
+def seeded_experiment(tmp: Path, data_dir: Path, name: str, steps: int = 2) -> Path:
     """Luma JPEG at four qualities and a 2-step sandwich wrapping it, trained with seeds 0 and 1, on three 48x48
     crops."""
     doc = sandwich_doc(tmp, data_dir, wraps="j400")
@@ -49,7 +49,9 @@ def seeded_experiment(tmp: Path, data_dir: Path, steps: int = 2) -> Path:
         s[net] = {**s[net], "init": "conventional"}  # starts as j400 itself: BD has a curve to measure
     s["train"]["steps"] = steps
     del s["step_factors"]
-    path = tmp / "seeded.yaml"
+    doc["name"] = name
+    path = tmp / "sweep" / f"{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -108,7 +110,7 @@ def runs(uri: str, experiment: str) -> dict[str, dict[str, float]]:
 
 def test_ray_cluster_run_equals_local_run(servers: tuple[str, str], tmp_path: Path, data_dir: Path) -> None:
     address, url = servers
-    cfg = seeded_experiment(tmp_path, data_dir)
+    cfg = seeded_experiment(tmp_path, data_dir, "same")
     local = Path(bench("run", str(cfg), "--out", str(tmp_path / "local"), cwd=tmp_path).stdout.splitlines()[-1])
     proc = bench(
         "run", str(cfg), "--out", str(tmp_path / "ray"), "--executor", "ray", "--address", address,
@@ -139,6 +141,41 @@ def test_ray_cluster_run_equals_local_run(servers: tuple[str, str], tmp_path: Pa
 
     from bench.tracking import default_tracking_uri
 
-    mine, theirs = runs(default_tracking_uri(tmp_path / "local"), "reuse"), runs(url, "reuse")
+    mine, theirs = runs(default_tracking_uri(tmp_path / "local"), "same"), runs(url, "same")
     assert set(mine) == set(theirs) and len(mine) == 14  # 12 cells and 2 trainings
     assert mine == theirs
+
+
+def _kill_training(deadline: float) -> int:
+    """SIGKILL the first worker process that is training (its title is the task's name); return its pid."""
+    while time.monotonic() < deadline:
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            if (p.info["cmdline"] or [""])[0].startswith("ray::train killed"):
+                p.send_signal(signal.SIGKILL)
+                return p.info["pid"]
+        time.sleep(0.02)
+    raise AssertionError("no training task was seen running")
+
+
+def test_killed_worker_is_retried_and_nothing_is_lost_or_duplicated(
+    servers: tuple[str, str], tmp_path: Path, data_dir: Path
+) -> None:
+    address, url = servers
+    cfg = seeded_experiment(tmp_path, data_dir, "killed", steps=60)  # trainings long enough to be caught running
+    cmd = [
+        sys.executable, "-m", "bench.cli", "sweep", str(cfg.parent), "--out", str(tmp_path / "runs"),
+        "--address", address, "--tracking-uri", url,
+    ]  # fmt: skip
+    pipe = subprocess.PIPE
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=worker_env(), stdout=pipe, stderr=pipe, text=True)
+    killed = _kill_training(time.monotonic() + 300)
+    out, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-3000:]
+    assert killed not in {p.pid for p in psutil.process_iter()}  # it died; Ray ran its task again on a new worker
+    run_dir = Path(out.splitlines()[-1])
+    assert run_dir.parent.name == "killed"
+    assert (run_dir / "summary.json").is_file()
+    assert len(cells(run_dir)) == 12
+    assert len(weights(tmp_path / "runs")) == 2
+    found = runs(url, "killed")  # asserts no child run twice
+    assert len(found) == 14
