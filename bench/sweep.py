@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ def executor_for(name: str, address: str | None, tracking_uri: str | None) -> Ra
         return None
     if name != "ray":
         raise BenchError(f"--executor must be local or ray, got {name!r}")
+    if importlib.util.find_spec("ray") is None:
+        raise BenchError("--executor ray: Ray is not installed; pip install 'sandwich-bench[ray]'")
     from bench.ray_executor import RayExecutor, ray_address_error
 
     why = ray_address_error(address, tracking_uri)
