@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,16 @@ def run(
         "--dry-run",
         help="List the cells, the models to train or reuse and an estimated time; train, encode and write nothing.",
     ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (one process) or ray (every training and cell a Ray task)."
+    ),
+    address: str = typer.Option(
+        None, "--address", help="With --executor ray: the cluster (e.g. HEAD:6379); default a local Ray."
+    ),
 ) -> None:
     """Run (or resume) an experiment; the last line printed is the run folder."""
     from bench.runner import RunOptions, run_experiment
+    from bench.sweep import executor_for
 
     opts = RunOptions(out, tracking_uri, device, max_items, fresh, profile)
     if dry_run:
@@ -85,11 +93,44 @@ def run(
         for line in plan_only(experiment, opts):
             typer.echo(line)
         return
+    engine = executor_for(executor, address, tracking_uri)
     try:
-        run_dir = run_experiment(experiment, opts)
+        run_dir = run_experiment(experiment, replace(opts, executor=engine))
     except interrupts.Terminated:  # typer turns every KeyboardInterrupt into exit code 130
         raise typer.Exit(128 + signal.SIGTERM) from None
+    finally:
+        if engine is not None:
+            engine.close()
     print(run_dir)
+
+
+@app.command()
+def sweep(
+    experiments: list[Path] = typer.Argument(..., help="Experiment YAMLs, or folders of them (*.yaml)."),
+    out: Path = typer.Option(Path("runs"), "--out", help="Folder every worker reaches (run folders, model store)."),
+    tracking_uri: str = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking URI (a server, http://HOST:5000, on a cluster)."
+    ),
+    address: str = typer.Option(None, "--address", help="The Ray cluster (e.g. HEAD:6379); default a local Ray."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (cuda: each training asks for a GPU)."),
+    max_items: int = typer.Option(None, "--max-items", min=1, help="Evaluate only the first N eval items."),
+    profile: str = typer.Option(None, "--profile", help="A profile each YAML defines (e.g. quick)."),
+) -> None:
+    """Run (or resume) several experiments on one Ray cluster into one tracking store; prints each run folder."""
+    from bench.runner import RunOptions
+    from bench.sweep import run_sweep
+
+    opts = RunOptions(out, tracking_uri, device, max_items, False, profile)
+    try:
+        folders, failed = run_sweep(experiments, opts, address)
+    except interrupts.Terminated:
+        raise typer.Exit(128 + signal.SIGTERM) from None
+    for folder in folders:
+        print(folder)
+    if failed:
+        for line in failed:
+            print_error(line)
+        raise typer.Exit(1)
 
 
 @app.command()

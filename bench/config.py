@@ -486,11 +486,18 @@ class EvalConfig(_Optional):
         return ("headline",) if self.headline == self.metrics[0] else ()
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(_Optional):
+    """``seeds``: every sandwich member is trained once per seed (member ``<name>.g<λ>.s<seed>``), so the summary
+    can say how much of a BD figure is the seed; ``seed`` stays the seed of everything else (bootstrap, other
+    learned methods). Unset, it stays out of the config hash."""
+
+    _unset_hidden = ("seeds",)
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     scenario: str
     seed: int = 0
+    seeds: list[int] | None = Field(default=None, min_length=1)
     data: DataConfig
     methods: list[MethodConfig] = Field(min_length=1)
     evaluation: EvalConfig = Field(default_factory=EvalConfig)
@@ -502,6 +509,8 @@ class ExperimentConfig(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"method names must be unique; repeated: {', '.join(dup)}")
+        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds: list each seed once, got {self.seeds}")
         anchor = self.evaluation.anchor
         if anchor is not None and anchor not in names:
             raise ValueError(f"evaluation.anchor {anchor!r} is not a method; choose from: {', '.join(names)}")

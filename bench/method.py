@@ -78,6 +78,12 @@ class Method(ABC):
     role: str
     label: str
     family: str | None = None  # members of a family (one per lambda) share one Pareto RD curve
+    seed: int | None = None  # the training seed of a member of an experiment's ``seeds`` grid
+
+    def assign_seed(self, seed: int) -> None:
+        """Make this the member trained with ``seed`` of the experiment's ``seeds``: its own name keeps its
+        cells, runs and stored model apart from the other seeds'."""
+        self.seed, self.name, self.label = seed, f"{self.name}.s{seed}", f"{self.label}, seed {seed}"
 
     @abstractmethod
     def rate_points(self) -> list[float]:

@@ -141,7 +141,8 @@ def check_cell_keys(cfg: ExperimentConfig, methods: list[Method]) -> None:
         where = f"methods.{i} ({mc.name})"
         if m.name in names:
             if isinstance(mc, SandwichMethodConfig):
-                alike = [g for g in mc.lambdas if f"{mc.name}.g{g:g}" == m.name]
+                seeded = f".s{m.seed}" if m.seed is not None else ""
+                alike = [g for g in mc.lambdas if f"{mc.name}.g{g:g}{seeded}" == m.name]
                 if len(alike) > 1:
                     a, b = alike[:2]
                     same = f"{a!r} is listed twice" if a == b else f"{a!r} and {b!r} both name the member {m.name!r}"

@@ -210,6 +210,7 @@ class Summary(TypedDict):
     vs_codecs: NotRequired[dict[str, list[BDEntry]]]
     groups: NotRequired[dict[str, Any]]
     proxy_fidelity: NotRequired[dict[str, Any]]
+    seeds: NotRequired[dict[str, Any]]  # a seeds grid: per family and metric, each seed's BD, mean and sd
 
 
 def headline_of(summary: Mapping[str, Any]) -> str:

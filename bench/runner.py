@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -43,6 +43,25 @@ say = progress.say  # phase lines go to stderr; stdout's last line is reserved f
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What an executor gets once the run folder is locked and the parent run is open."""
+
+    plan: Plan
+    run_dir: Path
+    out: Path
+    device: str  # resolved for the local executor; as asked (auto, cpu, cuda) for one whose workers resolve it
+    tracker: Tracker
+    parent: str
+    config_path: Path
+
+
+class Executor(Protocol):
+    """Trains what the plan trains and returns every cell, saved and logged (``local`` in this process, or Ray)."""
+
+    def __call__(self, run: RunContext) -> list[Cell]: ...
+
+
+@dataclass(frozen=True)
 class RunOptions:
     out: Path = Path("runs")
     tracking_uri: str | None = None
@@ -50,6 +69,7 @@ class RunOptions:
     max_items: int | None = None
     fresh: bool = False
     profile: str | None = None
+    executor: Executor | None = None  # None: train and evaluate one after another in this process
 
 
 def resolve_device(device: str) -> str:
@@ -80,7 +100,8 @@ class TrainRunLog:
         self.tracker, self.parent, self.name, self.note = tracker, parent, name, note
         self.run_id: str | None = None
 
-    def _run(self) -> str:
+    def opened(self) -> str:
+        """The run's id, created (or a resumed training's reopened) on first use."""
         if self.run_id is None:
             old = [r.info.run_id for r in self.tracker.child_runs(self.parent) if r.info.run_name == self.name]
             if old:  # a resumed training continues its curves in the same child run
@@ -90,13 +111,13 @@ class TrainRunLog:
         return self.run_id
 
     def metrics(self, values: dict[str, float], step: int) -> None:
-        self.tracker.log_metrics(self._run(), values, step)
+        self.tracker.log_metrics(self.opened(), values, step)
 
     def tags(self, values: dict[str, str]) -> None:
-        self.tracker.set_tags(self._run(), values)
+        self.tracker.set_tags(self.opened(), values)
 
     def model(self, folder: Path) -> None:
-        self.tracker.log_model(self._run(), folder, self.name.removeprefix("train:"))
+        self.tracker.log_model(self.opened(), folder, self.name.removeprefix("train:"))
 
     def close(self, status: str = "FINISHED") -> None:
         if self.run_id is not None:
@@ -109,7 +130,7 @@ def prepare_context(plan: Plan, run_dir: Path, out: Path, device: str, log: RunL
         run_dir / "methods" / method.name,
         plan.train_set.items if plan.train_set else (),
         device,
-        plan.cfg.seed,
+        plan.cfg.seed if method.seed is None else method.seed,
         log,
         (out / "models").resolve(),
         plan.train_set.manifest_hash() if plan.train_set else "",
@@ -214,7 +235,7 @@ def run_experiment(config_path: Path, opts: RunOptions) -> Path:
     disk that refuses a write (full, read-only) ends as one error line wherever it happens.
     """
     cfg = with_max_items(load_config(config_path, opts.profile), opts.max_items)
-    device = resolve_device(opts.device)
+    device = resolve_device(opts.device) if opts.executor is None else opts.device
     say(f"plan: checking {config_path} (scenario {cfg.scenario}, {len(cfg.methods)} methods)")
     plan = build_plan(cfg)
     run_dir = (Path(opts.out) / cfg.name / cfg.config_hash()[:12]).resolve()
@@ -246,7 +267,7 @@ def _estimates(plan: Plan, run_dir: Path, opts: RunOptions, device: str) -> dict
     """Estimated seconds per phase (``bench.estimate``), for the run's time left."""
     out = {}
     for m in filter(trains, plan.methods):
-        ctx = prepare_context(plan, run_dir, Path(opts.out), device, SilentLog(), m)
+        ctx = prepare_context(plan, run_dir, Path(opts.out), "cpu" if device == "auto" else device, SilentLog(), m)
         out[f"train:{m.name}"] = training_estimate(plan, m, m.training_plan(ctx), ctx.workdir).seconds
     out["evaluate"] = sum(cell_seconds(plan, m) * len(m.rate_points()) for m in plan.methods)
     return out
@@ -273,19 +294,8 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
     try:
         write_json_atomic(run_dir / "state.json", {**state, "status": "running", "started": time.time()})
         _log_static(plan, run_dir, tracker, parent, config_path)
-        out = Path(opts.out)
-        trainers = [m for m in plan.methods if trains(m)]
-        for k, m in enumerate(trainers, 1):
-            log = TrainRunLog(tracker, parent, f"train:{m.name}", _method_note(cfg, m))
-            progress.phase(f"train:{m.name}", f"train {k}/{len(trainers)}: {m.name}")
-            try:
-                m.prepare(prepare_context(plan, run_dir, out, device, log, m))
-            except BaseException as exc:
-                ended = _ended(exc)
-                _record_end(partial(log.close, ended))
-                raise
-            log.close()
-        cells = _evaluate_all(plan, run_dir, tracker, parent)
+        execute = opts.executor or run_local
+        cells = execute(RunContext(plan, run_dir, Path(opts.out), device, tracker, parent, config_path))
         say("aggregate: results, points.csv, plots, summary")
         summary = finalize(plan, run_dir, cells, tracker, parent)
         tracker.end(parent, "FINISHED")
@@ -309,17 +319,50 @@ def _run_locked(plan: Plan, run_dir: Path, opts: RunOptions, device: str, config
     return run_dir
 
 
-def _reusable(
-    plan: Plan, run_dir: Path
+def run_local(run: RunContext) -> list[Cell]:
+    """The local executor: every training, then every cell, one after another in this process."""
+    plan = run.plan
+    trainers = [m for m in plan.methods if trains(m)]
+    for k, m in enumerate(trainers, 1):
+        log = train_log(run, m)
+        progress.phase(f"train:{m.name}", f"train {k}/{len(trainers)}: {m.name}")
+        try:
+            m.prepare(prepare_context(plan, run.run_dir, run.out, run.device, log, m))
+        except BaseException as exc:
+            ended = _ended(exc)
+            _record_end(partial(log.close, ended))
+            raise
+        log.close()
+    return _evaluate_all(plan, run.run_dir, run.tracker, run.parent)
+
+
+def train_log(run: RunContext, m: Method) -> TrainRunLog:
+    """The training child run of ``m`` (opened on first use)."""
+    return TrainRunLog(run.tracker, run.parent, f"train:{m.name}", _method_note(run.plan.cfg, m))
+
+
+def eval_digests(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
+    """Every eval item's file sha256 and its decoded source's digest (what every cell is computed from)."""
+    return item_digests(plan.eval_set.items), {name: array_digest(src.frames) for name, src in plan.sources.items()}
+
+
+def provenance(
+    plan: Plan, m: Method, digests: tuple[dict[str, str], dict[str, str]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(inputs, meta) of a cell of the prepared ``m``: what decides whether the cell may be reused."""
+    items, sources = digests
+    return cell_inputs(items, sources, plan.metrics, source_digests((*m.code_modules(), *EVAL_CODE))), m.describe()
+
+
+def reusable(
+    plan: Plan, run_dir: Path, methods: list[Method]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[tuple[str, float], Cell]]:
-    """(cell inputs per method, description per method, the finished cells that may be reused);
-    prints one line per method whose finished cells are refused, saying why."""
-    items = item_digests(plan.eval_set.items)
-    sources = {name: array_digest(src.frames) for name, src in plan.sources.items()}
+    """(cell inputs per method, description per method, the finished cells that may be reused), for prepared
+    ``methods``; prints one line per method whose finished cells are refused, saying why."""
+    digests = eval_digests(plan)
     inputs, metas, reuse = {}, {}, {}
-    for m in plan.methods:
-        inputs[m.name] = cell_inputs(items, sources, plan.metrics, source_digests((*m.code_modules(), *EVAL_CODE)))
-        metas[m.name] = m.describe()
+    for m in methods:
+        inputs[m.name], metas[m.name] = provenance(plan, m, digests)
         refused: dict[str, int] = {}
         for rp in m.rate_points():
             cell = load_cell(cell_path(run_dir, m.name, rp))
@@ -359,7 +402,7 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
     logged = {r.info.run_name: r.info.run_id for r in tracker.child_runs(parent)}
     n_items = len(plan.eval_set.items)
     progress.phase("evaluate", f"evaluate: {len(todo)} cells (method x rate point) over {n_items} items")
-    inputs, metas, reuse = _reusable(plan, run_dir)
+    inputs, metas, reuse = reusable(plan, run_dir, plan.methods)
     with progress.task("evaluate", (len(todo) - len(reuse)) * n_items, unit="item") as items_done:
         for i, (m, rp) in enumerate(todo, 1):
             path = cell_path(run_dir, m.name, rp)
@@ -369,16 +412,28 @@ def _evaluate_all(plan: Plan, run_dir: Path, tracker: Tracker, parent: str) -> l
             else:
                 (run_dir / "summary.json").unlink(missing_ok=True)  # the run is complete again only when it ends
                 items_done.label = f"evaluate cell {i}/{len(todo)} ({m.name} @ {rp:g})"
-                cell = evaluate_cell(plan, m, rp, run_dir / "recon" / m.name / rate_key(rp), items_done)
+                cell = evaluate_cell(plan, m, rp, recon_dir(run_dir, m, rp), items_done)
                 cell.inputs, cell.meta = inputs[m.name], metas[m.name]
                 save_cell(path, cell)
-            if cell.mlflow_parent != parent:  # not yet logged to this parent run
-                _log_cell(plan, tracker, parent, logged, cell, m, rp)
-                save_cell(path, cell)
+            logged_cell(plan, run_dir, tracker, parent, logged, cell, m, rp)
             cells.append(cell)
     if skipped:
         say(f"resume: {skipped} finished cells reused, {len(todo) - skipped} computed")
     return cells
+
+
+def recon_dir(run_dir: Path, m: Method, rp: float) -> Path:
+    """Where a cell keeps its reconstructions (for the report's visual comparisons)."""
+    return run_dir / "recon" / m.name / rate_key(rp)
+
+
+def logged_cell(
+    plan: Plan, run_dir: Path, tracker: Tracker, parent: str, logged: dict[str, str], cell: Cell, m: Method, rp: float
+) -> None:
+    """Log a saved cell to ``parent`` unless it already is, and save the run id it got."""
+    if cell.mlflow_parent != parent:
+        _log_cell(plan, tracker, parent, logged, cell, m, rp)
+        save_cell(cell_path(run_dir, m.name, rp), cell)
 
 
 def _log_cell(

@@ -7,7 +7,7 @@ rebuilt from the run folder. ``summary.json`` is written last: its presence mark
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -76,22 +76,23 @@ def _method_curves(plan: Plan, cells: list[Cell]) -> dict[str, Curve]:
     families: dict[str, list[tuple[Method, list[Cell]]]] = {}
     for m in plan.methods:
         mine = sorted((c for c in cells if c.method == m.name), key=lambda c: c.rate_point)
-        if m.family:
-            families.setdefault(m.family, []).append((m, mine))
+        if m.family:  # a seeds grid: one family curve per seed
+            families.setdefault(m.family if m.seed is None else f"{m.family}.s{m.seed}", []).append((m, mine))
             continue
         out[m.name] = Curve(
             m.label, m.role, "measured", aggregate(mine, plan.metrics, plan.rate_keys), mine, _described(m)
         )
     for fam, group in families.items():
         chosen = _family_frontier(plan, group)
-        cfg = next(mc for mc in plan.cfg.methods if mc.name == fam)
-        role = group[0][0].role
+        first = group[0][0]
+        cfg = next(mc for mc in plan.cfg.methods if mc.name == first.family)
+        role = first.role
         members = {
             m.name: Curve(m.name, role, "measured", aggregate(mc, plan.metrics, plan.rate_keys), mc, _described(m))
             for m, mc in group
         }
         out[fam] = Curve(
-            cfg.label or fam,
+            (cfg.label or cfg.name) + ("" if first.seed is None else f", seed {first.seed}"),
             role,
             "measured",
             aggregate(chosen, plan.metrics, plan.rate_keys),
@@ -206,17 +207,25 @@ def start_comparisons(plan: Plan, curves: dict[str, Curve]) -> tuple[dict[str, A
     flags: dict[str, list[str]] = {}
     for mc in plan.cfg.methods:
         wraps = getattr(mc, "wraps", None)
-        if not wraps or mc.name not in curves or wraps not in curves:
+        if not wraps or wraps not in curves:
             continue
-        entries = bd_entries(plan, curves, anchor=wraps, only=[mc.name])
-        out[mc.name] = {"start": wraps, "bd": entries}
-        worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.headline) if w]
-        if worse:
-            flags[mc.name] = [
-                f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
-                "member that ends below where it started is a bug to find, not a result"
-            ]
+        for name in family_curves(plan, mc.name, curves):
+            entries = bd_entries(plan, curves, anchor=wraps, only=[name])
+            out[name] = {"start": wraps, "bd": entries}
+            worse = [w for w in (_worse_than(e) for e in entries if e["metric"] == plan.headline) if w]
+            if worse:
+                flags[name] = [
+                    f"below its untrained start ({wraps}, the same codec): {worse[0]}; a trained "
+                    "member that ends below where it started is a bug to find, not a result"
+                ]
     return out, flags
+
+
+def family_curves(plan: Plan, name: str, curves: Collection[str]) -> list[str]:
+    """The curves of the config method ``name``: itself, or with a seeds grid one per seed of a sandwich."""
+    if name in curves:
+        return [name]
+    return [f"{name}.s{seed}" for seed in plan.cfg.seeds or () if f"{name}.s{seed}" in curves]
 
 
 def group_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, Any]:
@@ -236,7 +245,7 @@ def group_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, Any]:
 
 def conventional_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, list[BDEntry]]:
     """Each sandwich family against every conventional codec method of the file (the strongest included)."""
-    sandwiches = [mc.name for mc in plan.cfg.methods if mc.kind == "sandwich" and mc.name in curves]
+    sandwiches = [n for mc in plan.cfg.methods if mc.kind == "sandwich" for n in family_curves(plan, mc.name, curves)]
     codecs = [mc.name for mc in plan.cfg.methods if mc.kind == "codec" and mc.name != plan.cfg.anchor_name()]
     return {c: bd_entries(plan, curves, anchor=c, only=sandwiches) for c in codecs if sandwiches}
 
@@ -316,6 +325,8 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         summary["vs_codecs"] = versus
     if plan.eval_set.groups:
         summary["groups"] = group_comparisons(plan, curves)
+    if plan.cfg.seeds:
+        summary["seeds"] = seed_spread(plan, entries)
     if plan.video:
         fidelity = cells_summary(cells)
         if fidelity:  # the training proxy against the real codec on what was evaluated
@@ -329,6 +340,48 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
     write_json_atomic(run_dir / "summary.json", summary)
     tracker.log_artifact(parent, run_dir / "summary.json")
     return summary
+
+
+def seed_spread(plan: Plan, entries: list[BDEntry]) -> dict[str, Any]:
+    """Per sandwich family and metric: each seed's BD against the anchor, their mean and sample standard
+    deviation (how much of a BD figure is the training seed; None with fewer than two seeds measured)."""
+    seeds = plan.cfg.seeds or []
+    out: dict[str, Any] = {}
+    for mc in plan.cfg.methods:
+        names = {f"{mc.name}.s{s}": s for s in seeds}
+        for metric in headline_first(plan.metrics, plan.headline):
+            mine = [e for e in entries if e["method"] in names and e["metric"] == metric]
+            if not mine:
+                continue
+            row: dict[str, Any] = {"seeds": [names[e["method"]] for e in mine]}
+            for key in ("bd_rate_pct", "bd_psnr_db"):
+                values = [e.get(key) for e in mine]
+                row[key] = values
+                known = np.array([v for v in values if v is not None], dtype=float)
+                row[f"{key}_mean"] = float(known.mean()) if known.size else None
+                row[f"{key}_std"] = float(known.std(ddof=1)) if known.size > 1 else None
+            out.setdefault(mc.name, {})[metric] = row
+    return out
+
+
+def _spread_lines(summary: Summary) -> list[str]:
+    """Per seeded family, on the headline metric: each BD figure's mean ± sd over seeds, and each seed's value."""
+    headline = headline_of(summary)
+    lines = []
+    for family, per_metric in summary.get("seeds", {}).items():
+        row = per_metric.get(headline)
+        for key, what, unit in (("bd_rate_pct", "BD-rate", "%"), ("bd_psnr_db", "BD-quality", " dB")):
+            if row is None or row[f"{key}_mean"] is None:
+                continue
+            sd = row[f"{key}_std"]
+            pairs = zip(row["seeds"], row[key], strict=True)
+            each = ", ".join(f"s{s}: {v:+.3f}{unit}" if v is not None else f"s{s}: -" for s, v in pairs)
+            spread = f" ± {sd:.3f}" if sd is not None else ""
+            lines.append(
+                f"seeds {family}: {what} on {headline} {row[f'{key}_mean']:+.3f}{spread}{unit} "
+                f"(mean ± sd over the seeds measured; {each})"
+            )
+    return lines
 
 
 def _value_ci(entry: BDEntry, key: str, unit: str, digits: int) -> str:
@@ -388,6 +441,7 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
         "cover)",
         *(_aligned(rows) if methods else ["no method besides the anchor"]),
     ]
+    lines += _spread_lines(summary)
     if flagged:
         lines += ["flags:", *flagged]
     return [
@@ -406,5 +460,5 @@ def _method_summary(c: Curve, start_flags: list[str]) -> MethodSummary:
 
 
 def plan_description(plan: Plan, name: str) -> str:
-    cfg = next(m for m in plan.cfg.methods if m.name == name)
+    cfg = next(m for m in plan.cfg.methods if name in family_curves(plan, m.name, [name]))
     return cfg.description or f"{name} on {plan.eval_set.name} ({plan.cfg.name})"

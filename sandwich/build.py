@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bench.builders import BUILDERS, BuildContext
 from bench.config import MethodConfig, SandwichMethodConfig
 from bench.errors import ConfigError
@@ -24,9 +26,23 @@ def build_sandwich(where: str, m: MethodConfig, ctx: BuildContext) -> list[Metho
     if ctx.video:
         return _video_members(where, m, ctx, wrapped)
     try:
-        return [SandwichMember(m, scenario, gamma, ctx.channels, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
+        return _seeded(
+            ctx, lambda seed: [SandwichMember(m, scenario, g, ctx.channels, seed, wrapped) for g in m.lambdas]
+        )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _seeded(ctx: BuildContext, members: Callable[[int], list[Method]]) -> list[Method]:
+    """The members for the experiment's seed, or for each of its ``seeds`` (each member then named by its seed)."""
+    if ctx.cfg.seeds is None:
+        return members(ctx.cfg.seed)
+    out = []
+    for seed in ctx.cfg.seeds:
+        for member in members(seed):
+            member.assign_seed(seed)
+            out.append(member)
+    return out
 
 
 def _wrapped(where: str, m: SandwichMethodConfig, ctx: BuildContext) -> WrappedCodec | None:
@@ -71,6 +87,8 @@ def _video_members(
         )
     stills = ctx.stills.items if ctx.stills else ()
     try:
-        return [VideoSandwichMember(m, ctx.scenario, gamma, stills, ctx.cfg.seed, wrapped) for gamma in m.lambdas]
+        return _seeded(
+            ctx, lambda seed: [VideoSandwichMember(m, ctx.scenario, g, stills, seed, wrapped) for g in m.lambdas]
+        )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None

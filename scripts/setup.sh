@@ -20,7 +20,7 @@ echo "[setup] installing sandwich-bench and its dependencies into .venv (first t
 # the end instead and shows any conflict other than those.
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-warn-conflicts)
 "${PIP[@]}" --upgrade pip setuptools wheel
-"${PIP[@]}" -c constraints.txt -e ".[dev]"
+"${PIP[@]}" -c constraints.txt -e ".[dev,ray]"
 # CompressAI's real dependencies (beyond those of .[dev]), before CompressAI itself.
 "${PIP[@]}" -c constraints.txt einops torch-geometric
 # These declare torchvision (a CUDA wheel that cannot import beside the CPU torch) as a dependency;
