@@ -431,7 +431,7 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
                     _value_ci(e, "bd_rate_pct", "%", 2),
                     _value_ci(e, "bd_psnr_db", " dB", 3),
                     _overlap(e),
-                    f"{len(flags)} (below)" if flags and i == 0 else "",
+                    f"{len(flags)} (see below)" if flags and i == 0 else "",
                     why,
                 ]
             )

@@ -138,7 +138,8 @@ def run_paragraph(comp: Comparison, run: RunData, rates: tuple[float, ...] | Non
     published = f" (of them {n_published} published curves)" if n_published else ""
     head = (
         f"{'Run ' + run.tag + ': ' if run.tag else ''}{s['experiment']} ({s['scenario']} scenario, "
-        f"{s['dataset']}, {len(items) or 'unknown number of'} items) compares {n_methods} methods"
+        f"{s['dataset']}, {len(items) or 'unknown number of'} items) compares {n_methods} "
+        f"method{'s' if n_methods != 1 else ''}"
         f"{published} with the anchor {anchor.label}."
     )
     headline = headline_of(s)

@@ -61,6 +61,6 @@ def test_dry_run_counts_the_cells_and_items(bench_app, tmp_path: Path) -> None:
         "run", str(REPO / "experiments" / "quick.yaml"), "--dry-run", "--max-items", "2", "--out", str(tmp_path / "r")
     )
     assert res.exit_code == 0, res.output
-    assert "cells: 21 (method x rate point), each over the 2 items" in res.stdout  # 3 JPEG modes x 7 qualities
-    assert "trainings: none" in res.stdout
+    assert "cells: 14 (method x rate point), each over the 2 items" in res.stdout  # JPEG and sandwich x 7 qualities
+    assert "sandwich.g1: train 800 steps" in res.stdout, res.stdout
     assert not (tmp_path / "r").exists()
