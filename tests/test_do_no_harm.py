@@ -22,11 +22,18 @@ from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
 from sandwich.wrapped import WrappedCodec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-CASES = {"grayscale": "gray400", "lowres": "lowres", "rgb": "rgb420", "lpips": "perceptual", "hdr": "hdr"}
+CASES = {
+    "grayscale": "gray400",
+    "lowres": "lowres",
+    "rgb": "rgb420",
+    "lpips": "perceptual",
+    "hdr": "hdr",
+    "quick": "rgb420",  # the README's main job
+}
 
 
 def _wrapping_members(name: str) -> list[tuple[SandwichMethodConfig, CodecMethodConfig]]:
-    cfg = load_config(EXPERIMENTS / f"{name}.yaml", profile="quick")
+    cfg = load_config(EXPERIMENTS / f"{name}.yaml", profile=None if name == "quick" else "quick")
     codecs = {m.name: m for m in cfg.methods if isinstance(m, CodecMethodConfig)}
     return [(m, codecs[m.wraps]) for m in cfg.methods if isinstance(m, SandwichMethodConfig) and m.wraps]
 
