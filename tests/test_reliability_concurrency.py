@@ -194,7 +194,7 @@ def test_sigterm_during_training_kills_the_training_child(tmp_path: Path) -> Non
     )
     out = tmp_path / "runs"
     proc = start(cfg, out, tmp_path)
-    wait_for(lambda: list(out.glob("trainkill/*/methods/*/checkpoint.pt")), "a training checkpoint", proc)
+    wait_for(lambda: list(out.glob("models/sandwich/*/checkpoint.pt")), "a training checkpoint", proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 128 + signal.SIGTERM, err
