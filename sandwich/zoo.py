@@ -156,7 +156,7 @@ def publish_run(run_dir: Path, member: str, experiment: str | None = None, root:
         raise BenchError(f"{run_dir} has no stored model for {member!r}; members with one: {', '.join(have) or 'none'}")
     card = store.load_card(folder)
     family = card["family"]
-    experiment = experiment or f"experiments/{summary['experiment']}.yaml"
+    experiment = _repo_relative(experiment or f"experiments/{summary['experiment']}.yaml")
     profile = summary.get("profile")
     bd = {
         "method": family,
@@ -178,6 +178,12 @@ def publish_run(run_dir: Path, member: str, experiment: str | None = None, root:
         git_sha=summary["git_sha"],
         root=root,
     )
+
+
+def _repo_relative(path: str) -> str:
+    """An experiment file of this repository as the command would name it (experiments/x.yaml)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else path
 
 
 def _items(run_dir: Path, method: str) -> int:
