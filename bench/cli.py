@@ -174,6 +174,24 @@ app.command("encode")(encode_command)
 app.command("decode")(decode_command)
 
 
+zoo_app = typer.Typer(no_args_is_help=True, help="The model zoo (zoo/): released models any run can use.")
+app.add_typer(zoo_app, name="zoo")
+
+
+@zoo_app.command("publish")
+def zoo_publish(
+    run_dir: Path = typer.Argument(..., help="A finished run folder (<out>/<experiment>/<run id>)."),
+    member: str = typer.Argument(..., help="Its sandwich member, e.g. sandwich.g1."),
+    experiment: str = typer.Option(
+        None, "--experiment", help="The experiment file the run used (default experiments/<name>.yaml)."
+    ),
+) -> None:
+    """Copy a finished run's trained member into the zoo, its card carrying the run's BD figures; prints its folder."""
+    from sandwich.zoo import publish_run
+
+    print(publish_run(run_dir, member, experiment))
+
+
 @app.command("eval")
 def eval_model(
     model: str = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models."),

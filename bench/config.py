@@ -337,9 +337,10 @@ class SandwichMethodConfig(_MethodBase, _Optional):
     )
     weights: str | None = Field(
         default=None,
-        description="a trained model to use instead of training: its folder (with card.json), or its id "
-        "(or a unique prefix) under <out>/models/sandwich; its card must match this method's scenario, wrapped "
-        "codec and nets, and lambdas must be the one λ it was trained at",
+        description="a trained model to use instead of training: its folder (with card.json), its id "
+        "(or a unique prefix) under <out>/models/sandwich, or zoo (zoo:<experiment or id>): the model of the zoo "
+        "whose card fits; its card must match this method's scenario, wrapped codec and nets, and lambdas must be "
+        "the one λ it was trained at",
     )
     post_flag: bool = Field(
         default=False,
@@ -531,12 +532,38 @@ class ExperimentConfig(_Optional):
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``: mappings key by key, anything else (lists too) replaced whole; except that
+    a mapping over ``methods`` patches the methods by name (see :func:`_patch_methods`)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
+        if k == "methods" and isinstance(v, dict) and isinstance(out.get(k), list):
+            out[k] = _patch_methods(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
+    return out
+
+
+def _patch_methods(methods: list[Any], patches: dict[str, Any]) -> list[Any]:
+    """A profile's ``methods: {<name>: {...} | null}``: each named method deep-merged with its patch, or
+    dropped (null), the others kept in order. Why: a profile that changes one key of one method need not
+    repeat the whole list (a list in a profile replaces the file's list whole, as before)."""
+    names = [m.get("name") if isinstance(m, dict) else None for m in methods]
+    unknown = [n for n in patches if n not in names]
+    if unknown:
+        raise ConfigError(
+            f"methods.{unknown[0]}: the profile patches a method the file does not define; "
+            f"choose from: {', '.join(str(n) for n in names)}"
+        )
+    out = []
+    for name, m in zip(names, methods, strict=True):
+        if name not in patches:
+            out.append(copy.deepcopy(m))
+        elif patches[name] is not None:
+            if not isinstance(patches[name], dict):
+                raise ConfigError(f"methods.{name}: a profile's patch of a method is a mapping of keys or null")
+            out.append(_deep_merge(m, patches[name]))
     return out
 
 
@@ -614,7 +641,10 @@ def parse_config(doc: Any, source: str = "<config>", profile: str | None = None)
         if profile not in profiles:
             choices = ", ".join(sorted(profiles)) or "(this file defines none)"
             raise ConfigError(f"{source}: unknown profile {profile!r}; choose from: {choices}")
-        doc = _deep_merge(doc, profiles[profile])
+        try:
+            doc = _deep_merge(doc, profiles[profile])
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: profile {profile}: {exc}") from None
         doc["profile"] = profile
     try:
         return ExperimentConfig.model_validate(doc)

@@ -22,7 +22,7 @@ from bench.io_utils import write_json_atomic
 from bench.method import PrepareContext, TrainingPlan
 from bench.provenance import git_sha
 from bench.scenarios import Scenario
-from sandwich import store
+from sandwich import store, zoo
 from sandwich.model import Sandwich
 from sandwich.nets.complexity import count_params, macs_per_pixel
 from sandwich.train import CHECKPOINT, TrainResult, finished_model, inputs_changed
@@ -113,8 +113,8 @@ def write_card(member: Member, ctx: PrepareContext, folder: Path, inputs: dict[s
     write_json_atomic(folder / store.CARD, card)
 
 
-def check_card(card: dict[str, Any], member: Member, folder: Path) -> None:
-    """Refuse a model whose card does not fit ``member`` (other scenario, codec path or nets)."""
+def differences(card: dict[str, Any], member: Member) -> list[str]:
+    """How a model's card does not fit ``member`` (other scenario, codec path, nets or λ); empty: it fits."""
     wrapped = member.wrapped.method_config().model_dump(mode="json") if member.wrapped else None
     mine = {
         "scenario": member.scenario.name,
@@ -136,6 +136,12 @@ def check_card(card: dict[str, Any], member: Member, folder: Path) -> None:
         for k in MATCHED_METHOD
         if card["method"].get(k) != here.get(k)
     ]
+    return diff
+
+
+def check_card(card: dict[str, Any], member: Member, folder: Path) -> None:
+    """Refuse a model whose card does not fit ``member``."""
+    diff = differences(card, member)
     if diff:
         raise BenchError(f"{folder.name} does not fit {member.name}: " + "; ".join(diff))
 
@@ -190,9 +196,19 @@ def finish(member: Member, ctx: PrepareContext, folder: Path, inputs: dict[str, 
     ctx.log.model(folder)
 
 
+def stored_model(member: Member, ctx: PrepareContext, ref: str) -> Path:
+    """The model folder ``weights: ref`` names: in the model store, or (``zoo``, ``zoo:<experiment or id>``)
+    the zoo model that fits ``member``. The run folder is ``<out>/<experiment>/<hash>/``, so the
+    experiment's name is two levels above ``methods/``."""
+    if not zoo.is_zoo_ref(ref):
+        return store.resolve(ref, ctx.out or Path("runs"))
+    experiment = ctx.workdir.parents[2].name if len(ctx.workdir.parents) > 2 else ""
+    return zoo.fitting(ref, member.name, member.scenario.name, experiment, lambda c: differences(c, member))
+
+
 def prepare_stored(member: Member, ctx: PrepareContext, ref: str) -> None:
     """``weights:``: use a model trained elsewhere instead of training (nothing is trained)."""
-    folder = store.resolve(ref, ctx.out or Path("runs"))
+    folder = stored_model(member, ctx, ref)
     load_stored(member, folder, ctx.device)
     store.link_run(ctx.workdir, folder)
     ctx.log.tags({"weights": str(folder), "trained": "no (weights)"})
@@ -203,7 +219,7 @@ def prepare_stored(member: Member, ctx: PrepareContext, ref: str) -> None:
 def training_plan(member: Member, ctx: PrepareContext, inputs: dict[str, Any]) -> list[TrainingPlan]:
     """What ``prepare`` would do: reuse ``weights``, reuse a finished stored model, resume, or train."""
     if member.cfg.weights is not None:
-        return [TrainingPlan(str(store.resolve(member.cfg.weights, ctx.out or Path("runs"))), True, 0)]
+        return [TrainingPlan(str(stored_model(member, ctx, member.cfg.weights)), True, 0)]
     folder = store.model_folder(ctx.shared, member.name, inputs) if ctx.shared else ctx.workdir
     candidates = [folder, ctx.workdir] if folder != ctx.workdir else [folder]
     if any(finished_model(c, inputs) is not None for c in candidates):

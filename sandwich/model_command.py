@@ -16,10 +16,20 @@ import typer
 import yaml
 
 from bench.errors import BenchError
-from sandwich import store
+from sandwich import store, zoo
 
-MODEL = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models/sandwich.")
+MODEL = typer.Option(
+    ...,
+    "--model",
+    "-m",
+    help="A trained model: its folder, its id under <out>/models/sandwich, or zoo:<experiment or id> of the zoo.",
+)
 OUT_DIR = typer.Option(Path("runs"), "--out", help="The --out folder of bench run (where models/ lives).")
+
+
+def model_folder(ref: str, out: Path) -> Path:
+    """The folder ``--model`` names: in the zoo (``zoo:<experiment or id>``) or the model store under ``out``."""
+    return zoo.resolve(ref) if zoo.is_zoo_ref(ref) else store.resolve(ref, out)
 
 
 def _say(msg: str) -> None:
@@ -44,7 +54,7 @@ def encode_command(
 
     if not source.exists():
         raise BenchError(f"{source} does not exist")
-    member, card = member_from_card(store.resolve(model, out))
+    member, card = member_from_card(model_folder(model, out))
     rp = default_rate_point(member) if rate_point is None else rate_point
     if isinstance(member, VideoSandwichMember):
         want = stream_suffix(member)
@@ -86,7 +96,7 @@ def decode_command(
 
     if not coded.is_file():
         raise BenchError(f"{coded} does not exist")
-    member, card = member_from_card(store.resolve(model, out))
+    member, card = member_from_card(model_folder(model, out))
     if isinstance(member, VideoSandwichMember):
         recon, rate = decode_clip(member, card, coded)
         _write_clip(output, recon, rate)
@@ -135,7 +145,7 @@ def eval_experiment(model: str, data: Path, out: Path, glob: str = "*.png", metr
     configuration it wraps as the anchor, on the images of ``data``; return its path."""
     from bench.scenarios import SCENARIOS
 
-    folder = store.resolve(model, out)
+    folder = model_folder(model, out)
     card = store.load_card(folder)
     if not card.get("wraps"):
         raise BenchError(

@@ -96,7 +96,7 @@ def test_list_names_what_configs_can_use_with_descriptions(bench_app) -> None:
     assert sections["scenarios"]["rgb420"] and sections["named datasets"]["kodak"]
     experiments = sections["experiments"]
     assert sorted(experiments) == sorted(f"experiments/{p.name}" for p in (REPO / "experiments").glob("*.yaml"))
-    assert experiments["experiments/rgb.yaml"].endswith("[profiles: quick, full]")
+    assert experiments["experiments/rgb.yaml"].endswith("[profiles: quick, long, zoo, full]")
     assert all(text for text in experiments.values())  # every shipped experiment says what it is
 
 

@@ -117,6 +117,42 @@ def test_profiles_merge_and_unknown_profile(tmp_path: Path) -> None:
     assert "seed" in str(pytest.raises(ConfigError, parse_config, doc, "x.yaml", "bad").value)
 
 
+def test_a_profile_patches_methods_by_name_as_the_whole_list_would() -> None:
+    """``methods: {name: {...} | null}`` in a profile deep-merges into (or drops) the named methods: the same
+    config, and hash, as writing the whole list out."""
+    doc = base_doc()
+    doc["profiles"] = {"p": {"methods": {"jpeg-420": {"rate_points": [30, 60]}, "jpeg-400": None}}}
+    whole = base_doc()
+    whole["profiles"] = {"p": {"methods": [{**whole["methods"][0]}, {**whole["methods"][1], "rate_points": [30, 60]}]}}
+    patched, written = parse_config(doc, "x.yaml", "p"), parse_config(whole, "x.yaml", "p")
+    assert [m.name for m in patched.methods] == ["jpeg-444", "jpeg-420"]
+    assert patched.config_hash() == written.config_hash()
+    doc["profiles"]["typo"] = {"methods": {"jpeg-42": {"rate_points": [30]}}}
+    msg = str(pytest.raises(ConfigError, parse_config, doc, "x.yaml", "typo").value)
+    assert msg.startswith("x.yaml: profile typo: methods.jpeg-42: ") and "jpeg-444, jpeg-420, jpeg-400" in msg, msg
+
+
+def _plain_merge(base: dict, over: dict) -> dict:
+    """The profile merge before methods could be patched by name: mappings key by key, lists replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _plain_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "experiments").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_profile_without_a_methods_mapping_keeps_its_config_hash(path: Path) -> None:
+    """Patching by name changes nothing else: each profile of each experiment file that does not patch
+    methods by name hashes as the plain merge does (so its run folder and trained models stay)."""
+    doc = yaml.safe_load(path.read_text())
+    base = {k: v for k, v in doc.items() if k != "profiles"}
+    for name, over in (doc.get("profiles") or {}).items():
+        if isinstance((over or {}).get("methods"), dict):
+            continue
+        plain = parse_config({**_plain_merge(base, over or {}), "profile": name}, str(path))
+        assert load_config(path, name).config_hash() == plain.config_hash(), name
+
+
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     assert "not found" in str(pytest.raises(ConfigError, load_config, tmp_path / "nope.yaml").value)
     bad = tmp_path / "bad.yaml"

@@ -1,0 +1,161 @@
+"""The model zoo (issue #20): every zoo model's card matches its weights and fits the member its
+experiment's ``zoo`` profile would serve it to; ``--profile zoo`` evaluates a zoo model with no
+training step; a member no zoo model fits is refused, saying what exists and how it differs.
+
+The repository's own zoo is checked as it is (an empty zoo passes); a tiny real model (gray400, a
+3-step sandwich wrapping luma JPEG) is trained, published into a temporary zoo root and checked the
+same way, so the check always has a model to check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.builders import BuildContext
+from bench.config import SandwichMethodConfig, load_config
+from bench.errors import BenchError
+from bench.paths import REPO_ROOT
+from bench.runner import RunOptions, run_experiment
+from bench.scenarios import SCENARIOS
+from sandwich import store, zoo
+from sandwich.build import build_sandwich
+from sandwich.card import check_card
+from tests.test_model_store import doc, model_folder, training_losses
+
+IMAGE_EXPERIMENTS = ("grayscale", "lowres", "rgb", "lpips", "hdr")
+
+
+def check_zoo_model(folder: Path) -> None:
+    """The card matches the weights (sha256), carries its zoo block, sits under zoo/<experiment>/, and fits
+    the member of that experiment's ``zoo`` profile that would load it."""
+    card = store.load_card(folder)
+    block = card["zoo"]
+    exp = Path(block["experiment"])
+    exp = exp if exp.is_absolute() else REPO_ROOT / exp
+    assert folder.parent.name == exp.stem and folder.name == card["id"], folder
+    assert block["bd"]["entries"] and block["command"].startswith("bench run "), block
+    cfg = load_config(exp, "zoo")
+    method = next(m for m in cfg.methods if m.name == card["family"])
+    assert isinstance(method, SandwichMethodConfig) and method.weights == "zoo", method
+    ctx = BuildContext(cfg, SCENARIOS.get(cfg.scenario), video=False, channels=card["source_channels"])
+    member = next(m for m in build_sandwich(method.name, method, ctx) if m.name == card["member"])
+    check_card(card, member, folder)
+
+
+@pytest.mark.parametrize("folder", zoo.models(REPO_ROOT / "zoo"), ids=lambda p: p.name)
+def test_every_model_of_the_repository_zoo_fits_its_experiment(folder: Path) -> None:
+    check_zoo_model(folder)
+
+
+@pytest.mark.parametrize("name", IMAGE_EXPERIMENTS)
+def test_the_zoo_profile_serves_what_the_long_profile_trains(name: str) -> None:
+    """A model trained with ``long`` fits ``zoo``: same nets, proxy, λ and wrapped codec; zoo trains nothing."""
+    path = REPO_ROOT / "experiments" / f"{name}.yaml"
+    long, served = load_config(path, "long"), load_config(path, "zoo")
+    trained = {m.name: m for m in long.methods if isinstance(m, SandwichMethodConfig)}
+    for m in served.methods:
+        assert m.kind in ("codec", "reference", "sandwich"), f"{name} zoo trains {m.name}"
+        if isinstance(m, SandwichMethodConfig):
+            t = trained[m.name]
+            assert m.weights == "zoo" and t.weights is None
+            for key in ("pre", "post", "proxy", "lambdas", "wraps", "role"):
+                assert getattr(m, key) == getattr(t, key), (name, m.name, key)
+
+
+def test_a_zoo_reference_names_no_model_of_an_empty_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(zoo.ENV, str(tmp_path))
+    assert zoo.models() == []
+    with pytest.raises(BenchError, match="names no model of the zoo .*none yet"):
+        zoo.resolve("zoo:grayscale")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, bench_app) -> Iterator[tuple[Path, Path, Path]]:
+    """(the tiny experiment with a zoo profile, the zoo root, the folder ``bench zoo publish`` printed); the zoo
+    root is temporary, so nothing is written into the repository."""
+    tmp = tmp_path_factory.mktemp("zoo")
+    d = doc(tmp, data_dir)
+    d["name"] = "tinyzoo"
+    d["profiles"] = {"zoo": {"methods": {"s": {"weights": "zoo"}}}}
+    cfg = tmp / "tinyzoo.yaml"
+    cfg.write_text(yaml.safe_dump(d, sort_keys=False))
+    root = tmp / "zoo"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(zoo.ENV, str(root))
+        run_dir = run_experiment(cfg, RunOptions(out=tmp / "train-runs"))
+        res = bench_app("zoo", "publish", str(run_dir), "s.g1", "--experiment", str(cfg))
+        assert res.exit_code == 0, res.output
+        yield cfg, root, Path(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_publish_copies_the_model_with_its_zoo_block(published: tuple[Path, Path, Path]) -> None:
+    cfg, root, folder = published
+    card = store.load_card(folder)
+    assert folder.parent == root / "tinyzoo" and zoo.models(root) == [folder]
+    block = card["zoo"]
+    assert block["command"] == f"bench run {cfg}" and block["profile"] is None
+    assert block["bd"]["method"] == "s" and block["bd"]["anchor"] == "j400" and block["bd"]["items"] == 3
+    assert {e["metric"] for e in block["bd"]["entries"]} == {"psnr-rgb"}
+    assert block["steps"] == 3 and block["curve"]["checks"] == len(card["training"]["checks"])
+    assert len(block["config_hash"]) == 64 and block["git_sha"] and block["device"] == "cpu"
+
+
+@pytest.mark.slow
+def test_every_model_of_a_zoo_fits_its_experiment(published: tuple[Path, Path, Path], monkeypatch) -> None:
+    _, root, _ = published
+    monkeypatch.setenv(zoo.ENV, str(root))
+    assert zoo.models(), "the published model is there to check"
+    for folder in zoo.models():
+        check_zoo_model(folder)
+
+
+@pytest.mark.slow
+def test_the_zoo_profile_evaluates_the_zoo_model_without_training(
+    published: tuple[Path, Path, Path], tmp_path: Path, monkeypatch
+) -> None:
+    cfg, root, folder = published
+    monkeypatch.setenv(zoo.ENV, str(root))
+    out = tmp_path / "runs"  # an empty --out: no model store to fall back on
+    run_dir = run_experiment(cfg, RunOptions(out=out, profile="zoo"))
+    assert model_folder(run_dir) == folder
+    assert training_losses(out, run_dir) == [], "a zoo model runs no training step"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["profile"] == "zoo" and [e["method"] for e in summary["bd"]] == ["s"]
+    assert not (out / "models" / "sandwich").exists()
+
+
+@pytest.mark.slow
+def test_a_member_no_zoo_model_fits_is_refused_naming_what_exists(
+    published: tuple[Path, Path, Path], tmp_path: Path, monkeypatch
+) -> None:
+    cfg, root, folder = published
+    d = yaml.safe_load(cfg.read_text())
+    d["profiles"]["zoo"]["methods"]["s"]["post"] = {"encoder": [8], "decoder": [8, 8], "alpha0": 1.0}
+    other = tmp_path / "tinyzoo.yaml"
+    other.write_text(yaml.safe_dump(d, sort_keys=False))
+    monkeypatch.setenv(zoo.ENV, str(root))
+    with pytest.raises(BenchError, match=rf"no zoo model fits s\.g1 of tinyzoo: zoo/tinyzoo/{folder.name} differs "):
+        run_experiment(other, RunOptions(out=tmp_path / "runs", profile="zoo"))
+    monkeypatch.setenv(zoo.ENV, str(tmp_path / "empty"))
+    with pytest.raises(BenchError, match=r"has no model for s\.g1 of scenario gray400 yet.*bench zoo publish"):
+        run_experiment(cfg, RunOptions(out=tmp_path / "runs2", profile="zoo"))
+
+
+@pytest.mark.slow
+def test_model_zoo_references_resolve_inside_the_zoo(
+    published: tuple[Path, Path, Path], tmp_path: Path, bench_app
+) -> None:
+    cfg, root, folder = published
+    src = Path(yaml.safe_load(cfg.read_text())["data"]["eval"]["folder"]) / "a.png"
+    env = {zoo.ENV: str(root)}
+    for ref in ("zoo:tinyzoo", f"zoo:{folder.name[:8]}"):
+        res = bench_app("encode", str(src), "--model", ref, "-o", str(tmp_path / "a.jpg"), "-q", "80", env=env)
+        assert res.exit_code == 0 and folder.name in res.stderr, res.output
+    res = bench_app("encode", str(src), "--model", "zoo:nothing", "-o", str(tmp_path / "b.jpg"), env=env)
+    assert res.exit_code == 2 and "'zoo:nothing' names no model of the zoo" in res.stderr, res.output
