@@ -22,7 +22,8 @@ from bench.codecs.ffmpeg_codec import FfmpegCodec
 from bench.codecs.jpeg import JpegCodec
 from bench.errors import BenchError, DataError
 from sandwich.card import Member
-from sandwich.member import FLAG_BLOCK, SandwichMember
+from sandwich.member import SandwichMember
+from sandwich.post_flags import block_mask
 from sandwich.video_member import VideoSandwichMember
 
 TAG = "sandwich-bench/1"
@@ -143,8 +144,7 @@ def decode_image(member: Member, card: dict[str, Any], path: Path) -> np.ndarray
         shape, bits = header["flags"]
         on = np.unpackbits(np.frombuffer(bytes.fromhex(bits), np.uint8))[: shape[0] * shape[1]].reshape(shape)
         without = m.model.reconstruct(decoded, size, m.device, use_post=False)
-        mask = np.kron(on.astype(bool), np.ones((FLAG_BLOCK, FLAG_BLOCK), bool))[: size[0], : size[1]]
-        recon = np.where(mask[..., None], recon, without)
+        recon = np.where(block_mask(on, size)[..., None], recon, without)
     return recon
 
 

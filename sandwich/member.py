@@ -22,23 +22,9 @@ from bench.scenarios import Scenario
 from sandwich import card
 from sandwich.model import Sandwich, image_sandwich, initial_step, quantise_step, seeded_init
 from sandwich.nets.complexity import count_params, pair_complexity
+from sandwich.post_flags import flag_bytes, switch
 from sandwich.train import TrainResult, finished_model, train
 from sandwich.wrapped import WrappedCodec
-
-FLAG_BLOCK = 64  # post_flag: one bit per 64 x 64 block (VVC's ALF switches per 128² CTU, HEVC's SAO per 64²)
-
-
-def flag_bytes(blocks: int) -> int:
-    """The post flags' side information: one bit per block, packed into bytes."""
-    return -(-blocks // 8)
-
-
-def block_sums(err: np.ndarray) -> np.ndarray:
-    """Sum of an H x W (x C) array over each FLAG_BLOCK² block (the last row/column of blocks partial)."""
-    h, w = err.shape[:2]
-    e = err.reshape(h, w, -1).sum(-1)
-    e = np.pad(e, ((0, -h % FLAG_BLOCK), (0, -w % FLAG_BLOCK)))
-    return e.reshape(e.shape[0] // FLAG_BLOCK, FLAG_BLOCK, e.shape[1] // FLAG_BLOCK, FLAG_BLOCK).sum((1, 3))
 
 
 def trained_description(cfg: SandwichMethodConfig, model: Sandwich, result: TrainResult | None) -> dict[str, Any]:
@@ -131,6 +117,7 @@ class SandwichMember(FrameMethod):
             log=ctx.log,
             name=self.name,
             inputs=inputs,
+            post_flag=self.cfg.post_flag,
         )
         self.model.eval()
         card.finish(self, ctx, folder, inputs, trained_now)
@@ -190,15 +177,10 @@ class SandwichMember(FrameMethod):
     def _switched(
         self, source: np.ndarray, decoded: np.ndarray, with_post: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The encoder's post flags: per FLAG_BLOCK² block, g's output where it is closer to the source
-        than the wrapped codec's own reconstruction (the decoder reads the flags; the encoder has the
-        source to decide). Returns (Ŝ, flags as a blocks-high x blocks-wide bool array)."""
+        """The encoder's post flags (:mod:`sandwich.post_flags`) against the wrapped codec's own
+        reconstruction. Returns (Ŝ, flags as a blocks-high x blocks-wide bool array)."""
         without = self.model.reconstruct(decoded, source.shape[:2], self.device, use_post=False)
-        src = source.astype(np.float64)
-        gain = block_sums((without - src) ** 2) - block_sums((with_post - src) ** 2)
-        on = gain > 0
-        mask = np.kron(on, np.ones((FLAG_BLOCK, FLAG_BLOCK), bool))[: source.shape[0], : source.shape[1]]
-        return np.where(mask[..., None], with_post, without), on
+        return switch(source, without, with_post)
 
     def describe(self) -> dict[str, Any]:
         codec = self.model.real_codec()

@@ -30,6 +30,7 @@ from bench.progress import Task, task
 from bench.reuse import dict_changed, items_changed
 from proxies.colour import linear_ycbcr
 from sandwich.model import Sandwich
+from sandwich.post_flags import flag_bytes, switch
 
 CHECKPOINT, FINAL = "checkpoint.pt", "final.pt"
 TRAIN_ITEM_KEYS = ("items", "stills")  # keys of a model's training inputs that map item names to sha256
@@ -163,10 +164,15 @@ def lpips_frames(lpips: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, peak
 
 
 def real_check(
-    model: Sandwich, crops: list[np.ndarray], device: str, lpips: torch.nn.Module | None = None
+    model: Sandwich,
+    crops: list[np.ndarray],
+    device: str,
+    lpips: torch.nn.Module | None = None,
+    post_flag: bool = False,
 ) -> dict[str, float]:
     """Real-codec PSNR/bpp of the current model on fixed crops, next to the proxy's own (and the real
-    LPIPS-alex when the run trains for it)."""
+    LPIPS-alex when the run trains for it). ``post_flag``: as the member is evaluated, g switched per
+    block by the encoder and the flag bits counted in the rate."""
     model.eval()
     peak = float((1 << model.bitdepth) - 1)
     step = model.eval_param()
@@ -174,10 +180,15 @@ def real_check(
     with torch.inference_mode():
         for crop in crops:
             recon, res, _ = model.code_real(crop, step, device)
+            nbytes = res.nbytes
+            if post_flag:
+                without = model.reconstruct(res.decoded, crop.shape[:2], device, use_post=False)
+                recon, on = switch(crop, without, recon)
+                nbytes += flag_bytes(on.size)
             real_psnr.append(check_psnr(crop, recon, peak))
             if lpips is not None:
                 real_lpips.append(lpips_frames(lpips, crop, recon, peak, device))
-            real_bpp.append(8.0 * res.nbytes / (crop.shape[0] * crop.shape[1]))
+            real_bpp.append(8.0 * nbytes / (crop.shape[0] * crop.shape[1]))
             s = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1)[None].to(device)
             out = model(s)
             prox = out.recon.round().clamp(0, peak)[0].permute(1, 2, 0).cpu().numpy()
@@ -296,7 +307,13 @@ def anchor_slopes(
 
 
 def image_hooks(
-    model: Sandwich, cfg: TrainConfig, gamma: float, images: list[np.ndarray], device: str, seed: int
+    model: Sandwich,
+    cfg: TrainConfig,
+    gamma: float,
+    images: list[np.ndarray],
+    device: str,
+    seed: int,
+    post_flag: bool = False,
 ) -> TrainHooks:
     """Random crops, :func:`loss_terms`, :func:`real_check` on 4 fixed crops, :func:`_flags`.
 
@@ -334,7 +351,7 @@ def image_hooks(
 
     def check(m: Sandwich) -> dict[str, float]:
         m.rate_point = check_point
-        return real_check(m, check_crops, device, lpips)
+        return real_check(m, check_crops, device, lpips, post_flag)
 
     return TrainHooks(batch, loss, check, lambda m, checks: training_flags(m, cfg, checks, check_crops))
 
@@ -456,12 +473,14 @@ def train(
     name: str,
     hooks: TrainHooks | None = None,
     inputs: dict[str, Any] | None = None,
+    post_flag: bool = False,
 ) -> TrainResult:
     """Train ``model`` in place (or load the finished one from ``workdir``) and return what happened.
 
     ``inputs`` (plain data, see :func:`inputs_changed`) is stored in every checkpoint: a finished or
     half-done model trained from other inputs is trained again, and the terminal says why. The old
-    ``final.pt`` stays until the new one replaces it."""
+    ``final.pt`` stays until the new one replaces it. ``post_flag``: the real-codec checks switch g per
+    block and count the bits, as the member's evaluation does."""
     workdir.mkdir(parents=True, exist_ok=True)
     final = workdir / FINAL
     if final.is_file():
@@ -489,7 +508,7 @@ def train(
     model.to(device).train()
     opt = torch.optim.Adam(param_groups(model, cfg), lr=cfg.lr)
     rng = np.random.default_rng(seed)
-    hooks = hooks or image_hooks(model, cfg, gamma, images, device, seed)
+    hooks = hooks or image_hooks(model, cfg, gamma, images, device, seed, post_flag)
     start, checks, seconds = 0, [], 0.0
     ckpt = workdir / CHECKPOINT
     half = load_checkpoint(ckpt, device) if ckpt.is_file() else None

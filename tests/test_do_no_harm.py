@@ -18,7 +18,9 @@ from bench.config import CodecMethodConfig, SandwichMethodConfig, load_config
 from bench.data import load_image
 from bench.metrics import compute_metrics
 from bench.scenarios import SCENARIOS
-from sandwich.member import FLAG_BLOCK, SandwichMember, flag_bytes
+from sandwich.member import SandwichMember
+from sandwich.post_flags import FLAG_BLOCK, flag_bytes
+from sandwich.train import real_check
 from sandwich.wrapped import WrappedCodec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -104,6 +106,22 @@ def test_post_flag_keeps_g_only_where_it_helps(data_dir: Path) -> None:
     assert on.shape == (3, 3) and on[0, 0] and on.sum() == 1
     assert np.array_equal(recon[:FLAG_BLOCK, :FLAG_BLOCK], src[:FLAG_BLOCK, :FLAG_BLOCK])
     assert np.array_equal(recon[FLAG_BLOCK:], theirs.decoded[FLAG_BLOCK:])
+
+
+def test_the_training_check_switches_and_counts_the_post_flags_as_evaluation_does(data_dir: Path) -> None:
+    """A member evaluated with post flags is checked with them: g off where it hurts, the bits in the rate."""
+    m, anchor_cfg = _wrapping_members("quick")[0]
+    assert m.post_flag
+    scenario = SCENARIOS.get("rgb420")
+    src = _source("rgb420", data_dir)
+    member = SandwichMember(m, scenario, 1.0, 3, seed=0, wrapped=WrappedCodec.of(anchor_cfg, scenario.bottleneck, 3))
+    with torch.no_grad():
+        member.model.post.mlp[-1].bias.fill_(0.05)  # g adds a constant: worse everywhere
+    plain, flagged = real_check(member.model, [src], "cpu"), real_check(member.model, [src], "cpu", post_flag=True)
+    pixels = src.shape[0] * src.shape[1]
+    assert flagged["real_bpp"] == pytest.approx(plain["real_bpp"] + 8 * _flag_bytes(src) / pixels, rel=1e-12)
+    start = real_check(SandwichMember(m, scenario, 1.0, 3, 0, member.wrapped).model, [src], "cpu")
+    assert flagged["real_psnr"] == start["real_psnr"] > plain["real_psnr"]  # every block switched back to the JPEG
 
 
 VIDEO_CASES = {"video_gray": "gray400", "video_lowres": "lowres", "video_lpips": "perceptual"}
