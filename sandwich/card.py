@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,9 +16,11 @@ from typing import Any, Protocol
 from bench.checkpoint import load_checkpoint
 from bench.codecs import Codec
 from bench.config import SandwichMethodConfig
+from bench.data import sha256_file
 from bench.errors import BenchError
 from bench.io_utils import write_json_atomic
 from bench.method import PrepareContext, TrainingPlan
+from bench.progress import say
 from bench.provenance import git_sha
 from bench.scenarios import Scenario
 from sandwich import store, zoo
@@ -106,7 +107,7 @@ def write_card(member: Member, ctx: PrepareContext, folder: Path, inputs: dict[s
         "inputs_sha256": folder.name.rsplit("-", 1)[-1],
         "nets": _nets(member),
         "weights": store.WEIGHTS,
-        "weights_sha256": store.sha256_of(folder / store.WEIGHTS),
+        "weights_sha256": sha256_file(folder / store.WEIGHTS),
         "git_sha": git_sha(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -162,10 +163,6 @@ def load_stored(member: Member, folder: Path, device: str) -> dict[str, Any]:
         t["steps"], member.model.trained_step(), t["flags"], t["checks"], t["seconds"], card["weights_sha256"]
     )
     return card
-
-
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
 def store_folder(member: Member, ctx: PrepareContext, inputs: dict[str, Any]) -> Path:

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from bench.data import sha256_file
 from bench.errors import BenchError
 from bench.io_utils import write_json_atomic
 
@@ -69,14 +70,6 @@ def linked_model(workdir: Path) -> Path | None:
         return None
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def resolve(ref: str | Path, out: Path) -> Path:
     """The model folder ``ref`` names: a folder (or its ``card.json`` / ``final.pt``), or an id (or a
     unique prefix of one) under ``<out>/models/sandwich``."""
@@ -113,7 +106,7 @@ def load_card(folder: Path) -> dict[str, Any]:
             f"{folder / CARD} is a {card.get('kind')!r} model of format {card.get('format')!r}; this bench reads "
             f"{KIND!r} models of format {MODEL_FORMAT}"
         )
-    got = sha256_of(weights)
+    got = sha256_file(weights)
     if got != card.get("weights_sha256"):
         raise BenchError(
             f"{weights} does not match its card (sha256 {got[:12]}, card says "

@@ -2,68 +2,21 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import clusters
 from tests.test_run_e2e import bench, write_config
 
 pytestmark = pytest.mark.slow  # a real mlflow server and a `bench run` logging to it
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    mlflow_bin = Path(sys.executable).with_name("mlflow")
-    with open(tmp / "server.log", "wb") as server_log:  # the server keeps its own copy of the handle
-        proc = subprocess.Popen(
-            [
-                str(mlflow_bin),
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--backend-store-uri",
-                f"sqlite:///{tmp / 'server.db'}",
-                "--artifacts-destination",
-                str(tmp / "artifacts"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=server_log,
-            cwd=tmp,
-        )
-    url = f"http://127.0.0.1:{port}"
-    while True:  # a hang is pytest-timeout's to end
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            pytest.fail(f"mlflow server exited: {(tmp / 'server.log').read_text()[-2000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with clusters.mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as url:
+        yield url
 
 
 def test_run_logs_to_http_server(mlflow_server: str, tmp_path: Path) -> None:
