@@ -78,7 +78,16 @@ def fitting(ref: str, member: str, scenario: str, experiment: str, differences: 
     cards = {m: store.load_card(m) for m in _named(ref, root)}
     fit = [m for m, c in cards.items() if not differences(c)]
     if fit:
-        return max(fit, key=lambda m: (m.parent.name == experiment, cards[m].get("zoo", {}).get("published", "")))
+        # zoo/<experiment>/ first, then a model published for this very member (sandwich-quick.g1 and
+        # sandwich.g1 share nets and λ and differ in schedule), then the newest
+        return max(
+            fit,
+            key=lambda m: (
+                m.parent.name == experiment,
+                cards[m].get("member") == member,
+                cards[m].get("zoo", {}).get("published", ""),
+            ),
+        )
     near = sorted(
         (m for m, c in cards.items() if c.get("scenario") == scenario), key=lambda m: len(differences(cards[m]))
     )
@@ -166,6 +175,7 @@ def publish_run(run_dir: Path, member: str, experiment: str | None = None, root:
         "headline": summary.get("headline"),
         "entries": [e for e in summary["bd"] if e["method"] == family],
         "vs_start": (summary.get("vs_start") or {}).get(family),
+        "check": _check_points(run_dir, member),
     }
     command = f"bench run {experiment}" + (f" --profile {profile}" if profile else "")
     return publish(
@@ -184,6 +194,17 @@ def _repo_relative(path: str) -> str:
     """An experiment file of this repository as the command would name it (experiments/x.yaml)."""
     p = Path(path).resolve()
     return str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else path
+
+
+def _check_points(run_dir: Path, member: str) -> dict[str, Any]:
+    """The member's measured points on the run's first eval item (every rate point: bpp, bytes and each
+    metric), so a test can evaluate that one item again from the released weights and compare."""
+    with (run_dir / "points.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == member]
+    item = rows[0]["item"]
+    skip = {"method", "role", "item", "encode_s", "decode_s"}
+    points = [{k: float(v) for k, v in r.items() if k not in skip and v != ""} for r in rows if r["item"] == item]
+    return {"item": item, "points": sorted(points, key=lambda p: p["rate_point"])}
 
 
 def _items(run_dir: Path, method: str) -> int:

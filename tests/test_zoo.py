@@ -9,6 +9,7 @@ same way, so the check always has a model to check.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,36 @@ def check_zoo_model(folder: Path) -> None:
 @pytest.mark.parametrize("folder", zoo.models(REPO_ROOT / "zoo"), ids=lambda p: p.name)
 def test_every_model_of_the_repository_zoo_fits_its_experiment(folder: Path) -> None:
     check_zoo_model(folder)
+
+
+def _repository_experiments() -> list[str]:
+    return sorted({folder.parent.name for folder in zoo.models(REPO_ROOT / "zoo")})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _repository_experiments())
+def test_the_zoo_profile_reproduces_each_cards_points_on_its_first_item(name: str, tmp_path: Path) -> None:
+    """``--profile zoo --max-items 1`` evaluates the released weights through the real codec again: every
+    rate point of the card's check item gives the same bytes and the same metric values as the run that
+    published it (the full figures: the card's ``bd`` and README)."""
+    run_dir = run_experiment(
+        REPO_ROOT / "experiments" / f"{name}.yaml", RunOptions(out=tmp_path / "runs", profile="zoo", max_items=1)
+    )
+    with (run_dir / "points.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    for folder in zoo.models(REPO_ROOT / "zoo"):
+        card = store.load_card(folder)
+        if folder.parent.name != name:
+            continue
+        check = card["zoo"]["bd"]["check"]
+        got = {float(r["rate_point"]): r for r in rows if r["method"] == card["member"]}
+        assert {r["item"] for r in got.values()} == {check["item"]}, folder.name
+        assert sorted(got) == [p["rate_point"] for p in check["points"]], folder.name
+        for point in check["points"]:
+            row = got[point["rate_point"]]
+            assert int(row["nbytes"]) == point["nbytes"], (folder.name, point["rate_point"])
+            for key, value in point.items():
+                assert float(row[key]) == pytest.approx(value, rel=1e-9, abs=1e-9), (folder.name, key, point)
 
 
 @pytest.mark.parametrize("name", IMAGE_EXPERIMENTS)
@@ -102,6 +133,11 @@ def test_publish_copies_the_model_with_its_zoo_block(published: tuple[Path, Path
     assert block["command"] == f"bench run {cfg}" and block["profile"] is None
     assert block["bd"]["method"] == "s" and block["bd"]["anchor"] == "j400" and block["bd"]["items"] == 3
     assert {e["metric"] for e in block["bd"]["entries"]} == {"psnr-rgb"}
+    check = block["bd"]["check"]
+    assert check["item"] == "a" and [p["rate_point"] for p in check["points"]] == sorted(
+        p["rate_point"] for p in check["points"]
+    )
+    assert all(p["nbytes"] > 0 and "psnr-rgb" in p for p in check["points"])
     assert block["steps"] == 3 and block["curve"]["checks"] == len(card["training"]["checks"])
     assert len(block["config_hash"]) == 64 and block["git_sha"] and block["device"] == "cpu"
 
@@ -159,3 +195,26 @@ def test_model_zoo_references_resolve_inside_the_zoo(
         assert res.exit_code == 0 and folder.name in res.stderr, res.output
     res = bench_app("encode", str(src), "--model", "zoo:nothing", "-o", str(tmp_path / "b.jpg"), env=env)
     assert res.exit_code == 2 and "'zoo:nothing' names no model of the zoo" in res.stderr, res.output
+
+
+@pytest.mark.slow
+def test_a_model_published_for_the_member_is_preferred_to_a_newer_one(
+    published: tuple[Path, Path, Path], tmp_path: Path, monkeypatch
+) -> None:
+    """sandwich.g1 and sandwich-quick.g1 share nets and λ (a card does not match the schedule): each must get
+    its own model, not the newest that fits."""
+    _, _, folder = published
+    root = tmp_path / "zoo"
+    mine = root / "tinyzoo" / folder.name
+    other = root / "tinyzoo" / "t.g1-000000000000"
+    for dest, member, when in ((mine, "s.g1", "2026-01-01T00:00:00Z"), (other, "t.g1", "2026-06-01T00:00:00Z")):
+        dest.mkdir(parents=True)
+        (dest / store.WEIGHTS).write_bytes((folder / store.WEIGHTS).read_bytes())
+        card = store.load_card(folder)
+        card["member"], card["zoo"]["published"] = member, when
+        (dest / store.CARD).write_text(json.dumps(card))
+    monkeypatch.setenv(zoo.ENV, str(root))
+    fits: list[str] = []
+    assert zoo.fitting("zoo", "s.g1", "gray400", "tinyzoo", lambda c: fits) == mine
+    assert zoo.fitting("zoo", "t.g1", "gray400", "tinyzoo", lambda c: fits) == other
+    assert zoo.fitting("zoo", "u.g1", "gray400", "tinyzoo", lambda c: fits) == other  # no own model: the newest
