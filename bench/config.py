@@ -458,7 +458,7 @@ class EvalConfig(_Optional):
     or equal to its default, the first metric: existing experiments keep their run folders.
     """
 
-    _unset_hidden = ("headline",)
+    _unset_hidden = ("headline", "compare")
 
     metrics: list[str] = Field(default_factory=lambda: ["psnr-rgb", "ms-ssim-rgb"], min_length=1)
     headline: str | None = Field(
@@ -469,6 +469,11 @@ class EvalConfig(_Optional):
     anchor: str | None = None
     bootstrap: int = Field(default=1000, ge=0)
     visual_items: int = Field(default=1, ge=0, description="first N eval items whose reconstructions are saved")
+    compare: dict[str, str] | None = Field(
+        default=None,
+        description="method -> another method it is also compared with (BD with paired CIs, summary.json "
+        "'compare'), e.g. a long-trained sandwich against the same sandwich trained briefly",
+    )
 
     @model_validator(mode="after")
     def _headline_is_measured(self) -> EvalConfig:
@@ -515,6 +520,12 @@ class ExperimentConfig(_Optional):
         anchor = self.evaluation.anchor
         if anchor is not None and anchor not in names:
             raise ValueError(f"evaluation.anchor {anchor!r} is not a method; choose from: {', '.join(names)}")
+        for a, b in (self.evaluation.compare or {}).items():
+            bad = next((n for n in (a, b) if n not in names), None)
+            if bad is not None:
+                raise ValueError(f"evaluation.compare: {bad!r} is not a method; choose from: {', '.join(names)}")
+            if a == b:
+                raise ValueError(f"evaluation.compare: {a!r} is compared with itself; name two methods")
         return self
 
     def anchor_name(self) -> str:

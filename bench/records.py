@@ -211,6 +211,7 @@ class Summary(TypedDict):
     groups: NotRequired[dict[str, Any]]
     proxy_fidelity: NotRequired[dict[str, Any]]
     seeds: NotRequired[dict[str, Any]]  # a seeds grid: per family and metric, each seed's BD, mean and sd
+    compare: NotRequired[dict[str, list[BDEntry]]]  # evaluation.compare: per method, BD against its named other
 
 
 def headline_of(summary: Mapping[str, Any]) -> str:

@@ -250,6 +250,17 @@ def conventional_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, 
     return {c: bd_entries(plan, curves, anchor=c, only=sandwiches) for c in codecs if sandwiches}
 
 
+def pair_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, list[BDEntry]]:
+    """``evaluation.compare``: each named method (every seed's curve of it) against the method named for it,
+    on the same items with the same paired bootstrap as against the anchor."""
+    out: dict[str, list[BDEntry]] = {}
+    for name, other in (plan.cfg.evaluation.compare or {}).items():
+        for theirs in family_curves(plan, other, curves):
+            for mine in family_curves(plan, name, curves):
+                out.setdefault(mine, []).extend(bd_entries(plan, curves, anchor=theirs, only=[mine]))
+    return out
+
+
 def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, parent: str) -> Summary:
     cfg = plan.cfg
     curves = _method_curves(plan, cells)
@@ -325,6 +336,8 @@ def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, par
         summary["vs_codecs"] = versus
     if plan.eval_set.groups:
         summary["groups"] = group_comparisons(plan, curves)
+    if cfg.evaluation.compare:
+        summary["compare"] = pair_comparisons(plan, curves)
     if plan.cfg.seeds:
         summary["seeds"] = seed_spread(plan, entries)
     if plan.video:
@@ -442,6 +455,7 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
         *(_aligned(rows) if methods else ["no method besides the anchor"]),
     ]
     lines += _spread_lines(summary)
+    lines += _compare_lines(summary)
     if flagged:
         lines += ["flags:", *flagged]
     return [
@@ -449,6 +463,21 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
         f"next: bench report {run_dir}   (HTML, Markdown and LaTeX report)",
         f"      bench ui {run_dir}   (MLflow UI on this run's store)",
     ]
+
+
+def _compare_lines(summary: Summary) -> list[str]:
+    """``evaluation.compare``: the headline metric's BD of each method against the one named for it."""
+    headline = headline_of(summary)
+    lines = []
+    for name, entries in (summary.get("compare") or {}).items():
+        for e in entries:
+            if e["metric"] == headline:
+                lines.append(
+                    f"  {name} vs {e['anchor']} ({headline}): BD-rate {_value_ci(e, 'bd_rate_pct', '%', 2)}, "
+                    f"BD-quality {_value_ci(e, 'bd_psnr_db', ' dB', 3)}, overlap {_overlap(e)}"
+                    + (f" ({e['reason']})" if e.get("reason") else "")
+                )
+    return ["compared (evaluation.compare):", *lines] if lines else []
 
 
 def _method_summary(c: Curve, start_flags: list[str]) -> MethodSummary:
