@@ -45,11 +45,15 @@ def models(root: Path | None = None) -> list[Path]:
 
 
 def _named(ref: str, root: Path) -> list[Path]:
-    """The zoo models ``zoo`` (all), ``zoo:<experiment>`` or ``zoo:<id or unique prefix>`` names."""
+    """The zoo models ``zoo`` (all), ``zoo:<experiment>``, ``zoo:<experiment>/<member>`` or ``zoo:<id or unique
+    prefix>`` names."""
     name = ref.removeprefix(PREFIX).removeprefix(":")
     every = models(root)
     if not name:
         return every
+    experiment, _, member = name.partition("/")
+    if member:
+        return [m for m in every if m.parent.name == experiment and store.load_card(m).get("member") == member]
     by_experiment = [m for m in every if m.parent.name == name]
     return by_experiment or [m for m in every if m.name.startswith(name)]
 
@@ -59,15 +63,21 @@ def _shown(folder: Path, root: Path) -> str:
 
 
 def resolve(ref: str) -> Path:
-    """The one zoo model ``--model zoo:<experiment or id>`` names."""
+    """The one zoo model ``--model zoo:<experiment | experiment/member | id>`` names; an experiment with several
+    (its long-trained and its quick member) names its longest-trained one."""
     root = zoo_root()
     found = _named(ref, root)
+    if len(found) > 1 and all(m.parent.name == ref.removeprefix(PREFIX).removeprefix(":") for m in found):
+        by_steps = sorted((store.load_card(m)["training"]["steps"], m) for m in found)
+        if by_steps[-1][0] > by_steps[-2][0]:
+            return by_steps[-1][1]
     if len(found) == 1:
         return found[0]
     if not found:
         have = ", ".join(_shown(m, root) for m in models(root)[:8]) or "none yet (bench zoo publish adds one)"
         raise BenchError(f"{ref!r} names no model of the zoo {root}; it holds: {have}")
-    raise BenchError(f"{ref!r} names {len(found)} zoo models: {', '.join(_shown(m, root) for m in found)}; name one")
+    shown = ", ".join(_shown(m, root) for m in found)
+    raise BenchError(f"{ref!r} names {len(found)} zoo models: {shown}; name one (zoo:<experiment>/<member> or an id)")
 
 
 def fitting(ref: str, member: str, scenario: str, experiment: str, differences: Callable[[dict], list[str]]) -> Path:

@@ -198,7 +198,7 @@ def test_model_zoo_references_resolve_inside_the_zoo(
 
 
 @pytest.mark.slow
-def test_a_model_published_for_the_member_is_preferred_to_a_newer_one(
+def test_each_member_gets_its_own_zoo_model_and_an_experiment_names_its_longest_trained(
     published: tuple[Path, Path, Path], tmp_path: Path, monkeypatch
 ) -> None:
     """sandwich.g1 and sandwich-quick.g1 share nets and λ (a card does not match the schedule): each must get
@@ -212,9 +212,14 @@ def test_a_model_published_for_the_member_is_preferred_to_a_newer_one(
         (dest / store.WEIGHTS).write_bytes((folder / store.WEIGHTS).read_bytes())
         card = store.load_card(folder)
         card["member"], card["zoo"]["published"] = member, when
+        card["training"]["steps"] += member == "t.g1"
         (dest / store.CARD).write_text(json.dumps(card))
     monkeypatch.setenv(zoo.ENV, str(root))
     fits: list[str] = []
     assert zoo.fitting("zoo", "s.g1", "gray400", "tinyzoo", lambda c: fits) == mine
     assert zoo.fitting("zoo", "t.g1", "gray400", "tinyzoo", lambda c: fits) == other
     assert zoo.fitting("zoo", "u.g1", "gray400", "tinyzoo", lambda c: fits) == other  # no own model: the newest
+    # --model: zoo:<experiment> names its longest-trained model, zoo:<experiment>/<member> any
+    assert zoo.resolve("zoo:tinyzoo") == other and zoo.resolve("zoo:tinyzoo/s.g1") == mine
+    with pytest.raises(BenchError, match="names no model"):
+        zoo.resolve("zoo:tinyzoo/u.g1")
