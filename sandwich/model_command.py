@@ -22,7 +22,8 @@ MODEL = typer.Option(
     ...,
     "--model",
     "-m",
-    help="A trained model: its folder, its id under <out>/models/sandwich, or zoo:<experiment>, zoo:<experiment>/<member> or zoo:<id> of the zoo.",
+    help="A trained model: its folder, its id under <out>/models/sandwich, or a zoo model "
+    "(zoo:<experiment>, zoo:<experiment>/<member> or zoo:<id>).",
 )
 OUT_DIR = typer.Option(Path("runs"), "--out", help="The --out folder of bench run (where models/ lives).")
 
