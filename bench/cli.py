@@ -192,9 +192,58 @@ def zoo_publish(
     print(publish_run(run_dir, member, experiment))
 
 
+@zoo_app.command("list")
+def zoo_list() -> None:
+    """The zoo's models: member, schedule, and the headline BD against the anchor their run measured."""
+    print("\n".join(_zoo_listing()))
+
+
+def _zoo_listing(root: Path | None = None) -> list[str]:
+    """``bench zoo list``: one row per zoo model with its schedule and its headline BD against its anchor."""
+    from bench.summary import aligned, overlap_text, value_ci
+    from sandwich import zoo
+
+    rows = [
+        [
+            "model",
+            "member",
+            "steps",
+            "trained",
+            "anchor",
+            "metric",
+            "BD-rate [95% CI]",
+            "BD-quality [95% CI]",
+            "overlap",
+            "items",
+        ]
+    ]
+    for folder in zoo.models(root):
+        card = zoo.store.load_card(folder)
+        block, t = card["zoo"], card["training"]
+        bd = block["bd"]
+        entry = next((e for e in bd["entries"] if e["metric"] == bd.get("headline")), bd["entries"][0])
+        rows.append(
+            [
+                f"{folder.parent.name}/{folder.name}",
+                card["member"],
+                str(t["steps"]),
+                f"{t['seconds'] / 60:.0f} min on {t['device']}",
+                bd["anchor"],
+                entry["metric"],
+                value_ci(entry, "bd_rate_pct", "%", 2),
+                value_ci(entry, "bd_psnr_db", " dB", 3),
+                overlap_text(entry),
+                f"{bd['items']} of {bd['dataset']}",
+            ]
+        )
+    return aligned(rows) if len(rows) > 1 else [f"the zoo ({root or zoo.zoo_root()}) holds no model yet"]
+
+
 @app.command("eval")
 def eval_model(
-    model: str = typer.Option(..., "--model", "-m", help="A trained model: its folder, or its id under <out>/models."),
+    model: str = typer.Option(
+        ..., "--model", "-m", help="A trained model: its folder, its id under <out>/models, or zoo:<experiment>."
+    ),
     data: Path = typer.Option(..., "--data", help="A folder of images to evaluate on."),
     glob: str = typer.Option("*.png", "--glob", help="Which files of --data."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics (default: the scenario's)."),

@@ -397,7 +397,7 @@ def _spread_lines(summary: Summary) -> list[str]:
     return lines
 
 
-def _value_ci(entry: BDEntry, key: str, unit: str, digits: int) -> str:
+def value_ci(entry: BDEntry, key: str, unit: str, digits: int) -> str:
     """``-3.21% [-4.02, -2.10]``, the value alone without a CI, or ``-`` when there is none."""
     e: Mapping[str, Any] = entry  # read by key names below
     value, lo_hi = e.get(key), (e.get("ci95") or {}).get(key)
@@ -407,7 +407,7 @@ def _value_ci(entry: BDEntry, key: str, unit: str, digits: int) -> str:
     return f"{value:+.{digits}f}{unit}{ci}"
 
 
-def _overlap(entry: BDEntry) -> str:
+def overlap_text(entry: BDEntry) -> str:
     e: Mapping[str, Any] = entry
     overlap, fraction = e.get("overlap"), e.get("overlap_fraction")
     if overlap and fraction is not None:
@@ -415,7 +415,7 @@ def _overlap(entry: BDEntry) -> str:
     return "-"
 
 
-def _aligned(rows: list[list[str]]) -> list[str]:
+def aligned(rows: list[list[str]]) -> list[str]:
     """Columns padded to their widest cell: plain text, readable in a log as on a terminal."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -441,9 +441,9 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
                 [
                     name if i == 0 else "",
                     e["metric"] + (" (headline)" if e["metric"] == headline else ""),
-                    _value_ci(e, "bd_rate_pct", "%", 2),
-                    _value_ci(e, "bd_psnr_db", " dB", 3),
-                    _overlap(e),
+                    value_ci(e, "bd_rate_pct", "%", 2),
+                    value_ci(e, "bd_psnr_db", " dB", 3),
+                    overlap_text(e),
                     f"{len(flags)} (see below)" if flags and i == 0 else "",
                     why,
                 ]
@@ -452,7 +452,7 @@ def console_lines(summary: Summary, run_dir: Path) -> list[str]:
         f"results: BD against the anchor {summary['anchor']} on {summary['dataset']} (negative BD-rate: fewer bits; "
         "BD-quality: dB metrics only; 95% CI: paired bootstrap over items; overlap: the quality range both curves "
         "cover)",
-        *(_aligned(rows) if methods else ["no method besides the anchor"]),
+        *(aligned(rows) if methods else ["no method besides the anchor"]),
     ]
     lines += _spread_lines(summary)
     lines += _compare_lines(summary)
@@ -473,8 +473,8 @@ def _compare_lines(summary: Summary) -> list[str]:
         for e in entries:
             if e["metric"] == headline:
                 lines.append(
-                    f"  {name} vs {e['anchor']} ({headline}): BD-rate {_value_ci(e, 'bd_rate_pct', '%', 2)}, "
-                    f"BD-quality {_value_ci(e, 'bd_psnr_db', ' dB', 3)}, overlap {_overlap(e)}"
+                    f"  {name} vs {e['anchor']} ({headline}): BD-rate {value_ci(e, 'bd_rate_pct', '%', 2)}, "
+                    f"BD-quality {value_ci(e, 'bd_psnr_db', ' dB', 3)}, overlap {overlap_text(e)}"
                     + (f" ({e['reason']})" if e.get("reason") else "")
                 )
     return ["compared (evaluation.compare):", *lines] if lines else []

@@ -223,3 +223,15 @@ def test_each_member_gets_its_own_zoo_model_and_an_experiment_names_its_longest_
     assert zoo.resolve("zoo:tinyzoo") == other and zoo.resolve("zoo:tinyzoo/s.g1") == mine
     with pytest.raises(BenchError, match="names no model"):
         zoo.resolve("zoo:tinyzoo/u.g1")
+
+
+@pytest.mark.slow
+def test_zoo_list_shows_each_model_with_its_headline_bd(published: tuple[Path, Path, Path], bench_app) -> None:
+    _, root, folder = published
+    res = bench_app("zoo", "list", env={zoo.ENV: str(root)})
+    assert res.exit_code == 0, res.output
+    header, row = res.stdout.strip().splitlines()
+    assert header.split()[:3] == ["model", "member", "steps"]
+    assert row.split()[:3] == [f"tinyzoo/{folder.name}", "s.g1", "3"] and "j400" in row and "psnr-rgb" in row
+    empty = bench_app("zoo", "list", env={zoo.ENV: str(root.parent / "nothing")})
+    assert "holds no model yet" in empty.stdout
