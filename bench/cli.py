@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from dataclasses import replace
@@ -190,6 +191,36 @@ def zoo_publish(
     from sandwich.zoo import publish_run
 
     print(publish_run(run_dir, member, experiment))
+
+
+@app.command("compare")
+def compare(
+    run_dir: Path = typer.Argument(..., help="A finished run folder (<out>/<experiment>/<run id>)."),
+    method: str = typer.Argument(..., help="The method compared, e.g. sandwich."),
+    other: str = typer.Argument(..., help="The method it is compared against, e.g. sandwich-quick."),
+    json_out: bool = typer.Option(False, "--json", help="Print the BD entries as JSON."),
+) -> None:
+    """BD of METHOD against OTHER (not the anchor) from a finished run's cells, paired CIs; nothing re-encoded."""
+    from bench.summary import aligned, compare_finished, overlap_text, value_ci
+
+    entries = compare_finished(run_dir, method, other)
+    if json_out:
+        print(json.dumps(entries, indent=1))
+        return
+    rows = [["method", "against", "metric", "BD-rate [95% CI]", "BD-quality [95% CI]", "overlap", "why n/a"]]
+    for e in entries:
+        rows.append(
+            [
+                e["method"],
+                e["anchor"],
+                e["metric"],
+                value_ci(e, "bd_rate_pct", "%", 2),
+                value_ci(e, "bd_psnr_db", " dB", 3),
+                overlap_text(e),
+                e.get("reason") or "",
+            ]
+        )
+    print("\n".join(aligned(rows)))
 
 
 @zoo_app.command("list")

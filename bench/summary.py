@@ -16,6 +16,7 @@ import numpy as np
 
 from bench import plots
 from bench.bd_tracking import MISSING, bd_metrics_and_tags
+from bench.errors import BenchError
 from bench.io_utils import write_json_atomic
 from bench.method import Method
 from bench.metrics import bd_axis
@@ -259,6 +260,26 @@ def pair_comparisons(plan: Plan, curves: dict[str, Curve]) -> dict[str, list[BDE
             for mine in family_curves(plan, name, curves):
                 out.setdefault(mine, []).extend(bd_entries(plan, curves, anchor=theirs, only=[mine]))
     return out
+
+
+def compare_finished(run_dir: Path, method: str, other: str) -> list[BDEntry]:
+    """``bench compare``: ``evaluation.compare`` after the fact, on a finished run's own cells (nothing is
+    encoded again): the run's resolved config rebuilt into its plan, every cell read back from the run."""
+    from bench.config import load_config
+    from bench.plan import build_plan
+    from bench.results import cell_path, load_cell
+
+    if not (run_dir / "summary.json").is_file():
+        raise BenchError(f"{run_dir} is not a finished run (no summary.json); run it to the end first")
+    plan = build_plan(load_config(run_dir / "config.yaml"))
+    cells = [c for m in plan.methods for rp in m.rate_points() if (c := load_cell(cell_path(run_dir, m.name, rp)))]
+    curves = _method_curves(plan, cells)
+    have = ", ".join(n for n, c in curves.items() if c.cells is not None)
+    for name in (method, other):
+        if not family_curves(plan, name, curves):
+            raise BenchError(f"{run_dir} has no measured method {name!r}; it has: {have}")
+    mine = family_curves(plan, method, curves)
+    return [e for theirs in family_curves(plan, other, curves) for e in bd_entries(plan, curves, theirs, mine)]
 
 
 def finalize(plan: Plan, run_dir: Path, cells: list[Cell], tracker: Tracker, parent: str) -> Summary:

@@ -1,4 +1,4 @@
-"""``evaluation.compare``: a method against another method of the same run (not the anchor), with the same
+"""``evaluation.compare`` and ``bench compare``: a method against another of the same run (not the anchor), the same
 paired bootstrap over items; how the zoo profiles set the long-trained sandwich against the quick one."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_unset_it_stays_out_of_the_config_hash() -> None:
 
 
 @pytest.mark.slow
-def test_the_summary_compares_the_named_pair_on_the_same_items(tmp_path: Path, crops_dir: Path) -> None:
+def test_the_summary_compares_the_named_pair_on_the_same_items(tmp_path: Path, crops_dir: Path, bench_app) -> None:
     """4:4:4 against 4:0:0 on RGB-PSNR: colour is worth more than its bits, so BD-quality is positive with a CI
     that excludes 0; the same pair's figures as an anchor comparison would give (swap the anchor and check)."""
     doc = base_doc()
@@ -41,7 +41,8 @@ def test_the_summary_compares_the_named_pair_on_the_same_items(tmp_path: Path, c
     doc["evaluation"].update(compare={"jpeg-444": "jpeg-400"}, bootstrap=200, metrics=["psnr-rgb", "psnr-y"])
     cfg = tmp_path / "cmp.yaml"
     cfg.write_text(yaml.safe_dump(doc))
-    summary = json.loads((run_experiment(cfg, RunOptions(out=tmp_path / "a")) / "summary.json").read_text())
+    run_dir = run_experiment(cfg, RunOptions(out=tmp_path / "a"))
+    summary = json.loads((run_dir / "summary.json").read_text())
     entries = {e["metric"]: e for e in summary["compare"]["jpeg-444"]}
     assert set(entries) == {"psnr-rgb", "psnr-y"} and entries["psnr-rgb"]["anchor"] == "jpeg-400"
     rgb = entries["psnr-rgb"]
@@ -53,3 +54,12 @@ def test_the_summary_compares_the_named_pair_on_the_same_items(tmp_path: Path, c
     other = json.loads((run_experiment(cfg, RunOptions(out=tmp_path / "b")) / "summary.json").read_text())
     same = next(e for e in other["bd"] if e["method"] == "jpeg-444" and e["metric"] == "psnr-rgb")
     assert same["bd_psnr_db"] == rgb["bd_psnr_db"] and same["ci95"] == rgb["ci95"]
+
+    # bench compare: the same figures after the fact, from the finished run's cells alone
+    res = bench_app("compare", str(run_dir), "jpeg-444", "jpeg-400", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == summary["compare"]["jpeg-444"]
+    res = bench_app("compare", str(run_dir), "jpeg-444", "jpeg-4x4")
+    assert (
+        res.exit_code == 2 and "has no measured method 'jpeg-4x4'; it has: jpeg-444, jpeg-420, jpeg-400" in res.stderr
+    )
