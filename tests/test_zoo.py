@@ -61,8 +61,8 @@ def _repository_experiments() -> list[str]:
 @pytest.mark.parametrize("name", _repository_experiments())
 def test_the_zoo_profile_reproduces_each_cards_points_on_its_first_item(name: str, tmp_path: Path) -> None:
     """``--profile zoo --max-items 1`` evaluates the released weights through the real codec again: every
-    rate point of the card's check item gives the same bytes and the same metric values (to 1e-6 relative: the
-    post-filter's float sums vary with the thread count) as the run that published it (the full figures: the
+    rate point of the card's check item gives the same bytes and the same metric values (to 1e-6 relative, LPIPS and
+    MS-SSIM to 1e-5: float sums vary with the thread count) as the run that published it (the full figures: the
     card's ``bd`` and README)."""
     run_dir = run_experiment(
         REPO_ROOT / "experiments" / f"{name}.yaml", RunOptions(out=tmp_path / "runs", profile="zoo", max_items=1)
@@ -81,9 +81,11 @@ def test_the_zoo_profile_reproduces_each_cards_points_on_its_first_item(name: st
             row = got[point["rate_point"]]
             assert int(row["nbytes"]) == point["nbytes"], (folder.name, point["rate_point"])
             for key, value in point.items():
-                # g's float sums depend on the thread count (the run may have used one): 1e-6 relative, far
-                # below any figure reported (PSNR to 0.001 dB, BD to 0.01 %); the bytes are identical
-                assert float(row[key]) == pytest.approx(value, rel=1e-6), (folder.name, key, point)
+                # float sums depend on the thread count (the runs used one): g's output moves PSNR by 1e-6
+                # relative, the float32 LPIPS nets by ~1e-6 absolute (measured 2e-7); both far below any
+                # figure reported (PSNR to 0.001 dB, LPIPS to 1e-4, BD to 0.01 %). The bytes are identical.
+                tol = {"abs": 1e-5} if key.startswith(("lpips", "ms-ssim")) else {"rel": 1e-6}
+                assert float(row[key]) == pytest.approx(value, **tol), (folder.name, key, point)
 
 
 @pytest.mark.parametrize("name", IMAGE_EXPERIMENTS)
