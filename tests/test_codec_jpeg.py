@@ -192,3 +192,18 @@ def test_version_and_description():
     assert codec.param_name == "step" and not codec.higher_param_is_better
     assert codec.describe()["tables"] == "flat"
     assert CODECS.build("jpeg").param_name == "quality"
+
+
+def test_a_high_rate_encode_of_a_small_image_does_not_overflow_pillows_buffer() -> None:
+    """Pillow writes an optimized JPEG into max(64 KiB, 1 byte/pixel) below quality 95: 320x320 noise at q92
+    needs more (found in lowres: a sandwich's half-resolution image at q92). The codec gets the same bytes an
+    unconstrained buffer gives: the tables given explicitly (2 bytes/pixel), identical stream."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (320, 320, 3), dtype=np.uint8)
+    with pytest.raises(OSError):
+        Image.fromarray(noise).save(io.BytesIO(), "JPEG", quality=92, optimize=True, subsampling=0)
+    res = CODECS.build("jpeg", mode="rgb", chroma="444").encode_image(noise, 92, 8)
+    assert len(res.bitstream) > 320 * 320
+    ref = io.BytesIO()
+    Image.fromarray(noise).save(ref, "JPEG", qtables=standard_tables(92, True), optimize=True, subsampling=0)
+    assert res.bitstream == ref.getvalue()

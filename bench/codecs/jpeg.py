@@ -171,7 +171,20 @@ def _check_quality(quality: float) -> int:
 def _save(img: Image.Image, save_kw: dict[str, Any], expected: list[list[int]], param: float) -> bytes:
     """Encode with Pillow, then reopen and insist the stored tables are ``expected``."""
     buf = io.BytesIO()
-    img.save(buf, "JPEG", **save_kw)
+    try:
+        img.save(buf, "JPEG", **save_kw)
+    except OSError as exc:
+        # An optimized encode is written in one shot (libjpeg cannot suspend in its Huffman pass) into a buffer
+        # Pillow sizes at max(64 KiB, 1 byte/pixel) below quality 95 and 2 bytes/pixel otherwise: a high-rate
+        # encode of a small image overflows the first ("Suspension not allowed here"). The same tables given
+        # explicitly (jpeg_set_quality's, checked below) get the larger buffer and the same bytes.
+        if "quality" not in save_kw:
+            raise CodecError("jpeg", param, f"Pillow could not write the JPEG: {exc}") from None
+        buf = io.BytesIO()
+        try:
+            img.save(buf, "JPEG", **{k: v for k, v in save_kw.items() if k != "quality"}, qtables=expected)
+        except OSError as again:
+            raise CodecError("jpeg", param, f"Pillow could not write the JPEG: {again}") from None
     data = buf.getvalue()
     reopened = Image.open(io.BytesIO(data))
     assert isinstance(reopened, JpegImagePlugin.JpegImageFile)  # Pillow wrote a JPEG
