@@ -175,6 +175,9 @@ def publish_run(run_dir: Path, member: str, experiment: str | None = None, root:
         raise BenchError(f"{run_dir} has no stored model for {member!r}; members with one: {', '.join(have) or 'none'}")
     card = store.load_card(folder)
     family = card["family"]
+    below = [f for f in summary["methods"].get(family, {}).get("flags", []) if f.startswith("below its untrained")]
+    if below:
+        raise BenchError(f"{member} of {run_dir} is not published: {below[0]}")
     experiment = _repo_relative(experiment or f"experiments/{summary['experiment']}.yaml")
     profile = summary.get("profile")
     bd = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -240,3 +241,22 @@ def test_zoo_list_shows_each_model_with_its_headline_bd(published: tuple[Path, P
     assert row.split()[:3] == [f"tinyzoo/{folder.name}", "s.g1", "3"] and "j400" in row and "psnr-rgb" in row
     empty = bench_app("zoo", "list", env={zoo.ENV: str(root.parent / "nothing")})
     assert "holds no model yet" in empty.stdout
+
+
+@pytest.mark.slow
+def test_a_member_that_ended_below_its_start_is_not_published(
+    published: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A run whose summary flags the member below its untrained start (BD against the codec it wraps < 0) does
+    not publish it: a bug to find, not a model to release."""
+    cfg, _, _ = published
+    run_dir = next((cfg.parent / "train-runs" / "tinyzoo").glob("*/summary.json")).parent
+    copied = tmp_path / "run"
+    shutil.copytree(run_dir, copied)
+    summary = json.loads((copied / "summary.json").read_text())
+    flag = "below its untrained start (j400, the same codec): BD-psnr-rgb -0.437 dB [-2.141, +0.552]; a bug"
+    summary["methods"]["s"]["flags"] = [flag]
+    (copied / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(BenchError, match=r"s\.g1 of .* is not published: below its untrained start \(j400"):
+        zoo.publish_run(copied, "s.g1", str(cfg), root=tmp_path / "zoo")
+    assert not (tmp_path / "zoo").exists()
